@@ -1,0 +1,30 @@
+# The whole set-up: `make run` and `make test` (see README.md).
+JOBS ?= $(shell nproc)
+DATA ?= ./var
+HTTP ?= 127.0.0.1:8080
+
+.PHONY: deps build build-dev run test bench fuzz clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+build-dev: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+
+run: build
+	@echo "vfaxd: web/API on http://$(HTTP)/  (CLI: export VFAX_URL=http://$(HTTP) VFAX_TOKEN=\$$(cat $(DATA)/admin-token); build/release/src/cli/vfax --help)"
+	@build/release/src/app/vfaxd --data $(DATA) --http $(HTTP)
+
+test: build-dev
+	@ctest --preset dev -j $(JOBS) --timeout 900
+
+bench: build
+	@scripts/run-bench
+
+clean:
+	rm -rf build

@@ -1,0 +1,30 @@
+#pragma once
+// The port to the documents component (conversion runs in a child process; these calls block and
+// are made from worker threads, never from the scheduler or telephony threads).
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace vfax::core {
+
+struct ConvertRequest {
+  std::vector<std::string> inputs;  // paths, in order; pages are concatenated
+  std::string outputTiff;           // G4 fax TIFF, 1728 px wide
+  bool fine = true;                 // 204x196 dpi, else 204x98
+};
+
+class Documents {
+ public:
+  virtual ~Documents() = default;
+  /// Checks type and basic soundness quickly (the API calls this before accepting a file).
+  /// Error codes: `unsupported_type`, `empty_file`, `corrupt_file`.
+  virtual Result<std::string> sniff(const std::string& path) = 0;  // returns "pdf", "tiff", ...
+  /// Returns the page count. Error codes as sniff plus `conversion_failed`, `too_many_pages`.
+  virtual Result<int> toFax(const ConvertRequest& req) = 0;
+  /// A fax TIFF (received or converted) to a PDF (G4 data as is) and a PNG preview of page 1.
+  virtual Result<int> faxToPdf(const std::string& tiff, const std::string& pdf,
+                                    const std::string& previewPng) = 0;
+};
+
+}  // namespace vfax::core

@@ -1,0 +1,129 @@
+#pragma once
+// The domain records: faxes (both directions), attempts, devices, API tokens.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vfax::core {
+
+using Millis = std::int64_t;  // Unix time in milliseconds
+
+enum class Direction { In, Out };
+
+/// Job states (outbound) and inbound states share one enum because they share the JSON `state`.
+enum class FaxState {
+  Queued,
+  Converting,
+  Waiting,
+  Dialing,
+  Sending,
+  Done,
+  Failed,
+  Canceled,
+  Receiving,
+  Received,
+};
+
+/// How a call ended, as the scheduler needs it to decide on retries.
+enum class OutcomeClass {
+  Ok,
+  Busy,
+  NoAnswer,
+  Dropped,       // call or fax session cut in the middle (incl. a crash of vfaxd)
+  Refused,       // remote refused the fax (no fax receiver, DCN, rejected page)
+  Incompatible,  // no common modem / resolution / compression
+  LocalError,    // our side: document, file, configuration, no trunk
+  Canceled,
+};
+
+/// One call's result. `code` is the source code (spandsp T30_ERR_*, or a trunk hangup cause) for
+/// support; `reason` is readable text.
+struct CallOutcome {
+  OutcomeClass cls = OutcomeClass::LocalError;
+  int code = 0;
+  std::string reason;
+};
+
+/// One call of a fax (outbound attempt or the single inbound call).
+struct Attempt {
+  std::int64_t id = 0;
+  std::int64_t faxId = 0;
+  Millis startedAt = 0;
+  Millis endedAt = 0;  // 0 while running
+  OutcomeClass outcome = OutcomeClass::Ok;
+  bool finished = false;
+  int code = 0;
+  std::string reason;
+  int bitRate = 0;
+  bool ecm = false;
+  std::string compression;  // "T.4 1D", "T.4 2D", "T.6"
+  int pages = 0;            // pages confirmed in this call
+  std::string remoteId;
+};
+
+struct Fax {
+  std::int64_t id = 0;
+  Direction direction = Direction::Out;
+  FaxState state = FaxState::Queued;
+  std::string number;      // E.164 (+4989123456) where known; inbound: caller number
+  std::string dialString;  // outbound: what the PBX gets
+  std::string extension;   // inbound: dialled extension; outbound: internal target extension if any
+  std::optional<std::int64_t> deviceId;
+  int pages = 0;       // confirmed (out) / received (in)
+  int pagesTotal = 0;  // pages of the document (out) / received (in)
+  std::string remoteId;
+  Millis createdAt = 0;
+  Millis updatedAt = 0;
+  std::vector<Attempt> attempts;  // filled by the store on read
+  std::string error;              // set when failed
+  // Outbound job fields.
+  int priority = 0;  // higher first
+  std::string tag;
+  std::string notify;
+  int attemptCount = 0;
+  Millis nextAttemptAt = 0;
+  std::string tsi;
+  bool fine = true;
+  std::vector<std::string> sourceFiles;  // names under the fax folder, in order
+  std::string callerId;                  // inbound: caller id name/number from the trunk
+};
+
+enum class DeviceKind { User, Team };
+enum class InboundFormat { Pdf, Tiff, Inline };
+
+struct Device {
+  std::int64_t id = 0;
+  DeviceKind kind = DeviceKind::User;
+  std::string name;
+  std::string email;
+  std::string extension;
+  std::string tsi;  // empty: derived from settings
+  InboundFormat inboundFormat = InboundFormat::Pdf;
+};
+
+struct ApiToken {
+  std::int64_t id = 0;
+  std::string name;
+  std::string hash;    // hex of a keyed BLAKE2b of the secret; the secret itself is never stored
+  std::string prefix;  // first characters of the secret, to recognise it in lists
+  bool admin = false;
+  Millis createdAt = 0;
+  Millis lastUsedAt = 0;
+};
+
+std::string_view toString(Direction d);
+std::string_view toString(FaxState s);
+std::string_view toString(OutcomeClass c);
+std::string_view toString(DeviceKind k);
+std::string_view toString(InboundFormat f);
+std::optional<Direction> directionFromString(std::string_view s);
+std::optional<FaxState> faxStateFromString(std::string_view s);
+std::optional<OutcomeClass> outcomeClassFromString(std::string_view s);
+std::optional<DeviceKind> deviceKindFromString(std::string_view s);
+std::optional<InboundFormat> inboundFormatFromString(std::string_view s);
+
+bool isFinal(FaxState s);  // done, failed, canceled, received
+
+}  // namespace vfax::core

@@ -1,0 +1,113 @@
+#pragma once
+// The domain facade the gateways (API, CLI via API, later mail and print) call. It owns the
+// scheduler: every change of a fax's state happens on the scheduler thread. Thread-safe.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/documents.h"
+#include "core/model.h"
+#include "core/result.h"
+#include "core/settings.h"
+#include "core/store.h"
+#include "core/telephony.h"
+
+namespace vfax::core {
+
+struct ServiceOptions {
+  std::string dataDir;                       // faxes live in dataDir/faxes/<id>/
+  std::string defaultInboundExtension;       // unknown extensions go to this device ("" = none)
+  int maxCallsPerDestination = 1;            // parallel calls to the same number
+  Millis retryBusy = 60'000;                 // retry delays by outcome class
+  Millis retryNoAnswer = 180'000;
+  Millis retryDropped = 120'000;
+  Millis retryOther = 300'000;
+  int conversionWorkers = 2;
+  std::string headerName = "vfax";           // sender name in the page header line
+};
+
+struct Upload {
+  std::string filename;  // as the client named it (for messages only)
+  std::string path;      // a staged file; submit() moves it into the fax's folder
+};
+
+struct SubmitRequest {
+  std::string to;
+  std::vector<Upload> files;
+  std::optional<std::int64_t> deviceId;
+  std::string tag;
+  int priority = 0;
+  std::string notify;
+  bool fine = true;
+};
+
+enum class DocumentKind { Pdf, Tiff, Preview };
+
+struct LineStatus {
+  int total = 0;
+  int reservedInbound = 0;
+  int inUse = 0;
+  int inbound = 0;
+  int outbound = 0;
+  int queued = 0;  // jobs queued/waiting/converting
+};
+
+struct NewToken {
+  ApiToken token;
+  std::string secret;  // shown once
+};
+
+class Scheduler;
+
+class Service {
+ public:
+  Service(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
+          ServiceOptions options);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  /// Recovers after a crash (calls cut by it count as failed attempts; receiving -> failed), then
+  /// starts scheduling. Telephony must not be started before this.
+  Result<void> start();
+  void stop();
+
+  // Faxes.
+  Result<Fax> submit(SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
+  Result<Fax> get(std::int64_t id);
+  Result<std::vector<Fax>> list(const FaxQuery& q);
+  Result<Fax> cancel(std::int64_t id);  // error `conflict` when already final
+  Result<std::string> documentPath(std::int64_t id, DocumentKind kind);  // not_found / not_ready
+
+  // Settings.
+  Result<Settings> settings();
+  Result<Settings> updateSettings(const std::map<std::string, std::string>& changes);
+
+  // Devices (validated: extension digits and unique, email, TSI limits).
+  Result<std::vector<Device>> devices();
+  Result<Device> device(std::int64_t id);
+  Result<Device> addDevice(Device d);
+  Result<Device> updateDevice(const Device& d);
+  Result<void> removeDevice(std::int64_t id);
+  std::string effectiveTsi(const Device& d);  // its own, or the default from the number plan
+
+  // Lines, maintenance.
+  LineStatus lines();
+  Result<int> cleanup(std::optional<int> olderThanDays);  // returns faxes deleted
+
+  // Tokens. The secret is random, shown once; only a keyed hash is stored.
+  Result<NewToken> createToken(const std::string& name, bool admin);
+  Result<std::vector<ApiToken>> tokens();
+  Result<void> revokeToken(std::int64_t id);
+  Result<ApiToken> authenticate(const std::string& secret);  // error `unauthorized`
+
+ private:
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+}  // namespace vfax::core

@@ -1,0 +1,47 @@
+#pragma once
+// Server settings: one set per installation. Keys are fixed by ARCHITECTURE.md.
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace vfax::core {
+
+enum class MailToFaxMode { Attachments, BodyAndAttachments };
+
+struct Settings {
+  int totalLines = 4;
+  int reservedInboundLines = 1;
+  std::string countryCode = "49";
+  std::string areaCode = "89";
+  std::string baseNumber = "123456";
+  std::string outsideLinePrefix = "0";
+  std::string internationalPrefix = "00";
+  std::string nationalPrefix = "0";
+  MailToFaxMode mailToFaxMode = MailToFaxMode::Attachments;
+  int retentionDays = 30;
+  int sendAttempts = 3;
+  std::string cleanupSchedule;  // cron expression; empty: no automatic cleanup
+};
+
+/// The keys in their documented order.
+const std::vector<std::string>& settingKeys();
+
+/// The value of `key` as a string (numbers in decimal); empty optional-like error for unknown keys.
+Result<std::string> getSetting(const Settings& s, std::string_view key);
+
+/// Sets one key from its string form (the CLI's KEY=VALUE and the API's JSON values both arrive
+/// here). Checks the value alone; call validate() for rules across keys.
+Result<void> assignSetting(Settings& s, std::string_view key, std::string_view value);
+
+/// Every rule, across keys (e.g. reserved < total, cron parses). The error names the key.
+Result<void> validate(const Settings& s);
+
+/// All keys as strings, for the store and for JSON.
+std::map<std::string, std::string> toMap(const Settings& s);
+
+std::string_view toString(MailToFaxMode m);
+
+}  // namespace vfax::core

@@ -1,0 +1,65 @@
+#pragma once
+// The persistence port. src/store/ implements it (SQLite now, PostgreSQL later). Every call is
+// durable when it returns (SQLite: WAL, synchronous=FULL), so a kill -9 loses nothing it accepted.
+// Implementations are safe to call from several threads.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/result.h"
+#include "core/settings.h"
+
+namespace vfax::core {
+
+struct FaxQuery {
+  std::optional<Direction> direction;
+  std::vector<FaxState> states;  // empty: any
+  std::optional<std::int64_t> deviceId;
+  std::int64_t beforeId = 0;  // cursor: only ids < beforeId (0: no limit); newest first
+  int limit = 50;
+  bool withAttempts = true;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Settings (absent keys keep their defaults).
+  virtual Result<Settings> loadSettings() = 0;
+  virtual Result<void> saveSettings(const Settings& s) = 0;
+
+  // Devices. Extensions are unique: insert/update give error code `conflict` on a duplicate.
+  virtual Result<std::vector<Device>> listDevices() = 0;
+  virtual Result<std::optional<Device>> device(std::int64_t id) = 0;
+  virtual Result<std::optional<Device>> deviceByExtension(const std::string& extension) = 0;
+  virtual Result<Device> insertDevice(const Device& d) = 0;  // returns it with its id
+  virtual Result<void> updateDevice(const Device& d) = 0;
+  virtual Result<bool> deleteDevice(std::int64_t id) = 0;  // faxes keep their record, device unset
+
+  // Faxes (both directions). insertFax returns the fax with id, created/updated set by caller.
+  virtual Result<Fax> insertFax(const Fax& f) = 0;
+  virtual Result<void> updateFax(const Fax& f) = 0;  // all fields but attempts
+  virtual Result<std::optional<Fax>> fax(std::int64_t id) = 0;
+  virtual Result<std::vector<Fax>> listFaxes(const FaxQuery& q) = 0;
+  virtual Result<std::vector<std::int64_t>> faxIdsCreatedBefore(Millis cutoff) = 0;
+  virtual Result<void> deleteFax(std::int64_t id) = 0;  // with its attempts
+
+  // Attempts. insertAttempt returns the id.
+  virtual Result<std::int64_t> insertAttempt(const Attempt& a) = 0;
+  virtual Result<void> updateAttempt(const Attempt& a) = 0;
+
+  // API tokens.
+  virtual Result<ApiToken> insertToken(const ApiToken& t) = 0;
+  virtual Result<std::vector<ApiToken>> listTokens() = 0;
+  virtual Result<std::optional<ApiToken>> tokenByHash(const std::string& hash) = 0;
+  virtual Result<bool> deleteToken(std::int64_t id) = 0;
+  virtual Result<void> touchToken(std::int64_t id, Millis when) = 0;
+
+  // Small key/value facts (e.g. the secret key for token hashing, last cleanup time).
+  virtual Result<std::optional<std::string>> meta(const std::string& key) = 0;
+  virtual Result<void> setMeta(const std::string& key, const std::string& value) = 0;
+};
+
+}  // namespace vfax::core

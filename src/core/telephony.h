@@ -1,0 +1,84 @@
+#pragma once
+// The port between the scheduler (core) and the calls (trunks + fax engine). app/ implements
+// Telephony over the trunks and spandsp; core implements CallEvents. Telephony methods may be
+// called from any thread and never block; CallEvents methods are called from the telephony
+// thread and must not block either (the scheduler posts them to its own thread).
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/model.h"
+
+namespace vfax::core {
+
+struct OutboundCall {
+  std::int64_t faxId = 0;
+  std::string dialString;  // what the trunk dials
+  bool internal = false;   // true: an own extension, the loopback trunk connects it
+  std::string extension;   // set when internal: the called extension
+  std::string tiffPath;    // G4 fax TIFF to send
+  std::string tsi;         // our station id (T.30 TSI)
+  std::string headerInfo;  // sender name in the page header line
+  std::string callerId;    // number presented to the called side
+};
+
+/// What the call produced, reported once at the end.
+struct CallResult {
+  CallOutcome outcome;
+  int pages = 0;  // confirmed (sent) or received
+  int bitRate = 0;
+  bool ecm = false;
+  std::string compression;
+  std::string remoteId;
+  Millis startedAt = 0;
+  Millis endedAt = 0;
+};
+
+struct InboundOffer {
+  std::string calledNumber;  // DNID / extension
+  std::string callerNumber;
+  std::string callerName;
+  std::string trunk;         // "loopback", "iax2:peer", ...
+};
+
+struct InboundDecision {
+  bool accept = false;
+  CallOutcome rejectReason;  // when not accepted (busy: no line free)
+  std::int64_t faxId = 0;
+  std::string rxTiffPath;    // where the received pages go
+  std::string csid;          // our station id to announce
+};
+
+class CallEvents {
+ public:
+  virtual ~CallEvents() = default;
+  /// Outbound: the far end answered / the first page started.
+  virtual void onOutboundAnswered(std::int64_t faxId) = 0;
+  /// Pages confirmed so far (outbound) and the remote id once known.
+  virtual void onOutboundProgress(std::int64_t faxId, int pagesConfirmed,
+                                  const std::string& remoteId) = 0;
+  virtual void onOutboundFinished(std::int64_t faxId, const CallResult& result) = 0;
+
+  /// Inbound call offered. `decide` must be called exactly once, from any thread.
+  virtual void onInboundOffered(const InboundOffer& offer,
+                                std::function<void(InboundDecision)> decide) = 0;
+  virtual void onInboundProgress(std::int64_t faxId, int pagesReceived,
+                                 const std::string& remoteId) = 0;
+  virtual void onInboundFinished(std::int64_t faxId, const CallResult& result) = 0;
+};
+
+class Telephony {
+ public:
+  virtual ~Telephony() = default;
+  virtual void setEvents(CallEvents* events) = 0;  // before start()
+  virtual void start() = 0;
+  virtual void stop() = 0;  // hangs up every call (each is reported finished)
+  /// Places a call; the result always arrives through onOutboundFinished, even on failure.
+  virtual void placeCall(const OutboundCall& call) = 0;
+  /// Hangs up the call of this fax (cancel). Reported through the matching *Finished event.
+  virtual void hangup(std::int64_t faxId) = 0;
+  /// Calls in progress (inbound + outbound), for /lines.
+  virtual int activeCalls() const = 0;
+};
+
+}  // namespace vfax::core
