@@ -17,8 +17,8 @@ build-dev: deps
 	@cmake --build --preset dev -j $(JOBS)
 
 run: build
-	@echo "vfaxd: web/API on http://$(HTTP)/  (CLI: export VFAX_URL=http://$(HTTP) VFAX_TOKEN=\$$(cat $(DATA)/admin-token); build/release/src/cli/vfax --help)"
-	@build/release/src/app/vfaxd --data $(DATA) --http $(HTTP)
+	@echo "vfaxd: web/API on http://$(HTTP)/  (CLI: export VFAX_URL=http://$(HTTP) VFAX_TOKEN=\$$(cat $(DATA)/admin-token); build/release/bin/vfax --help)"
+	@build/release/bin/vfaxd --data $(DATA) --http $(HTTP)
 
 test: build-dev
 	@ctest --preset dev -j $(JOBS) --timeout 900

@@ -1,0 +1,44 @@
+#pragma once
+// vfaxd's configuration: embedded defaults, then the TOML file, then command-line flags.
+// Every key is documented in docs/vfaxd.example.toml.
+#include <string>
+
+#include "core/service.h"
+
+namespace vfax::app {
+
+struct Config {
+  std::string dataDir = "./var";
+  std::string httpAddress = "127.0.0.1";
+  int httpPort = 8080;
+  std::string logLevel = "info";
+  std::string databasePath;  // default: DATA/vfax.db
+
+  // [loopback]
+  bool loopbackRealtime = true;
+  std::string loopbackMedia = "audio";  // audio | t38
+  std::string loopbackLaw = "alaw";     // alaw | ulaw
+
+  // [fax]
+  int faxIdleTimeoutSeconds = 60;   // no T.30 progress: hang up
+  int faxMaxCallSeconds = 3600;
+
+  // [api]
+  long long maxUploadBytes = 50LL * 1024 * 1024;
+  int maxFilesPerFax = 20;
+
+  // [documents]
+  int conversionTimeoutSeconds = 120;
+  int conversionMemoryMb = 1024;
+  int maxPages = 200;
+
+  core::ServiceOptions service;  // [scheduler] and [inbound]
+};
+
+/// Reads FILE over the defaults. Throws std::runtime_error with a message naming the key.
+Config loadConfig(const std::string& file);
+
+/// "ADDR:PORT" (IPv6 as "[::1]:8080"); throws std::runtime_error when malformed.
+void parseHttpAddress(const std::string& text, Config& config);
+
+}  // namespace vfax::app

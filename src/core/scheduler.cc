@@ -1,0 +1,635 @@
+#include "core/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace vfax::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr Millis kIdleWake = 30'000;  // upper bound on sleeping, so cron and clocks stay honest
+
+// Outcomes where calling again cannot help.
+bool retryable(OutcomeClass cls) {
+  return cls == OutcomeClass::Busy || cls == OutcomeClass::NoAnswer ||
+         cls == OutcomeClass::Dropped || cls == OutcomeClass::Refused;
+}
+
+void logIfError(const Result<void>& r, const char* what) {
+  if (!r) spdlog::error("{}: {}", what, r.error().message);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
+                     ServiceOptions options)
+    : store_(store),
+      documents_(documents),
+      telephony_(telephony),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+Scheduler::~Scheduler() { stop(); }
+
+Result<void> Scheduler::start() {
+  auto s = store_.loadSettings();
+  if (!s) return s.error();
+  settingsChanged(*s);
+  std::error_code ec;
+  fs::create_directories(fs::path(options_.dataDir) / "faxes", ec);
+  if (ec) {
+    return makeError("storage_error", "cannot create " + options_.dataDir + "/faxes: " + ec.message());
+  }
+  workers_ = std::make_unique<WorkerPool>(options_.conversionWorkers);
+  recover();
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void Scheduler::stop() {
+  {
+    std::lock_guard lock(queueMutex_);
+    if (stopping_ || !thread_.joinable()) {
+      stopping_ = true;
+      return;
+    }
+    stopping_ = true;
+  }
+  queueCv_.notify_all();
+  thread_.join();
+  // Conversions finishing now post to a stopped queue; their jobs stay `converting` in the store and
+  // are redone after the next start.
+  workers_.reset();
+}
+
+void Scheduler::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(queueMutex_);
+    if (stopping_) return;
+    queue_.push_back(std::move(fn));
+  }
+  queueCv_.notify_one();
+}
+
+void Scheduler::kick() {
+  {
+    std::lock_guard lock(queueMutex_);
+    kicked_ = true;
+  }
+  queueCv_.notify_one();
+}
+
+void Scheduler::run() {
+  for (;;) {
+    std::deque<std::function<void()>> batch;
+    bool doDispatch = false;
+    {
+      std::unique_lock lock(queueMutex_);
+      auto wakeAt = std::chrono::system_clock::time_point(std::chrono::milliseconds(nextWake_));
+      queueCv_.wait_until(lock, wakeAt, [this] { return stopping_ || kicked_ || !queue_.empty(); });
+      batch.swap(queue_);
+      if (stopping_) {
+        // Drain what was posted before the stop (e.g. calls ended by the shutdown), no new work.
+        lock.unlock();
+        for (auto& fn : batch) fn();
+        return;
+      }
+      doDispatch = kicked_ || clock_.now() >= nextWake_;
+      kicked_ = false;
+    }
+    for (auto& fn : batch) fn();
+    if (doDispatch || !batch.empty()) {
+      maybeRunScheduledCleanup();
+      dispatch();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings and small helpers
+
+void Scheduler::settingsChanged(const Settings& s) {
+  {
+    std::lock_guard lock(settingsMutex_);
+    settings_ = s;
+  }
+  cleanupCron_.reset();
+  nextCleanupAt_ = 0;
+  if (!s.cleanupSchedule.empty()) {
+    auto cron = CronSchedule::parse(s.cleanupSchedule);
+    if (cron) {
+      cleanupCron_ = *cron;
+      nextCleanupAt_ = static_cast<Millis>(cleanupCron_->next(clock_.now() / 1000)) * 1000;
+    }
+  }
+  kick();
+}
+
+Settings Scheduler::currentSettings() {
+  std::lock_guard lock(settingsMutex_);
+  return settings_;
+}
+
+NumberPlan Scheduler::numberPlan() { return NumberPlan(currentSettings()); }
+
+std::string Scheduler::faxDir(std::int64_t id) const {
+  return (fs::path(options_.dataDir) / "faxes" / std::to_string(id)).string();
+}
+
+int Scheduler::outboundCalls() const { return outboundCount_.load(); }
+int Scheduler::inboundCalls() const { return inboundCount_.load(); }
+
+Millis Scheduler::retryDelay(OutcomeClass cls) const {
+  switch (cls) {
+    case OutcomeClass::Busy: return options_.retryBusy;
+    case OutcomeClass::NoAnswer: return options_.retryNoAnswer;
+    case OutcomeClass::Dropped: return options_.retryDropped;
+    default: return options_.retryOther;
+  }
+}
+
+std::optional<Fax> Scheduler::loadFax(std::int64_t id) {
+  auto f = store_.fax(id);
+  if (!f) {
+    spdlog::error("fax {}: {}", id, f.error().message);
+    return std::nullopt;
+  }
+  return *f;
+}
+
+void Scheduler::setState(Fax& fax, FaxState state, const std::string& error) {
+  if (fax.state != state) {
+    spdlog::info("fax {} ({}): {} -> {}{}{}", fax.id, toString(fax.direction), toString(fax.state),
+                 toString(state), error.empty() ? "" : ": ", error);
+  }
+  fax.state = state;
+  if (!error.empty()) fax.error = error;
+  fax.updatedAt = clock_.now();
+  logIfError(store_.updateFax(fax), "saving fax");
+}
+
+std::string Scheduler::csidFor(const std::optional<Device>& device) {
+  auto plan = numberPlan();
+  if (device) return device->tsi.empty() ? plan.defaultTsi(device->extension) : device->tsi;
+  return plan.defaultTsi("");
+}
+
+void Scheduler::closeAttempt(std::int64_t attemptId, std::int64_t faxId, const CallResult& r) {
+  Attempt a;
+  a.id = attemptId;
+  a.faxId = faxId;
+  a.startedAt = r.startedAt;
+  a.endedAt = r.endedAt ? r.endedAt : clock_.now();
+  a.finished = true;
+  a.outcome = r.outcome.cls;
+  a.code = r.outcome.code;
+  a.reason = r.outcome.reason;
+  a.bitRate = r.bitRate;
+  a.ecm = r.ecm;
+  a.compression = r.compression;
+  a.pages = r.pages;
+  a.remoteId = r.remoteId;
+  if (a.startedAt == 0) {
+    // Keep the start the attempt was created with.
+    if (auto f = loadFax(faxId)) {
+      for (const auto& old : f->attempts) {
+        if (old.id == attemptId) a.startedAt = old.startedAt;
+      }
+    }
+  }
+  logIfError(store_.updateAttempt(a), "saving attempt");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recovery after a crash or restart: nothing the store holds is lost; calls cut by the crash
+// count as failed attempts.
+
+void Scheduler::recover() {
+  auto active = store_.listFaxes(FaxQuery{
+      .direction = std::nullopt,
+      .states = {FaxState::Converting, FaxState::Dialing, FaxState::Sending, FaxState::Receiving},
+      .deviceId = std::nullopt,
+      .beforeId = 0,
+      .limit = 1'000'000,
+      .withAttempts = true});
+  if (!active) {
+    spdlog::error("recovery: {}", active.error().message);
+    return;
+  }
+  const Millis now = clock_.now();
+  const Settings s = currentSettings();
+  for (Fax fax : *active) {
+    for (const auto& a : fax.attempts) {
+      if (a.finished) continue;
+      CallResult cut;
+      cut.outcome = {OutcomeClass::Dropped, 0, "call cut by a restart of vfaxd"};
+      cut.startedAt = a.startedAt;
+      cut.endedAt = now;
+      cut.pages = fax.direction == Direction::In ? fax.pages : 0;
+      cut.remoteId = fax.remoteId;
+      closeAttempt(a.id, fax.id, cut);
+    }
+    if (fax.state == FaxState::Converting) {
+      setState(fax, FaxState::Queued);
+    } else if (fax.direction == Direction::Out) {
+      fax.pages = 0;
+      if (fax.attemptCount >= s.sendAttempts) {
+        setState(fax, FaxState::Failed, "call cut by a restart of vfaxd; no attempts left");
+      } else {
+        fax.nextAttemptAt = now;  // our failure, not the remote's: go again at once
+        setState(fax, FaxState::Waiting);
+      }
+    } else {
+      spdlog::warn("fax {}: inbound call cut by a restart; keeping the {} page(s) that arrived",
+                   fax.id, fax.pages);
+      const auto id = fax.id;
+      setState(fax, FaxState::Failed, "call cut by a restart of vfaxd");
+      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Failed, {}); });
+    }
+  }
+  // Staging folders of submissions that never got their record.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(options_.dataDir) / "faxes", ec)) {
+    if (entry.path().filename().string().rfind("tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch: conversions for queued jobs, calls for waiting jobs within the line limits.
+
+void Scheduler::dispatch() {
+  const Millis now = clock_.now();
+  const Settings s = currentSettings();
+  Millis wake = now + kIdleWake;
+  if (nextCleanupAt_ > 0) wake = std::min(wake, nextCleanupAt_);
+
+  auto jobs = store_.listFaxes(FaxQuery{.direction = Direction::Out,
+                                        .states = {FaxState::Queued, FaxState::Waiting},
+                                        .deviceId = std::nullopt,
+                                        .beforeId = 0,
+                                        .limit = 100'000,
+                                        .withAttempts = false});
+  if (!jobs) {
+    spdlog::error("dispatch: {}", jobs.error().message);
+    std::lock_guard lock(queueMutex_);
+    nextWake_ = now + 1000;
+    return;
+  }
+  // Priority first (higher first), then age.
+  std::sort(jobs->begin(), jobs->end(), [](const Fax& a, const Fax& b) {
+    if (a.priority != b.priority) return a.priority > b.priority;
+    return a.id < b.id;
+  });
+
+  std::map<std::string, int> perDestination;
+  for (const auto& [id, call] : calls_) {
+    if (call.direction == Direction::Out) ++perDestination[call.destination];
+  }
+  const int outboundLimit = s.totalLines - s.reservedInboundLines;
+  for (auto& fax : *jobs) {
+    if (fax.state == FaxState::Queued) {
+      if (!converting_.contains(fax.id)) startConversion(fax);
+      continue;
+    }
+    if (fax.nextAttemptAt > now) {
+      wake = std::min(wake, fax.nextAttemptAt);
+      continue;
+    }
+    const int busy = outboundCalls() + inboundCalls();
+    if (outboundCalls() >= outboundLimit || busy >= s.totalLines) continue;  // wait for a line
+    if (perDestination[fax.dialString] >= options_.maxCallsPerDestination) continue;
+    ++perDestination[fax.dialString];
+    placeCall(fax);
+  }
+  std::lock_guard lock(queueMutex_);
+  nextWake_ = wake;
+}
+
+void Scheduler::startConversion(Fax fax) {
+  converting_.insert(fax.id);
+  setState(fax, FaxState::Converting);
+  ConvertRequest req;
+  const std::string dir = faxDir(fax.id);
+  for (const auto& name : fax.sourceFiles) req.inputs.push_back(dir + "/" + name);
+  req.outputTiff = dir + "/fax.tif";
+  req.fine = fax.fine;
+  const auto id = fax.id;
+  workers_->post([this, id, req, dir] {
+    Result<int> pages = documents_.toFax(req);
+    if (pages) {
+      auto pdf = documents_.faxToPdf(req.outputTiff, dir + "/document.pdf", dir + "/preview.png");
+      if (!pdf) spdlog::warn("fax {}: no PDF of the converted pages: {}", id, pdf.error().message);
+    }
+    post([this, id, pages = std::move(pages)] { conversionDone(id, pages); });
+  });
+}
+
+void Scheduler::conversionDone(std::int64_t id, Result<int> pages) {
+  converting_.erase(id);
+  auto fax = loadFax(id);
+  if (!fax || fax->state != FaxState::Converting) return;  // canceled meanwhile
+  if (!pages) {
+    setState(*fax, FaxState::Failed, pages.error().message);
+    return;
+  }
+  if (*pages <= 0) {
+    setState(*fax, FaxState::Failed, "the documents have no pages");
+    return;
+  }
+  fax->pagesTotal = *pages;
+  fax->nextAttemptAt = clock_.now();
+  setState(*fax, FaxState::Waiting);
+}
+
+void Scheduler::placeCall(Fax fax) {
+  Attempt a;
+  a.faxId = fax.id;
+  a.startedAt = clock_.now();
+  auto attemptId = store_.insertAttempt(a);
+  if (!attemptId) {
+    spdlog::error("fax {}: cannot record the attempt: {}", fax.id, attemptId.error().message);
+    return;
+  }
+  fax.attemptCount += 1;
+  fax.pages = 0;
+  setState(fax, FaxState::Dialing);
+  calls_[fax.id] = ActiveCall{Direction::Out, fax.dialString, *attemptId, false};
+  outboundCount_.fetch_add(1);
+
+  OutboundCall call;
+  call.faxId = fax.id;
+  call.dialString = fax.dialString;
+  call.internal = !fax.extension.empty();
+  call.extension = fax.extension;
+  call.tiffPath = faxDir(fax.id) + "/fax.tif";
+  call.tsi = fax.tsi;
+  call.headerInfo = options_.headerName;
+  if (fax.deviceId) {
+    if (auto d = store_.device(*fax.deviceId); d && *d) call.headerInfo = (*d)->name;
+  }
+  call.callerId = fax.tsi;
+  telephony_.placeCall(call);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Call events
+
+void Scheduler::onOutboundAnswered(std::int64_t faxId) {
+  post([this, faxId] {
+    auto it = calls_.find(faxId);
+    if (it == calls_.end() || it->second.cancelRequested) return;
+    if (auto fax = loadFax(faxId); fax && fax->state == FaxState::Dialing) {
+      setState(*fax, FaxState::Sending);
+    }
+  });
+}
+
+void Scheduler::onOutboundProgress(std::int64_t faxId, int pagesConfirmed,
+                                   const std::string& remoteId) {
+  post([this, faxId, pagesConfirmed, remoteId] {
+    auto it = calls_.find(faxId);
+    if (it == calls_.end() || it->second.cancelRequested) return;
+    auto fax = loadFax(faxId);
+    if (!fax) return;
+    fax->pages = pagesConfirmed;
+    if (!remoteId.empty()) fax->remoteId = remoteId;
+    setState(*fax, fax->state == FaxState::Dialing ? FaxState::Sending : fax->state);
+  });
+}
+
+void Scheduler::onOutboundFinished(std::int64_t faxId, const CallResult& result) {
+  post([this, faxId, result] {
+    finishOutbound(faxId, result);
+    kick();
+  });
+}
+
+void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
+  auto it = calls_.find(faxId);
+  if (it == calls_.end()) {
+    spdlog::warn("fax {}: end of an unknown outbound call", faxId);
+    return;
+  }
+  const ActiveCall call = it->second;
+  calls_.erase(it);
+  outboundCount_.fetch_sub(1);
+  CallResult r = result;
+  bool shutdown = false;
+  if (r.outcome.cls == OutcomeClass::Canceled && !call.cancelRequested) {
+    // Nobody canceled the job: the call was ended by vfaxd stopping. Resume at once after start.
+    r.outcome = {OutcomeClass::Dropped, r.outcome.code, "call ended by vfaxd shutting down"};
+    shutdown = true;
+  }
+  closeAttempt(call.attemptId, faxId, r);
+
+  auto fax = loadFax(faxId);
+  if (!fax) return;
+  if (fax->state == FaxState::Canceled) return;
+  if (!r.remoteId.empty()) fax->remoteId = r.remoteId;
+  fax->pages = r.pages;
+  const Settings s = currentSettings();
+  if (r.outcome.cls == OutcomeClass::Ok && result.pages >= fax->pagesTotal) {
+    setState(*fax, FaxState::Done);
+    return;
+  }
+  std::string reason =
+      r.outcome.reason.empty() ? std::string(toString(r.outcome.cls)) : r.outcome.reason;
+  if (r.outcome.cls == OutcomeClass::Ok) {
+    reason = "the receiver confirmed " + std::to_string(r.pages) + " of " +
+             std::to_string(fax->pagesTotal) + " pages";
+  }
+  const bool again = (retryable(r.outcome.cls) || r.outcome.cls == OutcomeClass::Ok) &&
+                     (fax->attemptCount < s.sendAttempts || shutdown);
+  if (!again) {
+    setState(*fax, FaxState::Failed, reason);
+    return;
+  }
+  fax->nextAttemptAt = clock_.now() + (shutdown ? 0 : retryDelay(r.outcome.cls));
+  fax->error = reason;  // the last reason, visible while waiting
+  setState(*fax, FaxState::Waiting);
+}
+
+void Scheduler::onInboundOffered(const InboundOffer& offer,
+                                 std::function<void(InboundDecision)> decide) {
+  post([this, offer, decide = std::move(decide)] { acceptInbound(offer, decide); });
+}
+
+void Scheduler::acceptInbound(const InboundOffer& offer,
+                              const std::function<void(InboundDecision)>& decide) {
+  const Settings s = currentSettings();
+  if (inboundCalls() + outboundCalls() >= s.totalLines) {
+    spdlog::info("inbound call for {} from {}: all {} lines busy", offer.calledNumber,
+                 offer.callerNumber, s.totalLines);
+    decide(InboundDecision{.accept = false,
+                           .rejectReason = {OutcomeClass::Busy, 17, "all lines busy"},
+                           .faxId = 0, .rxTiffPath = {}, .csid = {}});
+    return;
+  }
+  std::optional<Device> device;
+  if (auto d = store_.deviceByExtension(offer.calledNumber); d && *d) device = **d;
+  if (!device && !options_.defaultInboundExtension.empty()) {
+    if (auto d = store_.deviceByExtension(options_.defaultInboundExtension); d && *d) device = **d;
+  }
+  const Millis now = clock_.now();
+  Fax fax;
+  fax.direction = Direction::In;
+  fax.state = FaxState::Receiving;
+  fax.number = offer.callerNumber;
+  fax.extension = offer.calledNumber;
+  fax.callerId = offer.callerName;
+  if (device) fax.deviceId = device->id;
+  fax.createdAt = now;
+  fax.updatedAt = now;
+  auto stored = store_.insertFax(fax);
+  if (!stored) {
+    spdlog::error("inbound call for {}: cannot store it: {}", offer.calledNumber,
+                  stored.error().message);
+    decide(InboundDecision{.accept = false,
+                           .rejectReason = {OutcomeClass::LocalError, 0, "storage error"},
+                           .faxId = 0, .rxTiffPath = {}, .csid = {}});
+    return;
+  }
+  std::error_code ec;
+  fs::create_directories(faxDir(stored->id), ec);
+  Attempt a;
+  a.faxId = stored->id;
+  a.startedAt = now;
+  auto attemptId = store_.insertAttempt(a);
+  calls_[stored->id] = ActiveCall{Direction::In, offer.callerNumber, attemptId ? *attemptId : 0, false};
+  inboundCount_.fetch_add(1);
+  spdlog::info("fax {}: receiving for extension {} ({}) from {}", stored->id, offer.calledNumber,
+               device ? device->name : "no device", offer.callerNumber);
+  decide(InboundDecision{.accept = true,
+                         .rejectReason = {},
+                         .faxId = stored->id,
+                         .rxTiffPath = faxDir(stored->id) + "/fax.tif",
+                         .csid = csidFor(device)});
+}
+
+void Scheduler::onInboundProgress(std::int64_t faxId, int pagesReceived,
+                                  const std::string& remoteId) {
+  post([this, faxId, pagesReceived, remoteId] {
+    auto fax = loadFax(faxId);
+    if (!fax || fax->state != FaxState::Receiving) return;
+    fax->pages = pagesReceived;
+    fax->pagesTotal = pagesReceived;
+    if (!remoteId.empty()) fax->remoteId = remoteId;
+    setState(*fax, fax->state);
+  });
+}
+
+void Scheduler::onInboundFinished(std::int64_t faxId, const CallResult& result) {
+  post([this, faxId, result] {
+    finishInbound(faxId, result);
+    kick();
+  });
+}
+
+void Scheduler::finishInbound(std::int64_t faxId, const CallResult& result) {
+  auto it = calls_.find(faxId);
+  if (it == calls_.end()) return;
+  const ActiveCall call = it->second;
+  calls_.erase(it);
+  inboundCount_.fetch_sub(1);
+  if (call.attemptId) closeAttempt(call.attemptId, faxId, result);
+  auto fax = loadFax(faxId);
+  if (!fax) return;
+  fax->pages = result.pages;
+  fax->pagesTotal = result.pages;
+  if (!result.remoteId.empty()) fax->remoteId = result.remoteId;
+  const bool ok = result.outcome.cls == OutcomeClass::Ok && result.pages > 0;
+  // The state changes once the PDF exists, so that a `received` fax can always be downloaded.
+  logIfError(store_.updateFax(*fax), "saving fax");
+  const FaxState finalState = ok ? FaxState::Received : FaxState::Failed;
+  std::string error = ok ? std::string() : (result.outcome.reason.empty() ? "no pages received"
+                                                                           : result.outcome.reason);
+  workers_->post([this, faxId, finalState, error] { makeInboundDocuments(faxId, finalState, error); });
+}
+
+// Worker thread: PDF and preview of what arrived, then the final state on the scheduler thread.
+void Scheduler::makeInboundDocuments(std::int64_t faxId, FaxState finalState, std::string error) {
+  const std::string dir = faxDir(faxId);
+  std::error_code ec;
+  if (fs::exists(dir + "/fax.tif", ec) && fs::file_size(dir + "/fax.tif", ec) > 0) {
+    auto pdf = documents_.faxToPdf(dir + "/fax.tif", dir + "/document.pdf", dir + "/preview.png");
+    if (!pdf) spdlog::warn("fax {}: no PDF of the received pages: {}", faxId, pdf.error().message);
+  }
+  post([this, faxId, finalState, error] {
+    auto fax = loadFax(faxId);
+    if (fax && fax->state == FaxState::Receiving) setState(*fax, finalState, error);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancel, lines, cleanup
+
+Result<Fax> Scheduler::cancelJob(std::int64_t id) {
+  auto fax = loadFax(id);
+  if (!fax) return makeError("not_found", "there is no fax " + std::to_string(id));
+  if (fax->direction != Direction::Out) {
+    return makeError("conflict", "fax " + std::to_string(id) + " is inbound; only jobs can be canceled");
+  }
+  if (isFinal(fax->state)) {
+    return makeError("conflict", "fax " + std::to_string(id) + " is already " +
+                                     std::string(toString(fax->state)));
+  }
+  auto it = calls_.find(id);
+  if (it != calls_.end()) {
+    it->second.cancelRequested = true;
+    telephony_.hangup(id);
+  }
+  converting_.erase(id);
+  setState(*fax, FaxState::Canceled, "canceled by the user");
+  return *fax;
+}
+
+LineStatus Scheduler::lineStatus() {
+  const Settings s = currentSettings();
+  LineStatus l;
+  l.total = s.totalLines;
+  l.reservedInbound = s.reservedInboundLines;
+  l.inbound = inboundCalls();
+  l.outbound = outboundCalls();
+  l.inUse = l.inbound + l.outbound;
+  auto q = store_.listFaxes(FaxQuery{.direction = Direction::Out,
+                                     .states = {FaxState::Queued, FaxState::Converting, FaxState::Waiting},
+                                     .deviceId = std::nullopt,
+                                     .beforeId = 0,
+                                     .limit = 1'000'000,
+                                     .withAttempts = false});
+  if (q) l.queued = static_cast<int>(q->size());
+  return l;
+}
+
+Result<int> Scheduler::cleanupNow(std::optional<int> olderThanDays) {
+  const int days = olderThanDays.value_or(currentSettings().retentionDays);
+  if (days < 0) return makeError("invalid_request", "older_than_days must not be negative");
+  const Millis cutoff = clock_.now() - static_cast<Millis>(days) * 86'400'000;
+  auto ids = store_.faxIdsCreatedBefore(cutoff);
+  if (!ids) return ids.error();
+  int deleted = 0;
+  for (auto id : *ids) {
+    auto fax = loadFax(id);
+    if (!fax || !isFinal(fax->state) || calls_.contains(id)) continue;  // never a live one
+    if (auto r = store_.deleteFax(id); !r) return r.error();
+    std::error_code ec;
+    fs::remove_all(faxDir(id), ec);
+    ++deleted;
+  }
+  spdlog::info("cleanup: deleted {} fax(es) older than {} days", deleted, days);
+  return deleted;
+}
+
+void Scheduler::maybeRunScheduledCleanup() {
+  if (!cleanupCron_ || nextCleanupAt_ == 0 || clock_.now() < nextCleanupAt_) return;
+  auto r = cleanupNow(std::nullopt);
+  if (!r) spdlog::error("scheduled cleanup: {}", r.error().message);
+  nextCleanupAt_ = static_cast<Millis>(cleanupCron_->next(clock_.now() / 1000)) * 1000;
+}
+
+}  // namespace vfax::core

@@ -1,0 +1,131 @@
+#pragma once
+// Internal to core: the scheduler thread behind core::Service. It is the only code that changes
+// the state of a fax once created. Everything that changes state runs on its thread (post()).
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/cron.h"
+#include "core/documents.h"
+#include "core/model.h"
+#include "core/number_plan.h"
+#include "core/service.h"
+#include "core/store.h"
+#include "core/telephony.h"
+#include "core/worker_pool.h"
+
+namespace vfax::core {
+
+class Scheduler final : public CallEvents {
+ public:
+  Scheduler(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
+            ServiceOptions options);
+  ~Scheduler() override;
+
+  Result<void> start();
+  void stop();
+
+  /// Runs `fn` on the scheduler thread and waits for its result.
+  template <typename T>
+  T call(std::function<T()> fn) {
+    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
+    auto future = task->get_future();
+    post([task] { (*task)(); });
+    return future.get();
+  }
+  void post(std::function<void()> fn);
+
+  // Called on the scheduler thread.
+  Result<Fax> cancelJob(std::int64_t id);
+  void kick();  // new work may be there: dispatch soon
+  void settingsChanged(const Settings& s);
+  LineStatus lineStatus();
+  Result<int> cleanupNow(std::optional<int> olderThanDays);
+
+  // Shared, read-mostly state (guarded by settingsMutex_).
+  Settings currentSettings();
+  NumberPlan numberPlan();
+  std::string faxDir(std::int64_t id) const;
+
+  Store& store() { return store_; }
+  Documents& documents() { return documents_; }
+  const Clock& clock() const { return clock_; }
+  const ServiceOptions& options() const { return options_; }
+
+  // CallEvents (telephony thread): each posts to the scheduler thread.
+  void onOutboundAnswered(std::int64_t faxId) override;
+  void onOutboundProgress(std::int64_t faxId, int pagesConfirmed,
+                          const std::string& remoteId) override;
+  void onOutboundFinished(std::int64_t faxId, const CallResult& result) override;
+  void onInboundOffered(const InboundOffer& offer,
+                        std::function<void(InboundDecision)> decide) override;
+  void onInboundProgress(std::int64_t faxId, int pagesReceived,
+                         const std::string& remoteId) override;
+  void onInboundFinished(std::int64_t faxId, const CallResult& result) override;
+
+ private:
+  struct ActiveCall {
+    Direction direction;
+    std::string destination;  // outbound: dial string
+    std::int64_t attemptId = 0;
+    bool cancelRequested = false;
+  };
+
+  void run();
+  void recover();
+  void dispatch();
+  void startConversion(Fax fax);
+  void conversionDone(std::int64_t id, Result<int> pages);
+  void placeCall(Fax fax);
+  void finishOutbound(std::int64_t faxId, const CallResult& result);
+  void acceptInbound(const InboundOffer& offer, const std::function<void(InboundDecision)>& decide);
+  void finishInbound(std::int64_t faxId, const CallResult& result);
+  void makeInboundDocuments(std::int64_t faxId, FaxState finalState, std::string error);
+  void maybeRunScheduledCleanup();
+  Millis retryDelay(OutcomeClass cls) const;
+  void setState(Fax& fax, FaxState state, const std::string& error = {});
+  std::optional<Fax> loadFax(std::int64_t id);
+  void closeAttempt(std::int64_t attemptId, std::int64_t faxId, const CallResult& result);
+  std::string csidFor(const std::optional<Device>& device);
+  int outboundCalls() const;
+  int inboundCalls() const;
+
+  Store& store_;
+  Documents& documents_;
+  Telephony& telephony_;
+  const Clock& clock_;
+  ServiceOptions options_;
+
+  std::mutex settingsMutex_;
+  Settings settings_;
+
+  std::mutex queueMutex_;
+  std::condition_variable queueCv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  bool kicked_ = true;
+  Millis nextWake_ = 0;
+  std::thread thread_;
+
+  // Scheduler-thread state.
+  std::map<std::int64_t, ActiveCall> calls_;
+  std::set<std::int64_t> converting_;
+  std::optional<CronSchedule> cleanupCron_;
+  Millis nextCleanupAt_ = 0;
+  std::atomic<int> inboundCount_{0};
+  std::atomic<int> outboundCount_{0};
+
+  std::unique_ptr<WorkerPool> workers_;  // last: joined first on destruction
+};
+
+}  // namespace vfax::core

@@ -1,0 +1,381 @@
+#include "core/service.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "core/number_plan.h"
+#include "core/scheduler.h"
+
+namespace vfax::core {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTokenKeyMeta = "token_hash_key";
+
+std::string toHex(const unsigned char* data, size_t n) {
+  std::string out(n * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, n);
+  out.pop_back();
+  return out;
+}
+
+std::string randomToken() {
+  unsigned char raw[24];
+  randombytes_buf(raw, sizeof raw);
+  char b64[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return std::string("vfx_") + b64;
+}
+
+bool plausibleEmail(std::string_view e) {
+  const auto at = e.find('@');
+  if (at == std::string_view::npos || at == 0 || at != e.rfind('@') || at + 1 >= e.size()) {
+    return false;
+  }
+  if (e.size() > 254) return false;
+  return std::none_of(e.begin(), e.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '<' || c == '>' || c == ',';
+  });
+}
+
+std::string digitsOnly(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') out += c;
+  }
+  return out;
+}
+
+Result<void> moveFile(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::rename(from, to, ec);
+  if (!ec) return {};
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  if (ec) return makeError("storage_error", "cannot store the document: " + ec.message());
+  fs::remove(from, ec);
+  return {};
+}
+
+}  // namespace
+
+Service::Service(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
+                 ServiceOptions options)
+    : scheduler_(std::make_unique<Scheduler>(store, documents, telephony, clock, std::move(options))) {
+  telephony.setEvents(scheduler_.get());
+}
+
+Service::~Service() { stop(); }
+
+Result<void> Service::start() {
+  if (sodium_init() < 0) return makeError("internal", "libsodium failed to initialise");
+  auto& store = scheduler_->store();
+  auto key = store.meta(kTokenKeyMeta);
+  if (!key) return key.error();
+  if (!*key) {
+    unsigned char raw[crypto_generichash_KEYBYTES];
+    randombytes_buf(raw, sizeof raw);
+    if (auto r = store.setMeta(kTokenKeyMeta, toHex(raw, sizeof raw)); !r) return r;
+  }
+  return scheduler_->start();
+}
+
+void Service::stop() { scheduler_->stop(); }
+
+// ---------------------------------------------------------------------------------------------
+// Faxes
+
+Result<Fax> Service::submit(SubmitRequest req) {
+  auto discard = [&req] {
+    std::error_code ec;
+    for (const auto& u : req.files) fs::remove(u.path, ec);
+  };
+  auto fail = [&discard](Error e) -> Result<Fax> {
+    discard();
+    return e;
+  };
+  auto& store = scheduler_->store();
+  if (req.files.empty()) return fail(makeError("no_file", "attach at least one document to fax"));
+  std::vector<std::string> types;
+  for (const auto& u : req.files) {
+    std::error_code ec;
+    const auto size = fs::file_size(u.path, ec);
+    if (ec || size == 0) {
+      return fail(makeError("empty_file", "the file '" + u.filename + "' is empty"));
+    }
+    auto type = scheduler_->documents().sniff(u.path);
+    if (!type) {
+      return fail(makeError(type.error().code, "'" + u.filename + "': " + type.error().message));
+    }
+    types.push_back(*type);
+  }
+  if (req.priority < -100 || req.priority > 100) {
+    return fail(makeError("invalid_request", "priority must be between -100 and 100"));
+  }
+  if (!req.notify.empty() && !plausibleEmail(req.notify)) {
+    return fail(makeError("invalid_request", "notify must be an e-mail address, got '" + req.notify + "'"));
+  }
+  std::optional<Device> device;
+  if (req.deviceId) {
+    auto d = store.device(*req.deviceId);
+    if (!d) return fail(d.error());
+    if (!*d) {
+      return fail(makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId)));
+    }
+    device = **d;
+  }
+
+  const NumberPlan plan = scheduler_->numberPlan();
+  const Settings settings = scheduler_->currentSettings();
+  const Millis now = scheduler_->clock().now();
+  Fax fax;
+  fax.direction = Direction::Out;
+  fax.state = FaxState::Queued;
+  fax.createdAt = now;
+  fax.updatedAt = now;
+  fax.priority = req.priority;
+  fax.tag = req.tag;
+  fax.notify = req.notify;
+  fax.fine = req.fine;
+  fax.deviceId = device ? std::optional<std::int64_t>(device->id) : std::nullopt;
+  fax.tsi = device ? effectiveTsi(*device) : plan.defaultTsi("");
+
+  // An own extension (as typed, or behind the outside-line prefix is not needed) is internal.
+  const std::string digits = digitsOnly(req.to);
+  std::optional<Device> target;
+  if (!digits.empty() && digits.size() == req.to.size()) {
+    auto d = store.deviceByExtension(digits);
+    if (!d) return fail(d.error());
+    if (*d) target = **d;
+  }
+  if (target) {
+    fax.extension = target->extension;
+    fax.dialString = target->extension;
+    fax.number = "+" + settings.countryCode + settings.areaCode + settings.baseNumber + target->extension;
+  } else {
+    auto parsed = plan.parse(req.to);
+    if (!parsed) return fail(parsed.error());
+    fax.number = parsed->e164;
+    fax.dialString = parsed->dialString;
+  }
+
+  // Stage the documents next to the records, then insert, then give the folder its id: a crash in
+  // between leaves either a tmp- folder (removed at start) or a job whose recovery sees no files.
+  const fs::path faxes = fs::path(scheduler_->options().dataDir) / "faxes";
+  unsigned char rnd[8];
+  randombytes_buf(rnd, sizeof rnd);
+  const fs::path staging = faxes / ("tmp-" + toHex(rnd, sizeof rnd));
+  std::error_code ec;
+  fs::create_directories(staging, ec);
+  if (ec) return fail(makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
+  for (size_t i = 0; i < req.files.size(); ++i) {
+    const std::string name = "source-" + std::to_string(i + 1) + "." + types[i];
+    if (auto r = moveFile(req.files[i].path, (staging / name).string()); !r) {
+      fs::remove_all(staging, ec);
+      return fail(r.error());
+    }
+    fax.sourceFiles.push_back(name);
+  }
+  auto stored = store.insertFax(fax);
+  if (!stored) {
+    fs::remove_all(staging, ec);
+    return stored.error();
+  }
+  fs::rename(staging, faxes / std::to_string(stored->id), ec);
+  if (ec) {
+    spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
+  }
+  spdlog::info("fax {}: queued to {} ({} file(s))", stored->id, stored->number, req.files.size());
+  scheduler_->kick();
+  return *stored;
+}
+
+Result<Fax> Service::get(std::int64_t id) {
+  auto f = scheduler_->store().fax(id);
+  if (!f) return f.error();
+  if (!*f) return makeError("not_found", "there is no fax " + std::to_string(id));
+  return **f;
+}
+
+Result<std::vector<Fax>> Service::list(const FaxQuery& q) { return scheduler_->store().listFaxes(q); }
+
+Result<Fax> Service::cancel(std::int64_t id) {
+  if (auto f = get(id); !f) return f;
+  return scheduler_->call<Result<Fax>>([this, id] { return scheduler_->cancelJob(id); });
+}
+
+Result<std::string> Service::documentPath(std::int64_t id, DocumentKind kind) {
+  auto fax = get(id);
+  if (!fax) return fax.error();
+  const char* name = kind == DocumentKind::Pdf    ? "document.pdf"
+                     : kind == DocumentKind::Tiff ? "fax.tif"
+                                                  : "preview.png";
+  const std::string path = scheduler_->faxDir(id) + "/" + name;
+  std::error_code ec;
+  if (fs::exists(path, ec) && (fax->state != FaxState::Receiving || kind == DocumentKind::Tiff)) {
+    return path;
+  }
+  if (!isFinal(fax->state) || fax->state == FaxState::Receiving) {
+    return makeError("not_ready", "fax " + std::to_string(id) + " is " +
+                                      std::string(toString(fax->state)) + "; its document is not ready yet");
+  }
+  return makeError("not_found", "fax " + std::to_string(id) + " has no " + name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+Result<Settings> Service::settings() { return scheduler_->currentSettings(); }
+
+Result<Settings> Service::updateSettings(const std::map<std::string, std::string>& changes) {
+  static std::mutex updateMutex;
+  std::lock_guard lock(updateMutex);
+  Settings s = scheduler_->currentSettings();
+  for (const auto& [key, value] : changes) {
+    if (auto r = assignSetting(s, key, value); !r) return r.error();
+  }
+  if (auto r = validate(s); !r) return r.error();
+  if (auto r = scheduler_->store().saveSettings(s); !r) return r.error();
+  scheduler_->settingsChanged(s);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices
+
+namespace {
+
+Result<void> validateDevice(const Device& d) {
+  if (d.name.empty() || d.name.size() > 100) {
+    return makeError("invalid_device", "a device needs a name of 1 to 100 characters");
+  }
+  if (!plausibleEmail(d.email)) {
+    return makeError("invalid_device", "'" + d.email + "' is not an e-mail address");
+  }
+  if (!isValidExtension(d.extension)) {
+    return makeError("invalid_device",
+                     "the extension must be 1 to 15 digits, got '" + d.extension + "'");
+  }
+  if (!d.tsi.empty()) {
+    if (auto r = validateTsi(d.tsi); !r) return makeError("invalid_device", r.error().message);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<Device>> Service::devices() { return scheduler_->store().listDevices(); }
+
+Result<Device> Service::device(std::int64_t id) {
+  auto d = scheduler_->store().device(id);
+  if (!d) return d.error();
+  if (!*d) return makeError("not_found", "there is no device " + std::to_string(id));
+  return **d;
+}
+
+Result<Device> Service::addDevice(Device d) {
+  if (auto r = validateDevice(d); !r) return r.error();
+  return scheduler_->store().insertDevice(d);
+}
+
+Result<Device> Service::updateDevice(const Device& d) {
+  if (auto r = device(d.id); !r) return r;
+  if (auto r = validateDevice(d); !r) return r.error();
+  if (auto r = scheduler_->store().updateDevice(d); !r) return r.error();
+  return device(d.id);
+}
+
+Result<void> Service::removeDevice(std::int64_t id) {
+  auto r = scheduler_->store().deleteDevice(id);
+  if (!r) return r.error();
+  if (!*r) return makeError("not_found", "there is no device " + std::to_string(id));
+  return {};
+}
+
+std::string Service::effectiveTsi(const Device& d) {
+  return d.tsi.empty() ? scheduler_->numberPlan().defaultTsi(d.extension) : d.tsi;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines and maintenance
+
+LineStatus Service::lines() { return scheduler_->lineStatus(); }
+
+Result<int> Service::cleanup(std::optional<int> olderThanDays) {
+  return scheduler_->call<Result<int>>(
+      [this, olderThanDays] { return scheduler_->cleanupNow(olderThanDays); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens: random secrets; only a keyed BLAKE2b hash is stored (the secrets are high-entropy, so a
+// slow password hash would add nothing but latency to every request).
+
+namespace {
+
+Result<std::string> hashToken(Store& store, const std::string& secret) {
+  auto keyHex = store.meta(kTokenKeyMeta);
+  if (!keyHex) return keyHex.error();
+  if (!*keyHex) return makeError("internal", "the token key is missing");
+  unsigned char key[crypto_generichash_KEYBYTES];
+  size_t keyLen = 0;
+  if (sodium_hex2bin(key, sizeof key, (*keyHex)->c_str(), (*keyHex)->size(), nullptr, &keyLen,
+                     nullptr) != 0 ||
+      keyLen != sizeof key) {
+    return makeError("internal", "the token key is damaged");
+  }
+  unsigned char out[32];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), key, sizeof key);
+  return toHex(out, sizeof out);
+}
+
+}  // namespace
+
+Result<NewToken> Service::createToken(const std::string& name, bool admin) {
+  if (name.empty() || name.size() > 100) {
+    return makeError("invalid_request", "a token needs a name of 1 to 100 characters");
+  }
+  NewToken t;
+  t.secret = randomToken();
+  auto hash = hashToken(scheduler_->store(), t.secret);
+  if (!hash) return hash.error();
+  t.token.name = name;
+  t.token.admin = admin;
+  t.token.hash = *hash;
+  t.token.prefix = t.secret.substr(0, 8);
+  t.token.createdAt = scheduler_->clock().now();
+  auto stored = scheduler_->store().insertToken(t.token);
+  if (!stored) return stored.error();
+  t.token = *stored;
+  return t;
+}
+
+Result<std::vector<ApiToken>> Service::tokens() { return scheduler_->store().listTokens(); }
+
+Result<void> Service::revokeToken(std::int64_t id) {
+  auto r = scheduler_->store().deleteToken(id);
+  if (!r) return r.error();
+  if (!*r) return makeError("not_found", "there is no token " + std::to_string(id));
+  return {};
+}
+
+Result<ApiToken> Service::authenticate(const std::string& secret) {
+  if (secret.empty()) return makeError("unauthorized", "an API token is required");
+  auto hash = hashToken(scheduler_->store(), secret);
+  if (!hash) return hash.error();
+  auto t = scheduler_->store().tokenByHash(*hash);
+  if (!t) return t.error();
+  if (!*t) return makeError("unauthorized", "the API token is not valid");
+  const Millis now = scheduler_->clock().now();
+  if (now - (*t)->lastUsedAt > 60'000) {  // one write a minute per token is plenty
+    (void)scheduler_->store().touchToken((*t)->id, now);
+  }
+  return **t;
+}
+
+}  // namespace vfax::core

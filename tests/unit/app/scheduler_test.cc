@@ -1,0 +1,343 @@
+// The scheduler behind core::Service, with the real SQLite store and the real document converter.
+// The telephony side is scripted: it injects call outcomes (busy, incompatible, ...) on purpose and
+// holds calls open where a test needs lines in use.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "core/service.h"
+#include "documents/document_converter.h"
+#include "store/sqlite_store.h"
+
+namespace vfax {
+namespace {
+
+namespace fs = std::filesystem;
+using core::CallResult;
+using core::FaxState;
+using core::OutcomeClass;
+
+class ScriptedTelephony final : public core::Telephony {
+ public:
+  void setEvents(core::CallEvents* e) override { events_ = e; }
+  void start() override {}
+  void stop() override {}
+  int activeCalls() const override {
+    std::lock_guard l(m_);
+    return static_cast<int>(open_.size());
+  }
+
+  void placeCall(const core::OutboundCall& call) override {
+    std::unique_lock l(m_);
+    placed_.push_back(call);
+    if (!script_.empty()) {
+      const OutcomeClass cls = script_.front();
+      script_.pop_front();
+      l.unlock();
+      finish(call.faxId, cls, cls == OutcomeClass::Ok ? pagesOnOk : 0);
+      return;
+    }
+    open_.push_back(call.faxId);
+    maxOpen_ = std::max(maxOpen_, static_cast<int>(open_.size()));
+    cv_.notify_all();
+  }
+  void hangup(std::int64_t faxId) override {
+    hangups_.push_back(faxId);
+    release(faxId, OutcomeClass::Canceled, 0);
+  }
+
+  void script(std::initializer_list<OutcomeClass> outcomes) {
+    std::lock_guard l(m_);
+    script_.insert(script_.end(), outcomes);
+  }
+  // Ends a held call.
+  void release(std::int64_t faxId, OutcomeClass cls, int pages) {
+    {
+      std::lock_guard l(m_);
+      auto it = std::find(open_.begin(), open_.end(), faxId);
+      if (it == open_.end()) return;
+      open_.erase(it);
+    }
+    finish(faxId, cls, pages);
+  }
+  bool waitOpen(size_t n) {
+    std::unique_lock l(m_);
+    return cv_.wait_for(l, std::chrono::seconds(30), [&] { return open_.size() >= n; });
+  }
+  std::vector<std::int64_t> open() {
+    std::lock_guard l(m_);
+    return open_;
+  }
+  std::vector<core::OutboundCall> placed() {
+    std::lock_guard l(m_);
+    return placed_;
+  }
+  int maxOpen() {
+    std::lock_guard l(m_);
+    return maxOpen_;
+  }
+  core::CallEvents* events() { return events_; }
+
+  int pagesOnOk = 1;
+  std::vector<std::int64_t> hangups_;
+
+ private:
+  void finish(std::int64_t faxId, OutcomeClass cls, int pages) {
+    CallResult r;
+    r.outcome = {cls, 0, std::string("scripted ") + std::string(core::toString(cls))};
+    r.pages = pages;
+    events_->onOutboundFinished(faxId, r);
+  }
+
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  core::CallEvents* events_ = nullptr;
+  std::deque<OutcomeClass> script_;
+  std::vector<std::int64_t> open_;
+  std::vector<core::OutboundCall> placed_;
+  int maxOpen_ = 0;
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vfax-sched-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    pdf_ = dir_ + "/one.pdf";
+    std::ofstream(dir_ + "/one.ps") << "%!PS\n/Helvetica findfont 20 scalefont setfont\n"
+                                       "72 700 moveto (scheduler test) show showpage\n";
+    ASSERT_EQ(0, system(("gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=pdfwrite -sOutputFile=" + pdf_ +
+                         " " + dir_ + "/one.ps")
+                            .c_str()));
+    auto s = store::SqliteStore::open(dir_ + "/vfax.db");
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    documents::ConverterOptions o;
+    o.converterPath = std::string(VFAX_BINARY_DIR) + "/bin/vfax-convert";
+    converter_ = std::make_unique<documents::DocumentConverter>(o);
+  }
+  void TearDown() override {
+    if (service_) service_->stop();
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void startService(std::map<std::string, std::string> settings = {}) {
+    core::ServiceOptions o;
+    o.dataDir = dir_;
+    o.retryBusy = o.retryNoAnswer = o.retryDropped = o.retryOther = 0;
+    service_ = std::make_unique<core::Service>(*store_, *converter_, telephony_, clock_, o);
+    ASSERT_TRUE(service_->start());
+    if (!settings.empty()) {
+      ASSERT_TRUE(service_->updateSettings(settings));
+    }
+  }
+
+  core::Fax submit(const std::string& to, int priority = 0) {
+    const std::string staged = dir_ + "/upload-" + std::to_string(counter_++) + ".pdf";
+    fs::copy_file(pdf_, staged);
+    core::SubmitRequest req;
+    req.to = to;
+    req.priority = priority;
+    req.files.push_back({"one.pdf", staged});
+    auto f = service_->submit(req);
+    EXPECT_TRUE(f) << (f ? "" : f.error().message);
+    return f ? *f : core::Fax{};
+  }
+
+  core::Fax waitState(std::int64_t id, std::initializer_list<FaxState> states) {
+    for (int i = 0; i < 600; ++i) {
+      auto f = service_->get(id);
+      if (f && std::find(states.begin(), states.end(), f->state) != states.end()) return *f;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "fax " << id << " never reached the expected state";
+    return *service_->get(id);
+  }
+
+  std::string dir_;
+  std::string pdf_;
+  int counter_ = 0;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<documents::DocumentConverter> converter_;
+  ScriptedTelephony telephony_;
+  core::SystemClock clock_;
+  std::unique_ptr<core::Service> service_;
+};
+
+TEST_F(SchedulerTest, BusyIsRetriedThenDone) {
+  startService();
+  telephony_.script({OutcomeClass::Busy, OutcomeClass::NoAnswer, OutcomeClass::Ok});
+  auto job = submit("+49 30 1234567");
+  EXPECT_EQ(job.number, "+49301234567");
+  EXPECT_EQ(job.dialString, "00301234567");  // outside line 0, national 0, area 30
+  auto done = waitState(job.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(done.state, FaxState::Done) << done.error;
+  ASSERT_EQ(done.attempts.size(), 3u);
+  EXPECT_EQ(done.attempts[0].outcome, OutcomeClass::Busy);
+  EXPECT_EQ(done.attempts[1].outcome, OutcomeClass::NoAnswer);
+  EXPECT_EQ(done.attempts[2].outcome, OutcomeClass::Ok);
+  EXPECT_EQ(done.pages, 1);
+  EXPECT_EQ(done.pagesTotal, 1);
+}
+
+TEST_F(SchedulerTest, AttemptsRunOut) {
+  startService({{"send_attempts", "2"}});
+  telephony_.script({OutcomeClass::Busy, OutcomeClass::Busy, OutcomeClass::Ok});
+  auto job = submit("+49 30 1234567");
+  auto f = waitState(job.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(f.state, FaxState::Failed);
+  EXPECT_EQ(f.attempts.size(), 2u);
+  EXPECT_NE(f.error.find("busy"), std::string::npos) << f.error;
+}
+
+TEST_F(SchedulerTest, IncompatibleIsNotRetried) {
+  startService();
+  telephony_.script({OutcomeClass::Incompatible, OutcomeClass::Ok});
+  auto job = submit("+49 30 1234567");
+  auto f = waitState(job.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(f.state, FaxState::Failed);
+  EXPECT_EQ(f.attempts.size(), 1u);
+}
+
+TEST_F(SchedulerTest, NotDoneUntilEveryPageIsConfirmed) {
+  startService({{"send_attempts", "1"}});
+  telephony_.pagesOnOk = 0;  // the receiver confirmed nothing although the call ended normally
+  telephony_.script({OutcomeClass::Ok});
+  auto job = submit("+49 30 1234567");
+  auto f = waitState(job.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(f.state, FaxState::Failed);
+  EXPECT_NE(f.error.find("0 of 1"), std::string::npos) << f.error;
+}
+
+TEST_F(SchedulerTest, OutboundLineLimitAndPriority) {
+  startService({{"total_lines", "3"}, {"reserved_inbound_lines", "1"}});
+  // Two calls take both outbound lines (3 lines, 1 reserved for inbound).
+  auto x1 = submit("+49 30 9000001");
+  auto x2 = submit("+49 30 9000002");
+  ASSERT_TRUE(telephony_.waitOpen(2));
+  auto low = submit("+49 30 1111111", 0);
+  auto a = submit("+49 30 2222222", 5);
+  auto b = submit("+49 30 3333333", 5);
+  auto urgent = submit("+49 30 4444444", 9);
+  for (auto id : {low.id, a.id, b.id, urgent.id}) waitState(id, {FaxState::Waiting});
+  EXPECT_EQ(telephony_.open().size(), 2u);
+
+  // With both outbound lines up, an inbound call still gets the reserved line; a second is busy.
+  std::promise<core::InboundDecision> first, second;
+  telephony_.events()->onInboundOffered({"999", "123", "", "test"},
+                                        [&](core::InboundDecision d) { first.set_value(d); });
+  auto d1 = first.get_future().get();
+  EXPECT_TRUE(d1.accept);
+  telephony_.events()->onInboundOffered({"999", "123", "", "test"},
+                                        [&](core::InboundDecision d) { second.set_value(d); });
+  auto d2 = second.get_future().get();
+  EXPECT_FALSE(d2.accept);
+  EXPECT_EQ(d2.rejectReason.cls, OutcomeClass::Busy);
+  core::CallResult in;
+  in.outcome = {OutcomeClass::Dropped, 0, "test"};
+  telephony_.events()->onInboundFinished(d1.faxId, in);
+
+  // Freed lines go to the highest priority first, then to the older of equal ones.
+  telephony_.release(x1.id, OutcomeClass::Ok, 1);
+  telephony_.release(x2.id, OutcomeClass::Ok, 1);
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(telephony_.waitOpen(2));
+    for (auto id : telephony_.open()) telephony_.release(id, OutcomeClass::Ok, 1);
+  }
+  auto placed = telephony_.placed();
+  ASSERT_EQ(placed.size(), 6u);
+  EXPECT_EQ(placed[2].faxId, urgent.id);
+  EXPECT_EQ(placed[3].faxId, a.id);
+  EXPECT_EQ(placed[4].faxId, b.id);
+  EXPECT_EQ(placed[5].faxId, low.id);
+  for (auto id : {low.id, a.id, b.id, urgent.id}) {
+    EXPECT_EQ(waitState(id, {FaxState::Done, FaxState::Failed}).state, FaxState::Done);
+  }
+  EXPECT_EQ(telephony_.maxOpen(), 2);
+}
+
+TEST_F(SchedulerTest, OneCallAtATimeToTheSameNumber) {
+  startService();
+  auto a = submit("+49 30 5555555");
+  auto b = submit("+49 30 5555555");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(telephony_.open().size(), 1u);
+  telephony_.release(a.id, OutcomeClass::Ok, 1);
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  telephony_.release(b.id, OutcomeClass::Ok, 1);
+  EXPECT_EQ(waitState(b.id, {FaxState::Done}).state, FaxState::Done);
+}
+
+TEST_F(SchedulerTest, CancelDuringACall) {
+  startService();
+  auto job = submit("+49 30 6666666");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  auto c = service_->cancel(job.id);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->state, FaxState::Canceled);
+  auto f = waitState(job.id, {FaxState::Canceled});
+  EXPECT_EQ(telephony_.hangups_.size(), 1u);
+  auto again = service_->cancel(job.id);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, "conflict");
+}
+
+TEST_F(SchedulerTest, CallCutByACrashIsAFailedAttemptAndResumes) {
+  startService();
+  auto job = submit("+49 30 7777777");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  // Simulate the crash: the process goes away without the call ending; a new service starts on
+  // the same store and data dir.
+  service_.reset();
+  ScriptedTelephony fresh;
+  fresh.script({OutcomeClass::Ok});
+  core::ServiceOptions o;
+  o.dataDir = dir_;
+  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
+  ASSERT_TRUE(s2->start());
+  core::Fax f;
+  for (int i = 0; i < 600; ++i) {
+    f = *s2->get(job.id);
+    if (f.state == FaxState::Done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  s2->stop();
+  EXPECT_EQ(f.state, FaxState::Done);
+  ASSERT_EQ(f.attempts.size(), 2u);
+  EXPECT_EQ(f.attempts[0].outcome, OutcomeClass::Dropped);
+  EXPECT_NE(f.attempts[0].reason.find("restart"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, BadSubmissionsCreateNothing) {
+  startService();
+  core::SubmitRequest req;
+  req.to = "+49 30 1234567";
+  auto r = service_->submit(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "no_file");
+  const std::string staged = dir_ + "/bad.pdf";
+  fs::copy_file(pdf_, staged);
+  req.files.push_back({"bad.pdf", staged});
+  req.to = "not a number";
+  r = service_->submit(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "invalid_number");
+  EXPECT_FALSE(fs::exists(staged));  // uploads are removed on any error
+  auto all = service_->list(core::FaxQuery{});
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty());
+}
+
+}  // namespace
+}  // namespace vfax
