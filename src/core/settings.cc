@@ -1,0 +1,234 @@
+#include "core/settings.h"
+
+#include <charconv>
+#include <functional>
+
+#include "core/cron.h"
+
+namespace vfax::core {
+namespace {
+
+constexpr int kMaxLines = 1000;
+
+bool allDigits(std::string_view v) {
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+Error invalid(std::string_view key, std::string_view allowed, std::string_view value) {
+  std::string msg(key);
+  msg += " must be ";
+  msg += allowed;
+  msg += ", got '";
+  msg += value;
+  msg += "'";
+  return makeError("invalid_setting", std::move(msg));
+}
+
+// Strict on purpose: "+5", " 5", "5.0" and "1e3" are all rejected, so a typo never becomes a
+// surprising number.
+Result<void> parseInt(int& out, std::string_view key, std::string_view value, int lo, int hi) {
+  const std::string allowed =
+      "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+  if (value.empty() || !allDigits(value) || value.size() > 9) return invalid(key, allowed, value);
+  int n = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || ptr != value.data() + value.size() || n < lo || n > hi) {
+    return invalid(key, allowed, value);
+  }
+  out = n;
+  return {};
+}
+
+Result<void> parseDigits(std::string& out, std::string_view key, std::string_view value,
+                         bool mayBeEmpty, std::size_t maxLen, std::string_view allowed) {
+  if ((!mayBeEmpty && value.empty()) || value.size() > maxLen || !allDigits(value)) {
+    return invalid(key, allowed, value);
+  }
+  out = std::string(value);
+  return {};
+}
+
+struct Field {
+  std::string_view key;
+  std::function<std::string(const Settings&)> get;
+  std::function<Result<void>(Settings&, std::string_view)> set;
+};
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> kFields = {
+      {"total_lines", [](const Settings& s) { return std::to_string(s.totalLines); },
+       [](Settings& s, std::string_view v) {
+         return parseInt(s.totalLines, "total_lines", v, 1, kMaxLines);
+       }},
+      // The upper bound against total_lines is a rule across keys: validate() checks it, so that
+      // both keys can be changed in one request in any order.
+      {"reserved_inbound_lines",
+       [](const Settings& s) { return std::to_string(s.reservedInboundLines); },
+       [](Settings& s, std::string_view v) {
+         return parseInt(s.reservedInboundLines, "reserved_inbound_lines", v, 0, kMaxLines - 1);
+       }},
+      {"country_code", [](const Settings& s) { return s.countryCode; },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         constexpr std::string_view kAllowed = "1 to 3 digits without leading zeros, e.g. 49";
+         if (v.empty() || v.size() > 3 || !allDigits(v) || v[0] == '0') {
+           return invalid("country_code", kAllowed, v);
+         }
+         s.countryCode = std::string(v);
+         return {};
+       }},
+      {"area_code", [](const Settings& s) { return s.areaCode; },
+       [](Settings& s, std::string_view v) {
+         return parseDigits(s.areaCode, "area_code", v, true, 6,
+                            "up to 6 digits without the national prefix (e.g. 89, not 089), "
+                            "or empty where there are no area codes");
+       }},
+      {"base_number", [](const Settings& s) { return s.baseNumber; },
+       [](Settings& s, std::string_view v) {
+         return parseDigits(s.baseNumber, "base_number", v, false, 13,
+                            "1 to 13 digits, the main number without area code, e.g. 123456");
+       }},
+      {"outside_line_prefix", [](const Settings& s) { return s.outsideLinePrefix; },
+       [](Settings& s, std::string_view v) {
+         return parseDigits(s.outsideLinePrefix, "outside_line_prefix", v, true, 4,
+                            "up to 4 digits (e.g. 0), or empty if the PBX needs none");
+       }},
+      {"international_prefix", [](const Settings& s) { return s.internationalPrefix; },
+       [](Settings& s, std::string_view v) {
+         return parseDigits(s.internationalPrefix, "international_prefix", v, true, 4,
+                            "up to 4 digits (e.g. 00, or 011 in North America)");
+       }},
+      {"national_prefix", [](const Settings& s) { return s.nationalPrefix; },
+       [](Settings& s, std::string_view v) {
+         return parseDigits(s.nationalPrefix, "national_prefix", v, true, 4,
+                            "up to 4 digits (e.g. 0, or 1 in North America), or empty");
+       }},
+      {"mail_to_fax_mode", [](const Settings& s) { return std::string(toString(s.mailToFaxMode)); },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         if (v == "attachments") {
+           s.mailToFaxMode = MailToFaxMode::Attachments;
+         } else if (v == "body_and_attachments") {
+           s.mailToFaxMode = MailToFaxMode::BodyAndAttachments;
+         } else {
+           return invalid("mail_to_fax_mode", "'attachments' or 'body_and_attachments'", v);
+         }
+         return {};
+       }},
+      {"retention_days", [](const Settings& s) { return std::to_string(s.retentionDays); },
+       [](Settings& s, std::string_view v) {
+         return parseInt(s.retentionDays, "retention_days", v, 1, 36500);
+       }},
+      {"send_attempts", [](const Settings& s) { return std::to_string(s.sendAttempts); },
+       [](Settings& s, std::string_view v) {
+         return parseInt(s.sendAttempts, "send_attempts", v, 1, 20);
+       }},
+      {"cleanup_schedule", [](const Settings& s) { return s.cleanupSchedule; },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         if (!v.empty()) {
+           auto cron = CronSchedule::parse(v);
+           if (!cron) {
+             return makeError("invalid_setting",
+                              "cleanup_schedule must be empty or a cron expression such as "
+                              "'0 3 * * *': " + cron.error().message);
+           }
+         }
+         s.cleanupSchedule = std::string(v);
+         return {};
+       }},
+  };
+  return kFields;
+}
+
+const Field* findField(std::string_view key) {
+  for (const auto& f : fields()) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+Error unknownKey(std::string_view key) {
+  std::string msg = "unknown setting '" + std::string(key) + "'; known settings are ";
+  bool first = true;
+  for (const auto& k : settingKeys()) {
+    if (!first) msg += ", ";
+    msg += k;
+    first = false;
+  }
+  return makeError("unknown_setting", std::move(msg));
+}
+
+}  // namespace
+
+const std::vector<std::string>& settingKeys() {
+  static const std::vector<std::string> kKeys = [] {
+    std::vector<std::string> keys;
+    for (const auto& f : fields()) keys.emplace_back(f.key);
+    return keys;
+  }();
+  return kKeys;
+}
+
+Result<std::string> getSetting(const Settings& s, std::string_view key) {
+  const Field* f = findField(key);
+  if (f == nullptr) return unknownKey(key);
+  return f->get(s);
+}
+
+Result<void> assignSetting(Settings& s, std::string_view key, std::string_view value) {
+  const Field* f = findField(key);
+  if (f == nullptr) return unknownKey(key);
+  // Assign into a copy so that a rejected value leaves the settings exactly as they were.
+  Settings copy = s;
+  auto r = f->set(copy, value);
+  if (r) s = std::move(copy);
+  return r;
+}
+
+Result<void> validate(const Settings& s) {
+  // Each value alone first, so that settings built in code (not through assignSetting) are held to
+  // the same rules; the first bad key is reported.
+  for (const auto& f : fields()) {
+    Settings scratch;
+    if (auto r = f.set(scratch, f.get(s)); !r) return r;
+  }
+  if (s.reservedInboundLines >= s.totalLines) {
+    return makeError("invalid_setting",
+                     "reserved_inbound_lines must be less than total_lines (" +
+                         std::to_string(s.totalLines) + ") so that faxes can be sent, got " +
+                         std::to_string(s.reservedInboundLines));
+  }
+  if (!s.nationalPrefix.empty() && !s.areaCode.empty() &&
+      s.areaCode.starts_with(s.nationalPrefix)) {
+    return makeError("invalid_setting",
+                     "area_code must be given without the national prefix '" + s.nationalPrefix +
+                         "' (e.g. 89 instead of 089), got '" + s.areaCode + "'");
+  }
+  if (!s.internationalPrefix.empty() && !s.nationalPrefix.empty() &&
+      s.nationalPrefix.starts_with(s.internationalPrefix)) {
+    return makeError("invalid_setting",
+                     "national_prefix '" + s.nationalPrefix +
+                         "' must not begin with the international_prefix '" +
+                         s.internationalPrefix + "', or national numbers look international");
+  }
+  if (s.countryCode.size() + s.areaCode.size() + s.baseNumber.size() > 15) {
+    return makeError("invalid_setting",
+                     "base_number is too long: country_code, area_code and base_number together "
+                     "must have at most 15 digits (E.164), got '+" +
+                         s.countryCode + s.areaCode + s.baseNumber + "'");
+  }
+  return {};
+}
+
+std::map<std::string, std::string> toMap(const Settings& s) {
+  std::map<std::string, std::string> m;
+  for (const auto& f : fields()) m.emplace(std::string(f.key), f.get(s));
+  return m;
+}
+
+std::string_view toString(MailToFaxMode m) {
+  return m == MailToFaxMode::BodyAndAttachments ? "body_and_attachments" : "attachments";
+}
+
+}  // namespace vfax::core
