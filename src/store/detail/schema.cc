@@ -1,0 +1,166 @@
+#include "store/detail/schema.h"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+namespace vfax::store::detail {
+namespace {
+
+// Append only: a step that shipped is never edited, a change is a new step. Enums are stored
+// as their string forms (core::toString) so that the file reads well and survives reordering.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> kSteps = {
+      // 1: the initial schema.
+      R"sql(
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- AUTOINCREMENT everywhere: ids are never reused, so an id in a log, an e-mail, a fax folder
+-- name or an API cursor never comes to mean a different record.
+CREATE TABLE devices (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind           TEXT NOT NULL,
+  name           TEXT NOT NULL,
+  email          TEXT NOT NULL,
+  extension      TEXT NOT NULL UNIQUE,
+  tsi            TEXT NOT NULL DEFAULT '',
+  inbound_format TEXT NOT NULL
+);
+
+CREATE TABLE faxes (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  direction       TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  number          TEXT NOT NULL DEFAULT '',
+  dial_string     TEXT NOT NULL DEFAULT '',
+  extension       TEXT NOT NULL DEFAULT '',
+  device_id       INTEGER REFERENCES devices(id) ON DELETE SET NULL,
+  pages           INTEGER NOT NULL DEFAULT 0,
+  pages_total     INTEGER NOT NULL DEFAULT 0,
+  remote_id       TEXT NOT NULL DEFAULT '',
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  error           TEXT NOT NULL DEFAULT '',
+  priority        INTEGER NOT NULL DEFAULT 0,
+  tag             TEXT NOT NULL DEFAULT '',
+  notify          TEXT NOT NULL DEFAULT '',
+  attempt_count   INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  tsi             TEXT NOT NULL DEFAULT '',
+  fine            INTEGER NOT NULL DEFAULT 1,
+  source_files    TEXT NOT NULL DEFAULT '[]',  -- JSON array of names, in order
+  caller_id       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX faxes_by_direction ON faxes(direction, id DESC);
+CREATE INDEX faxes_by_direction_state ON faxes(direction, state, id DESC);
+CREATE INDEX faxes_by_state ON faxes(state, id DESC);
+CREATE INDEX faxes_by_created ON faxes(created_at);
+-- Also keeps ON DELETE SET NULL from scanning every fax when a device goes.
+CREATE INDEX faxes_by_device ON faxes(device_id, id DESC);
+
+CREATE TABLE attempts (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  fax_id      INTEGER NOT NULL REFERENCES faxes(id) ON DELETE CASCADE,
+  started_at  INTEGER NOT NULL,
+  ended_at    INTEGER NOT NULL DEFAULT 0,
+  outcome     TEXT NOT NULL,
+  finished    INTEGER NOT NULL DEFAULT 0,
+  code        INTEGER NOT NULL DEFAULT 0,
+  reason      TEXT NOT NULL DEFAULT '',
+  bit_rate    INTEGER NOT NULL DEFAULT 0,
+  ecm         INTEGER NOT NULL DEFAULT 0,
+  compression TEXT NOT NULL DEFAULT '',
+  pages       INTEGER NOT NULL DEFAULT 0,
+  remote_id   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX attempts_by_fax ON attempts(fax_id, started_at, id);
+
+CREATE TABLE tokens (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  name         TEXT NOT NULL,
+  hash         TEXT NOT NULL UNIQUE,
+  prefix       TEXT NOT NULL DEFAULT '',
+  admin        INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+  };
+  return kSteps;
+}
+
+}  // namespace
+
+int latestSchemaVersion() { return static_cast<int>(migrations().size()); }
+
+core::Result<void> migrate(Db& db) {
+  const std::int64_t latest = latestSchemaVersion();
+  auto check = [&](std::int64_t version, std::int64_t appId) -> core::Result<void> {
+    if (appId != 0 && appId != kApplicationId) {
+      return core::makeError(
+          "storage_error",
+          fmt::format("The file {} is an SQLite database of another program (application id "
+                      "{:#x}), not a vfax database.",
+                      db.path(), appId));
+    }
+    if (version > latest) {
+      return core::makeError(
+          "storage_error",
+          fmt::format("The database {} has schema version {}, newer than this vfax knows ({}). "
+                      "It was written by a newer vfax; run that version or restore a backup.",
+                      db.path(), version, latest));
+    }
+    return {};
+  };
+
+  auto appId = db.queryInt("PRAGMA application_id", "read the application id");
+  if (!appId) return appId.error();
+  auto version = db.queryInt("PRAGMA user_version", "read the schema version");
+  if (!version) return version.error();
+  if (auto r = check(*version, *appId); !r) return r;
+  if (*version == latest) return {};
+
+  Transaction tx(db);
+  if (auto r = tx.begin(); !r) return r;
+  // Read again under the write lock: another process may have migrated in the meantime.
+  version = db.queryInt("PRAGMA user_version", "read the schema version");
+  if (!version) return version.error();
+  if (auto r = check(*version, *appId); !r) return r;
+  if (*version == latest) return {};
+  if (*version == 0) {
+    auto objects = db.queryInt("SELECT count(*) FROM sqlite_schema", "inspect the database");
+    if (!objects) return objects.error();
+    if (*objects != 0) {
+      return core::makeError(
+          "storage_error",
+          fmt::format("The file {} is an SQLite database with tables of its own, not a vfax "
+                      "database; vfax will not write into it.",
+                      db.path()));
+    }
+  }
+  const auto& steps = migrations();
+  for (std::int64_t v = *version; v < latest; ++v) {
+    auto r = db.exec(steps[static_cast<std::size_t>(v)],
+                     fmt::format("apply schema migration {}", v + 1));
+    if (!r) return r;
+  }
+  // PRAGMAs take no bound parameters; both values are integers we control.
+  if (auto r = db.exec(
+          fmt::format("PRAGMA user_version={}; PRAGMA application_id={};", latest, kApplicationId),
+          "record the schema version");
+      !r) {
+    return r;
+  }
+  return tx.commit();
+}
+
+}  // namespace vfax::store::detail

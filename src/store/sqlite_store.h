@@ -1,0 +1,77 @@
+#pragma once
+// core::Store on one SQLite file: the embedded default store of vfaxd.
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/store.h"
+
+namespace vfax::store {
+
+namespace detail {
+class Db;
+}
+
+/// One connection, serialised by a mutex; prepared statements are cached on it. Every call
+/// commits before it returns (WAL, synchronous=FULL), so a kill -9 right after loses nothing.
+/// Errors: `conflict` for a duplicate extension or token hash, `not_found` when an update or
+/// delete hits no row (or a record refers to a missing fax/device), `storage_error` otherwise.
+class SqliteStore final : public core::Store {
+ public:
+  /// Opens or creates the database at `path` (":memory:" works for throwaway use) and applies
+  /// any pending schema migrations. Fails clearly for a file that is not a vfax database or
+  /// that a newer vfax wrote.
+  static core::Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+
+  /// The schema version this build writes (PRAGMA user_version).
+  static int schemaVersion();
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  core::Result<core::Settings> loadSettings() override;
+  core::Result<void> saveSettings(const core::Settings& s) override;
+
+  core::Result<std::vector<core::Device>> listDevices() override;
+  core::Result<std::optional<core::Device>> device(std::int64_t id) override;
+  core::Result<std::optional<core::Device>> deviceByExtension(
+      const std::string& extension) override;
+  core::Result<core::Device> insertDevice(const core::Device& d) override;
+  core::Result<void> updateDevice(const core::Device& d) override;
+  core::Result<bool> deleteDevice(std::int64_t id) override;
+
+  /// Ignores f.id and f.attempts (attempts are written with insertAttempt); the result carries
+  /// the new id and no attempts, as fax(id) would return it.
+  core::Result<core::Fax> insertFax(const core::Fax& f) override;
+  core::Result<void> updateFax(const core::Fax& f) override;
+  core::Result<std::optional<core::Fax>> fax(std::int64_t id) override;
+  /// Newest first. limit <= 0 means no limit.
+  core::Result<std::vector<core::Fax>> listFaxes(const core::FaxQuery& q) override;
+  core::Result<std::vector<std::int64_t>> faxIdsCreatedBefore(core::Millis cutoff) override;
+  /// `not_found` if there is no such fax.
+  core::Result<void> deleteFax(std::int64_t id) override;
+
+  core::Result<std::int64_t> insertAttempt(const core::Attempt& a) override;
+  core::Result<void> updateAttempt(const core::Attempt& a) override;
+
+  core::Result<core::ApiToken> insertToken(const core::ApiToken& t) override;
+  core::Result<std::vector<core::ApiToken>> listTokens() override;
+  core::Result<std::optional<core::ApiToken>> tokenByHash(const std::string& hash) override;
+  core::Result<bool> deleteToken(std::int64_t id) override;
+  core::Result<void> touchToken(std::int64_t id, core::Millis when) override;
+
+  core::Result<std::optional<std::string>> meta(const std::string& key) override;
+  core::Result<void> setMeta(const std::string& key, const std::string& value) override;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<detail::Db> db);
+
+  core::Result<std::vector<core::Attempt>> attemptsOf(std::int64_t faxId);  // lock held
+  core::Result<void> fillAttempts(std::vector<core::Fax>& faxes);           // lock held
+
+  std::mutex mu_;
+  std::unique_ptr<detail::Db> db_;
+};
+
+}  // namespace vfax::store
