@@ -1,0 +1,51 @@
+#pragma once
+// The REST API server (/api/v1, docs/openapi.yaml) on cpp-httplib. Requests run on httplib's
+// worker threads and call core::Service, which is thread-safe.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/result.h"
+#include "core/service.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace vfax::api {
+
+namespace detail {
+struct Context;
+}
+
+struct ApiOptions {
+  std::string bindAddress = "127.0.0.1";
+  int port = 8080;                             // 0: pick a free port (tests)
+  std::uint64_t maxUploadBytes = 50ull << 20;  // one request's body, all files together
+  int maxFilesPerRequest = 20;
+  std::string stagingDir;  // uploads are written here, then handed to Service::submit; required
+};
+
+class HttpServer {
+ public:
+  HttpServer(core::Service& service, ApiOptions options);
+  ~HttpServer();  // stops
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Creates the staging folder, binds and starts serving on a thread of its own. Returns the
+  /// port actually bound. Error codes: `storage_error` (staging dir), `bind_failed`.
+  core::Result<int> start();
+  /// Stops accepting and waits for the serving thread. Idempotent.
+  void stop();
+
+ private:
+  core::Service& service_;
+  ApiOptions options_;
+  std::unique_ptr<detail::Context> context_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace vfax::api

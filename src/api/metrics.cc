@@ -1,0 +1,65 @@
+#include "api/metrics.h"
+
+#include <fmt/format.h>
+
+namespace vfax::api {
+
+namespace {
+
+constexpr core::FaxState kOutStates[] = {core::FaxState::Queued,  core::FaxState::Converting,
+                                         core::FaxState::Waiting, core::FaxState::Dialing,
+                                         core::FaxState::Sending, core::FaxState::Done,
+                                         core::FaxState::Failed,  core::FaxState::Canceled};
+constexpr core::FaxState kInStates[] = {core::FaxState::Receiving, core::FaxState::Received,
+                                        core::FaxState::Failed};
+
+}  // namespace
+
+std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines) {
+  std::string out;
+  out += "# HELP vfax_faxes Faxes stored, by direction and state.\n# TYPE vfax_faxes gauge\n";
+  auto series = [&](core::Direction d, core::FaxState s) {
+    auto it = counts.find({d, s});
+    out += fmt::format("vfax_faxes{{direction=\"{}\",state=\"{}\"}} {}\n", core::toString(d),
+                       core::toString(s), it == counts.end() ? 0 : it->second);
+  };
+  for (auto s : kInStates) series(core::Direction::In, s);
+  for (auto s : kOutStates) series(core::Direction::Out, s);
+  // Any pair outside the expected sets still shows up rather than being lost.
+  for (const auto& [key, n] : counts) {
+    const auto& [d, s] = key;
+    const bool known = d == core::Direction::In
+                           ? (s == core::FaxState::Receiving || s == core::FaxState::Received ||
+                              s == core::FaxState::Failed)
+                           : (s != core::FaxState::Receiving && s != core::FaxState::Received);
+    if (!known) series(d, s);
+  }
+  out += fmt::format(
+      "# HELP vfax_lines_total Virtual fax lines configured.\n# TYPE vfax_lines_total gauge\n"
+      "vfax_lines_total {}\n"
+      "# HELP vfax_lines_reserved_inbound Lines kept free for inbound calls.\n"
+      "# TYPE vfax_lines_reserved_inbound gauge\nvfax_lines_reserved_inbound {}\n"
+      "# HELP vfax_lines_in_use Lines carrying a call, by direction.\n# TYPE vfax_lines_in_use gauge\n"
+      "vfax_lines_in_use{{direction=\"in\"}} {}\nvfax_lines_in_use{{direction=\"out\"}} {}\n"
+      "# HELP vfax_queue_depth Jobs queued, converting or waiting for a line or retry.\n"
+      "# TYPE vfax_queue_depth gauge\nvfax_queue_depth {}\n",
+      lines.total, lines.reservedInbound, lines.inbound, lines.outbound, lines.queued);
+  return out;
+}
+
+core::Result<FaxCounts> countFaxes(core::Service& service) {
+  FaxCounts counts;
+  core::FaxQuery q;
+  q.limit = 1000;
+  q.withAttempts = false;
+  while (true) {
+    auto page = service.list(q);
+    if (!page) return page.error();
+    for (const auto& f : *page) ++counts[{f.direction, f.state}];
+    if (static_cast<int>(page->size()) < q.limit) break;
+    q.beforeId = page->back().id;
+  }
+  return counts;
+}
+
+}  // namespace vfax::api

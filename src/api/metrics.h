@@ -1,0 +1,23 @@
+#pragma once
+// GET /metrics: Prometheus text exposition format (version 0.0.4).
+#include <map>
+#include <string>
+#include <utility>
+
+#include "core/model.h"
+#include "core/result.h"
+#include "core/service.h"
+
+namespace vfax::api {
+
+using FaxCounts = std::map<std::pair<core::Direction, core::FaxState>, long long>;
+
+/// Renders the gauges. Every direction/state pair that can occur is written (0 when absent), so
+/// that series do not appear and vanish.
+std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines);
+
+/// Counts the stored faxes by direction and state by paging through Service::list (without
+/// attempts). Cost grows with the faxes kept (bounded by the retention days).
+core::Result<FaxCounts> countFaxes(core::Service& service);
+
+}  // namespace vfax::api

@@ -1,0 +1,249 @@
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <limits>
+#include <memory>
+#include <thread>
+#include <filesystem>
+#include <system_error>
+
+#include "api/errors.h"
+#include "api/http_server.h"
+#include "api/metrics.h"
+#include "api/query.h"
+#include "api/routes.h"
+
+namespace vfax::api {
+
+namespace fs = std::filesystem;
+using detail::Access;
+
+namespace {
+
+constexpr std::uint64_t kMaxJsonBody = 1ull << 20;  // every body but an upload
+constexpr const char* kUploadPath = "/api/v1/faxes";
+
+// Each request is handled from start to log line on one httplib worker thread.
+thread_local std::chrono::steady_clock::time_point requestStart;
+
+bool isUpload(const httplib::Request& req) { return req.method == "POST" && req.path == kUploadPath; }
+
+std::optional<std::uint64_t> contentLength(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  try {
+    return std::stoull(req.get_header_value("Content-Length"));
+  } catch (const std::exception&) {
+    return std::numeric_limits<std::uint64_t>::max();
+  }
+}
+
+// Rejects an oversized body from its announced length, before any of it is read.
+bool tooLarge(const httplib::Request& req, const ApiOptions& options, httplib::Response& res) {
+  const std::uint64_t limit = isUpload(req) ? options.maxUploadBytes : kMaxJsonBody;
+  const auto length = contentLength(req);
+  if (!length || *length <= limit) return false;
+  detail::replyError(res, core::makeError("payload_too_large",
+                                          "the request body (" + std::to_string(*length) +
+                                              " bytes) is larger than the limit of " +
+                                              std::to_string(limit) + " bytes"));
+  res.set_header("Connection", "close");
+  return true;
+}
+
+const char* kStatusPage = R"(<!doctype html>
+<html><head><meta charset="utf-8"><title>vfax</title></head>
+<body><h1>vfax</h1><p>The fax server is running.</p>
+<p>REST API: <code>/api/v1</code> (see docs/openapi.yaml), health: <a href="/healthz">/healthz</a>.</p>
+</body></html>
+)";
+
+}  // namespace
+
+namespace detail {
+
+void replyJson(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void replyError(httplib::Response& res, const core::Error& e) {
+  HttpError h = toHttpError(e);
+  if (h.status >= 500) {
+    spdlog::warn("api: {} ({})", e.message, e.code);
+  }
+  if (h.status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"vfax\"");
+  replyJson(res, h.status, h.body);
+}
+
+bool isLoopback(const std::string& addr) {
+  return addr == "::1" || addr.rfind("127.", 0) == 0 || addr.rfind("::ffff:127.", 0) == 0;
+}
+
+std::optional<std::int64_t> pathId(const httplib::Request& req) {
+  if (req.matches.size() < 2) return std::nullopt;
+  return parseId(req.matches[1].str());
+}
+
+std::optional<core::Error> authorize(Context& ctx, const httplib::Request& req, Access access) {
+  if (access == Access::Public) return std::nullopt;
+  const std::string header = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string secret;
+  if (header.size() > kBearer.size() && header.compare(0, kBearer.size(), kBearer) == 0) {
+    secret = header.substr(kBearer.size());
+  }
+  if (secret.empty()) {
+    return core::makeError("unauthorized", "send an API token as 'Authorization: Bearer TOKEN'");
+  }
+  auto token = ctx.service.authenticate(secret);
+  if (!token) return token.error();
+  if (access == Access::Admin && !token->admin) {
+    return core::makeError("forbidden", "this needs an admin token; '" + token->name + "' is not one");
+  }
+  return std::nullopt;
+}
+
+httplib::Server::Handler guarded(Context& ctx, Access access,
+                                 std::function<void(const httplib::Request&, httplib::Response&)> h) {
+  return [&ctx, access, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    try {
+      if (auto e = authorize(ctx, req, access)) return replyError(res, *e);
+      h(req, res);
+    } catch (const std::exception& ex) {
+      replyError(res, core::makeError("internal", std::string("unexpected exception: ") + ex.what()));
+    }
+  };
+}
+
+}  // namespace detail
+
+HttpServer::HttpServer(core::Service& service, ApiOptions options)
+    : service_(service),
+      options_(std::move(options)),
+      context_(std::make_unique<detail::Context>(detail::Context{service_, options_})) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+core::Result<int> HttpServer::start() {
+  if (server_) return core::makeError("internal", "the HTTP server is already started");
+  if (options_.stagingDir.empty()) return core::makeError("storage_error", "no staging folder configured for uploads");
+  std::error_code ec;
+  fs::create_directories(options_.stagingDir, ec);
+  if (ec) {
+    return core::makeError("storage_error", "cannot create " + options_.stagingDir + ": " + ec.message());
+  }
+  auto server = std::make_unique<httplib::Server>();
+  auto& ctx = *context_;
+  server->set_payload_max_length(options_.maxUploadBytes);
+
+  server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    requestStart = std::chrono::steady_clock::now();
+    return tooLarge(req, options_, res) ? httplib::Server::HandlerResponse::Handled
+                                        : httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Clients that announce a body with Expect: 100-continue learn of a refusal before sending it.
+  server->set_expect_100_continue_handler([this, &ctx](const httplib::Request& req, httplib::Response& res) {
+    requestStart = std::chrono::steady_clock::now();
+    if (tooLarge(req, options_, res)) return res.status;
+    if (isUpload(req)) {
+      if (auto e = detail::authorize(ctx, req, Access::Token)) {
+        detail::replyError(res, *e);
+        res.set_header("Connection", "close");
+        return res.status;
+      }
+    }
+    return 100;
+  });
+  server->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (res.status) {
+      case 404: detail::replyJson(res, 404, errorJson("unknown_route", "there is no such route")); break;
+      case 413: detail::replyJson(res, 413, errorJson("payload_too_large", "the request body is too large")); break;
+      case 400: detail::replyJson(res, 400, errorJson("bad_request", "the request could not be read")); break;
+      default:
+        detail::replyJson(res, res.status,
+                          errorJson(res.status >= 500 ? "internal" : "bad_request",
+                                    "the request failed with HTTP status " + std::to_string(res.status)));
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    detail::replyError(res, core::makeError("internal", "exception in a request handler"));
+  });
+  server->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - requestStart)
+                        .count();
+    if (res.status >= 500) {
+      spdlog::warn("http {} {} -> {} ({} ms)", req.method, req.path, res.status, ms);
+    } else {
+      spdlog::debug("http {} {} -> {} ({} ms)", req.method, req.path, res.status, ms);
+    }
+  });
+
+  auto health = [](const httplib::Request&, httplib::Response& res) {
+    detail::replyJson(res, 200, {{"status", "ok"}});
+  };
+  server->Get("/healthz", health);
+  server->Get("/api/v1/healthz", health);
+
+  // Metrics: scrapers on the same host need no token; from elsewhere any valid token will do.
+  auto metrics = [&ctx](const httplib::Request& req, httplib::Response& res) {
+    try {
+      if (!detail::isLoopback(req.remote_addr)) {
+        if (auto e = detail::authorize(ctx, req, Access::Token)) return detail::replyError(res, *e);
+      }
+      auto counts = countFaxes(ctx.service);
+      if (!counts) return detail::replyError(res, counts.error());
+      res.set_content(renderMetrics(*counts, ctx.service.lines()), "text/plain; version=0.0.4");
+    } catch (const std::exception& ex) {
+      detail::replyError(res, core::makeError("internal", ex.what()));
+    }
+  };
+  server->Get("/metrics", metrics);
+  server->Get("/api/v1/metrics", metrics);
+  server->Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kStatusPage, "text/html; charset=utf-8");
+  });
+
+  detail::addFaxRoutes(*server, ctx);
+  detail::addAdminRoutes(*server, ctx);
+
+  int port = options_.port;
+  if (port == 0) {
+    port = server->bind_to_any_port(options_.bindAddress);
+    if (port <= 0) {
+      return core::makeError("bind_failed", "cannot listen on " + options_.bindAddress + " (any port)");
+    }
+  } else if (!server->bind_to_port(options_.bindAddress, port)) {
+    return core::makeError("bind_failed",
+                           "cannot listen on " + options_.bindAddress + ":" + std::to_string(port) +
+                               " (in use, or not an address of this host)");
+  }
+  server_ = std::move(server);
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  thread_ = std::thread([s = server_.get(), finished] {
+    s->listen_after_bind();
+    *finished = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs, so stop() right after start()
+  // would hang in join(): return only once the loop is up.
+  while (!server_->is_running() && !*finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (*finished) {
+    thread_.join();
+    server_.reset();
+    return core::makeError("bind_failed", "the HTTP server stopped right after it started");
+  }
+  spdlog::info("api: listening on http://{}:{}/", options_.bindAddress, port);
+  return port;
+}
+
+void HttpServer::stop() {
+  if (!server_) return;
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+}  // namespace vfax::api

@@ -1,0 +1,262 @@
+// vfax settings | device ... | cleanup | token ... | lines
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/format.h"
+
+namespace vfax::cli {
+
+namespace {
+
+void printSettings(const Json& s) {
+  for (const auto& [key, value] : s.items()) {
+    std::cout << key << " = " << (value.is_string() ? value.get<std::string>() : value.dump()) << '\n';
+  }
+}
+
+void printDevices(const Json& devices) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& d : devices) {
+    rows.push_back({cell(d["id"]), cell(d["kind"]), cell(d["name"]), cell(d["extension"]), cell(d["email"]),
+                    cell(d["tsi"]) + (d.value("tsi_custom", false) ? "" : " (default)"), cell(d["inbound_format"])});
+  }
+  printTable(std::cout, {"ID", "KIND", "NAME", "EXT", "EMAIL", "TSI", "FORMAT"}, rows);
+}
+
+struct DeviceOptions {
+  long long id = 0;
+  std::string kind, name, email, extension, tsi, format;
+  bool json = false;
+  std::vector<CLI::Option*> given;  // options set on the command line
+};
+
+void addDeviceFields(CLI::App* cmd, DeviceOptions& o, bool required) {
+  auto* kind = cmd->add_option("--kind", o.kind, "user or team")->check(CLI::IsMember({"user", "team"}));
+  auto* name = cmd->add_option("--name", o.name, "Name of the person or team");
+  auto* email = cmd->add_option("--email", o.email, "Where received faxes go");
+  auto* ext = cmd->add_option("--extension", o.extension, "Fax extension (DID digits)");
+  auto* tsi = cmd->add_option("--tsi", o.tsi, "Own fax identifier ('' = the default from the number plan)");
+  auto* format = cmd->add_option("--format", o.format, "Inbound e-mail format")
+                     ->check(CLI::IsMember({"pdf", "tiff", "inline"}));
+  if (required) {
+    name->required();
+    email->required();
+    ext->required();
+  }
+  o.given = {kind, name, email, ext, tsi, format};
+}
+
+Json deviceBody(const DeviceOptions& o) {
+  Json b = Json::object();
+  const char* keys[] = {"kind", "name", "email", "extension", "tsi", "inbound_format"};
+  const std::string* values[] = {&o.kind, &o.name, &o.email, &o.extension, &o.tsi, &o.format};
+  for (std::size_t i = 0; i < o.given.size(); ++i) {
+    if (o.given[i]->count() > 0) b[keys[i]] = *values[i];
+  }
+  if (o.given[4]->count() > 0 && o.tsi.empty()) {
+    b.erase("tsi");
+    b["tsi_custom"] = false;
+  }
+  return b;
+}
+
+void addDeviceCommands(CLI::App& app, Action& action) {
+  auto* device = app.add_subcommand("device", "Virtual fax devices (users and teams)");
+  device->require_subcommand(1);
+  {
+    auto o = std::make_shared<DeviceOptions>();
+    auto* cmd = device->add_subcommand("add", "Add a device");
+    addDeviceFields(cmd, *o, true);
+    cmd->callback([o, &action] {
+      action = [o](Client& c) -> Result<void> {
+        Json body = deviceBody(*o);
+        if (!body.contains("kind")) body["kind"] = "user";
+        auto r = c.post("/api/v1/devices", body);
+        if (!r) return r.error();
+        printDevices(Json::array({*r}));
+        return {};
+      };
+    });
+  }
+  {
+    auto json = std::make_shared<bool>(false);
+    auto* cmd = device->add_subcommand("list", "List devices");
+    cmd->add_flag("--json", *json, "Print the API's JSON");
+    cmd->callback([json, &action] {
+      action = [json](Client& c) -> Result<void> {
+        auto r = c.get("/api/v1/devices");
+        if (!r) return r.error();
+        if (*json) {
+          std::cout << r->dump(2) << '\n';
+        } else {
+          printDevices((*r)["devices"]);
+        }
+        return {};
+      };
+    });
+  }
+  {
+    auto o = std::make_shared<DeviceOptions>();
+    auto* cmd = device->add_subcommand("update", "Change some fields of a device");
+    cmd->add_option("id", o->id, "Device id")->required();
+    addDeviceFields(cmd, *o, false);
+    cmd->callback([o, &action] {
+      action = [o](Client& c) -> Result<void> {
+        Json body = deviceBody(*o);
+        if (body.empty()) return core::makeError(kUsage, "give at least one field to change (see --help)");
+        auto r = c.put("/api/v1/devices/" + std::to_string(o->id), body);
+        if (!r) return r.error();
+        printDevices(Json::array({*r}));
+        return {};
+      };
+    });
+  }
+  {
+    auto id = std::make_shared<long long>(0);
+    auto* cmd = device->add_subcommand("rm", "Remove a device (its faxes stay)");
+    cmd->add_option("id", *id, "Device id")->required();
+    cmd->callback([id, &action] {
+      action = [id](Client& c) -> Result<void> {
+        auto r = c.del("/api/v1/devices/" + std::to_string(*id));
+        if (!r) return r.error();
+        std::cout << "device " << *id << " removed\n";
+        return {};
+      };
+    });
+  }
+}
+
+void addTokenCommands(CLI::App& app, Action& action) {
+  auto* token = app.add_subcommand("token", "API tokens (admin)");
+  token->require_subcommand(1);
+  {
+    struct CreateOptions {
+      std::string name;
+      bool admin = false;
+    };
+    auto o = std::make_shared<CreateOptions>();
+    auto* cmd = token->add_subcommand("create", "Create a token; its secret is shown once");
+    cmd->add_option("name", o->name, "What the token is for")->required();
+    cmd->add_flag("--admin", o->admin, "May change settings, devices and tokens");
+    cmd->callback([o, &action] {
+      action = [o](Client& c) -> Result<void> {
+        auto r = c.post("/api/v1/tokens", Json{{"name", o->name}, {"admin", o->admin}});
+        if (!r) return r.error();
+        std::cout << (*r)["secret"].get<std::string>() << '\n';
+        std::cerr << "token " << (*r)["id"] << " '" << o->name << "'" << (o->admin ? " (admin)" : "")
+                  << " created; the secret above is shown only this once\n";
+        return {};
+      };
+    });
+  }
+  {
+    auto json = std::make_shared<bool>(false);
+    auto* cmd = token->add_subcommand("list", "List tokens (never their secrets)");
+    cmd->add_flag("--json", *json, "Print the API's JSON");
+    cmd->callback([json, &action] {
+      action = [json](Client& c) -> Result<void> {
+        auto r = c.get("/api/v1/tokens");
+        if (!r) return r.error();
+        if (*json) {
+          std::cout << r->dump(2) << '\n';
+          return {};
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& t : (*r)["tokens"]) {
+          rows.push_back({cell(t["id"]), cell(t["name"]), cell(t["prefix"]) + "...",
+                          t.value("admin", false) ? "yes" : "no", shortTime(t["created_at"]),
+                          shortTime(t["last_used_at"])});
+        }
+        printTable(std::cout, {"ID", "NAME", "PREFIX", "ADMIN", "CREATED", "LAST USED"}, rows);
+        return {};
+      };
+    });
+  }
+  {
+    auto id = std::make_shared<long long>(0);
+    auto* cmd = token->add_subcommand("revoke", "Revoke a token");
+    cmd->add_option("id", *id, "Token id")->required();
+    cmd->callback([id, &action] {
+      action = [id](Client& c) -> Result<void> {
+        auto r = c.del("/api/v1/tokens/" + std::to_string(*id));
+        if (!r) return r.error();
+        std::cout << "token " << *id << " revoked\n";
+        return {};
+      };
+    });
+  }
+}
+
+}  // namespace
+
+void addAdminCommands(CLI::App& app, Action& action) {
+  {
+    struct SettingsOptions {
+      std::vector<std::string> assignments;
+      bool json = false;
+    };
+    auto o = std::make_shared<SettingsOptions>();
+    auto* cmd = app.add_subcommand("settings", "Show settings, or change them with KEY=VALUE");
+    cmd->add_option("changes", o->assignments, "KEY=VALUE (e.g. total_lines=8)");
+    cmd->add_flag("--json", o->json, "Print the API's JSON");
+    cmd->callback([o, &action] {
+      action = [o](Client& c) -> Result<void> {
+        Json changes = Json::object();
+        for (const auto& a : o->assignments) {
+          const auto eq = a.find('=');
+          if (eq == std::string::npos || eq == 0) {
+            return core::makeError(kUsage, "'" + a + "' is not KEY=VALUE");
+          }
+          changes[a.substr(0, eq)] = a.substr(eq + 1);
+        }
+        auto r = changes.empty() ? c.get("/api/v1/settings") : c.put("/api/v1/settings", changes);
+        if (!r) return r.error();
+        if (o->json) {
+          std::cout << r->dump(2) << '\n';
+        } else {
+          printSettings(*r);
+        }
+        return {};
+      };
+    });
+  }
+  addDeviceCommands(app, action);
+  {
+    auto days = std::make_shared<int>(-1);
+    auto* cmd = app.add_subcommand("cleanup", "Delete faxes older than the retention days now");
+    cmd->add_option("--older-than", *days, "Days instead of the retention setting")->check(CLI::NonNegativeNumber);
+    cmd->callback([days, &action] {
+      action = [days](Client& c) -> Result<void> {
+        Json body = Json::object();
+        if (*days >= 0) body["older_than_days"] = *days;
+        auto r = c.post("/api/v1/maintenance/cleanup", body);
+        if (!r) return r.error();
+        std::cout << "deleted " << (*r)["deleted"] << " faxes\n";
+        return {};
+      };
+    });
+  }
+  addTokenCommands(app, action);
+  {
+    auto json = std::make_shared<bool>(false);
+    auto* cmd = app.add_subcommand("lines", "Fax lines in use and the queue");
+    cmd->add_flag("--json", *json, "Print the API's JSON");
+    cmd->callback([json, &action] {
+      action = [json](Client& c) -> Result<void> {
+        auto r = c.get("/api/v1/lines");
+        if (!r) return r.error();
+        if (*json) {
+          std::cout << r->dump(2) << '\n';
+          return {};
+        }
+        const Json& l = *r;
+        std::cout << "lines      " << l["in_use"] << " of " << l["total"] << " in use (" << l["inbound"]
+                  << " in, " << l["outbound"] << " out; " << l["reserved_inbound"] << " reserved for inbound)\n"
+                  << "queued     " << l["queued"] << '\n';
+        return {};
+      };
+    });
+  }
+}
+
+}  // namespace vfax::cli
