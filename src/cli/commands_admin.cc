@@ -44,6 +44,7 @@ void addDeviceFields(CLI::App* cmd, DeviceOptions& o, bool required) {
     ext->required();
   }
   o.given = {kind, name, email, ext, tsi, format};
+  cmd->add_flag("--json", o.json, "Print the device's JSON");
 }
 
 Json deviceBody(const DeviceOptions& o) {
@@ -73,7 +74,11 @@ void addDeviceCommands(CLI::App& app, Action& action) {
         if (!body.contains("kind")) body["kind"] = "user";
         auto r = c.post("/api/v1/devices", body);
         if (!r) return r.error();
-        printDevices(Json::array({*r}));
+        if (o->json) {
+          std::cout << r->dump(2) << '\n';
+        } else {
+          printDevices(Json::array({*r}));
+        }
         return {};
       };
     });
@@ -106,7 +111,11 @@ void addDeviceCommands(CLI::App& app, Action& action) {
         if (body.empty()) return core::makeError(kUsage, "give at least one field to change (see --help)");
         auto r = c.put("/api/v1/devices/" + std::to_string(o->id), body);
         if (!r) return r.error();
-        printDevices(Json::array({*r}));
+        if (o->json) {
+          std::cout << r->dump(2) << '\n';
+        } else {
+          printDevices(Json::array({*r}));
+        }
         return {};
       };
     });
@@ -133,15 +142,21 @@ void addTokenCommands(CLI::App& app, Action& action) {
     struct CreateOptions {
       std::string name;
       bool admin = false;
+      bool json = false;
     };
     auto o = std::make_shared<CreateOptions>();
     auto* cmd = token->add_subcommand("create", "Create a token; its secret is shown once");
     cmd->add_option("name", o->name, "What the token is for")->required();
     cmd->add_flag("--admin", o->admin, "May change settings, devices and tokens");
+    cmd->add_flag("--json", o->json, "Print the token's JSON, secret included");
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
         auto r = c.post("/api/v1/tokens", Json{{"name", o->name}, {"admin", o->admin}});
         if (!r) return r.error();
+        if (o->json) {
+          std::cout << r->dump(2) << '\n';
+          return {};
+        }
         std::cout << (*r)["secret"].get<std::string>() << '\n';
         std::cerr << "token " << (*r)["id"] << " '" << o->name << "'" << (o->admin ? " (admin)" : "")
                   << " created; the secret above is shown only this once\n";

@@ -102,6 +102,7 @@ struct SendOptions {
   bool priorityGiven = false;
   bool normal = false;
   bool wait = false;
+  bool json = false;
 };
 
 Result<void> send(Client& client, const SendOptions& o) {
@@ -115,8 +116,13 @@ Result<void> send(Client& client, const SendOptions& o) {
   fields.emplace("resolution", o.normal ? "normal" : "fine");
   auto fax = client.postForm("/api/v1/faxes", fields, *parts);
   if (!fax) return fax.error();
-  std::cout << "fax " << (*fax)["id"] << " " << cell((*fax)["state"]) << " to " << cell((*fax)["number"]) << '\n';
-  if (!o.wait) return {};
+  if (!o.json) {
+    std::cout << "fax " << (*fax)["id"] << " " << cell((*fax)["state"]) << " to " << cell((*fax)["number"]) << '\n';
+  }
+  if (!o.wait) {
+    if (o.json) std::cout << fax->dump(2) << '\n';
+    return {};
+  }
   const std::string path = "/api/v1/faxes/" + (*fax)["id"].dump();
   const char* pollEnv = std::getenv("VFAX_POLL_MS");  // tests poll fast
   const int pollMs = pollEnv != nullptr ? std::max(10, std::atoi(pollEnv)) : 2000;
@@ -128,9 +134,10 @@ Result<void> send(Client& client, const SendOptions& o) {
     if (!f) return f.error();
     current = *f;
     const std::string state = current["state"].get<std::string>();
-    if (state != last) printFaxLine(current);
+    if (state != last && !o.json) printFaxLine(current);
     last = state;
   }
+  if (o.json) std::cout << current.dump(2) << '\n';
   if (last == "done") return {};
   return core::makeError("fax_" + last, "fax " + current["id"].dump() + " " + last +
                                             (current["error"].is_string() ? ": " + current["error"].get<std::string>() : ""));
@@ -150,6 +157,7 @@ void addFaxCommands(CLI::App& app, Action& action) {
     cmd->add_option("--notify", o->notify, "E-mail address told of every state change");
     cmd->add_flag("--normal", o->normal, "Normal resolution (204x98) instead of fine");
     cmd->add_flag("--wait", o->wait, "Wait until the fax is final; exit 0 only when done");
+    cmd->add_flag("--json", o->json, "Print the fax's JSON (with --wait: its final state)");
     cmd->callback([o, prio, &action] {
       o->priorityGiven = prio->count() > 0;
       action = [o](Client& c) { return send(c, *o); };
@@ -254,13 +262,19 @@ void addFaxCommands(CLI::App& app, Action& action) {
   }
   {
     auto id = std::make_shared<long long>(0);
+    auto json = std::make_shared<bool>(false);
     auto* cmd = app.add_subcommand("cancel", "Cancel a fax job that is not final yet");
     cmd->add_option("id", *id, "Fax id")->required();
-    cmd->callback([id, &action] {
-      action = [id](Client& c) -> Result<void> {
+    cmd->add_flag("--json", *json, "Print the fax's JSON");
+    cmd->callback([id, json, &action] {
+      action = [id, json](Client& c) -> Result<void> {
         auto r = c.del("/api/v1/faxes/" + std::to_string(*id));
         if (!r) return r.error();
-        printFaxLine(*r);
+        if (*json) {
+          std::cout << r->dump(2) << '\n';
+        } else {
+          printFaxLine(*r);
+        }
         return {};
       };
     });

@@ -42,7 +42,7 @@ class EndToEnd(VfaxTestCase):
         cmp = subprocess.run([FAXCMP, sent_tif, rx_tif], capture_output=True, text=True)
         self.assertEqual(cmp.returncode, 0, cmp.stdout + cmp.stderr)
         info = subprocess.run(["pdfinfo", rx_pdf], capture_output=True, text=True, check=True).stdout
-        self.assertIn("Pages:          3", info)
+        self.assertRegex(info, r"Pages:\s+3\n")
 
         # The same through the REST API.
         with open(pdf, "rb") as f:

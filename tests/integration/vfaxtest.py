@@ -60,9 +60,9 @@ class Daemon:
         url_file = os.path.join(self.data, "http-url")
         if os.path.exists(url_file):
             os.unlink(url_file)
-        log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([VFAXD, "--config", self.config_path, "--data", self.data,
-                                      "--http", "127.0.0.1:0"], stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen([VFAXD, "--config", self.config_path, "--data", self.data,
+                                          "--http", "127.0.0.1:0"], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -162,7 +162,7 @@ class Daemon:
             q.append("direction=" + direction)
         if state:
             q.append("state=" + state)
-        status, body = self.request("GET", "/api/v1/faxes?" + "&".join(q) + "&limit=1000")
+        status, body = self.request("GET", "/api/v1/faxes?" + "&".join(q) + "&limit=500")
         assert status == 200, body
         return body["faxes"]
 

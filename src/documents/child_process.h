@@ -1,0 +1,26 @@
+#pragma once
+// Runs a helper program (vfax-convert) with posix_spawn and a wall-clock limit. posix_spawn, not
+// fork: the daemon is multi-threaded, and a forked copy of it could deadlock on a lock some other
+// thread held at the moment of the fork.
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace vfax::documents {
+
+struct ChildResult {
+  bool started = false;   // false: the program could not be run at all
+  bool timedOut = false;  // killed by us after the deadline
+  bool exited = false;
+  int exitCode = -1;
+  int signal = 0;   // the signal that ended it, when !exited
+  std::string out;  // stdout (bounded)
+  std::string err;  // stderr (bounded)
+};
+
+/// Runs argv[0] with argv, stdin from /dev/null, stdout and stderr captured (each kept to
+/// `maxCapture` bytes), and kills it with SIGKILL once `timeout` has passed.
+ChildResult runChild(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                     std::size_t maxCapture = 64 * 1024);
+
+}  // namespace vfax::documents

@@ -1,0 +1,172 @@
+// vfax-convert: the child process that opens untrusted documents. It limits itself (address
+// space, CPU, file size) before it reads any input, renders with MuPDF and writes a G4 TIFF-F.
+// Protocol with the parent (DocumentConverter): results as "key=value" on stdout, exit 0; on
+// failure one line "vfax-error CODE MESSAGE" on stderr, exit 2.
+//
+//   vfax-convert [--max-pages=N] [--max-output=BYTES] [--memory=BYTES] [--cpu=SECONDS]
+//                [--fine|--normal] [--stall-ms=N] tofax OUT.tif IN...
+//   vfax-convert [limits] probe IN
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "documents/fax_tiff.h"
+#include "documents/render.h"
+
+namespace {
+
+using vfax::documents::FaxRenderer;
+using vfax::documents::FaxTiffWriter;
+using vfax::documents::RenderOptions;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+#else
+constexpr bool kAsan = false;
+#endif
+
+int fail(const std::string& code, const std::string& message) {
+  std::fprintf(stderr, "vfax-error %s %s\n", code.c_str(), message.c_str());
+  return 2;
+}
+
+int fail(const vfax::core::Error& e) { return fail(e.code, e.message); }
+
+bool number(std::string_view arg, std::string_view name, unsigned long long* out) {
+  if (arg.substr(0, name.size()) != name) return false;
+  const std::string_view v = arg.substr(name.size());
+  return std::from_chars(v.data(), v.data() + v.size(), *out).ec == std::errc();
+}
+
+void limit(int resource, rlim_t value) {
+  rlimit rl{value, value};
+  if (resource == RLIMIT_CPU) rl.rlim_max = value + 1;  // SIGXCPU first, then SIGKILL
+  ::setrlimit(resource, &rl);
+}
+
+// A read-only mapping of one input; MuPDF reads it in place.
+struct MappedFile {
+  void* data = MAP_FAILED;
+  std::size_t size = 0;
+  MappedFile() = default;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() {
+    if (data != MAP_FAILED) ::munmap(data, size);
+  }
+  bool open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    bool ok = ::fstat(fd, &st) == 0;
+    size = ok ? static_cast<std::size_t>(st.st_size) : 0;
+    if (ok && size > 0) {
+      data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      ok = data != MAP_FAILED;
+    }
+    ::close(fd);
+    return ok;
+  }
+  std::span<const std::uint8_t> bytes() const {
+    if (data == MAP_FAILED) return {};
+    return {static_cast<const std::uint8_t*>(data), size};
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned long long maxPages = 200, maxOutput = 64ull << 20, memory = 1024ull << 20, cpu = 120,
+                     stallMs = 0;
+  bool fine = true;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a.substr(0, 2) != "--") break;
+    if (a == "--fine") {
+      fine = true;
+    } else if (a == "--normal") {
+      fine = false;
+    } else if (!number(a, "--max-pages=", &maxPages) && !number(a, "--max-output=", &maxOutput) &&
+               !number(a, "--memory=", &memory) && !number(a, "--cpu=", &cpu) &&
+               !number(a, "--stall-ms=", &stallMs)) {
+      return fail("conversion_failed", "vfax-convert: unknown option " + std::string(a));
+    }
+  }
+  if (i >= argc) return fail("conversion_failed", "vfax-convert: no command given");
+  const std::string command = argv[i++];
+
+  // Limits before any untrusted byte is read. ASan reserves terabytes of shadow memory, so the
+  // address-space limit only applies to normal builds; MuPDF's own heap cap works in both.
+  if (!kAsan) limit(RLIMIT_AS, static_cast<rlim_t>(memory));
+  limit(RLIMIT_CPU, static_cast<rlim_t>(cpu));
+  limit(RLIMIT_FSIZE, static_cast<rlim_t>(maxOutput + (1u << 20)));
+  limit(RLIMIT_CORE, 0);
+  if (stallMs > 0) ::usleep(static_cast<useconds_t>(stallMs * 1000));
+
+  RenderOptions options;
+  options.fine = fine;
+  options.maxPages = static_cast<int>(std::min<unsigned long long>(maxPages, 10000));
+  options.memoryLimit = static_cast<std::size_t>(memory / 4 * 3);
+  FaxRenderer renderer(options);
+
+  if (command == "probe") {
+    if (i + 1 != argc) return fail("conversion_failed", "vfax-convert probe: one file expected");
+    MappedFile file;
+    if (!file.open(argv[i])) return fail("corrupt_file", "The file cannot be read.");
+    auto added = renderer.add(file.bytes());
+    if (!added && added.error().code != "too_many_pages") return fail(added.error());
+    std::printf("type=%s pages=%d\n", vfax::documents::typeName(renderer.lastType()),
+                renderer.lastSourcePages());
+    return 0;
+  }
+  if (command != "tofax" || i + 2 > argc) {
+    return fail("conversion_failed", "vfax-convert: usage: tofax OUT.tif IN...");
+  }
+  const std::string out = argv[i++];
+  std::vector<MappedFile> files(static_cast<std::size_t>(argc - i));
+  for (std::size_t f = 0; i < argc; ++i, ++f) {
+    if (!files[f].open(argv[i])) return fail("corrupt_file", "A file cannot be read.");
+    if (files[f].size == 0) return fail("empty_file", "The file is empty.");
+    auto added = renderer.add(files[f].bytes());
+    if (!added) return fail(added.error());
+  }
+  FaxTiffWriter writer;
+  if (auto r = writer.open(out, renderer.pageCount()); !r) return fail(r.error());
+  for (int p = 0; p < renderer.pageCount(); ++p) {
+    auto page = renderer.render(p);
+    if (!page) {
+      ::unlink(out.c_str());
+      return fail(page.error());
+    }
+    auto r = writer.addPage(*page);
+    if (r && writer.bytesWritten() > maxOutput) {
+      r = vfax::core::makeError("conversion_failed", "The fax would be larger than " +
+                                                         std::to_string(maxOutput >> 20) + " MB.");
+    }
+    if (!r) {
+      ::unlink(out.c_str());
+      return fail(r.error());
+    }
+  }
+  if (auto r = writer.close(); !r) {
+    ::unlink(out.c_str());
+    return fail(r.error());
+  }
+  std::printf("pages=%d\n", renderer.pageCount());
+  return 0;
+}
