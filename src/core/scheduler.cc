@@ -369,10 +369,14 @@ void Scheduler::placeCall(Fax fax) {
   call.tiffPath = faxDir(fax.id) + "/fax.tif";
   call.tsi = fax.tsi;
   call.headerInfo = options_.headerName;
+  const Settings s = currentSettings();
+  call.callerId = "+" + s.countryCode + s.areaCode + s.baseNumber;  // presented as E.164
   if (fax.deviceId) {
-    if (auto d = store_.device(*fax.deviceId); d && *d) call.headerInfo = (*d)->name;
+    if (auto d = store_.device(*fax.deviceId); d && *d) {
+      call.headerInfo = (*d)->name;
+      call.callerId += (*d)->extension;
+    }
   }
-  call.callerId = fax.tsi;
   telephony_.placeCall(call);
 }
 
