@@ -1,0 +1,183 @@
+#include "trunks/loopback/loopback_trunk.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace vfax::trunks {
+
+/// One side of a loopback call. The other side is its peer; each holds its own inbox.
+class LoopbackLeg final : public Call, public std::enable_shared_from_this<LoopbackLeg> {
+ public:
+  LoopbackLeg(LoopbackTrunk& trunk, CallInfo info) : trunk_(trunk), info_(std::move(info)) {}
+
+  const CallInfo& info() const override { return info_; }
+  MediaKind media() const override { return info_.media; }
+  void setHandler(CallHandler* handler) override { handler_ = handler; }
+  bool ended() const override { return ended_; }
+  bool mediaFlowing() const { return (answered_ && !ended_) || !inbox_.empty(); }
+
+  void answer() override {
+    if (ended_ || answered_) return;
+    answered_ = true;
+    auto peer = peer_.lock();
+    if (!peer || peer->ended_) return;
+    peer->answered_ = true;
+    trunk_.loop().post([weak = peer_] {
+      if (auto p = weak.lock(); p && !p->ended_ && p->handler_) p->handler_->onAnswered();
+    });
+  }
+
+  void reject(const HangupCause& cause) override { end(cause); }
+  void hangup(const HangupCause& cause) override { end(cause); }
+
+  void sendAudio(const std::int16_t* samples, std::size_t n) override {
+    if (ended_ || !answered_) return;
+    auto peer = peer_.lock();
+    if (!peer || peer->ended_) return;
+    Frame& f = peer->inbox_.emplace_back();
+    f.len = std::min(n, f.data.size());
+    fax::g711Encode(trunk_.options().law, samples, f.len, f.data.data());
+  }
+
+  void sendT38(const std::uint8_t* ifp, std::size_t len) override {
+    if (ended_ || !answered_) return;
+    auto peer = peer_.lock();
+    if (!peer || peer->ended_) return;
+    Frame& f = peer->inbox_.emplace_back();
+    f.seq = txSeq_++;
+    if (len <= f.data.size()) {
+      std::memcpy(f.data.data(), ifp, len);
+      f.len = len;
+    } else {
+      f.big.assign(ifp, ifp + len);
+    }
+  }
+
+  /// Hands the frames of the previous tick to the handler.
+  void deliver() {
+    std::int16_t pcm[kSamplesPerTick * 4];
+    while (!inbox_.empty() && !ended_ && handler_) {
+      // Copied out first: the handler may queue to us again (or end the call) meanwhile.
+      Frame f = std::move(inbox_.front());
+      inbox_.pop_front();
+      if (info_.media == MediaKind::Audio) {
+        std::size_t n = std::min(f.len, sizeof(pcm) / sizeof(pcm[0]));
+        fax::g711Decode(trunk_.options().law, f.data.data(), n, pcm);
+        handler_->onAudio(pcm, n);
+      } else if (f.big.empty()) {
+        handler_->onT38(f.data.data(), f.len, f.seq);
+      } else {
+        handler_->onT38(f.big.data(), f.big.size(), f.seq);
+      }
+    }
+  }
+
+  void setPeer(const std::shared_ptr<LoopbackLeg>& peer) { peer_ = peer; }
+
+ private:
+  // Fixed-size, so that the per-frame path does not allocate (the deque reuses its blocks).
+  struct Frame {
+    std::array<std::uint8_t, 400> data;
+    std::size_t len = 0;
+    std::uint16_t seq = 0;
+    std::vector<std::uint8_t> big;  // rare IFP packets larger than `data`
+  };
+
+  void end(const HangupCause& cause) {
+    if (ended_) return;
+    ended_ = true;
+    inbox_.clear();
+    auto peer = peer_.lock();
+    if (!peer || peer->ended_) return;
+    peer->ended_ = true;
+    peer->inbox_.clear();
+    // Deferred, so that the far side never runs inside our own caller's stack.
+    trunk_.loop().post([peer, cause] {
+      if (peer->handler_) peer->handler_->onHangup(cause);
+    });
+  }
+
+  LoopbackTrunk& trunk_;
+  CallInfo info_;
+  CallHandler* handler_ = nullptr;
+  std::weak_ptr<LoopbackLeg> peer_;
+  std::deque<Frame> inbox_;
+  bool answered_ = false;
+  bool ended_ = false;
+  std::uint16_t txSeq_ = 0;
+};
+
+LoopbackTrunk::LoopbackTrunk(EventLoop& loop, LoopbackOptions options)
+    : loop_(loop), options_(options) {}
+
+LoopbackTrunk::~LoopbackTrunk() {
+  if (registered_) loop_.removeTickListener(this);
+}
+
+core::Result<void> LoopbackTrunk::start(TrunkEvents& events) {
+  events_ = &events;
+  if (!registered_) {
+    loop_.addTickListener(this);
+    registered_ = true;
+  }
+  return {};
+}
+
+void LoopbackTrunk::stop() {
+  for (auto& weak : legs_) {
+    if (auto leg = weak.lock()) leg->hangup(normalCause("trunk stopped"));
+  }
+  events_ = nullptr;
+}
+
+core::Result<std::shared_ptr<Call>> LoopbackTrunk::dial(const DialRequest& request,
+                                                        CallHandler& handler) {
+  if (!events_) {
+    return core::makeError("trunk_stopped", "The loopback trunk is not running.");
+  }
+  if (request.number.empty()) {
+    return core::makeError("invalid_number", "No extension was given to call.");
+  }
+  CallInfo out{"loopback",           CallDirection::Outbound, request.number,
+               request.callerNumber, request.callerName,      options_.media};
+  CallInfo in = out;
+  in.direction = CallDirection::Inbound;
+  auto a = std::make_shared<LoopbackLeg>(*this, out);
+  auto b = std::make_shared<LoopbackLeg>(*this, in);
+  a->setPeer(b);
+  b->setPeer(a);
+  a->setHandler(&handler);
+  legs_.push_back(a);
+  legs_.push_back(b);
+  // The inbound side only exists for the owner once this call returned (as on a real trunk).
+  loop_.post([this, weakA = std::weak_ptr<LoopbackLeg>(a), b] {
+    auto caller = weakA.lock();
+    if (!caller || caller->ended() || !events_) {
+      b->hangup(normalCause("caller hung up"));
+      return;
+    }
+    events_->onInboundCall(b);
+  });
+  return std::shared_ptr<Call>(a);
+}
+
+bool LoopbackTrunk::busy() const {
+  for (const auto& weak : legs_) {
+    if (auto leg = weak.lock(); leg && leg->mediaFlowing()) return true;
+  }
+  return false;
+}
+
+void LoopbackTrunk::onTick() {
+  // Index loop: delivery may start new calls (appending legs).
+  for (std::size_t i = 0; i < legs_.size(); ++i) {
+    if (auto leg = legs_[i].lock()) leg->deliver();
+  }
+  std::erase_if(legs_, [](const std::weak_ptr<LoopbackLeg>& w) {
+    auto leg = w.lock();
+    return !leg || leg->ended();
+  });
+}
+
+}  // namespace vfax::trunks

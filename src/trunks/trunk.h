@@ -1,0 +1,104 @@
+#pragma once
+// Trunk and Call: what a PBX protocol (IAX2, SIP, the in-process loopback) looks like to vfax.
+//
+// Threading: every Trunk and Call method is called on the telephony event loop thread
+// (trunks/event_loop.h), and every CallHandler / TrunkEvents callback arrives on it. A trunk with
+// sockets registers them with (or polls them from) that loop and keeps its own 20 ms media clock;
+// the fax side sends one 20 ms frame per loop tick. Nothing on the per-frame path takes a lock.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace vfax::trunks {
+
+/// What a call carries: 8 kHz linear audio (after G.711 decode) or T.38 IFP packets.
+enum class MediaKind { Audio, T38 };
+enum class CallDirection { Inbound, Outbound };
+
+/// Why a call ended or was refused. `code` is the Q.850 cause value, as IAX2 and SIP carry it.
+enum class HangupReason { Normal, Busy, NoAnswer, Rejected, Unreachable, Failure, Canceled };
+struct HangupCause {
+  HangupReason reason = HangupReason::Normal;
+  int code = 16;  // Q.850 16: normal clearing
+  std::string text;
+};
+HangupCause busyCause();
+HangupCause normalCause(std::string text = "normal clearing");
+
+struct CallInfo {
+  std::string trunk;  // "loopback", "iax2:peer", ...
+  CallDirection direction = CallDirection::Outbound;
+  std::string calledNumber;
+  std::string callerNumber;
+  std::string callerName;
+  MediaKind media = MediaKind::Audio;
+};
+
+/// The owner's side of a call (the telephony layer). All on the loop thread.
+class CallHandler {
+ public:
+  virtual ~CallHandler() = default;
+  /// Outbound: the far end answered; media flows from now on.
+  virtual void onAnswered() = 0;
+  /// One frame of received audio, 8 kHz linear.
+  virtual void onAudio(const std::int16_t* samples, std::size_t n) = 0;
+  /// One received T.38 IFP packet with its transport sequence number.
+  virtual void onT38(const std::uint8_t* ifp, std::size_t len, std::uint16_t seq) = 0;
+  /// The media switched (SIP re-INVITE to T.38). Trunks without switching never call it.
+  virtual void onMediaChanged(MediaKind media) { (void)media; }
+  /// The far end hung up, rejected, or the call failed. No callback follows.
+  virtual void onHangup(const HangupCause& cause) = 0;
+};
+
+class Call {
+ public:
+  virtual ~Call() = default;
+  virtual const CallInfo& info() const = 0;
+  virtual MediaKind media() const = 0;
+  /// Set once by the owner before any callback can arrive (dial() sets it for outbound calls).
+  virtual void setHandler(CallHandler* handler) = 0;
+  /// Inbound: take the call.
+  virtual void answer() = 0;
+  /// Inbound: refuse the call (busy, rejected).
+  virtual void reject(const HangupCause& cause) = 0;
+  /// Either side: end the call. The handler gets no onHangup for our own hangup.
+  virtual void hangup(const HangupCause& cause) = 0;
+  /// One frame of audio to send, 8 kHz linear (the trunk encodes G.711). Dropped unless
+  /// answered.
+  virtual void sendAudio(const std::int16_t* samples, std::size_t n) = 0;
+  /// One T.38 IFP packet to send (the trunk adds UDPTL sequence numbers and redundancy).
+  virtual void sendT38(const std::uint8_t* ifp, std::size_t len) = 0;
+  virtual bool ended() const = 0;
+};
+
+struct DialRequest {
+  std::string number;  // dial string / extension
+  std::string callerNumber;
+  std::string callerName;
+};
+
+class TrunkEvents {
+ public:
+  virtual ~TrunkEvents() = default;
+  /// A new inbound call, not answered yet. The owner sets its handler at once and later
+  /// answers or rejects it.
+  virtual void onInboundCall(std::shared_ptr<Call> call) = 0;
+};
+
+class Trunk {
+ public:
+  virtual ~Trunk() = default;
+  virtual std::string name() const = 0;
+  /// On the loop thread: open sockets, register, start announcing inbound calls.
+  virtual core::Result<void> start(TrunkEvents& events) = 0;
+  /// On the loop thread: hang up what is left and close sockets.
+  virtual void stop() = 0;
+  /// Starts an outbound call; progress arrives through `handler` (onAnswered or onHangup).
+  virtual core::Result<std::shared_ptr<Call>> dial(const DialRequest& request,
+                                                   CallHandler& handler) = 0;
+};
+
+}  // namespace vfax::trunks

@@ -1,0 +1,225 @@
+// TelephonyImpl over the loopback trunk, non-realtime, with real spandsp sessions.
+#include "app/telephony.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "../fax/test_tiff.h"
+
+namespace vfax::app {
+namespace {
+
+using core::OutcomeClass;
+
+/// Records CallEvents; decides inbound offers as configured. Thread-safe.
+class TestEvents : public core::CallEvents {
+ public:
+  bool accept = true;
+  std::string rxDir;
+  core::Telephony* telephony = nullptr;
+  int hangupAfterPages = 0;  // > 0: cancel the outbound fax once this many pages are confirmed
+
+  void onOutboundAnswered(std::int64_t faxId) override {
+    std::lock_guard lock(mutex_);
+    answered_.push_back(faxId);
+  }
+  void onOutboundProgress(std::int64_t faxId, int pages, const std::string& remoteId) override {
+    {
+      std::lock_guard lock(mutex_);
+      outPages_[faxId].push_back(pages);
+      outRemote_[faxId] = remoteId;
+    }
+    // Runs on the loop thread: the hangup is handled before the next media tick.
+    if (hangupAfterPages > 0 && pages >= hangupAfterPages) telephony->hangup(faxId);
+  }
+  void onOutboundFinished(std::int64_t faxId, const core::CallResult& r) override {
+    std::lock_guard lock(mutex_);
+    outFinished_[faxId].push_back(r);
+    cv_.notify_all();
+  }
+  void onInboundOffered(const core::InboundOffer& offer,
+                        std::function<void(core::InboundDecision)> decide) override {
+    core::InboundDecision d;
+    {
+      std::lock_guard lock(mutex_);
+      offers_.push_back(offer);
+      d.accept = accept;
+      d.faxId = 1000 + static_cast<std::int64_t>(offers_.size());
+      d.rxTiffPath = rxDir + "/in-" + std::to_string(d.faxId) + ".tif";
+      d.csid = "+49 89 123456-" + offer.calledNumber;
+      if (!accept) d.rejectReason = core::CallOutcome{OutcomeClass::Busy, 17, "no line free"};
+    }
+    // Decide from another thread, as the scheduler does.
+    std::thread([decide, d] { decide(d); }).detach();
+  }
+  void onInboundProgress(std::int64_t faxId, int pages, const std::string&) override {
+    std::lock_guard lock(mutex_);
+    inPages_[faxId].push_back(pages);
+  }
+  void onInboundFinished(std::int64_t faxId, const core::CallResult& r) override {
+    std::lock_guard lock(mutex_);
+    inFinished_[faxId].push_back(r);
+    cv_.notify_all();
+  }
+
+  /// Waits (bounded) until `out` outbound and `in` inbound calls have finished.
+  bool waitFinished(std::size_t out, std::size_t in) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::seconds(120),
+                        [&] { return outFinished_.size() >= out && inFinished_.size() >= in; });
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::int64_t> answered_;
+  std::vector<core::InboundOffer> offers_;
+  std::map<std::int64_t, std::vector<int>> outPages_, inPages_;
+  std::map<std::int64_t, std::string> outRemote_;
+  std::map<std::int64_t, std::vector<core::CallResult>> outFinished_, inFinished_;
+};
+
+class TelephonyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::makeTempDir();
+    ASSERT_FALSE(dir_.empty());
+    for (int i = 0; i < 3; ++i) sent_.push_back(testing::patternPage(i, 240));
+    tiff_ = dir_ + "/out.tif";
+    ASSERT_TRUE(testing::writeG4Tiff(tiff_, sent_));
+    events_.rxDir = dir_;
+  }
+  void TearDown() override {
+    telephony_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void startTelephony(trunks::MediaKind media, fax::G711Law law = fax::G711Law::Alaw) {
+    TelephonyOptions o;
+    o.realtime = false;
+    o.loopbackMedia = media;
+    o.loopbackLaw = law;
+    telephony_ = std::make_unique<TelephonyImpl>(o);
+    events_.telephony = telephony_.get();
+    telephony_->setEvents(&events_);
+    telephony_->start();
+  }
+
+  core::OutboundCall internalCall(std::int64_t faxId) {
+    core::OutboundCall c;
+    c.faxId = faxId;
+    c.internal = true;
+    c.extension = "20";
+    c.dialString = "20";
+    c.tiffPath = tiff_;
+    c.tsi = "+49 89 123456-10";
+    c.headerInfo = "Test Sender";
+    c.callerId = "10";
+    return c;
+  }
+
+  void expectDelivered(trunks::MediaKind media, fax::G711Law law = fax::G711Law::Alaw) {
+    startTelephony(media, law);
+    telephony_->placeCall(internalCall(1));
+    ASSERT_TRUE(events_.waitFinished(1, 1));
+    std::lock_guard lock(events_.mutex_);
+    ASSERT_EQ(events_.offers_.size(), 1u);
+    EXPECT_EQ(events_.offers_[0].calledNumber, "20");
+    EXPECT_EQ(events_.offers_[0].callerNumber, "10");
+    EXPECT_EQ(events_.offers_[0].trunk, "loopback");
+    ASSERT_EQ(events_.outFinished_[1].size(), 1u);
+    ASSERT_EQ(events_.inFinished_[1001].size(), 1u);
+    const core::CallResult& out = events_.outFinished_[1][0];
+    const core::CallResult& in = events_.inFinished_[1001][0];
+    EXPECT_EQ(out.outcome.cls, OutcomeClass::Ok) << out.outcome.reason;
+    EXPECT_EQ(in.outcome.cls, OutcomeClass::Ok) << in.outcome.reason;
+    EXPECT_EQ(out.pages, 3);
+    EXPECT_EQ(in.pages, 3);
+    EXPECT_EQ(out.remoteId, "+49 89 123456-20");
+    EXPECT_EQ(in.remoteId, "+49 89 123456-10");
+    EXPECT_TRUE(out.ecm);
+    EXPECT_EQ(events_.answered_, std::vector<std::int64_t>{1});
+    EXPECT_EQ(events_.outPages_[1], (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(events_.inPages_[1001], (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(events_.outRemote_[1], "+49 89 123456-20");
+    std::vector<testing::Page> got = testing::readTiff(dir_ + "/in-1001.tif");
+    ASSERT_EQ(got.size(), 3u);
+    for (int i = 0; i < 3; ++i) EXPECT_GT(testing::headerRowsAbove(sent_[i], got[i]), 0);
+  }
+
+  std::string dir_, tiff_;
+  std::vector<testing::Page> sent_;
+  TestEvents events_;
+  std::unique_ptr<TelephonyImpl> telephony_;
+};
+
+TEST_F(TelephonyTest, InternalAudioCallDeliversAllPages) {
+  expectDelivered(trunks::MediaKind::Audio);
+}
+
+TEST_F(TelephonyTest, InternalUlawAudioCallDeliversAllPages) {
+  expectDelivered(trunks::MediaKind::Audio, fax::G711Law::Ulaw);
+}
+
+TEST_F(TelephonyTest, InternalT38CallDeliversAllPages) { expectDelivered(trunks::MediaKind::T38); }
+
+TEST_F(TelephonyTest, RejectedInboundCallIsBusyForTheCaller) {
+  events_.accept = false;
+  startTelephony(trunks::MediaKind::Audio);
+  telephony_->placeCall(internalCall(2));
+  ASSERT_TRUE(events_.waitFinished(1, 0));
+  std::lock_guard lock(events_.mutex_);
+  ASSERT_EQ(events_.outFinished_[2].size(), 1u);
+  EXPECT_EQ(events_.outFinished_[2][0].outcome.cls, OutcomeClass::Busy);
+  EXPECT_TRUE(events_.inFinished_.empty());
+  EXPECT_TRUE(events_.answered_.empty());
+}
+
+TEST_F(TelephonyTest, HangupMidCallIsCanceledHereAndDroppedThere) {
+  events_.hangupAfterPages = 1;
+  startTelephony(trunks::MediaKind::Audio);
+  telephony_->placeCall(internalCall(3));
+  ASSERT_TRUE(events_.waitFinished(1, 1));
+  std::lock_guard lock(events_.mutex_);
+  ASSERT_EQ(events_.outFinished_[3].size(), 1u);
+  ASSERT_EQ(events_.inFinished_[1001].size(), 1u);
+  EXPECT_EQ(events_.outFinished_[3][0].outcome.cls, OutcomeClass::Canceled);
+  EXPECT_EQ(events_.inFinished_[1001][0].outcome.cls, OutcomeClass::Dropped);
+  EXPECT_GE(events_.outFinished_[3][0].pages, 1);
+  EXPECT_LT(events_.outFinished_[3][0].pages, 3);
+}
+
+TEST_F(TelephonyTest, ExternalCallWithoutTrunkIsLocalError) {
+  startTelephony(trunks::MediaKind::Audio);
+  core::OutboundCall c = internalCall(4);
+  c.internal = false;
+  c.dialString = "0049301234567";
+  telephony_->placeCall(c);
+  ASSERT_TRUE(events_.waitFinished(1, 0));
+  std::lock_guard lock(events_.mutex_);
+  ASSERT_EQ(events_.outFinished_[4].size(), 1u);
+  EXPECT_EQ(events_.outFinished_[4][0].outcome.cls, OutcomeClass::LocalError);
+  EXPECT_EQ(events_.outFinished_[4][0].outcome.reason, "no trunk configured for external numbers");
+  EXPECT_TRUE(events_.offers_.empty());
+}
+
+TEST_F(TelephonyTest, StopEndsCallsAndReportsEachOnce) {
+  startTelephony(trunks::MediaKind::Audio);
+  telephony_->placeCall(internalCall(5));
+  telephony_->stop();
+  std::lock_guard lock(events_.mutex_);
+  // placeCall was posted before stop's hangups: the call exists and is ended by stop().
+  ASSERT_EQ(events_.outFinished_[5].size(), 1u);
+  EXPECT_EQ(events_.outFinished_[5][0].outcome.cls, OutcomeClass::Dropped);
+  for (auto& [id, results] : events_.outFinished_) EXPECT_EQ(results.size(), 1u);
+  for (auto& [id, results] : events_.inFinished_) EXPECT_EQ(results.size(), 1u);
+  EXPECT_EQ(telephony_->activeCalls(), 0);
+}
+
+}  // namespace
+}  // namespace vfax::app
