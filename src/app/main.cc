@@ -137,6 +137,7 @@ int run(app::Config& config) {
   sigwait(&signals, &sig);
   spdlog::info("vfaxd: {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http.stop();
+  service.beginShutdown();
   telephony.stop();  // hangs up every call; each is reported to the scheduler
   service.stop();
   spdlog::info("vfaxd: stopped");

@@ -263,6 +263,7 @@ void Scheduler::recover() {
 // Dispatch: conversions for queued jobs, calls for waiting jobs within the line limits.
 
 void Scheduler::dispatch() {
+  if (shuttingDown_) return;
   const Millis now = clock_.now();
   const Settings s = currentSettings();
   Millis wake = now + kIdleWake;
@@ -424,8 +425,8 @@ void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
   outboundCount_.fetch_sub(1);
   CallResult r = result;
   bool shutdown = false;
-  if (r.outcome.cls == OutcomeClass::Canceled && !call.cancelRequested) {
-    // Nobody canceled the job: the call was ended by vfaxd stopping. Resume at once after start.
+  if (shuttingDown_ && !call.cancelRequested && r.outcome.cls != OutcomeClass::Ok) {
+    // The call was ended by vfaxd stopping: resume at once after the next start.
     r.outcome = {OutcomeClass::Dropped, r.outcome.code, "call ended by vfaxd shutting down"};
     shutdown = true;
   }

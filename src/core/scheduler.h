@@ -33,6 +33,7 @@ class Scheduler final : public CallEvents {
   ~Scheduler() override;
 
   Result<void> start();
+  void beginShutdown() { shuttingDown_ = true; }
   void stop();
 
   /// Runs `fn` on the scheduler thread and waits for its result.
@@ -123,6 +124,7 @@ class Scheduler final : public CallEvents {
   std::optional<CronSchedule> cleanupCron_;
   Millis nextCleanupAt_ = 0;
   std::atomic<int> inboundCount_{0};
+  std::atomic<bool> shuttingDown_{false};
   std::atomic<int> outboundCount_{0};
 
   std::unique_ptr<WorkerPool> workers_;  // last: joined first on destruction

@@ -85,6 +85,8 @@ Result<void> Service::start() {
   return scheduler_->start();
 }
 
+void Service::beginShutdown() { scheduler_->beginShutdown(); }
+
 void Service::stop() { scheduler_->stop(); }
 
 // ---------------------------------------------------------------------------------------------

@@ -75,6 +75,9 @@ class Service {
   /// Recovers after a crash (calls cut by it count as failed attempts; receiving -> failed), then
   /// starts scheduling. Telephony must not be started before this.
   Result<void> start();
+  /// Before the telephony stops: no new calls, and calls ended from now on do not count against a
+  /// job's attempts (they resume at once after the next start).
+  void beginShutdown();
   void stop();
 
   // Faxes.

@@ -42,6 +42,25 @@ class Crash(VfaxTestCase):
         self.assertEqual(len(cut), 1, inbound)  # the cut call: kept, marked failed
         self.assertIn("restart", cut[0]["error"])
 
+    def test_sigterm_mid_call(self):
+        """A graceful stop hangs up, keeps the job, and the restart sends it without waiting for a
+        retry delay or spending the attempt budget."""
+        d = self.daemon({"loopback": {"realtime": True}})
+        d.cli("settings", "send_attempts=1")
+        self.add_device(d, "201")
+        pdf = make_pdf(os.path.join(self.tmp, "doc.pdf"), 2)
+        job = d.cli_json("send", "-t", "201", pdf)
+        d.wait_for(lambda: d.fax(job["id"])["state"] == "sending", timeout=120, what="sending")
+        time.sleep(2)
+        self.assertEqual(d.stop(), 0)
+        d2 = Daemon(self.tmp, {"loopback": {"realtime": False}}, name="vfaxd-restart")
+        d2.data = d.data
+        self.daemons.append(d2)
+        d2.start()
+        final = d2.wait_final(job["id"])
+        self.assertEqual(final["state"], "done", final)
+        self.assertIn("shutting down", final["attempts"][0]["reason"])
+
 
 if __name__ == "__main__":
     unittest.main()
