@@ -88,6 +88,10 @@ struct Fax {
   bool fine = true;
   std::vector<std::string> sourceFiles;  // names under the fax folder, in order
   std::string callerId;                  // inbound: caller id name/number from the trunk
+  bool coverPage = false;                // outbound: a cover page goes first
+  std::string subject;                   // cover page / mail subject
+  std::string comment;                   // cover page text
+  std::string origin;                    // where the job came from: api, mail, print
 };
 
 enum class DeviceKind { User, Team };

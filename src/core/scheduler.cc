@@ -163,14 +163,28 @@ std::optional<Fax> Scheduler::loadFax(std::int64_t id) {
 }
 
 void Scheduler::setState(Fax& fax, FaxState state, const std::string& error) {
-  if (fax.state != state) {
+  const FaxState previous = fax.state;
+  if (previous != state) {
     spdlog::info("fax {} ({}): {} -> {}{}{}", fax.id, toString(fax.direction), toString(fax.state),
                  toString(state), error.empty() ? "" : ": ", error);
   }
   fax.state = state;
   if (!error.empty()) fax.error = error;
   fax.updatedAt = clock_.now();
-  logIfError(store_.updateFax(fax), "saving fax");
+  auto saved = store_.updateFax(fax);
+  logIfError(saved, "saving fax");
+  if (saved && previous != state) notify(fax.id, previous);
+}
+
+void Scheduler::notify(std::int64_t id, FaxState previous) {
+  if (observers_.empty()) return;
+  auto fax = loadFax(id);
+  if (!fax) return;
+  for (auto* o : observers_) o->onFaxStateChanged(*fax, previous);
+}
+
+void Scheduler::notifyCreated(std::int64_t id) {
+  if (auto fax = loadFax(id)) notify(id, fax->state);
 }
 
 std::string Scheduler::csidFor(const std::optional<Device>& device) {
@@ -507,6 +521,7 @@ void Scheduler::acceptInbound(const InboundOffer& offer,
   auto attemptId = store_.insertAttempt(a);
   calls_[stored->id] = ActiveCall{Direction::In, offer.callerNumber, attemptId ? *attemptId : 0, false};
   inboundCount_.fetch_add(1);
+  notifyCreated(stored->id);
   spdlog::info("fax {}: receiving for extension {} ({}) from {}", stored->id, offer.calledNumber,
                device ? device->name : "no device", offer.callerNumber);
   decide(InboundDecision{.accept = true,

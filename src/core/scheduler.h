@@ -13,12 +13,14 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/cron.h"
 #include "core/documents.h"
 #include "core/model.h"
 #include "core/number_plan.h"
+#include "core/observer.h"
 #include "core/service.h"
 #include "core/store.h"
 #include "core/telephony.h"
@@ -34,6 +36,8 @@ class Scheduler final : public CallEvents {
 
   Result<void> start();
   void beginShutdown() { shuttingDown_ = true; }
+  void addObserver(FaxObserver* o) { observers_.push_back(o); }
+  void notifyCreated(std::int64_t id);  // scheduler thread
   void stop();
 
   /// Runs `fn` on the scheduler thread and waits for its result.
@@ -95,6 +99,7 @@ class Scheduler final : public CallEvents {
   void maybeRunScheduledCleanup();
   Millis retryDelay(OutcomeClass cls) const;
   void setState(Fax& fax, FaxState state, const std::string& error = {});
+  void notify(std::int64_t id, FaxState previous);
   std::optional<Fax> loadFax(std::int64_t id);
   void closeAttempt(std::int64_t attemptId, std::int64_t faxId, const CallResult& result);
   std::string csidFor(const std::optional<Device>& device);
@@ -125,6 +130,7 @@ class Scheduler final : public CallEvents {
   Millis nextCleanupAt_ = 0;
   std::atomic<int> inboundCount_{0};
   std::atomic<bool> shuttingDown_{false};
+  std::vector<FaxObserver*> observers_;  // fixed before start()
   std::atomic<int> outboundCount_{0};
 
   std::unique_ptr<WorkerPool> workers_;  // last: joined first on destruction

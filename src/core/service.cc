@@ -85,6 +85,8 @@ Result<void> Service::start() {
   return scheduler_->start();
 }
 
+void Service::addObserver(FaxObserver* observer) { scheduler_->addObserver(observer); }
+
 void Service::beginShutdown() { scheduler_->beginShutdown(); }
 
 void Service::stop() { scheduler_->stop(); }
@@ -144,6 +146,10 @@ Result<Fax> Service::submit(SubmitRequest req) {
   fax.tag = req.tag;
   fax.notify = req.notify;
   fax.fine = req.fine;
+  fax.coverPage = req.coverPage.value_or(false);
+  fax.subject = req.subject;
+  fax.comment = req.comment;
+  fax.origin = req.origin;
   fax.deviceId = device ? std::optional<std::int64_t>(device->id) : std::nullopt;
   fax.tsi = device ? effectiveTsi(*device) : plan.defaultTsi("");
 
@@ -193,6 +199,8 @@ Result<Fax> Service::submit(SubmitRequest req) {
     spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
   }
   spdlog::info("fax {}: queued to {} ({} file(s))", stored->id, stored->number, req.files.size());
+  const auto id = stored->id;
+  scheduler_->post([this, id] { scheduler_->notifyCreated(id); });
   scheduler_->kick();
   return *stored;
 }

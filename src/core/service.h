@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/documents.h"
 #include "core/model.h"
+#include "core/observer.h"
 #include "core/result.h"
 #include "core/settings.h"
 #include "core/store.h"
@@ -44,6 +45,10 @@ struct SubmitRequest {
   int priority = 0;
   std::string notify;
   bool fine = true;
+  std::optional<bool> coverPage;  // unset: the settings' default
+  std::string subject;
+  std::string comment;
+  std::string origin = "api";
 };
 
 enum class DocumentKind { Pdf, Tiff, Preview };
@@ -71,6 +76,9 @@ class Service {
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
+
+  /// Before start(): told of every change of a fax's state (not owned).
+  void addObserver(FaxObserver* observer);
 
   /// Recovers after a crash (calls cut by it count as failed attempts; receiving -> failed), then
   /// starts scheduling. Telephony must not be started before this.

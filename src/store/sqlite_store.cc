@@ -19,11 +19,12 @@ using detail::Stmt;
 
 // Column lists drive the INSERT, UPDATE and SELECT text alike, so the bind order in bindX() and
 // the read order in readX() have one source to agree with. Every SELECT puts `id` first.
-constexpr std::array<std::string_view, 21> kFaxColumns{
+constexpr std::array<std::string_view, 25> kFaxColumns{
     "direction", "state",        "number",    "dial_string",   "extension",       "device_id",
     "pages",     "pages_total",  "remote_id", "created_at",    "updated_at",      "error",
     "priority",  "tag",          "notify",    "attempt_count", "next_attempt_at", "tsi",
-    "fine",      "source_files", "caller_id"};
+    "fine",      "source_files", "caller_id", "cover_page",    "subject",         "comment",
+    "origin"};
 constexpr std::array<std::string_view, 12> kAttemptColumns{
     "fax_id", "started_at", "ended_at", "outcome",     "finished", "code",
     "reason", "bit_rate",   "ecm",      "compression", "pages",    "remote_id"};
@@ -133,7 +134,11 @@ Result<void> bindFax(Stmt& st, const core::Fax& f) {
       .bindText(f.tsi)
       .bindBool(f.fine)
       .bindText(*files)
-      .bindText(f.callerId);
+      .bindText(f.callerId)
+      .bindBool(f.coverPage)
+      .bindText(f.subject)
+      .bindText(f.comment)
+      .bindText(f.origin);
   return {};
 }
 
@@ -167,6 +172,10 @@ Result<core::Fax> readFax(const Stmt& st) {
   if (!files) return files.error();
   f.sourceFiles = std::move(*files);
   f.callerId = st.text(21);
+  f.coverPage = st.boolean(22);
+  f.subject = st.text(23);
+  f.comment = st.text(24);
+  f.origin = st.text(25);
   return f;
 }
 

@@ -94,6 +94,21 @@ CREATE TABLE tokens (
   last_used_at INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+      // 2: cover page and origin of a job.
+      R"sql(
+ALTER TABLE faxes ADD COLUMN cover_page INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE faxes ADD COLUMN subject    TEXT NOT NULL DEFAULT '';
+ALTER TABLE faxes ADD COLUMN comment    TEXT NOT NULL DEFAULT '';
+ALTER TABLE faxes ADD COLUMN origin     TEXT NOT NULL DEFAULT '';  -- api, mail, print, ...
+)sql",
+      // 3: reserved for the mail gateway (outbox, processed mails).
+      R"sql(
+SELECT 1;
+)sql",
+      // 4: reserved for the IAX2 trunk.
+      R"sql(
+SELECT 1;
+)sql",
   };
   return kSteps;
 }

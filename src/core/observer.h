@@ -1,0 +1,16 @@
+#pragma once
+// Gateways that report back (status mails, fax-to-email) observe every change of a fax's state.
+#include "core/model.h"
+
+namespace vfax::core {
+
+class FaxObserver {
+ public:
+  virtual ~FaxObserver() = default;
+  /// Called on the scheduler thread after the new state is stored; `fax` is the stored record
+  /// with its attempts. Must not block for long: queue the work (e.g. into a durable outbox).
+  /// A new record (a job queued, an inbound call being received) comes with previous == state.
+  virtual void onFaxStateChanged(const Fax& fax, FaxState previous) = 0;
+};
+
+}  // namespace vfax::core
