@@ -38,11 +38,17 @@ std::optional<std::uint64_t> contentLength(const httplib::Request& req) {
   }
 }
 
+// An upload this much over the limit is still read (and thrown away) by httplib before the 413, so
+// that a client that does not wait for 100-continue gets the answer instead of a broken pipe.
+constexpr std::uint64_t kDrainAllowance = 16ull << 20;
+
 // Rejects an oversized body from its announced length, before any of it is read.
-bool tooLarge(const httplib::Request& req, const ApiOptions& options, httplib::Response& res) {
+bool tooLarge(const httplib::Request& req, const ApiOptions& options, httplib::Response& res,
+              bool expectContinue) {
   const std::uint64_t limit = isUpload(req) ? options.maxUploadBytes : kMaxJsonBody;
   const auto length = contentLength(req);
   if (!length || *length <= limit) return false;
+  if (!expectContinue && isUpload(req) && *length <= limit + kDrainAllowance) return false;
   detail::replyError(res, core::makeError("payload_too_large",
                                           "the request body (" + std::to_string(*length) +
                                               " bytes) is larger than the limit of " +
@@ -139,13 +145,13 @@ core::Result<int> HttpServer::start() {
 
   server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     requestStart = std::chrono::steady_clock::now();
-    return tooLarge(req, options_, res) ? httplib::Server::HandlerResponse::Handled
+    return tooLarge(req, options_, res, false) ? httplib::Server::HandlerResponse::Handled
                                         : httplib::Server::HandlerResponse::Unhandled;
   });
   // Clients that announce a body with Expect: 100-continue learn of a refusal before sending it.
   server->set_expect_100_continue_handler([this, &ctx](const httplib::Request& req, httplib::Response& res) {
     requestStart = std::chrono::steady_clock::now();
-    if (tooLarge(req, options_, res)) return res.status;
+    if (tooLarge(req, options_, res, true)) return res.status;
     if (isUpload(req)) {
       if (auto e = detail::authorize(ctx, req, Access::Token)) {
         detail::replyError(res, *e);
