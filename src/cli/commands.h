@@ -2,6 +2,7 @@
 // Subcommand registration. Each subcommand's parse callback stores the action to run; main()
 // runs it with a Client once parsing succeeded.
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -10,6 +11,11 @@
 namespace vfax::cli {
 
 using Action = std::function<Result<void>(Client&)>;
+
+/// A read-only command: GET `path` and print it with `print`, or as the API's JSON with --json.
+void addGetCommand(CLI::App& parent, const std::string& name, const std::string& help,
+                   const std::string& path, std::function<void(const Json&)> print,
+                   Action& action);
 
 void addFaxCommands(CLI::App& app, Action& action);    // send, list, show, get, cancel
 void addAdminCommands(CLI::App& app, Action& action);  // settings, device, cleanup, token, lines

@@ -83,23 +83,8 @@ void addDeviceCommands(CLI::App& app, Action& action) {
       };
     });
   }
-  {
-    auto json = std::make_shared<bool>(false);
-    auto* cmd = device->add_subcommand("list", "List devices");
-    cmd->add_flag("--json", *json, "Print the API's JSON");
-    cmd->callback([json, &action] {
-      action = [json](Client& c) -> Result<void> {
-        auto r = c.get("/api/v1/devices");
-        if (!r) return r.error();
-        if (*json) {
-          std::cout << r->dump(2) << '\n';
-        } else {
-          printDevices((*r)["devices"]);
-        }
-        return {};
-      };
-    });
-  }
+  addGetCommand(*device, "list", "List devices", "/api/v1/devices",
+                [](const Json& r) { printDevices(r["devices"]); }, action);
   {
     auto o = std::make_shared<DeviceOptions>();
     auto* cmd = device->add_subcommand("update", "Change some fields of a device");
@@ -164,29 +149,18 @@ void addTokenCommands(CLI::App& app, Action& action) {
       };
     });
   }
-  {
-    auto json = std::make_shared<bool>(false);
-    auto* cmd = token->add_subcommand("list", "List tokens (never their secrets)");
-    cmd->add_flag("--json", *json, "Print the API's JSON");
-    cmd->callback([json, &action] {
-      action = [json](Client& c) -> Result<void> {
-        auto r = c.get("/api/v1/tokens");
-        if (!r) return r.error();
-        if (*json) {
-          std::cout << r->dump(2) << '\n';
-          return {};
-        }
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& t : (*r)["tokens"]) {
-          rows.push_back({cell(t["id"]), cell(t["name"]), cell(t["prefix"]) + "...",
-                          t.value("admin", false) ? "yes" : "no", shortTime(t["created_at"]),
-                          shortTime(t["last_used_at"])});
-        }
-        printTable(std::cout, {"ID", "NAME", "PREFIX", "ADMIN", "CREATED", "LAST USED"}, rows);
-        return {};
-      };
-    });
-  }
+  addGetCommand(*token, "list", "List tokens (never their secrets)", "/api/v1/tokens",
+                [](const Json& r) {
+                  std::vector<std::vector<std::string>> rows;
+                  for (const auto& t : r["tokens"]) {
+                    rows.push_back({cell(t["id"]), cell(t["name"]), cell(t["prefix"]) + "...",
+                                    t.value("admin", false) ? "yes" : "no",
+                                    shortTime(t["created_at"]), shortTime(t["last_used_at"])});
+                  }
+                  printTable(std::cout, {"ID", "NAME", "PREFIX", "ADMIN", "CREATED", "LAST USED"},
+                             rows);
+                },
+                action);
   {
     auto id = std::make_shared<long long>(0);
     auto* cmd = token->add_subcommand("revoke", "Revoke a token");
@@ -203,6 +177,26 @@ void addTokenCommands(CLI::App& app, Action& action) {
 }
 
 }  // namespace
+
+void addGetCommand(CLI::App& parent, const std::string& name, const std::string& help,
+                   const std::string& path, std::function<void(const Json&)> print,
+                   Action& action) {
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = parent.add_subcommand(name, help);
+  cmd->add_flag("--json", *json, "Print the API's JSON");
+  cmd->callback([json, path, print = std::move(print), &action] {
+    action = [json, path, print](Client& c) -> Result<void> {
+      auto r = c.get(path);
+      if (!r) return r.error();
+      if (*json) {
+        std::cout << r->dump(2) << '\n';
+      } else {
+        print(*r);
+      }
+      return {};
+    };
+  });
+}
 
 void addAdminCommands(CLI::App& app, Action& action) {
   {
@@ -252,26 +246,14 @@ void addAdminCommands(CLI::App& app, Action& action) {
     });
   }
   addTokenCommands(app, action);
-  {
-    auto json = std::make_shared<bool>(false);
-    auto* cmd = app.add_subcommand("lines", "Fax lines in use and the queue");
-    cmd->add_flag("--json", *json, "Print the API's JSON");
-    cmd->callback([json, &action] {
-      action = [json](Client& c) -> Result<void> {
-        auto r = c.get("/api/v1/lines");
-        if (!r) return r.error();
-        if (*json) {
-          std::cout << r->dump(2) << '\n';
-          return {};
-        }
-        const Json& l = *r;
-        std::cout << "lines      " << l["in_use"] << " of " << l["total"] << " in use (" << l["inbound"]
-                  << " in, " << l["outbound"] << " out; " << l["reserved_inbound"] << " reserved for inbound)\n"
-                  << "queued     " << l["queued"] << '\n';
-        return {};
-      };
-    });
-  }
+  addGetCommand(app, "lines", "Fax lines in use and the queue", "/api/v1/lines",
+                [](const Json& l) {
+                  std::cout << "lines      " << l["in_use"] << " of " << l["total"] << " in use ("
+                            << l["inbound"] << " in, " << l["outbound"] << " out; "
+                            << l["reserved_inbound"] << " reserved for inbound)\n"
+                            << "queued     " << l["queued"] << '\n';
+                },
+                action);
 }
 
 }  // namespace vfax::cli

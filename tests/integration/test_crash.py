@@ -4,7 +4,7 @@ import os
 import time
 import unittest
 
-from vfaxtest import Daemon, VfaxTestCase, make_pdf
+from vfaxtest import VfaxTestCase, make_pdf
 
 
 class Crash(VfaxTestCase):
@@ -21,10 +21,7 @@ class Crash(VfaxTestCase):
         d.kill9()
 
         # Restart on the same data dir, now as fast as the CPU allows.
-        d2 = Daemon(self.tmp, {"loopback": {"realtime": False}}, name="vfaxd-restart")
-        d2.data = d.data
-        self.daemons.append(d2)
-        d2.start()
+        d2 = self.restart(d, {"loopback": {"realtime": False}})
         final = d2.wait_final(job["id"])
         self.assertEqual(final["state"], "done", final)
         self.assertEqual(final["pages"], 3)
@@ -53,10 +50,7 @@ class Crash(VfaxTestCase):
         d.wait_for(lambda: d.fax(job["id"])["state"] == "sending", timeout=120, what="sending")
         time.sleep(2)
         self.assertEqual(d.stop(), 0)
-        d2 = Daemon(self.tmp, {"loopback": {"realtime": False}}, name="vfaxd-restart")
-        d2.data = d.data
-        self.daemons.append(d2)
-        d2.start()
+        d2 = self.restart(d, {"loopback": {"realtime": False}})
         final = d2.wait_final(job["id"])
         self.assertEqual(final["state"], "done", final)
         self.assertIn("shutting down", final["attempts"][0]["reason"])

@@ -211,6 +211,13 @@ class VfaxTestCase(unittest.TestCase):
         self.daemons.append(d)
         return d.start()
 
+    def restart(self, old, config=None, name="vfaxd-restart"):
+        """A new vfaxd on the data dir of `old` (which must have stopped or been killed)."""
+        d = Daemon(self.tmp, config, name)
+        d.data = old.data
+        self.daemons.append(d)
+        return d.start()
+
     def add_device(self, d, extension, name="Accounting", email="fax@example.test"):
         out = d.cli("device", "add", "--kind", "team", "--name", name, "--email", email,
                     "--extension", extension, "--json")
