@@ -8,9 +8,10 @@ HTTP ?= 127.0.0.1:8080
 deps:
 	@scripts/install-deps
 
+# The programs only (make run); `bench` builds everything.
 build: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS)
+	@cmake --build --preset release -j $(JOBS) --target vfaxd vfax vfax-convert
 
 build-dev: deps
 	@cmake --preset dev >/dev/null
@@ -23,7 +24,9 @@ run: build
 test: build-dev
 	@ctest --preset dev -j $(JOBS) --timeout 900
 
-bench: build
+bench: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
 	@scripts/run-bench
 
 clean:
