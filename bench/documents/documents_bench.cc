@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
     });
     measure("vfax in-process", inOut, [&](int* n) { return renderInProcess(pdf, inOut, n); });
     measure("vfax via vfax-convert", childOut, [&](int* n) {
-      auto r = converter.toFax({{pdf}, childOut, true});
+      auto r = converter.toFax(vfax::core::ConvertRequest{.inputs = {pdf}, .outputTiff = childOut});
       if (r) *n = *r;
       return static_cast<bool>(r);
     });

@@ -1,6 +1,7 @@
 #pragma once
 // The port to the documents component (conversion runs in a child process; these calls block and
 // are made from worker threads, never from the scheduler or telephony threads).
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,14 @@ struct ConvertRequest {
   std::vector<std::string> inputs;  // paths, in order; pages are concatenated
   std::string outputTiff;           // G4 fax TIFF, 1728 px wide
   bool fine = true;                 // 204x196 dpi, else 204x98
+  /// A cover page goes first when set: an HTML template (its file; empty: the built-in German and
+  /// English default) whose {{key}} placeholders are filled from coverFields (sender,
+  /// sender_fax, recipient, recipient_fax, date, subject, comment; "language" de+en | de | en
+  /// picks the built-in template's labels); {{pages}} is the total page count, cover included,
+  /// which the converter fills in.
+  bool cover = false;
+  std::string coverTemplate{};
+  std::map<std::string, std::string> coverFields{};
 };
 
 class Documents {

@@ -51,6 +51,17 @@ Result<void> parseDigits(std::string& out, std::string_view key, std::string_vie
   return {};
 }
 
+Result<void> parseBool(bool& out, std::string_view key, std::string_view value) {
+  if (value == "true") {
+    out = true;
+  } else if (value == "false") {
+    out = false;
+  } else {
+    return invalid(key, "true or false", value);
+  }
+  return {};
+}
+
 struct Field {
   std::string_view key;
   std::function<std::string(const Settings&)> get;
@@ -135,6 +146,22 @@ const std::vector<Field>& fields() {
            }
          }
          s.cleanupSchedule = std::string(v);
+         return {};
+       }},
+      {"cover_page_default",
+       [](const Settings& s) { return std::string(s.coverPageDefault ? "true" : "false"); },
+       [](Settings& s, std::string_view v) {
+         return parseBool(s.coverPageDefault, "cover_page_default", v);
+       }},
+      {"ocr_received",
+       [](const Settings& s) { return std::string(s.ocrReceived ? "true" : "false"); },
+       [](Settings& s, std::string_view v) { return parseBool(s.ocrReceived, "ocr_received", v); }},
+      {"cover_language", [](const Settings& s) { return s.coverLanguage; },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         if (v != "de+en" && v != "de" && v != "en") {
+           return invalid("cover_language", "'de+en', 'de' or 'en'", v);
+         }
+         s.coverLanguage = std::string(v);
          return {};
        }},
   };

@@ -24,6 +24,9 @@ struct Settings {
   int retentionDays = 30;
   int sendAttempts = 3;
   std::string cleanupSchedule;  // cron expression; empty: no automatic cleanup
+  bool coverPageDefault = false;  // cover_page_default: a job that does not say gets a cover page
+  bool ocrReceived = false;       // ocr_received: received PDFs get a searchable text layer
+  std::string coverLanguage = "de+en";  // cover_language: de+en | de | en (the cover's labels)
 };
 
 /// The keys in their documented order.

@@ -1,16 +1,22 @@
 #include "documents/document_converter.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "documents/child_process.h"
 #include "documents/fax_pdf.h"
+#include "documents/ocr.h"
 #include "documents/sniff.h"
+#include "documents/text_html.h"
 
 namespace vfax::documents {
 namespace {
@@ -75,9 +81,51 @@ std::string DocumentConverter::defaultConverterPath() {
   return (self.parent_path() / "vfax-convert").string();
 }
 
+std::string DocumentConverter::findProgram(const std::string& program) {
+  if (program.empty()) return {};
+  if (program.find('/') != std::string::npos) {
+    return ::access(program.c_str(), X_OK) == 0 ? program : std::string();
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string candidate =
+        (end > start ? dirs.substr(start, end - start) : std::string(".")) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+namespace {
+
+core::Error missing(const char* what, const char* type, const char* package) {
+  return makeError("missing_converter", std::string(type) + " documents need " + what +
+                                            ", which is not installed here (Debian package " +
+                                            package + ").");
+}
+
+}  // namespace
+
 core::Result<std::string> DocumentConverter::sniff(const std::string& path) {
   auto type = sniffFile(path);
   if (!type) return type.error();
+  // PostScript and office documents are only checked for their converter here; opening them
+  // means running it, which is the conversion's work.
+  if (*type == DocType::kPostScript) {
+    if (findProgram(options_.ghostscript).empty()) {
+      return missing("Ghostscript", "PostScript", "ghostscript");
+    }
+    return std::string(typeName(*type));
+  }
+  if (isOffice(*type)) {
+    if (findProgram(options_.libreoffice).empty()) {
+      return missing("LibreOffice", "Office", "libreoffice-writer-nogui / libreoffice-calc-nogui");
+    }
+    return std::string(typeName(*type));
+  }
   std::vector<std::string> args = baseArgs(options_);
   args.push_back("probe");
   args.push_back(path);
@@ -86,21 +134,117 @@ core::Result<std::string> DocumentConverter::sniff(const std::string& path) {
   return std::string(typeName(*type));
 }
 
+// PostScript through Ghostscript, office documents through LibreOffice, each under the limits
+// of vfax-convert's `exec` and in the work folder; the PDF then takes the MuPDF path.
+core::Result<std::string> DocumentConverter::toPdf(const std::string& input, int typeValue,
+                                                   const std::string& workDir, int index) {
+  const auto type = static_cast<DocType>(typeValue);
+  const std::string pdf = workDir + "/input" + std::to_string(index) + ".pdf";
+  std::vector<std::string> args = baseArgs(options_);
+  args.push_back("exec");
+  if (type == DocType::kPostScript) {
+    const std::string gs = findProgram(options_.ghostscript);
+    if (gs.empty()) return missing("Ghostscript", "PostScript", "ghostscript");
+    args.insert(args.end(), {gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite",
+                             "-dAutoRotatePages=/None", "-sOutputFile=" + pdf, "-f", input});
+  } else {
+    const std::string office = findProgram(options_.libreoffice);
+    if (office.empty()) {
+      return missing("LibreOffice", "Office", "libreoffice-writer-nogui / libreoffice-calc-nogui");
+    }
+    // LibreOffice picks its import filter partly by the name, so it gets a copy with the right
+    // extension; its profile lives in the work folder (no shared state between jobs).
+    const std::string named =
+        workDir + "/input" + std::to_string(index) + "." + officeExtension(type);
+    std::error_code ec;
+    std::filesystem::copy_file(input, named, ec);
+    if (ec) return makeError("conversion_failed", "Cannot prepare the document for LibreOffice.");
+    for (auto& a : args) {
+      if (a.rfind("--memory=", 0) == 0)
+        a = "--memory=" + std::to_string(options_.officeMemoryBytes);
+    }
+    args.insert(args.end(),
+                {office, "--headless", "--invisible", "--nologo", "--norestore", "--nolockcheck",
+                 "--nodefault", "-env:UserInstallation=file://" + workDir + "/lo-profile",
+                 "--convert-to", "pdf", "--outdir", workDir, named});
+  }
+  const ChildResult r = runChild(args, options_.timeout);
+  if (!r.exited || r.exitCode != 0) {
+    core::Error e = errorFromChild(r);
+    if (e.code == "conversion_failed" && r.exited) {
+      e.message = std::string(type == DocType::kPostScript ? "Ghostscript" : "LibreOffice") +
+                  " could not convert the document (exit code " + std::to_string(r.exitCode) + ").";
+    }
+    return e;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(pdf, ec) || std::filesystem::file_size(pdf, ec) == 0) {
+    return makeError("conversion_failed",
+                     std::string(type == DocType::kPostScript ? "Ghostscript" : "LibreOffice") +
+                         " produced no pages from the document.");
+  }
+  return pdf;
+}
+
 core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
   if (req.inputs.empty()) return makeError("empty_file", "No document was given.");
   // Cheap checks first, so the common mistakes get their error without a child.
+  std::vector<DocType> types;
   for (const std::string& in : req.inputs) {
     auto type = sniffFile(in);
     if (!type) return type.error();
+    types.push_back(*type);
   }
   static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      req.outputTiff + ".part" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  const std::string unique = std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  const std::string tmp = req.outputTiff + ".part" + unique;
+  std::string workDir = req.outputTiff + ".work" + unique;
+  std::error_code ec;
+  std::filesystem::create_directories(workDir, ec);
+  if (ec) return makeError("conversion_failed", "Cannot create a work folder for the conversion.");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code e;
+      std::filesystem::remove_all(dir, e);
+    }
+  } cleanup{workDir};
+
+  std::vector<std::string> inputs;
+  for (std::size_t i = 0; i < req.inputs.size(); ++i) {
+    if (renderedByMupdf(types[i])) {
+      inputs.push_back(req.inputs[i]);
+      continue;
+    }
+    auto pdf = toPdf(req.inputs[i], static_cast<int>(types[i]), workDir, static_cast<int>(i));
+    if (!pdf) return pdf.error();
+    inputs.push_back(*pdf);
+  }
   std::vector<std::string> args = baseArgs(options_);
   args.push_back(req.fine ? "--fine" : "--normal");
+  if (req.cover) {
+    const auto language = req.coverFields.find("language");
+    std::string tmpl =
+        defaultCoverTemplate(language != req.coverFields.end() ? language->second : "de+en");
+    if (!req.coverTemplate.empty()) {
+      std::ifstream in(req.coverTemplate, std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (!in || ss.str().empty()) {
+        return makeError("conversion_failed",
+                         "The cover page template " + req.coverTemplate + " cannot be read.");
+      }
+      tmpl = ss.str();
+    }
+    auto fields = req.coverFields;
+    fields["pages"] = "{{pages}}";  // the child knows the count
+    const std::string coverPath = workDir + "/cover.html";
+    std::ofstream(coverPath, std::ios::binary) << fillTemplate(tmpl, fields);
+    args.push_back("--cover=" + coverPath);
+  }
   args.push_back("tofax");
   args.push_back(tmp);
-  args.insert(args.end(), req.inputs.begin(), req.inputs.end());
+  args.insert(args.end(), inputs.begin(), inputs.end());
   const ChildResult r = runChild(args, options_.timeout);
   if (!r.exited || r.exitCode != 0) {
     std::remove(tmp.c_str());
@@ -108,9 +252,9 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
   }
   const std::string pagesText = field(r.out, "pages");
   int pages = 0;
-  const auto [end, ec] =
+  const auto [end, pec] =
       std::from_chars(pagesText.data(), pagesText.data() + pagesText.size(), pages);
-  if (ec != std::errc() || pages <= 0 || std::rename(tmp.c_str(), req.outputTiff.c_str()) != 0) {
+  if (pec != std::errc() || pages <= 0 || std::rename(tmp.c_str(), req.outputTiff.c_str()) != 0) {
     std::remove(tmp.c_str());
     return makeError("conversion_failed", "The converted fax could not be stored.");
   }
@@ -119,7 +263,33 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
 
 core::Result<int> DocumentConverter::faxToPdf(const std::string& tiff, const std::string& pdf,
                                               const std::string& previewPng) {
-  return faxTiffToPdf(tiff, pdf, previewPng, options_.previewWidth);
+  auto pages = faxTiffToPdf(tiff, pdf, previewPng, options_.previewWidth);
+  if (!pages) return pages;
+  // Thumbnails for the web page: thumb-1.png ... next to the preview. They are a convenience,
+  // so a failure only costs the thumbnail.
+  if (!previewPng.empty()) {
+    const auto dir = std::filesystem::path(previewPng).parent_path();
+    for (int i = 0; i < std::min(*pages, options_.thumbnails); ++i) {
+      const std::string thumb = (dir / ("thumb-" + std::to_string(i + 1) + ".png")).string();
+      if (renderPdfPagePng(pdf, i, thumb, options_.thumbnailWidth) <= i) {
+        spdlog::warn("documents: no thumbnail {} of {}", i + 1, pdf);
+      }
+    }
+  }
+  // Received faxes only (what vfax converted itself has its text already); OCR failing never
+  // costs the fax: the plain PDF stays.
+  if (options_.ocrReceived && options_.ocrReceived() && !isOwnFaxTiff(tiff)) {
+    OcrOptions ocr;
+    ocr.tesseract = options_.tesseract;
+    ocr.timeout = options_.ocrTimeout;
+    auto words = addOcrLayer(tiff, pdf, ocr);
+    if (!words) {
+      spdlog::warn("documents: no OCR text layer for {}: {}", pdf, words.error().message);
+    } else {
+      spdlog::info("documents: OCR found {} words in {}", *words, pdf);
+    }
+  }
+  return pages;
 }
 
 }  // namespace vfax::documents

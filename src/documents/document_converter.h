@@ -3,6 +3,7 @@
 // process under resource limits; the fax-to-PDF direction (our own TIFFs) runs in-process.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/documents.h"
@@ -21,6 +22,18 @@ struct ConverterOptions {
   int previewWidth = 600;                          // px, for faxToPdf's PNG
   /// Fault injection for tests: the child sleeps this long before it starts working.
   int debugStallMs = 0;
+  /// Ghostscript (PostScript input) and LibreOffice (office documents): names are looked up in
+  /// PATH; empty disables the type with a `missing_converter` error.
+  std::string ghostscript = "gs";
+  std::string libreoffice = "soffice";
+  std::uint64_t officeMemoryBytes = 4096ull << 20;  // LibreOffice maps much more than it uses
+  /// OCR of received faxes (tesseract, German and English) into a text layer of the PDF; asked
+  /// at each faxToPdf so a settings change applies at once. Unset: off.
+  std::function<bool()> ocrReceived;
+  std::string tesseract = "tesseract";
+  std::chrono::milliseconds ocrTimeout{60'000};
+  int thumbnails = 4;        // thumb-N.png next to the preview, for the first pages
+  int thumbnailWidth = 200;  // px
 };
 
 class DocumentConverter : public core::Documents {
@@ -35,7 +48,12 @@ class DocumentConverter : public core::Documents {
   core::Result<int> faxToPdf(const std::string& tiff, const std::string& pdf,
                              const std::string& previewPng) override;
 
+  /// The path of `program` (as is when it has a slash, else searched in PATH); "" if not found.
+  static std::string findProgram(const std::string& program);
+
  private:
+  core::Result<std::string> toPdf(const std::string& input, int type, const std::string& workDir,
+                                  int index);
   ConverterOptions options_;
 };
 

@@ -14,6 +14,7 @@ extern "C" {
 #include <memory>
 
 #include "documents/fax_tiff.h"
+#include "documents/g4_encoder.h"
 
 namespace vfax::documents {
 namespace {
@@ -33,55 +34,41 @@ struct FzContext {
   ~FzContext() { fz_drop_context(ctx); }
 };
 
-// MuPDF's encoder takes 1 = white (PDF's default /BlackIs1 false); our bitmaps have 1 = black.
-bool encodeG4(fz_context* ctx, const FaxPage& page, std::vector<std::uint8_t>* out) {
-  std::vector<std::uint8_t> inverted(page.bits.size());
-  for (std::size_t i = 0; i < inverted.size(); ++i) {
-    inverted[i] = static_cast<std::uint8_t>(~page.bits[i]);
-  }
-  const unsigned char* src = inverted.data();
-  fz_buffer* buf = nullptr;
-  bool ok = true;
-  fz_var(buf);
-  fz_var(ok);
-  fz_try(ctx) {
-    buf = fz_compress_ccitt_fax_g4(ctx, src, page.width, page.rows);
-    unsigned char* data = nullptr;
-    const std::size_t n = fz_buffer_storage(ctx, buf, &data);
-    out->resize(n);
-    if (n > 0) std::memcpy(out->data(), data, n);
-  }
-  fz_always(ctx) { fz_drop_buffer(ctx, buf); }
-  fz_catch(ctx) { ok = false; }
-  return ok;
-}
-
-// Renders page 1 of the PDF to a grey PNG at `width` px (anti-aliased: this is for eyes).
-bool renderPreview(fz_context* ctx, const char* pdf, const char* png, int width) {
+// Renders one page of the PDF to a grey PNG `width` px wide (anti-aliased: this is for eyes and
+// for OCR). Returns the document's page count, or -1.
+int renderPage(fz_context* ctx, const char* pdf, int index, const char* png, int width) {
   fz_document* doc = nullptr;
   fz_page* page = nullptr;
   fz_pixmap* pix = nullptr;
-  bool ok = true;
-  fz_var(ok);
+  int count = -1;
+  fz_var(count);
   fz_var(doc);
   fz_var(page);
   fz_var(pix);
   fz_try(ctx) {
     fz_register_document_handlers(ctx);
     doc = fz_open_document(ctx, pdf);
-    page = fz_load_page(ctx, doc, 0);
-    const fz_rect r = fz_bound_page(ctx, page);
-    const float s = static_cast<float>(width) / (r.x1 - r.x0);
-    pix = fz_new_pixmap_from_page(ctx, page, fz_scale(s, s), fz_device_gray(ctx), 0);
-    fz_save_pixmap_as_png(ctx, pix, png);
+    const int n = fz_count_pages(ctx, doc);
+    if (index < n) {
+      page = fz_load_page(ctx, doc, index);
+      const fz_rect r = fz_bound_page(ctx, page);
+      const float s = static_cast<float>(width) / (r.x1 - r.x0);
+      pix = fz_new_pixmap_from_page(ctx, page, fz_scale(s, s), fz_device_gray(ctx), 0);
+      fz_save_pixmap_as_png(ctx, pix, png);
+    }
+    count = n;
   }
   fz_always(ctx) {
     fz_drop_pixmap(ctx, pix);
     fz_drop_page(ctx, page);
     fz_drop_document(ctx, doc);
   }
-  fz_catch(ctx) { ok = false; }
-  return ok;
+  fz_catch(ctx) { count = -1; }
+  return count;
+}
+
+bool renderPreview(fz_context* ctx, const char* pdf, const char* png, int width) {
+  return renderPage(ctx, pdf, 0, png, width) > 0;
 }
 
 // Unique per process and call, so concurrent conversions never share a temporary file.
@@ -123,8 +110,6 @@ core::Result<std::vector<CodedPage>> readCodedPages(const std::string& tiffPath)
   TIFF* tif = openTiffQuiet(tiffPath, "r", &lastError);
   if (tif == nullptr) return makeError("corrupt_file", "Cannot open " + tiffPath + ".");
   std::unique_ptr<TIFF, void (*)(TIFF*)> guard(tif, TIFFClose);
-  FzContext fz;
-  if (fz.ctx == nullptr) return makeError("conversion_failed", "The PDF engine could not start.");
   std::vector<CodedPage> pages;
   for (const FaxPage& bitmap : *bitmaps) {
     CodedPage page;
@@ -155,9 +140,7 @@ core::Result<std::vector<CodedPage>> readCodedPages(const std::string& tiffPath)
     }
     if (page.g4.empty()) {
       // The decoded bitmap is already normalised to 1 = black, so no polarity flag is needed.
-      if (!encodeG4(fz.ctx, bitmap, &page.g4)) {
-        return makeError("conversion_failed", "Cannot re-encode a fax page as G4.");
-      }
+      encodeG4(bitmap, &page.g4);
       page.reencoded = true;
       page.blackIs1 = false;
     }
@@ -167,7 +150,44 @@ core::Result<std::vector<CodedPage>> readCodedPages(const std::string& tiffPath)
   return pages;
 }
 
-std::string makeFaxPdf(const std::vector<CodedPage>& pages) {
+namespace {
+
+// A word for the invisible text layer in WinAnsiEncoding (Helvetica's standard encoding covers
+// German and the other Western European letters); other characters become '?'.
+std::string pdfLiteral(const std::string& utf8) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < utf8.size();) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    unsigned cp = c;
+    std::size_t n = 1;
+    if (c >= 0xC0 && c < 0xE0 && i + 1 < utf8.size()) {
+      cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3Fu);
+      n = 2;
+    } else if (c >= 0xE0 && c < 0xF0 && i + 2 < utf8.size()) {
+      cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(utf8[i + 1]) & 0x3Fu) << 6) |
+           (static_cast<unsigned char>(utf8[i + 2]) & 0x3Fu);
+      n = 3;
+    } else if (c >= 0xF0) {
+      cp = '?';
+      n = 4;
+    }
+    i += n;
+    if (cp == 0x20AC) cp = 0x80;  // the euro sign's place in WinAnsi
+    if (cp == 0x201E) cp = 0x84;  // German opening quote
+    if (cp == 0x201C) cp = 0x93;
+    if (cp == 0x2013) cp = 0x96;
+    if (cp == 0x2014) cp = 0x97;
+    if (cp > 0xFF || (cp < 0x20)) cp = '?';
+    if (cp == '(' || cp == ')' || cp == '\\') out.push_back('\\');
+    out.push_back(static_cast<char>(cp));
+  }
+  return out + ")";
+}
+
+}  // namespace
+
+std::string makeFaxPdf(const std::vector<CodedPage>& pages,
+                       const std::vector<std::vector<OcrWord>>* words) {
   std::string pdf = "%PDF-1.4\n%\xE2\xE3\xCF\xD3\n";
   std::vector<std::size_t> offsets;  // offsets[i] is object i+1
   auto begin = [&](int num) {
@@ -177,7 +197,10 @@ std::string makeFaxPdf(const std::vector<CodedPage>& pages) {
     pdf += std::to_string(num) + " 0 obj\n";
   };
   const int n = static_cast<int>(pages.size());
-  // Objects: 1 catalog, 2 page tree, then per page: page, contents, image.
+  // Objects: 1 catalog, 2 page tree, then per page: page, contents, image; a text layer adds
+  // the font as the last object.
+  const bool text = words != nullptr;
+  const int fontObj = 3 + 3 * n;
   begin(1);
   pdf += "<< /Type /Catalog /Pages 2 0 R >>\nendobj\n";
   begin(2);
@@ -192,8 +215,25 @@ std::string makeFaxPdf(const std::vector<CodedPage>& pages) {
     begin(pageObj);
     pdf += "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 " + w + " " + h + "] /Contents " +
            std::to_string(contentObj) + " 0 R /Resources << /XObject << /Im0 " +
-           std::to_string(imageObj) + " 0 R >> >> >>\nendobj\n";
-    const std::string content = "q " + w + " 0 0 " + h + " 0 0 cm /Im0 Do Q\n";
+           std::to_string(imageObj) + " 0 R >>" +
+           (text ? " /Font << /F1 " + std::to_string(fontObj) + " 0 R >>" : std::string()) +
+           " >> >>\nendobj\n";
+    std::string content = "q " + w + " 0 0 " + h + " 0 0 cm /Im0 Do Q\n";
+    if (text && static_cast<std::size_t>(i) < words->size()) {
+      // Invisible (render mode 3) words over the image, each stretched to its box, so that the
+      // page can be searched and text selected where tesseract saw it.
+      const double pageH = p.rows * 72.0 / p.yDpi;
+      for (const OcrWord& word : (*words)[static_cast<std::size_t>(i)]) {
+        if (word.text.empty() || word.h <= 0 || word.w <= 0) continue;
+        const double size = word.h;
+        std::size_t chars = 0;
+        for (char c : word.text) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+        const double natural = static_cast<double>(chars) * 0.5 * size;  // about Helvetica's
+        content += "BT 3 Tr /F1 " + fmtNum(size) + " Tf " + fmtNum(100.0 * word.w / natural) +
+                   " Tz " + fmtNum(word.x) + " " + fmtNum(pageH - word.y - word.h * 0.8) + " Td " +
+                   pdfLiteral(word.text) + " Tj ET\n";
+      }
+    }
     begin(contentObj);
     pdf += "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
            "endstream\nendobj\n";
@@ -208,6 +248,12 @@ std::string makeFaxPdf(const std::vector<CodedPage>& pages) {
     pdf.append(reinterpret_cast<const char*>(p.g4.data()), p.g4.size());
     pdf += "\nendstream\nendobj\n";
   }
+  if (text) {
+    begin(fontObj);
+    pdf +=
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+        "\nendobj\n";
+  }
   const std::size_t xref = pdf.size();
   pdf += "xref\n0 " + std::to_string(offsets.size() + 1) + "\n0000000000 65535 f \n";
   for (std::size_t off : offsets) {
@@ -218,6 +264,22 @@ std::string makeFaxPdf(const std::vector<CodedPage>& pages) {
   pdf += "trailer\n<< /Size " + std::to_string(offsets.size() + 1) +
          " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
   return pdf;
+}
+
+int renderPdfPagePng(const std::string& pdf, int index, const std::string& png, int width) {
+  FzContext fz;
+  if (fz.ctx == nullptr) return -1;
+  const std::string tmp = tempPathFor(png);
+  const int n = renderPage(fz.ctx, pdf.c_str(), index, tmp.c_str(), width);
+  if (n <= index || std::rename(tmp.c_str(), png.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return n > index ? -1 : n;
+  }
+  return n;
+}
+
+core::Result<void> writeFileAtomically(const std::string& path, const std::string& contents) {
+  return writeAtomically(path, contents);
 }
 
 core::Result<int> faxTiffToPdf(const std::string& tiffPath, const std::string& pdfPath,

@@ -25,8 +25,22 @@ struct CodedPage {
 /// and re-encoded losslessly (T.4 1D/2D, several strips, uncompressed).
 core::Result<std::vector<CodedPage>> readCodedPages(const std::string& tiffPath);
 
-/// The PDF file contents: one page per coded page, sized from its resolution.
-std::string makeFaxPdf(const std::vector<CodedPage>& pages);
+/// A word found by OCR, in PDF points from the top left of its page.
+struct OcrWord {
+  double x = 0, y = 0, w = 0, h = 0;
+  std::string text;  // UTF-8
+};
+
+/// The PDF file contents: one page per coded page, sized from its resolution; with `words` (one
+/// list per page) an invisible text layer makes the pages searchable.
+std::string makeFaxPdf(const std::vector<CodedPage>& pages,
+                       const std::vector<std::vector<OcrWord>>* words = nullptr);
+
+/// Renders page `index` (from 0) of a PDF to a grey PNG `width` px wide (written atomically).
+/// Returns the PDF's page count (nothing is written when index >= count), or -1 on failure.
+int renderPdfPagePng(const std::string& pdf, int index, const std::string& png, int width);
+
+core::Result<void> writeFileAtomically(const std::string& path, const std::string& contents);
 
 /// Writes `pdfPath` and `previewPng` (first page, `previewWidth` px wide), each atomically
 /// (temporary file + rename). Returns the page count. Errors: `corrupt_file`, `conversion_failed`.

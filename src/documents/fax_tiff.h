@@ -23,6 +23,9 @@ class FaxTiffWriter {
   FaxTiffWriter& operator=(const FaxTiffWriter&) = delete;
 
   core::Result<void> open(const std::string& path, int totalPages);
+  /// The same on a descriptor opened for reading and writing (the TIFF takes it over), for the
+  /// sandboxed child that may no longer open paths; `path` is for messages and bytesWritten().
+  core::Result<void> openFd(int fd, const std::string& path, int totalPages);
   core::Result<void> addPage(const FaxPage& page);
   core::Result<void> close();
   /// Bytes written so far (pages already flushed).
@@ -33,6 +36,8 @@ class FaxTiffWriter {
   std::string path_;
   int total_ = 0;
   int written_ = 0;
+  int fd_ = -1;
+  std::vector<std::uint8_t> coded_;  // reused for every page
 };
 
 /// Decodes every page of a bilevel TIFF (any CCITT or uncompressed coding, any strip layout).

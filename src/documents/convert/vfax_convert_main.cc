@@ -5,7 +5,11 @@
 //
 //   vfax-convert [--max-pages=N] [--max-output=BYTES] [--memory=BYTES] [--cpu=SECONDS]
 //                [--fine|--normal] [--stall-ms=N] tofax OUT.tif IN...
+//   vfax-convert [limits] [--cover=COVER.html] tofax OUT.tif IN...
 //   vfax-convert [limits] probe IN
+//   vfax-convert [limits] exec PROGRAM ARG...   (Ghostscript, LibreOffice: run under our limits)
+//
+// The cover is HTML whose {{pages}} is still open: only here is the page count known.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -14,10 +18,14 @@
 
 #include <charconv>
 #include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "documents/convert/sandbox.h"
 #include "documents/fax_tiff.h"
 #include "documents/render.h"
 
@@ -87,12 +95,30 @@ struct MappedFile {
   }
 };
 
+std::string absolutePath(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+std::string fillPages(const std::string& tmpl, int pages) {
+  std::string out = tmpl;
+  const std::string key = "{{pages}}", value = std::to_string(pages);
+  for (std::size_t at = out.find(key); at != std::string::npos; at = out.find(key, at)) {
+    out.replace(at, key.size(), value);
+    at += value.size();
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   unsigned long long maxPages = 200, maxOutput = 64ull << 20, memory = 1024ull << 20, cpu = 120,
                      stallMs = 0;
   bool fine = true;
+  std::string coverPath;
   int i = 1;
   for (; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -101,6 +127,8 @@ int main(int argc, char** argv) {
       fine = true;
     } else if (a == "--normal") {
       fine = false;
+    } else if (a.substr(0, 8) == "--cover=") {
+      coverPath = std::string(a.substr(8));
     } else if (!number(a, "--max-pages=", &maxPages) && !number(a, "--max-output=", &maxOutput) &&
                !number(a, "--memory=", &memory) && !number(a, "--cpu=", &cpu) &&
                !number(a, "--stall-ms=", &stallMs)) {
@@ -117,6 +145,11 @@ int main(int argc, char** argv) {
   limit(RLIMIT_FSIZE, static_cast<rlim_t>(maxOutput + (1u << 20)));
   limit(RLIMIT_CORE, 0);
   if (stallMs > 0) ::usleep(static_cast<useconds_t>(stallMs * 1000));
+  if (command == "exec") {
+    if (i >= argc) return fail("conversion_failed", "vfax-convert exec: no program given");
+    ::execvp(argv[i], argv + i);
+    return fail("missing_converter", std::string("The program ") + argv[i] + " cannot be run.");
+  }
 
   RenderOptions options;
   options.fine = fine;
@@ -128,7 +161,12 @@ int main(int argc, char** argv) {
     if (i + 1 != argc) return fail("conversion_failed", "vfax-convert probe: one file expected");
     MappedFile file;
     if (!file.open(argv[i])) return fail("corrupt_file", "The file cannot be read.");
+    vfax::documents::SandboxState sandbox;
+    if (!vfax::documents::enterSandbox(&sandbox)) {
+      return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+    }
     auto added = renderer.add(file.bytes());
+    vfax::documents::leaveSandbox(sandbox);
     if (!added && added.error().code != "too_many_pages") return fail(added.error());
     std::printf("type=%s pages=%d\n", vfax::documents::typeName(renderer.lastType()),
                 renderer.lastSourcePages());
@@ -137,18 +175,65 @@ int main(int argc, char** argv) {
   if (command != "tofax" || i + 2 > argc) {
     return fail("conversion_failed", "vfax-convert: usage: tofax OUT.tif IN...");
   }
-  const std::string out = argv[i++];
+  const std::string out = absolutePath(argv[i++]);
   std::vector<MappedFile> files(static_cast<std::size_t>(argc - i));
   for (std::size_t f = 0; i < argc; ++i, ++f) {
     if (!files[f].open(argv[i])) return fail("corrupt_file", "A file cannot be read.");
     if (files[f].size == 0) return fail("empty_file", "The file is empty.");
-    auto added = renderer.add(files[f].bytes());
+  }
+  std::string tmpl;
+  if (!coverPath.empty()) {
+    std::ifstream in(coverPath, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    tmpl = ss.str();
+    if (!in || tmpl.empty()) return fail("conversion_failed", "The cover page cannot be read.");
+  }
+  const int outFd = ::open(out.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (outFd < 0) return fail("conversion_failed", "Cannot create " + out + ".");
+  vfax::documents::SandboxState sandbox;
+  if (!vfax::documents::enterSandbox(&sandbox)) {
+    ::close(outFd);
+    return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+  }
+  struct Leave {
+    const vfax::documents::SandboxState& s;
+    ~Leave() { vfax::documents::leaveSandbox(s); }
+  } leave{sandbox};
+  for (const MappedFile& file : files) {
+    auto added = renderer.add(file.bytes());
     if (!added) return fail(added.error());
   }
+  // The cover goes first and tells the total, its own pages included (normally one).
+  std::string coverHtml;
+  RenderOptions coverOptions = options;
+  coverOptions.memoryLimit = 64u << 20;
+  std::unique_ptr<FaxRenderer> cover;
+  if (!tmpl.empty()) {
+    int coverPages = 1;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      coverHtml = fillPages(tmpl, renderer.pageCount() + coverPages);
+      cover = std::make_unique<FaxRenderer>(coverOptions);
+      auto added = cover->add(
+          std::span(reinterpret_cast<const std::uint8_t*>(coverHtml.data()), coverHtml.size()));
+      if (!added) return fail("conversion_failed", "The cover page: " + added.error().message);
+      if (cover->pageCount() == coverPages) break;
+      coverPages = cover->pageCount();
+    }
+  }
+  const int coverPages = cover ? cover->pageCount() : 0;
+  const int total = coverPages + renderer.pageCount();
+  if (static_cast<unsigned long long>(total) > maxPages) {
+    return fail("too_many_pages",
+                "The fax would have more than " + std::to_string(maxPages) + " pages.");
+  }
   FaxTiffWriter writer;
-  if (auto r = writer.open(out, renderer.pageCount()); !r) return fail(r.error());
-  for (int p = 0; p < renderer.pageCount(); ++p) {
-    auto page = renderer.render(p);
+  if (auto r = writer.openFd(outFd, out, total); !r) {
+    ::close(outFd);
+    return fail(r.error());
+  }
+  for (int p = 0; p < total; ++p) {
+    auto page = p < coverPages ? cover->render(p) : renderer.render(p - coverPages);
     if (!page) {
       ::unlink(out.c_str());
       return fail(page.error());
@@ -167,6 +252,6 @@ int main(int argc, char** argv) {
     ::unlink(out.c_str());
     return fail(r.error());
   }
-  std::printf("pages=%d\n", renderer.pageCount());
+  std::printf("pages=%d\n", total);
   return 0;
 }

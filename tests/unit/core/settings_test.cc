@@ -27,7 +27,7 @@ TEST(Settings, KeysInDocumentedOrder) {
       "total_lines",         "reserved_inbound_lines", "country_code",    "area_code",
       "base_number",         "outside_line_prefix",    "international_prefix",
       "national_prefix",     "mail_to_fax_mode",       "retention_days",  "send_attempts",
-      "cleanup_schedule"};
+      "cleanup_schedule",    "cover_page_default",     "ocr_received",    "cover_language"};
   EXPECT_EQ(settingKeys(), expected);
   Settings s;
   const auto m = toMap(s);

@@ -13,6 +13,7 @@
 namespace vfax::documents {
 namespace {
 
+using testing::request;
 using testing::TempDir;
 using testing::TiffKind;
 
@@ -70,7 +71,7 @@ class DocumentConverterTest : public ::testing::Test {
   DocumentConverter converter{testOptions()};
 
   core::Result<int> convert(const std::vector<std::string>& inputs, bool fine = true) {
-    return converter.toFax({inputs, dir.file("out.tif"), fine});
+    return converter.toFax(request(inputs, dir.file("out.tif"), fine));
   }
   std::string pdf(const std::string& name, int pages, double w = 612, double h = 792) {
     const std::string path = dir.file(name);
@@ -242,9 +243,9 @@ TEST_F(DocumentConverterTest, TooManyPages) {
   ConverterOptions o = testOptions();
   o.maxPages = 2;
   DocumentConverter small(o);
-  expectError(small.toFax({{pdf("in.pdf", 3)}, dir.file("out.tif"), true}), "too_many_pages");
+  expectError(small.toFax(request({pdf("in.pdf", 3)}, dir.file("out.tif"))), "too_many_pages");
   // Two inputs that only together exceed the limit.
-  expectError(small.toFax({{pdf("a.pdf", 1), pdf("b.pdf", 2)}, dir.file("out.tif"), true}),
+  expectError(small.toFax(request({pdf("a.pdf", 1), pdf("b.pdf", 2)}, dir.file("out.tif"))),
               "too_many_pages");
   EXPECT_FALSE(std::filesystem::exists(dir.file("out.tif")));
 }
@@ -255,7 +256,7 @@ TEST_F(DocumentConverterTest, ChildOverItsTimeIsKilledAndTheParentGoesOn) {
   o.debugStallMs = 30'000;
   DocumentConverter slow(o);
   const std::string in = pdf("in.pdf", 1);
-  expectError(slow.toFax({{in}, dir.file("out.tif"), true}), "timeout");
+  expectError(slow.toFax(request({in}, dir.file("out.tif"))), "timeout");
   EXPECT_FALSE(std::filesystem::exists(dir.file("out.tif")));
   // The parent is unharmed and the next conversion works.
   auto pages = convert({in});
@@ -267,7 +268,7 @@ TEST_F(DocumentConverterTest, MissingConverterIsAClearError) {
   ConverterOptions o = testOptions();
   o.converterPath = dir.file("no-such-program");
   DocumentConverter broken(o);
-  expectError(broken.toFax({{pdf("in.pdf", 1)}, dir.file("out.tif"), true}), "conversion_failed");
+  expectError(broken.toFax(request({pdf("in.pdf", 1)}, dir.file("out.tif"))), "conversion_failed");
 }
 
 TEST(DocumentConverterPath, DefaultIsNextToTheExecutable) {

@@ -18,6 +18,7 @@ namespace vfax::documents {
 namespace {
 
 using testing::FaxCoding;
+using testing::request;
 using testing::TempDir;
 
 struct PdfPage {
@@ -157,7 +158,7 @@ TEST(FaxPdf, ConverterOutputRoundTripsThroughPdf) {
   DocumentConverter converter(o);
   const std::string in = dir.file("in.pdf"), tif = dir.file("fax.tif");
   testing::writeFile(in, testing::makePdf(2));
-  ASSERT_TRUE(converter.toFax({{in}, tif, true}));
+  ASSERT_TRUE(converter.toFax(request({in}, tif)));
   auto n = converter.faxToPdf(tif, dir.file("fax.pdf"), dir.file("fax.png"));
   ASSERT_TRUE(n) << n.error().message;
   EXPECT_EQ(*n, 2);

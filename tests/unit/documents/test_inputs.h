@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/documents.h"
 #include "documents/fax_page.h"
 
 namespace vfax::documents::testing {
@@ -21,6 +22,15 @@ class TempDir {
 };
 
 void writeFile(const std::string& path, const std::string& contents);
+
+inline core::ConvertRequest request(std::vector<std::string> inputs, std::string out,
+                                    bool fine = true) {
+  core::ConvertRequest r;
+  r.inputs = std::move(inputs);
+  r.outputTiff = std::move(out);
+  r.fine = fine;
+  return r;
+}
 std::string readFile(const std::string& path);
 
 /// A PDF of `pages` pages of `widthPt` x `heightPt` points: a title "Page N", a black bar and a
