@@ -1,0 +1,271 @@
+// bench_iax2: how many concurrent fax calls two vfax telephony stacks carry over IAX2 on
+// loopback in real time with no failed fax, and the CPU each call costs, next to raw spandsp
+// back to back from the same run. Stack A registers to stack B (as vfax registers to a PBX, or
+// iaxmodem to vfax) and sends every fax to an extension of B; each stack has its own telephony
+// loop thread and its own UDP socket, as two vfaxd processes would.
+//
+//   bench_iax2 [--first N] [--max-calls N] [--budget-seconds S] [--pages P]
+#include <sys/resource.h>
+#include <time.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "app/telephony.h"
+#include "fax/fax_session.h"
+#include "fax/g711.h"
+#include "test_tiff.h"
+#include "trunks/iax2/iax2_trunk.h"
+
+namespace {
+
+using namespace vfax;
+
+double processCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double threadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+struct Sink : fax::FaxSessionEvents {
+  bool ok = false;
+  bool done = false;
+  void onFaxPage(int, const std::string&) override {}
+  void onFaxFinished(const fax::FaxResult& r) override {
+    done = true;
+    ok = r.outcome.cls == core::OutcomeClass::Ok;
+  }
+  void onT38Packet(const std::uint8_t*, std::size_t) override {}
+};
+
+// Raw spandsp: sender and receiver back to back through A-law, 20 ms at a time.
+double rawMsPerCallSecond(const std::string& tx, const std::string& rx, double& callSeconds) {
+  Sink sa, sb;
+  fax::FaxSessionOptions a;
+  a.tiffPath = tx;
+  a.localIdent = "bench-tx";
+  fax::FaxSessionOptions b = a;
+  b.calling = false;
+  b.direction = fax::FaxDirection::Receive;
+  b.tiffPath = rx;
+  b.localIdent = "bench-rx";
+  auto A = fax::FaxSession::create(a, sa);
+  auto B = fax::FaxSession::create(b, sb);
+  if (!A.ok() || !B.ok()) return 0;
+  double start = threadCpuSeconds();
+  std::int16_t buf[160];
+  std::uint8_t law[160];
+  for (int tick = 0; tick < 50 * 900 && !(sa.done && sb.done); ++tick) {
+    (*A)->txAudio(buf, 160);
+    fax::g711Encode(fax::G711Law::Alaw, buf, 160, law);
+    fax::g711Decode(fax::G711Law::Alaw, law, 160, buf);
+    (*B)->rxAudio(buf, 160);
+    (*B)->txAudio(buf, 160);
+    fax::g711Encode(fax::G711Law::Alaw, buf, 160, law);
+    fax::g711Decode(fax::G711Law::Alaw, law, 160, buf);
+    (*A)->rxAudio(buf, 160);
+  }
+  double cpu = threadCpuSeconds() - start;
+  callSeconds = static_cast<double>((*A)->elapsedMs()) / 1000.0;
+  if (!(sa.ok && sb.ok)) std::printf("  [raw fax FAILED]\n");
+  return cpu * 1000 / callSeconds;
+}
+
+class Events : public core::CallEvents {
+ public:
+  explicit Events(std::string dir) : dir_(std::move(dir)) {}
+  void onOutboundAnswered(std::int64_t) override {}
+  void onOutboundProgress(std::int64_t, int, const std::string&) override {}
+  void onOutboundFinished(std::int64_t, const core::CallResult& r) override { finish(r); }
+  void onInboundOffered(const core::InboundOffer&,
+                        std::function<void(core::InboundDecision)> decide) override {
+    core::InboundDecision d;
+    d.accept = true;
+    {
+      std::lock_guard lock(mutex_);
+      d.faxId = 1'000'000 + nextIn_++;
+    }
+    d.rxTiffPath = dir_ + "/rx-" + std::to_string(d.faxId) + ".tif";
+    d.csid = "bench-rx";
+    decide(d);
+  }
+  void onInboundProgress(std::int64_t, int, const std::string&) override {}
+  void onInboundFinished(std::int64_t, const core::CallResult& r) override { finish(r); }
+
+  bool waitFor(int reports, std::chrono::seconds limit) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, limit, [&] { return finished_ >= reports; });
+  }
+  int failed() {
+    std::lock_guard lock(mutex_);
+    return failed_;
+  }
+  std::string firstFailure() {
+    std::lock_guard lock(mutex_);
+    return firstFailure_;
+  }
+  double callSeconds() {
+    std::lock_guard lock(mutex_);
+    return callMs_ / 1000.0;
+  }
+
+ private:
+  void finish(const core::CallResult& r) {
+    std::lock_guard lock(mutex_);
+    ++finished_;
+    if (r.outcome.cls != core::OutcomeClass::Ok && failed_++ == 0) firstFailure_ = r.outcome.reason;
+    callMs_ += static_cast<double>(r.endedAt - r.startedAt);
+    cv_.notify_all();
+  }
+  std::string dir_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int finished_ = 0;
+  int failed_ = 0;
+  std::string firstFailure_;
+  double callMs_ = 0;
+  std::int64_t nextIn_ = 0;
+};
+
+struct StepResult {
+  int failed = 0;
+  bool allFinished = false;
+  trunks::EventLoopStats a, b;
+  double seconds = 0;
+  double cpuMsPerCallSecond = 0;
+  std::uint64_t retransmits = 0;
+  std::string firstFailure;
+};
+
+StepResult step(int calls, const std::string& tiff, const std::string& dir) {
+  Events eventsA(dir), eventsB(dir);
+  app::TelephonyOptions o;
+  o.realtime = true;
+  o.lingerMs = 500;
+  app::TelephonyImpl b(o), a(o);
+
+  trunks::iax2::Iax2TrunkOptions ob;
+  ob.port = 0;
+  ob.engine.peers.push_back(trunks::iax2::PeerConfig{"stack-a", "bench-secret", "", 4569, ""});
+  auto trunkB = std::make_unique<trunks::iax2::Iax2Trunk>(b.loop(), ob);
+  auto* tb = trunkB.get();
+  b.setExternalTrunk(std::move(trunkB));
+  b.setEvents(&eventsB);
+  b.start();
+  int portB = 0;
+  b.loop().runSync([&] { portB = tb->boundPort(); });
+
+  trunks::iax2::Iax2TrunkOptions oa;
+  oa.port = 0;
+  oa.engine.registrations.push_back(
+      trunks::iax2::RegistrationConfig{"127.0.0.1", portB, "stack-a", "bench-secret", 60});
+  auto trunkA = std::make_unique<trunks::iax2::Iax2Trunk>(a.loop(), oa);
+  auto* ta = trunkA.get();
+  a.setExternalTrunk(std::move(trunkA));
+  a.setEvents(&eventsA);
+  a.start();
+
+  double cpu0 = processCpuSeconds();
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < calls; ++i) {
+    core::OutboundCall c;
+    c.faxId = i + 1;
+    c.dialString = "20";
+    c.tiffPath = tiff;
+    c.tsi = "bench-tx";
+    c.callerId = "100";
+    a.placeCall(c);
+  }
+  StepResult r;
+  bool outDone = eventsA.waitFor(calls, std::chrono::seconds(300));
+  bool inDone = eventsB.waitFor(calls, std::chrono::seconds(30));
+  r.allFinished = outDone && inDone;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double cpu = processCpuSeconds() - cpu0;
+  double callSeconds = eventsA.callSeconds() + eventsB.callSeconds();  // both legs
+  // A "call" here is one fax: sender and receiver side, as raw spandsp's figure.
+  r.cpuMsPerCallSecond = callSeconds > 0 ? cpu * 1000 / (callSeconds / 2) : 0;
+  r.a = a.loopStats();
+  r.b = b.loopStats();
+  r.retransmits = ta->status().stats.retransmits + tb->status().stats.retransmits;
+  a.stop();
+  b.stop();
+  r.failed = eventsA.failed() + eventsB.failed();
+  r.firstFailure = "sender: " + eventsA.firstFailure() + "; receiver: " + eventsB.firstFailure();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  int maxCalls = 512;
+  int budgetSeconds = 240;
+  int pages = 1;
+  int first = 8;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    int v = std::atoi(argv[i + 1]);
+    if (k == "--max-calls") maxCalls = v;
+    if (k == "--budget-seconds") budgetSeconds = v;
+    if (k == "--pages") pages = v;
+    if (k == "--first") first = v;
+  }
+  std::string dir = testing::makeTempDir();
+  std::vector<testing::Page> doc;
+  for (int i = 0; i < pages; ++i) doc.push_back(testing::patternPage(i, 600));
+  std::string tiff = dir + "/doc.tif";
+  if (!testing::writeG4Tiff(tiff, doc)) {
+    std::fprintf(stderr, "cannot write %s\n", tiff.c_str());
+    return 1;
+  }
+  double rawCall = 0;
+  double raw = rawMsPerCallSecond(tiff, dir + "/raw-rx.tif", rawCall);
+  std::printf("raw spandsp back to back (A-law): %.2f ms CPU per call-second (call %.1f s)\n", raw,
+              rawCall);
+  std::printf("\nIAX2: stack A registered to stack B on 127.0.0.1, A-law, real time\n");
+  std::printf("  %6s %7s %12s %12s %8s %9s %12s %s\n", "calls", "failed", "late A", "late B",
+              "retrans", "wall s", "ms CPU/call-s", "verdict");
+  auto benchStart = std::chrono::steady_clock::now();
+  int carried = 0;
+  double carriedCpu = 0;
+  for (int n = first; n <= maxCalls; n *= 2) {
+    double used =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - benchStart).count();
+    if (used > budgetSeconds) {
+      std::printf("  (time budget of %d s used up)\n", budgetSeconds);
+      break;
+    }
+    StepResult r = step(n, tiff, dir);
+    bool behind = r.a.lateTicks * 100 > r.a.ticks || r.b.lateTicks * 100 > r.b.ticks;
+    bool good = r.allFinished && r.failed == 0 && !behind;
+    std::printf("  %6d %7d %5lld/%-6lld %5lld/%-6lld %8llu %9.1f %12.2f %s\n", n, r.failed,
+                static_cast<long long>(r.a.lateTicks), static_cast<long long>(r.a.ticks),
+                static_cast<long long>(r.b.lateTicks), static_cast<long long>(r.b.ticks),
+                static_cast<unsigned long long>(r.retransmits), r.seconds, r.cpuMsPerCallSecond,
+                good ? "ok" : "LIMIT");
+    if (r.failed > 0) std::printf("         first failure: %s\n", r.firstFailure.c_str());
+    if (!good) break;
+    carried = n;
+    carriedCpu = r.cpuMsPerCallSecond;
+  }
+  std::printf(
+      "\nCapacity: %d concurrent IAX2 fax calls in real time with no failed fax; %.2f ms CPU per "
+      "call-second over IAX2 (both stacks) vs %.2f raw spandsp.\n",
+      carried, carriedCpu, raw);
+  std::filesystem::remove_all(dir);
+  return 0;
+}

@@ -1,0 +1,105 @@
+#pragma once
+// Internals of the IAX2 engine shared by its .cc files (engine.cc: frames, calls, timers;
+// registration.cc: registrations in both roles). Not for use outside src/trunks/iax2/.
+#include <cctype>
+#include <cstdint>
+#include <ctime>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "trunks/iax2/engine.h"
+
+namespace vfax::trunks::iax2::detail {
+
+inline constexpr int kFirstRetryMs = 250;
+inline constexpr int kMaxRetryMs = 4000;
+inline constexpr int kMaxTries = 8;
+inline constexpr int kLingerMs = 3000;        // an ended call still answers retransmissions this long
+inline constexpr int kAuthTimeoutMs = 15'000;  // NEW or REGREQ left without AUTHREP/REGREQ
+inline constexpr int kRetryRegistrationMs = 10'000;
+
+enum Kind { kCallIn, kCallOut, kRegServer, kRegClient, kOneShot };
+enum class State { Idle, WaitAuth, Dialing, Accepted, Ringing, Up, Ended };
+
+inline std::uint32_t datetimeIe() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return static_cast<std::uint32_t>((tm.tm_sec / 2) | (tm.tm_min << 5) | (tm.tm_hour << 11) |
+                                    (tm.tm_mday << 16) | ((tm.tm_mon + 1) << 21) |
+                                    ((tm.tm_year - 100) << 25));
+}
+
+// The Q.850 cause of a HANGUP or REJECT. Peers without the CAUSECODE IE (libiax2, as in
+// iaxmodem) only send text, such as "Busy".
+inline int causeOf(const IeList& ies, int fallback) {
+  if (auto code = ies.u8(Ie::CauseCode); code && *code != 0) return *code;
+  std::string text = ies.str(Ie::Cause).value_or("");
+  for (auto& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (text.find("busy") != std::string::npos) return 17;
+  if (text.find("congest") != std::string::npos) return 34;
+  if (text.find("no answer") != std::string::npos) return 19;
+  return fallback;
+}
+
+inline bool seqBefore(std::uint8_t a, std::uint8_t b) {  // a precedes b (mod 256, window 128)
+  std::uint8_t d = static_cast<std::uint8_t>(b - a);
+  return d >= 1 && d <= 128;
+}
+
+}  // namespace vfax::trunks::iax2::detail
+
+namespace vfax::trunks::iax2 {
+
+struct Engine::Session {
+  struct Pending {
+    std::vector<std::uint8_t> bytes;
+    std::uint8_t oseq = 0;
+    std::int64_t nextMs = 0;
+    int tries = 0;
+    int delayMs = detail::kFirstRetryMs;
+  };
+
+  Session(int k, std::uint16_t l, const Address& a, std::int64_t now, std::size_t prefill)
+      : kind(k), local(l), addr(a), startMs(now), createdMs(now), jb(prefill) {}
+
+  int kind;
+  std::uint16_t local;
+  std::uint16_t remote = 0;
+  Address addr;
+  std::int64_t startMs;
+  std::int64_t createdMs;
+  std::uint32_t lastTxTs = 0;
+  std::uint8_t oseq = 0;
+  std::uint8_t iseq = 0;
+  std::deque<Pending> pending;
+  detail::State state = detail::State::Idle;
+  std::int64_t reapAtMs = 0;  // Ended: removed after this once nothing is pending
+
+  std::string peer;
+  std::string username;
+  std::string secret;
+  std::string challenge;
+  bool sentResponse = false;  // client side: we already answered a challenge
+  bool pbx = false;           // the far end is a PBX we register to: send CALLTOKEN
+  int regIndex = -1;
+  bool releasing = false;     // REGREL instead of REGREQ
+  Cmd firstCmd = Cmd::New;
+  IeList firstIes;
+  InboundCallInfo info;
+  std::uint32_t wantedFormat = 0;
+  std::uint32_t peerCapability = 0;
+
+  std::uint32_t format = 0;
+  JitterBuffer jb;
+  bool haveRxTs = false;
+  std::uint32_t lastRxTs = 0;
+
+  bool txVoice = false;
+  std::uint32_t txTs = 0;
+  std::uint32_t txFormat = 0;
+  std::int64_t lastPingMs = 0;
+};
+
+}  // namespace vfax::trunks::iax2

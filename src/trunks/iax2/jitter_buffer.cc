@@ -1,0 +1,73 @@
+#include "trunks/iax2/jitter_buffer.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace vfax::trunks::iax2 {
+
+void JitterBuffer::put(std::uint32_t timestamp, std::uint32_t format, const std::uint8_t* data,
+                       std::size_t len) {
+  ++stats_.received;
+  if (havePlayed_ && !before(lastPlayed_, timestamp)) {
+    ++stats_.late;
+    return;
+  }
+  // Find the insertion point from the back: frames nearly always arrive in order.
+  std::size_t pos = count_;
+  while (pos > 0) {
+    const VoiceFrame& prev = at(pos - 1);
+    if (prev.timestamp == timestamp) {
+      ++stats_.duplicates;
+      return;
+    }
+    if (before(prev.timestamp, timestamp)) break;
+    --pos;
+  }
+  if (count_ == kCapacity) {
+    ++stats_.overflows;
+    if (pos == 0) return;  // older than everything we hold: drop the newcomer
+    head_ = (head_ + 1) % kCapacity;
+    --count_;
+    --pos;
+  }
+  for (std::size_t i = count_; i > pos; --i) at(i) = at(i - 1);
+  VoiceFrame& f = at(pos);
+  f.timestamp = timestamp;
+  f.format = format;
+  f.len = std::min(len, f.data.size());
+  if (f.len) std::memcpy(f.data.data(), data, f.len);
+  ++count_;
+}
+
+const VoiceFrame* JitterBuffer::pop() {
+  if (!playing_) {
+    if (count_ < prefill_) return nullptr;
+    playing_ = true;
+  }
+  if (count_ == 0) {
+    ++stats_.underruns;
+    playing_ = false;
+    return nullptr;
+  }
+  // A far-end clock running fast fills us up: keep the delay near `prefill_` frames.
+  while (count_ > prefill_ * 2 + 2) {
+    head_ = (head_ + 1) % kCapacity;
+    --count_;
+    ++stats_.overflows;
+  }
+  out_ = at(0);
+  head_ = (head_ + 1) % kCapacity;
+  --count_;
+  lastPlayed_ = out_.timestamp;
+  havePlayed_ = true;
+  ++stats_.played;
+  return &out_;
+}
+
+void JitterBuffer::reset() {
+  head_ = count_ = 0;
+  playing_ = havePlayed_ = false;
+  lastPlayed_ = 0;
+}
+
+}  // namespace vfax::trunks::iax2

@@ -1,0 +1,61 @@
+#pragma once
+// A small adaptive-free jitter buffer for one call's received voice: frames are kept in
+// timestamp order (reordering and duplicates absorbed), playout starts after `prefill` frames
+// and takes one frame per 20 ms tick. It holds at most `capacity` frames: when the far end's
+// clock runs faster than ours the oldest frames are dropped, when it runs slower playout pauses
+// (underrun) and refills. Fixed storage: no allocation per frame.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace vfax::trunks::iax2 {
+
+struct VoiceFrame {
+  std::uint32_t timestamp = 0;
+  std::uint32_t format = 0;
+  std::size_t len = 0;
+  std::array<std::uint8_t, 960> data{};  // 60 ms of slinear at most
+};
+
+struct JitterStats {
+  std::uint64_t received = 0;
+  std::uint64_t played = 0;
+  std::uint64_t late = 0;        // arrived after their slot was played
+  std::uint64_t duplicates = 0;
+  std::uint64_t overflows = 0;   // dropped because the buffer was full
+  std::uint64_t underruns = 0;
+};
+
+class JitterBuffer {
+ public:
+  static constexpr std::size_t kCapacity = 16;
+  explicit JitterBuffer(std::size_t prefill = 3) : prefill_(prefill < 1 ? 1 : prefill) {}
+
+  /// Adds a frame; `timestamp` is the call's 32-bit ms timestamp (already unwrapped).
+  void put(std::uint32_t timestamp, std::uint32_t format, const std::uint8_t* data,
+           std::size_t len);
+  /// The next frame to play this tick, or nullptr (prefilling or underrun). The pointer is
+  /// valid until the next put()/pop().
+  const VoiceFrame* pop();
+  std::size_t size() const { return count_; }
+  const JitterStats& stats() const { return stats_; }
+  void reset();
+
+ private:
+  static bool before(std::uint32_t a, std::uint32_t b) {
+    return static_cast<std::int32_t>(a - b) < 0;
+  }
+  VoiceFrame& at(std::size_t i) { return slots_[(head_ + i) % kCapacity]; }
+
+  std::size_t prefill_;
+  std::array<VoiceFrame, kCapacity> slots_{};
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  bool playing_ = false;
+  bool havePlayed_ = false;
+  std::uint32_t lastPlayed_ = 0;
+  VoiceFrame out_{};
+  JitterStats stats_;
+};
+
+}  // namespace vfax::trunks::iax2

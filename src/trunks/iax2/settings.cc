@@ -1,0 +1,80 @@
+#include "trunks/iax2/settings.h"
+
+#include <sstream>
+
+namespace vfax::trunks::iax2 {
+namespace {
+bool validName(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<std::vector<std::uint32_t>> parseCodecList(const std::string& text) {
+  std::vector<std::uint32_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    std::uint32_t f = 0;
+    if (item == "ulaw") f = kFormatUlaw;
+    else if (item == "alaw") f = kFormatAlaw;
+    else if (item == "slinear") f = kFormatSlinear;
+    else return std::nullopt;
+    bool dup = false;
+    for (auto x : out) dup = dup || x == f;
+    if (!dup) out.push_back(f);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::string codecName(std::uint32_t f) {
+  switch (f) {
+    case kFormatUlaw: return "ulaw";
+    case kFormatAlaw: return "alaw";
+    case kFormatSlinear: return "slinear";
+    default: return "?";
+  }
+}
+
+std::string codecListToString(const std::vector<std::uint32_t>& codecs) {
+  std::string out;
+  for (auto f : codecs) {
+    if (!out.empty()) out += ",";
+    out += codecName(f);
+  }
+  return out;
+}
+
+std::string validatePeer(const PeerConfig& p) {
+  if (!validName(p.name)) return "name must be 1-64 letters, digits, '-', '_' or '.'";
+  // Every peer authenticates: a peer without a secret would let anyone place calls.
+  if (p.secret.empty() || p.secret.size() > 128) return "secret is required (1-128 characters)";
+  if (p.port <= 0 || p.port > 65535) return "port must be 1 to 65535";
+  if (!p.host.empty() && !Address::parse(p.host, p.port)) return "host '" + p.host + "' is not an address";
+  if (p.username.size() > 64) return "username is too long";
+  return {};
+}
+
+std::string validateRegistration(const RegistrationConfig& r) {
+  if (r.server.empty()) return "server is required";
+  if (!validName(r.username)) return "username must be 1-64 letters, digits, '-', '_' or '.'";
+  if (r.secret.size() > 128) return "secret is too long";
+  if (r.port <= 0 || r.port > 65535) return "port must be 1 to 65535";
+  if (r.refreshSeconds < 10 || r.refreshSeconds > 3600) return "refresh_seconds must be 10 to 3600";
+  return {};
+}
+
+std::string maskSecret(const std::string& secret) {
+  if (secret.empty()) return "";
+  return secret.substr(0, 1) + std::string(7, '*');
+}
+
+}  // namespace vfax::trunks::iax2

@@ -1,0 +1,302 @@
+// Two IAX2 engines (or an engine and hand-made frames) over an in-memory network with a manual
+// clock: registration, calls both ways, reliability and the safety rules.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+
+#include "trunks/iax2/engine.h"
+#include "trunks/iax2/md5.h"
+
+namespace vfax::trunks::iax2 {
+namespace {
+
+struct Packet {
+  Address from, to;
+  std::vector<std::uint8_t> bytes;
+};
+
+struct Net {
+  std::deque<Packet> queue;
+  std::vector<Packet> seen;  // everything sent, for inspection
+  std::function<bool(const Packet&)> drop;
+  std::int64_t now = 1'000'000;
+  std::map<std::string, Engine*> nodes;
+
+  void run(int rounds = 1000) {
+    while (!queue.empty() && rounds-- > 0) {
+      Packet p = std::move(queue.front());
+      queue.pop_front();
+      if (drop && drop(p)) continue;
+      auto it = nodes.find(p.to.toString());
+      if (it != nodes.end()) it->second->onDatagram(p.bytes.data(), p.bytes.size(), p.from, now);
+    }
+  }
+  // Advances time in 20 ms steps, polling every engine.
+  void advance(int ms) {
+    for (int t = 0; t < ms; t += 20) {
+      now += 20;
+      for (auto& [k, e] : nodes) e->poll(now);
+      run();
+    }
+  }
+};
+
+struct Node : Transport, EngineListener {
+  Node(Net& n, const std::string& ip, int port, EngineConfig cfg) : net(n) {
+    addr = *Address::parse(ip, port);
+    engine = std::make_unique<Engine>(std::move(cfg), *this, *this);
+    net.nodes[addr.toString()] = engine.get();
+  }
+  void sendTo(const Address& to, const std::uint8_t* d, std::size_t n) override {
+    Packet p{addr, to, std::vector<std::uint8_t>(d, d + n)};
+    net.seen.push_back(p);
+    net.queue.push_back(std::move(p));
+  }
+  void onInboundCall(std::uint16_t call, const InboundCallInfo& info) override {
+    inbound.push_back(call);
+    lastInfo = info;
+  }
+  void onAnswered(std::uint16_t call) override { answered.push_back(call); }
+  void onEnded(std::uint16_t call, EndKind kind, int cause, const std::string&) override {
+    ended.push_back(call);
+    lastKind = kind;
+    lastCause = cause;
+  }
+
+  Net& net;
+  Address addr;
+  std::unique_ptr<Engine> engine;
+  std::vector<std::uint16_t> inbound, answered, ended;
+  InboundCallInfo lastInfo;
+  EndKind lastKind = EndKind::Hangup;
+  int lastCause = 0;
+};
+
+EngineConfig serverConfig() {
+  EngineConfig c;
+  c.peers.push_back(PeerConfig{"modem", "s3cret", "", 4569, ""});
+  return c;
+}
+
+EngineConfig clientConfig(const std::string& secret, int serverPort = 4569) {
+  EngineConfig c;
+  c.registrations.push_back(RegistrationConfig{"127.0.0.1", serverPort, "modem", secret, 60});
+  return c;
+}
+
+TEST(Iax2Engine, RegistersWithTheRightSecretOnly) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  Node good(net, "127.0.0.2", 4570, clientConfig("s3cret"));
+  net.advance(100);
+  auto regs = good.engine->registrations(net.now);
+  ASSERT_EQ(regs.size(), 1u);
+  EXPECT_TRUE(regs[0].registered) << regs[0].lastError;
+  auto peers = server.engine->registrations(net.now);
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_TRUE(peers[0].registered);
+  EXPECT_EQ(peers[0].address, "127.0.0.2:4570");
+
+  Net net2;
+  Node server2(net2, "127.0.0.1", 4569, serverConfig());
+  Node bad(net2, "127.0.0.2", 4570, clientConfig("wrong"));
+  net2.advance(100);
+  EXPECT_FALSE(bad.engine->registrations(net2.now)[0].registered);
+  EXPECT_FALSE(server2.engine->registrations(net2.now)[0].registered);
+  EXPECT_EQ(server2.engine->stats().authFailures, 1u);
+}
+
+TEST(Iax2Engine, ReRegistersBeforeExpiryAndReleasesOnShutdown) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  Node client(net, "127.0.0.2", 4570, clientConfig("s3cret"));
+  net.advance(100);
+  int regreqs = 0;
+  for (const auto& p : net.seen) {
+    auto f = parseFull(p.bytes.data(), p.bytes.size());
+    if (f && f->isIax(Cmd::RegReq)) ++regreqs;
+  }
+  net.advance(120'000);  // two refresh periods of 60 s
+  int after = 0;
+  for (const auto& p : net.seen) {
+    auto f = parseFull(p.bytes.data(), p.bytes.size());
+    if (f && f->isIax(Cmd::RegReq)) ++after;
+  }
+  EXPECT_GE(after - regreqs, 4);  // at least two more challenge rounds
+  EXPECT_TRUE(server.engine->registrations(net.now)[0].registered);
+  client.engine->shutdown(net.now);
+  net.advance(200);
+  EXPECT_FALSE(server.engine->registrations(net.now)[0].registered);
+}
+
+// A registered client calls the server, which authenticates it; then the reverse direction.
+TEST(Iax2Engine, CallsBothWaysWithVoice) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  EngineConfig cc = clientConfig("s3cret");
+  cc.peers.push_back(PeerConfig{"pbx", "s3cret", "127.0.0.1", 4569, ""});
+  cc.outboundRoute = "modem";  // the registration's username: calls go to the server
+  cc.codecs = {kFormatUlaw};
+  Node client(net, "127.0.0.2", 4570, cc);
+  net.advance(100);
+
+  auto call = client.engine->dial("100", "5551000", "Modem", net.now);
+  ASSERT_TRUE(call.ok()) << call.error().message;
+  net.advance(100);
+  ASSERT_EQ(server.inbound.size(), 1u);
+  EXPECT_EQ(server.lastInfo.peer, "modem");
+  EXPECT_EQ(server.lastInfo.calledNumber, "100");
+  EXPECT_EQ(server.lastInfo.callerNumber, "5551000");
+  EXPECT_EQ(server.lastInfo.format, kFormatUlaw);
+  std::uint16_t in = server.inbound[0];
+  server.engine->answer(in, net.now);
+  net.advance(40);
+  ASSERT_EQ(client.answered.size(), 1u);
+
+  // 70 s of voice: mini frames, a full frame at every 16-bit timestamp wrap, PINGs.
+  std::uint8_t frame[160];
+  int got = 0;
+  std::uint32_t lastTs = 0;
+  for (int i = 0; i < 3500; ++i) {
+    frame[0] = static_cast<std::uint8_t>(i);
+    client.engine->sendVoice(*call, frame, 160, net.now);
+    net.advance(20);
+    if (const VoiceFrame* f = server.engine->popVoice(in)) {
+      if (got > 0) {
+        EXPECT_EQ(f->timestamp - lastTs, 20u) << "at frame " << i;
+      }
+      lastTs = f->timestamp;
+      EXPECT_EQ(f->len, 160u);
+      ++got;
+    }
+  }
+  EXPECT_GE(got, 3490);
+  EXPECT_GT(lastTs, 65536u);  // crossed the 16-bit wrap without losing frames
+  server.engine->hangup(in, 16, "done", net.now);
+  net.advance(100);
+  ASSERT_EQ(client.ended.size(), 1u);
+  EXPECT_EQ(client.lastCause, 16);
+
+  // The server calls the registered client (outbound route: the only peer).
+  auto back = server.engine->dial("5551000", "100", "vfax", net.now);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  net.advance(100);
+  // The client side has a peer "pbx" for the server, with the same secret: authenticated.
+  ASSERT_EQ(client.inbound.size(), 1u);
+  client.engine->reject(client.inbound[0], 17, "busy", net.now);
+  net.advance(100);
+  ASSERT_EQ(server.ended.size(), 1u);
+  EXPECT_EQ(server.lastKind, EndKind::Busy);
+}
+
+TEST(Iax2Engine, RetransmitsLostFramesAndAcceptsDuplicatesOnce) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  Node client(net, "127.0.0.2", 4570, clientConfig("s3cret"));
+  int dropped = 0;
+  // Loses every other full frame from the client at first.
+  net.drop = [&](const Packet& p) {
+    if (!(p.from == client.addr) || dropped >= 3) return false;
+    if (!(p.bytes[0] & 0x80)) return false;
+    ++dropped;
+    return dropped % 2 == 1;
+  };
+  net.advance(3000);
+  EXPECT_TRUE(client.engine->registrations(net.now)[0].registered);
+  EXPECT_GT(client.engine->stats().retransmits, 0u);
+}
+
+TEST(Iax2Engine, UnknownPeerAndWrongSecretCannotCall) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  EngineConfig cc;
+  cc.peers.push_back(PeerConfig{"intruder", "x", "127.0.0.1", 4569, "intruder"});
+  Node intruder(net, "127.0.0.3", 4570, cc);
+  ASSERT_TRUE(intruder.engine->dial("100", "", "", net.now).ok());
+  net.advance(200);
+  EXPECT_TRUE(server.inbound.empty());
+  EXPECT_EQ(intruder.ended.size(), 1u);
+  EXPECT_EQ(intruder.lastKind, EndKind::Reject);
+
+  EngineConfig wrong;
+  wrong.peers.push_back(PeerConfig{"pbx", "not-the-secret", "127.0.0.1", 4569, "modem"});
+  Node liar(net, "127.0.0.4", 4570, wrong);
+  ASSERT_TRUE(liar.engine->dial("100", "", "", net.now).ok());
+  net.advance(200);
+  EXPECT_TRUE(server.inbound.empty());
+  EXPECT_EQ(liar.lastKind, EndKind::Reject);
+  EXPECT_GE(server.engine->stats().authFailures, 2u);
+}
+
+TEST(Iax2Engine, SpoofedAndReplayedFramesDoNotTouchACall) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  EngineConfig cc = clientConfig("s3cret");
+  Node client(net, "127.0.0.2", 4570, cc);
+  net.advance(100);
+  auto call = client.engine->dial("100", "", "", net.now);
+  ASSERT_TRUE(call.ok());
+  net.advance(100);
+  ASSERT_EQ(server.inbound.size(), 1u);
+  std::uint16_t in = server.inbound[0];
+  server.engine->answer(in, net.now);
+  net.advance(40);
+
+  // The client's AUTHREP, replayed as a new call from an attacker's address, is refused.
+  std::vector<std::uint8_t> authrep, fromClientNew;
+  for (const auto& p : net.seen) {
+    auto f = parseFull(p.bytes.data(), p.bytes.size());
+    if (f && f->isIax(Cmd::AuthRep)) authrep = p.bytes;
+    if (f && f->isIax(Cmd::New)) fromClientNew = p.bytes;
+  }
+  ASSERT_FALSE(authrep.empty());
+  Address attacker = *Address::parse("127.0.0.9", 4570);
+  server.engine->onDatagram(fromClientNew.data(), fromClientNew.size(), attacker, net.now);
+  net.run();
+  server.engine->onDatagram(authrep.data(), authrep.size(), attacker, net.now);
+  net.run();
+  EXPECT_EQ(server.inbound.size(), 1u);
+
+  // A HANGUP for the live call from the wrong address or with the wrong call number is ignored.
+  FullFrame h;
+  h.srcCall = *call;
+  h.dstCall = in;
+  h.oseq = 50;
+  h.type = FrameType::Iax;
+  h.subclass = static_cast<std::uint32_t>(Cmd::Hangup);
+  auto bytes = serializeFull(h);
+  server.engine->onDatagram(bytes.data(), bytes.size(), attacker, net.now);
+  h.srcCall = static_cast<std::uint16_t>(*call + 1);
+  bytes = serializeFull(h);
+  server.engine->onDatagram(bytes.data(), bytes.size(), client.addr, net.now);
+  net.run();
+  EXPECT_TRUE(server.ended.empty());
+  EXPECT_TRUE(server.engine->up(in));
+
+  // Garbage of every length is dropped without harm.
+  std::vector<std::uint8_t> junk(64);
+  for (std::size_t n = 0; n < junk.size(); ++n) {
+    junk[n] = static_cast<std::uint8_t>(n * 37 + 0x80);
+    server.engine->onDatagram(junk.data(), n, client.addr, net.now);
+  }
+  net.run();
+  EXPECT_TRUE(server.engine->up(in));
+}
+
+TEST(Iax2Engine, ALostFarEndEndsTheCall) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  Node client(net, "127.0.0.2", 4570, clientConfig("s3cret"));
+  net.advance(100);
+  auto call = client.engine->dial("100", "", "", net.now);
+  ASSERT_TRUE(call.ok());
+  net.drop = [](const Packet&) { return true; };  // the network goes away
+  net.advance(30'000);
+  ASSERT_EQ(client.ended.size(), 1u);
+  EXPECT_EQ(client.lastKind, EndKind::Timeout);
+}
+
+}  // namespace
+}  // namespace vfax::trunks::iax2

@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+
+#include "trunks/iax2/frame.h"
+#include "trunks/iax2/jitter_buffer.h"
+#include "trunks/iax2/md5.h"
+
+namespace vfax::trunks::iax2 {
+namespace {
+
+TEST(Iax2Md5, Rfc1321Vectors) {
+  auto hex = [](std::string_view s) { return md5Response(s, ""); };
+  EXPECT_EQ(hex(""), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
+  EXPECT_EQ(hex("message digest"), "f96b697d7cb7938d525a2f31aaf161d0");
+  EXPECT_EQ(hex("12345678901234567890123456789012345678901234567890123456789012345678901234567890"),
+            "57edf4a22be3c955ac49da2e2107b67a");
+  EXPECT_EQ(md5Response("1234", "secret"), hex("1234secret"));
+  EXPECT_TRUE(responsesEqual("ABCdef", "abcDEF"));
+  EXPECT_FALSE(responsesEqual("abc", "abd"));
+  EXPECT_FALSE(responsesEqual("abc", "abcd"));
+}
+
+TEST(Iax2Frame, FullFrameRoundTrip) {
+  FullFrame f;
+  f.srcCall = 0x1234;
+  f.dstCall = 0x7fff;
+  f.retransmit = true;
+  f.timestamp = 0xdeadbeef;
+  f.oseq = 7;
+  f.iseq = 9;
+  f.type = FrameType::Iax;
+  f.subclass = static_cast<std::uint32_t>(Cmd::New);
+  IeList ies;
+  ies.addU16(Ie::Version, 2).add(Ie::CalledNumber, "100").addU32(Ie::Format, kFormatUlaw);
+  ASSERT_TRUE(ies.encode(f.payload));
+  auto bytes = serializeFull(f);
+  ASSERT_EQ(bytes.size(), kFullHeader + f.payload.size());
+  EXPECT_EQ(classify(bytes.data(), bytes.size()), DatagramKind::Full);
+  auto g = parseFull(bytes.data(), bytes.size());
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->srcCall, 0x1234);
+  EXPECT_EQ(g->dstCall, 0x7fff);
+  EXPECT_TRUE(g->retransmit);
+  EXPECT_EQ(g->timestamp, 0xdeadbeefu);
+  EXPECT_EQ(g->oseq, 7);
+  EXPECT_EQ(g->iseq, 9);
+  EXPECT_TRUE(g->isIax(Cmd::New));
+  auto back = IeList::decode(g->payload.data(), g->payload.size());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->u16(Ie::Version), 2);
+  EXPECT_EQ(back->str(Ie::CalledNumber), "100");
+  EXPECT_EQ(back->u32(Ie::Format), kFormatUlaw);
+  EXPECT_FALSE(back->u16(Ie::Format));  // wrong width is not silently accepted
+  EXPECT_EQ(describe(*g), "IAX NEW");
+}
+
+TEST(Iax2Frame, SubclassPowerOfTwoEncoding) {
+  std::uint8_t out = 0;
+  ASSERT_TRUE(encodeSubclass(0x40, out));
+  EXPECT_EQ(out, 0x40);
+  ASSERT_TRUE(encodeSubclass(0x100, out));
+  EXPECT_EQ(out, 0x88);
+  EXPECT_FALSE(encodeSubclass(0x180, out));
+  FullFrame f;
+  f.srcCall = 1;
+  f.type = FrameType::Voice;
+  f.subclass = 0x400;
+  auto bytes = serializeFull(f);
+  auto g = parseFull(bytes.data(), bytes.size());
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->subclass, 0x400u);
+}
+
+TEST(Iax2Frame, MalformedInputIsRefused) {
+  std::uint8_t shortFull[8] = {0x80, 1, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(classify(shortFull, sizeof(shortFull)), DatagramKind::Malformed);
+  EXPECT_FALSE(parseFull(shortFull, sizeof(shortFull)));
+  std::uint8_t badType[12] = {0x80, 1, 0, 0, 0, 0, 0, 0, 0, 0, 99, 1};
+  EXPECT_FALSE(parseFull(badType, sizeof(badType)));
+  std::uint8_t badShift[12] = {0x80, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0xff};
+  EXPECT_FALSE(parseFull(badShift, sizeof(badShift)));
+  std::uint8_t zeroCall[12] = {0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 1};
+  EXPECT_FALSE(parseFull(zeroCall, sizeof(zeroCall)));
+  std::uint8_t truncatedIe[] = {1, 5, '1', '2'};
+  EXPECT_FALSE(IeList::decode(truncatedIe, sizeof(truncatedIe)));
+  std::uint8_t loneId[] = {1};
+  EXPECT_FALSE(IeList::decode(loneId, sizeof(loneId)));
+  std::uint8_t meta[6] = {0, 0, 0x80, 0, 0, 0};
+  EXPECT_EQ(classify(meta, sizeof(meta)), DatagramKind::Other);
+  EXPECT_EQ(classify(meta, 2), DatagramKind::Malformed);
+}
+
+TEST(Iax2Frame, MiniFrame) {
+  std::uint8_t payload[160];
+  for (int i = 0; i < 160; ++i) payload[i] = static_cast<std::uint8_t>(i);
+  std::uint8_t buf[kMiniHeader + 160];
+  auto n = serializeMini(0x0123, 0xfff0, payload, 160, buf);
+  ASSERT_EQ(n, sizeof(buf));
+  EXPECT_EQ(classify(buf, n), DatagramKind::Mini);
+  auto m = parseMini(buf, n);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->srcCall, 0x0123);
+  EXPECT_EQ(m->timestamp, 0xfff0);
+  ASSERT_EQ(m->len, 160u);
+  EXPECT_EQ(m->data[159], 159);
+}
+
+TEST(Iax2Jitter, ReordersDropsDuplicatesAndLateFrames) {
+  JitterBuffer jb(2);
+  std::uint8_t d[4] = {1, 2, 3, 4};
+  jb.put(40, kFormatUlaw, d, 4);
+  EXPECT_EQ(jb.pop(), nullptr);  // prefilling
+  jb.put(20, kFormatUlaw, d, 4);
+  jb.put(20, kFormatUlaw, d, 4);  // duplicate
+  EXPECT_EQ(jb.stats().duplicates, 1u);
+  auto* f = jb.pop();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->timestamp, 20u);
+  jb.put(0, kFormatUlaw, d, 4);  // late: 20 was played already
+  EXPECT_EQ(jb.stats().late, 1u);
+  f = jb.pop();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->timestamp, 40u);
+  EXPECT_EQ(jb.pop(), nullptr);  // underrun
+  EXPECT_EQ(jb.stats().underruns, 1u);
+}
+
+TEST(Iax2Jitter, BoundedAcrossTimestampWrap) {
+  JitterBuffer jb(3);
+  std::uint8_t d[2] = {0, 0};
+  std::uint32_t ts = 0xffffffffu - 100;
+  for (int i = 0; i < 100; ++i) {
+    jb.put(ts, kFormatAlaw, d, 2);
+    ts += 20;
+    EXPECT_LE(jb.size(), JitterBuffer::kCapacity);
+  }
+  std::uint32_t last = 0;
+  bool first = true;
+  while (const auto* f = jb.pop()) {
+    if (!first) {
+      EXPECT_EQ(f->timestamp - last, 20u);
+    }
+    last = f->timestamp;
+    first = false;
+  }
+}
+
+}  // namespace
+}  // namespace vfax::trunks::iax2
