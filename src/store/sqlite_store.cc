@@ -486,6 +486,22 @@ Result<std::vector<std::int64_t>> SqliteStore::faxIdsCreatedBefore(core::Millis 
       "find old faxes");
 }
 
+Result<std::vector<core::FaxCount>> SqliteStore::countFaxes() {
+  std::lock_guard lock(mu_);
+  auto st = db_->prepare("SELECT direction, state, COUNT(*) FROM faxes GROUP BY direction, state");
+  if (!st) return st.error();
+  return readAll<core::FaxCount>(
+      *db_, *st,
+      [](const Stmt& s) -> Result<core::FaxCount> {
+        auto direction = decode(core::directionFromString, "fax direction", s.text(0));
+        if (!direction) return direction.error();
+        auto state = decode(core::faxStateFromString, "fax state", s.text(1));
+        if (!state) return state.error();
+        return core::FaxCount{*direction, *state, s.int64(2)};
+      },
+      "count faxes");
+}
+
 Result<void> SqliteStore::deleteFax(std::int64_t id) {
   std::lock_guard lock(mu_);
   // Attempts go with it through ON DELETE CASCADE, in the same statement and so atomically.

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/mail_store.h"
 #include "core/store.h"
 
 namespace vfax::store {
@@ -16,7 +17,7 @@ class Db;
 /// commits before it returns (WAL, synchronous=FULL), so a kill -9 right after loses nothing.
 /// Errors: `conflict` for a duplicate extension or token hash, `not_found` when an update or
 /// delete hits no row (or a record refers to a missing fax/device), `storage_error` otherwise.
-class SqliteStore final : public core::Store {
+class SqliteStore final : public core::Store, public core::MailStore {
  public:
   /// Opens or creates the database at `path` (":memory:" works for throwaway use) and applies
   /// any pending schema migrations. Fails clearly for a file that is not a vfax database or
@@ -49,6 +50,7 @@ class SqliteStore final : public core::Store {
   /// Newest first. limit <= 0 means no limit.
   core::Result<std::vector<core::Fax>> listFaxes(const core::FaxQuery& q) override;
   core::Result<std::vector<std::int64_t>> faxIdsCreatedBefore(core::Millis cutoff) override;
+  core::Result<std::vector<core::FaxCount>> countFaxes() override;
   /// `not_found` if there is no such fax.
   core::Result<void> deleteFax(std::int64_t id) override;
 
@@ -63,6 +65,16 @@ class SqliteStore final : public core::Store {
 
   core::Result<std::optional<std::string>> meta(const std::string& key) override;
   core::Result<void> setMeta(const std::string& key, const std::string& value) override;
+
+  // core::MailStore, in sqlite_mail.cc.
+  core::Result<std::map<std::string, std::string>> loadMailSettings() override;
+  core::Result<void> saveMailSettings(const std::map<std::string, std::string>& values) override;
+  core::Result<std::int64_t> enqueueMail(const core::OutboxMail& m) override;
+  core::Result<std::vector<core::OutboxMail>> dueMails(core::Millis now, int limit) override;
+  core::Result<std::vector<core::OutboxMail>> listOutbox(int limit) override;
+  core::Result<void> updateMail(const core::OutboxMail& m) override;
+  core::Result<std::optional<core::ProcessedMail>> processedMail(const std::string& key) override;
+  core::Result<void> saveProcessedMail(const core::ProcessedMail& p) override;
 
  private:
   explicit SqliteStore(std::unique_ptr<detail::Db> db);

@@ -101,9 +101,39 @@ ALTER TABLE faxes ADD COLUMN subject    TEXT NOT NULL DEFAULT '';
 ALTER TABLE faxes ADD COLUMN comment    TEXT NOT NULL DEFAULT '';
 ALTER TABLE faxes ADD COLUMN origin     TEXT NOT NULL DEFAULT '';  -- api, mail, print, ...
 )sql",
-      // 3: reserved for the mail gateway (outbox, processed mails).
+      // 3: the mail gateway: its settings, the outbox, and the mails already turned into faxes.
       R"sql(
-SELECT 1;
+CREATE TABLE mail_settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE mail_outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind            TEXT NOT NULL,
+  fax_id          INTEGER,
+  fax_state       TEXT NOT NULL DEFAULT '',
+  previous_state  TEXT NOT NULL DEFAULT '',
+  recipient       TEXT NOT NULL,
+  subject         TEXT NOT NULL DEFAULT '',
+  message         TEXT NOT NULL DEFAULT '',
+  state           TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_at      INTEGER NOT NULL,
+  sent_at         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX mail_outbox_due ON mail_outbox(state, next_attempt_at, id);
+
+CREATE TABLE mail_processed (
+  key        TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL DEFAULT '',
+  state      TEXT NOT NULL,
+  fax_ids    TEXT NOT NULL DEFAULT '[]',
+  outcome    TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql",
       // 4: reserved for the IAX2 trunk.
       R"sql(

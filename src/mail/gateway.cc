@@ -1,0 +1,188 @@
+#include "mail/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "mail/composer.h"
+#include "mail/curl_util.h"
+#include "mail/mime_build.h"
+
+namespace fs = std::filesystem;
+
+namespace vfax::mail {
+
+MailGateway::MailGateway(core::Service& service, core::MailStore& store, const core::Clock& clock,
+                         GatewayOptions options)
+    : service_(service), store_(store), clock_(clock), options_(std::move(options)) {
+  initCurl();
+  initGMime();
+  auto source = [this] { return settings(); };
+  outbox_ = std::make_unique<Outbox>(store_, clock_, source,
+                                     [this](core::OutboxMail& m) { return composeQueued(m); });
+  mailToFax_ = std::make_unique<MailToFax>(service_, store_, *outbox_, clock_,
+                                           (fs::path(options_.dataDir) / "mail-staging").string());
+  poller_ = std::make_unique<MailboxPoller>(source, *mailToFax_, store_, clock_);
+}
+
+MailGateway::~MailGateway() { stop(); }
+
+core::Result<void> MailGateway::init() {
+  auto box = core::SecretBox::loadOrCreate((fs::path(options_.dataDir) / "secret.key").string());
+  if (!box) return box.error();
+  secrets_ = std::move(*box);
+  MailSettings s;
+  for (const auto& [k, v] : options_.config) {
+    if (auto r = assignMailSetting(s, k, v); !r) return r.error();
+  }
+  auto stored = store_.loadMailSettings();
+  if (!stored) return stored.error();
+  for (const auto& [k, v] : *stored) {
+    std::string value = v;
+    if (isSecretKey(k) && !v.empty()) {
+      auto open = secrets_->open(v);
+      if (!open) {
+        spdlog::error("mail: the stored {} cannot be opened ({}); set it again", k,
+                      open.error().message);
+        continue;
+      }
+      value = *open;
+    }
+    if (auto r = assignMailSetting(s, k, value); !r) {
+      spdlog::warn("mail: stored setting ignored: {}", r.error().message);
+    }
+  }
+  if (auto r = validateMailSettings(s); !r) return r;
+  std::lock_guard lock(mu_);
+  settings_ = std::move(s);
+  return {};
+}
+
+void MailGateway::start() {
+  outbox_->start();
+  poller_->start();
+  const auto s = settings();
+  spdlog::info("mail: outbox via {} ({}), mailbox {}",
+               s.smtp.host.empty() ? "(no SMTP server)" : s.smtp.host, toString(s.smtp.tls),
+               s.mailbox.server.empty()
+                   ? "off"
+                   : std::string(toString(s.mailbox.protocol)) + "://" + s.mailbox.server);
+}
+
+void MailGateway::stop() {
+  if (poller_) poller_->stop();
+  if (outbox_) outbox_->stop();
+}
+
+MailSettings MailGateway::settings() const {
+  std::lock_guard lock(mu_);
+  return settings_;
+}
+
+std::map<std::string, std::string> MailGateway::settingsMap() const {
+  return toMap(settings(), false);
+}
+
+core::Result<std::map<std::string, std::string>> MailGateway::updateSettings(
+    const std::map<std::string, std::string>& changes) {
+  static std::mutex updateMutex;
+  std::lock_guard update(updateMutex);
+  MailSettings s = settings();
+  for (const auto& [k, v] : changes) {
+    if (auto r = assignMailSetting(s, k, v); !r) return r.error();
+  }
+  if (auto r = validateMailSettings(s); !r) return r.error();
+  std::map<std::string, std::string> toStore;
+  for (const auto& [k, v] : changes)
+    toStore[k] = isSecretKey(k) && secrets_ ? secrets_->seal(v) : v;
+  if (auto r = store_.saveMailSettings(toStore); !r) return r.error();
+  {
+    std::lock_guard lock(mu_);
+    settings_ = s;
+  }
+  outbox_->wake();
+  poller_->wake();
+  return toMap(s, false);
+}
+
+core::Result<std::vector<core::OutboxMail>> MailGateway::outbox(int limit) {
+  return store_.listOutbox(limit);
+}
+
+core::Result<std::int64_t> MailGateway::sendTest(const std::string& to) {
+  if (to.find('@') == std::string::npos)
+    return core::makeError("invalid_request", "give an e-mail address to send the test mail to");
+  const MailSettings s = settings();
+  Templates t(s.language, s.templatesDir);
+  auto message = buildMessage(composeTest({s, t}, to));
+  if (!message) return message.error();
+  core::OutboxMail m;
+  m.kind = "test";
+  m.recipient = to;
+  m.subject = "test";
+  m.message = std::move(*message);
+  return outbox_->enqueue(std::move(m));
+}
+
+PollerStatus MailGateway::mailboxStatus() const { return poller_->status(); }
+
+void MailGateway::onFaxStateChanged(const core::Fax& fax, core::FaxState previous) {
+  // On the scheduler thread: only a row goes into the store; the worker composes and sends.
+  core::OutboxMail m;
+  m.faxId = fax.id;
+  m.faxState = std::string(core::toString(fax.state));
+  m.previousState = std::string(core::toString(previous));
+  if (fax.direction == core::Direction::In) {
+    if (fax.state != core::FaxState::Received || previous == core::FaxState::Received ||
+        !fax.deviceId)
+      return;
+    m.kind = "fax_received";
+  } else {
+    if (fax.notify.empty()) return;
+    if (!wantsStatusMail(settings().statusMails, fax.state, previous)) return;
+    m.kind = "status";
+    m.recipient = fax.notify;
+    if (previous == fax.state && !core::isFinal(fax.state)) m.faxState = "queued";
+  }
+  (void)outbox_->enqueue(std::move(m));
+}
+
+core::Result<void> MailGateway::composeQueued(core::OutboxMail& m) {
+  if (!m.faxId) return core::makeError("mail_error", "a queued mail without message and fax");
+  auto fax = service_.get(*m.faxId);
+  if (!fax) return fax.error();
+  const MailSettings s = settings();
+  Templates t(s.language, s.templatesDir);
+  ComposeContext ctx{s, t};
+  auto path = [&](core::DocumentKind k) {
+    auto p = service_.documentPath(fax->id, k);
+    return p ? *p : std::string();
+  };
+  FaxFiles files{path(core::DocumentKind::Pdf), path(core::DocumentKind::Tiff),
+                 path(core::DocumentKind::Preview)};
+  core::Result<OutgoingMail> mail =
+      core::makeError("mail_error", "unknown kind of mail: " + m.kind);
+  if (m.kind == "fax_received") {
+    if (!fax->deviceId) return {};  // its device is gone: nobody to tell
+    auto device = service_.device(*fax->deviceId);
+    if (!device) return device.error();
+    if (device->email.empty()) return {};  // nobody to tell
+    if (files.pdf.empty() && device->inboundFormat != core::InboundFormat::Tiff) {
+      return core::makeError("not_ready",
+                             "the PDF of fax " + std::to_string(fax->id) + " is not there yet");
+    }
+    m.recipient = device->email;
+    mail = composeFaxReceived(ctx, *fax, *device, files);
+  } else if (m.kind == "status") {
+    auto state = core::faxStateFromString(m.faxState);
+    mail = composeStatus(ctx, *fax, state.value_or(fax->state), files);
+  }
+  if (!mail) return mail.error();
+  auto message = buildMessage(*mail);
+  if (!message) return message.error();
+  m.subject = mail->subject;
+  m.message = std::move(*message);
+  return {};
+}
+
+}  // namespace vfax::mail

@@ -1,0 +1,219 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/clock.h"
+#include "mail/composer.h"
+#include "mail/mail_settings.h"
+#include "mail/mail_to_fax.h"
+#include "mail/mime_intake.h"
+#include "mail/outbox.h"
+#include "mail/templates.h"
+#include "store/sqlite_store.h"
+
+namespace vfax::mail {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/vfax-mail-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class FakeClock final : public core::Clock {
+ public:
+  core::Millis now() const override { return now_; }
+  core::Millis now_ = 1'700'000'000'000;
+};
+
+TEST(MailSettings, AssignValidateAndMask) {
+  MailSettings s;
+  EXPECT_TRUE(assignMailSetting(s, "smtp_tls", "tls"));
+  EXPECT_EQ(effectivePort(s.smtp), 465);
+  EXPECT_TRUE(assignMailSetting(s, "mailbox_protocol", "pop3"));
+  EXPECT_TRUE(assignMailSetting(s, "mailbox_tls", "none"));
+  EXPECT_EQ(effectivePort(s.mailbox), 110);
+  EXPECT_EQ(assignMailSetting(s, "mailbox_tls", "ssl").error().code, "invalid_setting");
+  EXPECT_EQ(assignMailSetting(s, "nope", "1").error().code, "invalid_setting");
+  EXPECT_FALSE(assignMailSetting(s, "mailbox_poll_seconds", "0"));
+  EXPECT_TRUE(assignMailSetting(s, "allowed_senders", "Example.COM; boss@partner.test"));
+  EXPECT_EQ(s.allowedSenders, (std::vector<std::string>{"example.com", "boss@partner.test"}));
+  EXPECT_TRUE(assignMailSetting(s, "smtp_password", "topsecret"));
+  EXPECT_EQ(toMap(s, false)["smtp_password"].find("topsecret"), std::string::npos);
+  EXPECT_EQ(toMap(s, true)["smtp_password"], "topsecret");
+  MailSettings defaults;
+  EXPECT_EQ(defaults.mailbox.protocol, MailboxProtocol::Imap);
+  EXPECT_TRUE(defaults.mailbox.deleteAfterFetch);
+  EXPECT_FALSE(defaults.mailbox.ignoreInvalidCertificates);
+  for (const auto& key : mailSettingKeys()) EXPECT_TRUE(toMap(defaults, true).contains(key)) << key;
+}
+
+TEST(MailToFaxRules, NumbersAndAllowList) {
+  EXPECT_EQ(MailToFax::numbersFromSubject(" 0 89 123456 ; 100,, +49 30 999 "),
+            (std::vector<std::string>{"0 89 123456", "100", "+49 30 999"}));
+  EXPECT_TRUE(MailToFax::numbersFromSubject("  ").empty());
+  EXPECT_TRUE(MailToFax::allowed("Boss@Partner.test", {"partner.test"}));
+  EXPECT_TRUE(MailToFax::allowed("boss@partner.test", {"@partner.test"}));
+  EXPECT_TRUE(MailToFax::allowed("boss@partner.test", {"boss@partner.test"}));
+  EXPECT_FALSE(MailToFax::allowed("boss@evil-partner.test", {"partner.test"}));
+  EXPECT_TRUE(MailToFax::allowed("anyone@x.test", {"*"}));
+  EXPECT_NE(MailToFax::mailKey("<a@b>", "x"), MailToFax::mailKey("<a@b>", "y"));
+  EXPECT_EQ(MailToFax::mailKey("<a@b>", "x"), MailToFax::mailKey("<a@b>", "x"));
+}
+
+TEST(Templates, BuiltInAndOverride) {
+  TempDir dir;
+  Templates en("en", dir.path());
+  auto t = en.render("rejected", {{"subject", "100"}, {"reason", "no"}});
+  EXPECT_EQ(t.subject, "Fax not sent: 100");
+  EXPECT_NE(t.body.find("Reason: no"), std::string::npos);
+  Templates de("de", dir.path());
+  EXPECT_EQ(de.render("rejected", {{"subject", "x"}}).subject, "Fax nicht gesendet: x");
+  fs::create_directories(dir.path() + "/de");
+  std::ofstream(dir.path() + "/de/rejected.txt")
+      << "Subject: Eigener {{subject}}\n\nText {{reason}} {{unknown}}\n";
+  auto own = de.render("rejected", {{"subject", "S\nX"}, {"reason", "R"}});
+  EXPECT_EQ(own.subject, "Eigener S X");
+  EXPECT_EQ(own.body, "Text R \n");
+}
+
+core::Fax sampleFax() {
+  core::Fax f;
+  f.id = 7;
+  f.number = "+4989123456";
+  f.pages = 2;
+  f.pagesTotal = 2;
+  f.notify = "n@example.test";
+  core::Attempt a1;
+  a1.startedAt = 1'700'000'000'000;
+  a1.endedAt = a1.startedAt + 5000;
+  a1.finished = true;
+  a1.outcome = core::OutcomeClass::Busy;
+  a1.reason = "line busy";
+  core::Attempt a2;
+  a2.startedAt = a1.endedAt + 60'000;
+  a2.endedAt = a2.startedAt + 35'000;
+  a2.finished = true;
+  a2.outcome = core::OutcomeClass::Ok;
+  a2.bitRate = 14400;
+  a2.ecm = true;
+  a2.pages = 2;
+  a2.remoteId = "+49 89 999";
+  f.attempts = {a1, a2};
+  return f;
+}
+
+TEST(Composer, FinalStatusMailCarriesTheReportAndParsesBack) {
+  MailSettings s;
+  s.language = "en";
+  s.smtp.from = "vfax@example.test";
+  Templates t("en", "");
+  auto mail = composeStatus({s, t}, sampleFax(), core::FaxState::Done, {});
+  ASSERT_TRUE(mail);
+  EXPECT_EQ(mail->subject, "Fax to +4989123456: sent");
+  for (const char* want :
+       {"2 of 2", "14400 bit/s", "+49 89 999", "0:35", "line busy", "Attempts:         2"}) {
+    EXPECT_NE(mail->text.find(want), std::string::npos) << want << "\n" << mail->text;
+  }
+  auto raw = buildMessage(*mail);
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->find("\n"), raw->find("\r\n") + 1);  // CRLF for SMTP
+  auto back = parseMail(*raw);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->subject, mail->subject);
+  EXPECT_EQ(back->from, "vfax@example.test");
+  EXPECT_NE(back->textBody.find("14400"), std::string::npos);
+}
+
+TEST(Composer, StatusMailChoice) {
+  using core::FaxState;
+  EXPECT_TRUE(wantsStatusMail(StatusMails::Every, FaxState::Queued, FaxState::Queued));
+  EXPECT_FALSE(wantsStatusMail(StatusMails::Every, FaxState::Converting, FaxState::Queued));
+  EXPECT_TRUE(
+      wantsStatusMail(StatusMails::Every, FaxState::Converting, FaxState::Converting));  // creation
+  EXPECT_FALSE(wantsStatusMail(StatusMails::Final, FaxState::Queued, FaxState::Queued));
+  EXPECT_TRUE(wantsStatusMail(StatusMails::Every, FaxState::Sending, FaxState::Dialing));
+  EXPECT_TRUE(wantsStatusMail(StatusMails::Every, FaxState::Waiting, FaxState::Dialing));
+  EXPECT_FALSE(wantsStatusMail(StatusMails::Every, FaxState::Waiting, FaxState::Converting));
+  EXPECT_TRUE(wantsStatusMail(StatusMails::Final, FaxState::Failed, FaxState::Waiting));
+  EXPECT_FALSE(wantsStatusMail(StatusMails::Final, FaxState::Sending, FaxState::Dialing));
+  EXPECT_FALSE(wantsStatusMail(StatusMails::Off, FaxState::Done, FaxState::Sending));
+}
+
+TEST(Outbox, BackoffDoublesUpToTheCap) {
+  EXPECT_EQ(backoff(1, 30, 3600), 30'000);
+  EXPECT_EQ(backoff(2, 30, 3600), 60'000);
+  EXPECT_EQ(backoff(4, 30, 3600), 240'000);
+  EXPECT_EQ(backoff(40, 30, 3600), 3'600'000);
+}
+
+TEST(Outbox, UndeliverableMailStaysQueuedWithItsErrorAcrossReopen) {
+  TempDir dir;
+  const std::string db = dir.path() + "/vfax.db";
+  FakeClock clock;
+  MailSettings s;
+  s.smtp.host = "127.0.0.1";
+  s.smtp.port = 1;  // nothing listens on port 1 of loopback
+  s.smtp.tls = TlsMode::None;
+  s.retryInitialSeconds = 10;
+  {
+    auto store = store::SqliteStore::open(db);
+    ASSERT_TRUE(store);
+    Outbox outbox(
+        **store, clock, [&] { return s; },
+        [](core::OutboxMail&) -> core::Result<void> { return {}; });
+    core::OutboxMail m;
+    m.kind = "test";
+    m.recipient = "a@example.test";
+    m.message = "Subject: x\r\n\r\nbody\r\n";
+    ASSERT_TRUE(outbox.enqueue(m));
+    EXPECT_EQ(outbox.runOnce(), 0);
+  }
+  auto store = store::SqliteStore::open(db);
+  ASSERT_TRUE(store);
+  auto list = (*store)->listOutbox(0);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  const auto& m = list->front();
+  EXPECT_EQ(m.state, core::OutboxState::Pending);
+  EXPECT_EQ(m.attempts, 1);
+  EXPECT_NE(m.lastError.find("SMTP server 127.0.0.1:1"), std::string::npos) << m.lastError;
+  EXPECT_EQ(m.nextAttemptAt, clock.now_ + 10'000);
+  // Not due before its time.
+  EXPECT_TRUE((*store)->dueMails(clock.now_, 10)->empty());
+  EXPECT_EQ((*store)->dueMails(clock.now_ + 10'000, 10)->size(), 1u);
+}
+
+TEST(MailStore, ProcessedMailsRoundTrip) {
+  auto store = store::SqliteStore::open(":memory:");
+  ASSERT_TRUE(store);
+  core::ProcessedMail p{"k1", "<m@x>", "pending", {}, "", 5};
+  ASSERT_TRUE((*store)->saveProcessedMail(p));
+  p.state = "done";
+  p.faxIds = {3, 4};
+  ASSERT_TRUE((*store)->saveProcessedMail(p));
+  auto back = (*store)->processedMail("k1");
+  ASSERT_TRUE(back && *back);
+  EXPECT_EQ((*back)->state, "done");
+  EXPECT_EQ((*back)->faxIds, (std::vector<std::int64_t>{3, 4}));
+  EXPECT_FALSE(*(*store)->processedMail("k2"));
+  ASSERT_TRUE((*store)->saveMailSettings({{"language", "en"}}));
+  EXPECT_EQ((*store)->loadMailSettings()->at("language"), "en");
+}
+
+}  // namespace
+}  // namespace vfax::mail
