@@ -10,11 +10,13 @@ namespace {
 // Sorted by status, then code. Validation of what the client sent is 400 throughout, including
 // `unknown_device` (a field naming a device that does not exist: the request is wrong, the URL
 // is not); 404 is kept for the resource in the URL.
-constexpr std::array<std::pair<std::string_view, int>, 31> kStatus{{
+constexpr std::array<std::pair<std::string_view, int>, 34> kStatus{{
     {"bad_request", 400},
     {"conversion_failed", 400},
     {"corrupt_file", 400},
     {"empty_file", 400},
+    {"encrypted_pdf", 400},
+    {"image_too_large", 400},
     {"invalid_device", 400},
     {"invalid_json", 400},
     {"invalid_number", 400},
@@ -36,6 +38,9 @@ constexpr std::array<std::pair<std::string_view, int>, 31> kStatus{{
     {"not_ready", 409},
     {"payload_too_large", 413},
     {"too_many_files", 413},
+    // This installation lacks the program for the file's type (LibreOffice, Ghostscript): like
+    // an unsupported type, the file cannot be taken here as it is, so 415, not a 5xx.
+    {"missing_converter", 415},
     {"unsupported_media_type", 415},
     {"unsupported_type", 415},
     {"internal", 500},

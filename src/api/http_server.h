@@ -2,9 +2,11 @@
 // The REST API server (/api/v1, docs/openapi.yaml) on cpp-httplib. Requests run on httplib's
 // worker threads and call core::Service, which is thread-safe.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/result.h"
 #include "core/service.h"
@@ -19,12 +21,22 @@ namespace detail {
 struct Context;
 }
 
+/// A JSON route of another gateway (mail), kept out of api/'s dependencies: the request body in,
+/// a JSON text out (200), or an error (mapped like every other).
+struct ExtraRoute {
+  std::string method;  // GET, PUT or POST
+  std::string path;
+  bool admin = false;  // an admin token (else any token)
+  std::function<core::Result<std::string>(const std::string& body)> handler;
+};
+
 struct ApiOptions {
   std::string bindAddress = "127.0.0.1";
   int port = 8080;                             // 0: pick a free port (tests)
   std::uint64_t maxUploadBytes = 50ull << 20;  // one request's body, all files together
   int maxFilesPerRequest = 20;
   std::string stagingDir;  // uploads are written here, then handed to Service::submit; required
+  std::vector<ExtraRoute> extraRoutes;
 };
 
 class HttpServer {

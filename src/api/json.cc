@@ -16,6 +16,12 @@ const std::set<std::string, std::less<>>& intSettingKeys() {
   return keys;
 }
 
+// Keys whose values are booleans (JSON true/false on output; "true"/"false" also accepted).
+const std::set<std::string, std::less<>>& boolSettingKeys() {
+  static const std::set<std::string, std::less<>> keys{"cover_page_default", "ocr_received"};
+  return keys;
+}
+
 Json stringOrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
 }  // namespace
@@ -75,6 +81,10 @@ Json toJson(const core::Fax& f) {
       {"resolution", f.fine ? "fine" : "normal"},
       {"extension", stringOrNull(f.extension)},
       {"caller_id", stringOrNull(f.callerId)},
+      {"cover", f.coverPage},
+      {"subject", stringOrNull(f.subject)},
+      {"comment", stringOrNull(f.comment)},
+      {"origin", stringOrNull(f.origin)},
   };
 }
 
@@ -94,7 +104,9 @@ Json toJson(const core::Device& d, const std::string& effectiveTsi) {
 Json toJson(const core::Settings& s) {
   Json out = Json::object();
   for (const auto& [key, value] : core::toMap(s)) {
-    if (intSettingKeys().contains(key)) {
+    if (boolSettingKeys().contains(key)) {
+      out[key] = value == "true";
+    } else if (intSettingKeys().contains(key)) {
       try {
         out[key] = std::stoll(value);
       } catch (const std::exception&) {  // toMap writes decimal ints; keep whatever it wrote
@@ -134,11 +146,12 @@ core::Result<std::map<std::string, std::string>> settingsChanges(const Json& bod
   for (const auto& [key, value] : body.items()) {
     if (value.is_string()) {
       out[key] = value.get<std::string>();
-    } else if (value.is_number_integer()) {
+    } else if (value.is_number_integer() || (value.is_boolean() && boolSettingKeys().contains(key))) {
       out[key] = value.dump();
     } else {
       return core::makeError("invalid_setting",
-                             "the value of " + key + " must be a string or a whole number, got " +
+                             "the value of " + key +
+                                 " must be a string, a whole number or true/false, got " +
                                  value.dump());
     }
   }

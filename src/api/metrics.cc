@@ -48,17 +48,10 @@ std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines
 }
 
 core::Result<FaxCounts> countFaxes(core::Service& service) {
+  auto rows = service.countFaxes();
+  if (!rows) return rows.error();
   FaxCounts counts;
-  core::FaxQuery q;
-  q.limit = 1000;
-  q.withAttempts = false;
-  while (true) {
-    auto page = service.list(q);
-    if (!page) return page.error();
-    for (const auto& f : *page) ++counts[{f.direction, f.state}];
-    if (static_cast<int>(page->size()) < q.limit) break;
-    q.beforeId = page->back().id;
-  }
+  for (const auto& c : *rows) counts[{c.direction, c.state}] = c.count;
   return counts;
 }
 

@@ -1,6 +1,7 @@
 // /api/v1/faxes: submit (multipart upload), list, show, cancel, documents.
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -110,11 +111,25 @@ void document(Context& ctx, const httplib::Request& req, httplib::Response& res)
     kind = core::DocumentKind::Preview;
     type = "image/png";
     filename += "-preview.png";
+  } else if (which == "page") {
+    kind = core::DocumentKind::Preview;
+    type = "image/png";
   } else {
     filename += ".pdf";
   }
   auto path = ctx.service.documentPath(*id, kind);
   if (!path) return replyError(res, path.error());
+  if (which == "page") {
+    // Thumbnails sit beside the preview (documents writes thumb-N.png for the first pages).
+    const std::string n = req.matches[3].str();
+    *path = (std::filesystem::path(*path).parent_path() / ("thumb-" + n + ".png")).string();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*path, ec)) {
+      return replyError(res, core::makeError("not_found", "there is no thumbnail of page " + n +
+                                                              " (only the first pages have one)"));
+    }
+    filename += "-page-" + n + ".png";
+  }
   auto file = std::make_shared<std::ifstream>(*path, std::ios::binary);
   file->seekg(0, std::ios::end);
   const std::streamoff size = file->tellg();
@@ -153,6 +168,8 @@ void addFaxRoutes(httplib::Server& server, Context& ctx) {
   server.Delete(R"(/api/v1/faxes/(\d+))",
                 guarded(ctx, Access::Token, [&ctx](const auto& req, auto& res) { cancel(ctx, req, res); }));
   server.Get(R"(/api/v1/faxes/(\d+)/(document\.pdf|document\.tiff|preview\.png))",
+             guarded(ctx, Access::Token, [&ctx](const auto& req, auto& res) { document(ctx, req, res); }));
+  server.Get(R"(/api/v1/faxes/(\d+)/(page)s/([1-9]\d{0,3})\.png)",
              guarded(ctx, Access::Token, [&ctx](const auto& req, auto& res) { document(ctx, req, res); }));
 }
 

@@ -1,4 +1,5 @@
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
 #include <atomic>
 #include <chrono>
@@ -70,7 +71,8 @@ namespace detail {
 
 void replyJson(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Text from outside (a remote TSI, a form field) may not be UTF-8: replace, never throw.
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
 void replyError(httplib::Response& res, const core::Error& e) {
@@ -96,7 +98,9 @@ std::optional<core::Error> authorize(Context& ctx, const httplib::Request& req, 
   const std::string header = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   std::string secret;
-  if (header.size() > kBearer.size() && header.compare(0, kBearer.size(), kBearer) == 0) {
+  // The scheme is case-insensitive (RFC 9110 section 11.1).
+  if (header.size() > kBearer.size() &&
+      strncasecmp(header.c_str(), kBearer.data(), kBearer.size()) == 0) {
     secret = header.substr(kBearer.size());
   }
   if (secret.empty()) {
@@ -215,6 +219,18 @@ core::Result<int> HttpServer::start() {
 
   detail::addFaxRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);
+  for (const auto& route : options_.extraRoutes) {
+    auto handler = detail::guarded(ctx, route.admin ? Access::Admin : Access::Token,
+                                   [h = route.handler](const httplib::Request& req, httplib::Response& res) {
+                                     auto out = h(req.body);
+                                     if (!out) return detail::replyError(res, out.error());
+                                     res.status = 200;
+                                     res.set_content(*out, "application/json");
+                                   });
+    if (route.method == "GET") server->Get(route.path, handler);
+    if (route.method == "PUT") server->Put(route.path, handler);
+    if (route.method == "POST") server->Post(route.path, handler);
+  }
 
   int port = options_.port;
   if (port == 0) {

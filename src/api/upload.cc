@@ -17,7 +17,7 @@ namespace {
 // Text fields the form may carry besides `file` parts.
 bool isTextField(const std::string& name) {
   return name == "to" || name == "device" || name == "tag" || name == "priority" || name == "notify" ||
-         name == "resolution";
+         name == "resolution" || name == "cover" || name == "subject" || name == "comment";
 }
 
 }  // namespace
@@ -142,6 +142,22 @@ core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::st
     } else {
       return core::makeError("invalid_request", "resolution must be fine or normal, got '" + *r + "'");
     }
+  }
+  // cover: true/false (also 1/0, yes/no); absent or empty takes the settings' default.
+  if (const std::string* c = field("cover"); c != nullptr && !c->empty()) {
+    if (*c == "true" || *c == "1" || *c == "yes" || *c == "on") {
+      req.coverPage = true;
+    } else if (*c == "false" || *c == "0" || *c == "no" || *c == "off") {
+      req.coverPage = false;
+    } else {
+      return core::makeError("invalid_request", "cover must be true or false, got '" + *c + "'");
+    }
+  }
+  if (const std::string* s = field("subject")) req.subject = *s;
+  if (const std::string* c = field("comment")) req.comment = *c;
+  constexpr std::size_t kMaxCoverText = 4000;
+  if (req.subject.size() > 500 || req.comment.size() > kMaxCoverText) {
+    return core::makeError("invalid_request", "subject (500) or comment (4000 characters) is too long");
   }
   req.files = std::move(files);
   if (req.files.empty()) return core::makeError("no_file", "attach at least one document (field 'file')");

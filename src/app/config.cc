@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace vfax::app {
 
@@ -43,6 +44,11 @@ class Reader {
     }
   }
 
+  /// Marks a key that the caller reads itself (arrays of tables).
+  void known(const std::string& section, const std::string& key) {
+    knownKeys_.insert(section + "." + key);
+  }
+
   void checkUnknown() {
     for (const auto& [k, v] : root_) {
       const std::string name(k.str());
@@ -71,6 +77,126 @@ class Reader {
 
 void positive(long long v, const char* what) {
   if (v <= 0) throw std::runtime_error(std::string("config: ") + what + " must be positive");
+}
+
+// [iax2] with [[iax2.peer]] and [[iax2.register]] arrays of tables.
+void readIax2(Reader& r, Config& c) {
+  const auto* t = r.section("iax2");
+  if (!t) return;
+  auto& o = c.iax2;
+  c.iax2Section = true;
+  c.iax2Enabled = true;
+  std::string bind, codecs;
+  r.get(t, "iax2", "enabled", c.iax2Enabled);
+  r.get(t, "iax2", "bind", bind);
+  r.get(t, "iax2", "codecs", codecs);
+  r.get(t, "iax2", "outbound", o.engine.outboundRoute);
+  r.get(t, "iax2", "log_frames", o.engine.logFrames);
+  r.get(t, "iax2", "jitter_frames", o.engine.jitterPrefillFrames);
+  if (!bind.empty()) {
+    Config tmp;
+    parseHttpAddress(bind, tmp);  // same ADDR:PORT syntax
+    o.bindAddress = tmp.httpAddress;
+    o.port = tmp.httpPort;
+  }
+  if (!codecs.empty()) {
+    auto list = trunks::iax2::parseCodecList(codecs);
+    if (!list) throw std::runtime_error("config: [iax2] codecs must list ulaw, alaw, slinear");
+    o.engine.codecs = *list;
+  }
+  auto table = [](const toml::node& n, const char* what) -> const toml::table& {
+    if (!n.is_table()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] must be tables");
+    return *n.as_table();
+  };
+  auto str = [](const toml::table& e, const char* key, const char* what, std::string& out) {
+    if (const auto* n = e.get(key)) {
+      if (!n->is_string()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key + " must be a string");
+      out = n->as_string()->get();
+    }
+  };
+  auto num = [](const toml::table& e, const char* key, const char* what, int& out) {
+    if (const auto* n = e.get(key)) {
+      if (!n->is_integer()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key + " must be a whole number");
+      out = static_cast<int>(n->as_integer()->get());
+    }
+  };
+  auto onlyKeys = [](const toml::table& e, std::set<std::string> keys, const char* what) {
+    for (const auto& [k, v] : e) {
+      if (!keys.contains(std::string(k.str())))
+        throw std::runtime_error("config: unknown key '" + std::string(k.str()) + "' in [[iax2." + what + "]]");
+    }
+  };
+  r.known("iax2", "peer");
+  r.known("iax2", "register");
+  if (const auto* peers = t->get("peer")) {
+    if (!peers->is_array()) throw std::runtime_error("config: [[iax2.peer]] must be an array of tables");
+    for (const auto& n : *peers->as_array()) {
+      const auto& e = table(n, "peer");
+      onlyKeys(e, {"name", "secret", "host", "port", "username"}, "peer");
+      trunks::iax2::PeerConfig p;
+      str(e, "name", "peer", p.name);
+      str(e, "secret", "peer", p.secret);
+      str(e, "host", "peer", p.host);
+      str(e, "username", "peer", p.username);
+      num(e, "port", "peer", p.port);
+      if (auto err = trunks::iax2::validatePeer(p); !err.empty())
+        throw std::runtime_error("config: [[iax2.peer]] " + err);
+      o.engine.peers.push_back(p);
+    }
+  }
+  if (const auto* regs = t->get("register")) {
+    if (!regs->is_array()) throw std::runtime_error("config: [[iax2.register]] must be an array of tables");
+    for (const auto& n : *regs->as_array()) {
+      const auto& e = table(n, "register");
+      onlyKeys(e, {"server", "port", "username", "secret", "refresh_seconds"}, "register");
+      trunks::iax2::RegistrationConfig g;
+      str(e, "server", "register", g.server);
+      str(e, "username", "register", g.username);
+      str(e, "secret", "register", g.secret);
+      num(e, "port", "register", g.port);
+      num(e, "refresh_seconds", "register", g.refreshSeconds);
+      if (auto err = trunks::iax2::validateRegistration(g); !err.empty())
+        throw std::runtime_error("config: [[iax2.register]] " + err);
+      o.engine.registrations.push_back(g);
+    }
+  }
+}
+
+// [smtp] host -> smtp_host, [mailbox] server -> mailbox_server, [mail] language -> language.
+// Values are kept as strings; the mail gateway checks them (and refuses to start on a bad one).
+void readMail(Reader& r, Config& c) {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> kSections = {
+      {"smtp", {"host", "port", "tls", "user", "password", "from", "ignore_invalid_certificates"}},
+      {"mailbox", {"server", "port", "protocol", "tls", "user", "password", "folder", "poll_seconds", "delete",
+                   "ignore_invalid_certificates", "idle"}},
+      {"mail", {"language", "status_mails", "status_format", "allowed_senders", "templates_dir",
+                "retry_initial_seconds", "retry_max_seconds", "max_mail_mb"}},
+  };
+  for (const auto& [section, keys] : kSections) {
+    const auto* t = r.section(section);
+    for (const auto& key : keys) {
+      r.known(section, key);
+      const toml::node* n = t ? t->get(key) : nullptr;
+      if (!n) continue;
+      const std::string name = section == "mail" ? key : section + "_" + key;
+      if (n->is_string()) {
+        c.mail[name] = n->as_string()->get();
+      } else if (n->is_integer()) {
+        c.mail[name] = std::to_string(n->as_integer()->get());
+      } else if (n->is_boolean()) {
+        c.mail[name] = n->as_boolean()->get() ? "true" : "false";
+      } else if (n->is_array()) {
+        std::string list;
+        for (const auto& item : *n->as_array()) {
+          if (!item.is_string()) throw std::runtime_error("config: [" + section + "] " + key + " must list strings");
+          list += (list.empty() ? "" : ",") + item.as_string()->get();
+        }
+        c.mail[name] = list;
+      } else {
+        throw std::runtime_error("config: [" + section + "] " + key + " must be a string, number or boolean");
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -166,6 +292,9 @@ Config loadConfig(const std::string& file) {
 
   const auto* inbound = r.section("inbound");
   r.get(inbound, "inbound", "default_extension", s.defaultInboundExtension);
+
+  readIax2(r, c);
+  readMail(r, c);
 
   r.checkUnknown();
   return c;

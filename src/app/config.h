@@ -1,9 +1,11 @@
 #pragma once
 // vfaxd's configuration: embedded defaults, then the TOML file, then command-line flags.
 // Every key is documented in docs/vfaxd.example.toml.
+#include <map>
 #include <string>
 
 #include "core/service.h"
+#include "trunks/iax2/iax2_trunk.h"
 
 namespace vfax::app {
 
@@ -33,6 +35,15 @@ struct Config {
   int maxPages = 200;
 
   core::ServiceOptions service;  // [scheduler] and [inbound]
+
+  // [smtp], [mailbox], [mail]: mail gateway settings by their flat keys (smtp_host, mailbox_user,
+  // language, ...; see mail/mail_settings.h). Changes through the API override them.
+  std::map<std::string, std::string> mail;
+
+  // [iax2]: the IAX2 trunk, on when the section is present (enabled = false turns it off).
+  bool iax2Section = false;
+  bool iax2Enabled = false;
+  trunks::iax2::Iax2TrunkOptions iax2;
 };
 
 /// Reads FILE over the defaults. Throws std::runtime_error with a message naming the key.

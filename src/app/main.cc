@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -19,7 +20,10 @@
 #include "core/clock.h"
 #include "core/service.h"
 #include "documents/document_converter.h"
+#include "mail/gateway.h"
+#include "mail/mail_api.h"
 #include "store/sqlite_store.h"
+#include "trunks/iax2/iax2_admin.h"
 
 namespace fs = std::filesystem;
 using namespace vfax;
@@ -73,6 +77,12 @@ int run(app::Config& config) {
     spdlog::critical("the document converter {} is missing", docOptions.converterPath);
     return 1;
   }
+  core::Service* settingsSource = nullptr;  // set once the service exists; OCR asks it per fax
+  docOptions.ocrReceived = [&settingsSource] {
+    if (settingsSource == nullptr) return false;
+    auto s = settingsSource->settings();
+    return s && s->ocrReceived;
+  };
   documents::DocumentConverter converter(docOptions);
 
   app::TelephonyOptions telOptions;
@@ -83,23 +93,52 @@ int run(app::Config& config) {
   telOptions.noProgressTimeoutMs = config.faxIdleTimeoutSeconds * 1000;
   telOptions.maxCallDurationMs = config.faxMaxCallSeconds * 1000;
   app::TelephonyImpl telephony(telOptions);
+  // IAX2 trunk: [iax2] in the file plus the peers added through the API (kept in the store).
+  auto iax2Box = core::SecretBox::loadOrCreate((fs::path(config.dataDir) / "secret.key").string());
+  if (!iax2Box) {
+    spdlog::critical("iax2: {}", iax2Box.error().message);
+    return 1;
+  }
+  trunks::iax2::Iax2Admin iax2Admin(**store, std::move(*iax2Box), config.iax2);
+  if (auto r = iax2Admin.load(); !r) {
+    spdlog::critical("iax2: {}", r.error().message);
+    return 1;
+  }
+  if (config.iax2Section ? config.iax2Enabled : iax2Admin.hasStoredPeers()) {
+    if (!config.loopbackRealtime) spdlog::warn("iax2: the trunk needs [loopback] realtime = true");
+    auto trunk = std::make_unique<trunks::iax2::Iax2Trunk>(telephony.loop(), iax2Admin.effective());
+    iax2Admin.setTrunk(trunk.get());
+    telephony.setExternalTrunk(std::move(trunk));
+  }
 
   core::SystemClock clock;
   config.service.dataDir = config.dataDir;
   core::Service service(**store, converter, telephony, clock, config.service);
+  settingsSource = &service;
+  // The mail gateway observes every fax from the first state change on.
+  mail::MailGateway mailGateway(service, **store, clock, {config.dataDir, config.mail});
+  if (auto r = mailGateway.init(); !r) {
+    spdlog::critical("mail: {}", r.error().message);
+    return 1;
+  }
+  service.addObserver(&mailGateway);
   if (auto r = service.start(); !r) {
     spdlog::critical("cannot start: {}", r.error().message);
     return 1;
   }
   telephony.start();
 
-  // First start: an admin token, shown once and kept in DATA/admin-token (mode 600).
+  // First start (or no admin token left): an admin token, shown once and kept in
+  // DATA/admin-token (mode 600).
   const fs::path tokenFile = fs::path(config.dataDir) / "admin-token";
   auto tokens = service.tokens();
-  if (tokens && tokens->empty()) {
+  if (tokens && std::none_of(tokens->begin(), tokens->end(), [](const auto& t) { return t.admin; })) {
     auto t = service.createToken("admin", true);
     if (!t || !writePrivateFile(tokenFile, t->secret)) {
       spdlog::critical("cannot create the admin token");
+      service.beginShutdown();
+      telephony.stop();
+      service.stop();
       return 1;
     }
     std::cout << "vfaxd: admin API token (shown once; also in " << tokenFile.string()
@@ -112,7 +151,19 @@ int run(app::Config& config) {
   apiOptions.maxUploadBytes = static_cast<std::uint64_t>(config.maxUploadBytes);
   apiOptions.maxFilesPerRequest = config.maxFilesPerFax;
   apiOptions.stagingDir = (fs::path(config.dataDir) / "staging").string();
+  fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
   fs::create_directories(apiOptions.stagingDir, ec);
+  apiOptions.extraRoutes = mail::mailApiRoutes(mailGateway);
+  apiOptions.extraRoutes.push_back({"GET", "/api/v1/trunks/iax2", true,
+                                    [&iax2Admin](const std::string&) { return iax2Admin.get(); }});
+  apiOptions.extraRoutes.push_back({"PUT", "/api/v1/trunks/iax2", true,
+                                    [&iax2Admin](const std::string& b) { return iax2Admin.put(b); }});
+  apiOptions.extraRoutes.push_back(
+      {"POST", "/api/v1/trunks/iax2/peers", true,
+       [&iax2Admin](const std::string& b) { return iax2Admin.addPeer(b); }});
+  apiOptions.extraRoutes.push_back(
+      {"POST", "/api/v1/trunks/iax2/peers/remove", true,
+       [&iax2Admin](const std::string& b) { return iax2Admin.removePeer(b); }});
   api::HttpServer http(service, apiOptions);
   auto port = http.start();
   if (!port) {
@@ -120,12 +171,14 @@ int run(app::Config& config) {
                      port.error().message);
     telephony.stop();
     service.stop();
+    mailGateway.stop();
     return 1;
   }
   const std::string host =
       config.httpAddress.find(':') != std::string::npos ? "[" + config.httpAddress + "]" : config.httpAddress;
   const std::string url = "http://" + host + ":" + std::to_string(*port);
   writePrivateFile(fs::path(config.dataDir) / "http-url", url);
+  mailGateway.start();  // outbox worker and Mail-to-Fax poller
   spdlog::info("vfaxd ready: API and web page on {}/ (data in {})", url, config.dataDir);
   std::cout << "vfaxd: listening on " << url << "/" << std::endl;
 
@@ -140,6 +193,7 @@ int run(app::Config& config) {
   service.beginShutdown();
   telephony.stop();  // hangs up every call; each is reported to the scheduler
   service.stop();
+  mailGateway.stop();  // after the service: the last state changes are in the outbox
   spdlog::info("vfaxd: stopped");
   return 0;
 }

@@ -83,7 +83,7 @@ class TelephonyImpl final : public core::Telephony,
   std::unique_ptr<trunks::LoopbackTrunk> loopback_;
   std::unique_ptr<trunks::Trunk> external_;
   bool started_ = false;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};  // read by placeCall on other threads
   bool sweepPending_ = false;
 
   // Loop thread only.

@@ -19,5 +19,7 @@ void addGetCommand(CLI::App& parent, const std::string& name, const std::string&
 
 void addFaxCommands(CLI::App& app, Action& action);    // send, list, show, get, cancel
 void addAdminCommands(CLI::App& app, Action& action);  // settings, device, cleanup, token, lines
+void addTrunkCommands(CLI::App& app, Action& action);  // trunk (IAX2)
+void addMailCommands(CLI::App& app, Action& action);   // mail settings, outbox, test
 
 }  // namespace vfax::cli

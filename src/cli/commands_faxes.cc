@@ -103,6 +103,8 @@ struct SendOptions {
   bool normal = false;
   bool wait = false;
   bool json = false;
+  bool cover = false, noCover = false;  // neither: the server's cover_page_default
+  std::string subject, comment;
 };
 
 Result<void> send(Client& client, const SendOptions& o) {
@@ -114,6 +116,9 @@ Result<void> send(Client& client, const SendOptions& o) {
   if (!o.notify.empty()) fields.emplace("notify", o.notify);
   if (o.priorityGiven) fields.emplace("priority", std::to_string(o.priority));
   fields.emplace("resolution", o.normal ? "normal" : "fine");
+  if (o.cover || o.noCover) fields.emplace("cover", o.cover ? "true" : "false");
+  if (!o.subject.empty()) fields.emplace("subject", o.subject);
+  if (!o.comment.empty()) fields.emplace("comment", o.comment);
   auto fax = client.postForm("/api/v1/faxes", fields, *parts);
   if (!fax) return fax.error();
   if (!o.json) {
@@ -150,12 +155,17 @@ void addFaxCommands(CLI::App& app, Action& action) {
     auto o = std::make_shared<SendOptions>();
     auto* cmd = app.add_subcommand("send", "Send a fax");
     cmd->add_option("-t,--to", o->to, "Number to fax to (as dialled, or an extension)")->required();
-    cmd->add_option("files", o->files, "Documents (PDF, TIFF, PNG, JPEG, text, PostScript)")->required();
+    cmd->add_option("files", o->files, "Documents (PDF, PostScript, TIFF, PNG, JPEG, GIF, text, HTML, office)")->required();
     cmd->add_option("--device", o->device, "Sending device id");
     cmd->add_option("--tag", o->tag, "Free text to find the fax by");
     auto* prio = cmd->add_option("--priority", o->priority, "Priority -100..100 (higher first)");
     cmd->add_option("--notify", o->notify, "E-mail address told of every state change");
     cmd->add_flag("--normal", o->normal, "Normal resolution (204x98) instead of fine");
+    auto* cover = cmd->add_flag("--cover", o->cover, "Put a cover page first");
+    cmd->add_flag("--no-cover", o->noCover, "No cover page, whatever the server's default")
+        ->excludes(cover);
+    cmd->add_option("--subject", o->subject, "Subject (on the cover page)");
+    cmd->add_option("--comment", o->comment, "Comment (on the cover page)");
     cmd->add_flag("--wait", o->wait, "Wait until the fax is final; exit 0 only when done");
     cmd->add_flag("--json", o->json, "Print the fax's JSON (with --wait: its final state)");
     cmd->callback([o, prio, &action] {

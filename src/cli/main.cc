@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   Action action;
   addFaxCommands(app, action);
   addAdminCommands(app, action);
+  addTrunkCommands(app, action);
+  addMailCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

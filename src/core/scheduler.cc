@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 
@@ -118,15 +119,16 @@ void Scheduler::settingsChanged(const Settings& s) {
     std::lock_guard lock(settingsMutex_);
     settings_ = s;
   }
-  cleanupCron_.reset();
-  nextCleanupAt_ = 0;
-  if (!s.cleanupSchedule.empty()) {
-    auto cron = CronSchedule::parse(s.cleanupSchedule);
-    if (cron) {
+  // The cleanup schedule is scheduler-thread state.
+  post([this, schedule = s.cleanupSchedule] {
+    cleanupCron_.reset();
+    nextCleanupAt_ = 0;
+    if (schedule.empty()) return;
+    if (auto cron = CronSchedule::parse(schedule)) {
       cleanupCron_ = *cron;
       nextCleanupAt_ = static_cast<Millis>(cleanupCron_->next(clock_.now() / 1000)) * 1000;
     }
-  }
+  });
   kick();
 }
 
@@ -226,7 +228,8 @@ void Scheduler::closeAttempt(std::int64_t attemptId, std::int64_t faxId, const C
 void Scheduler::recover() {
   auto active = store_.listFaxes(FaxQuery{
       .direction = std::nullopt,
-      .states = {FaxState::Converting, FaxState::Dialing, FaxState::Sending, FaxState::Receiving},
+      .states = {FaxState::Converting, FaxState::Waiting, FaxState::Dialing, FaxState::Sending,
+                 FaxState::Receiving},
       .deviceId = std::nullopt,
       .beforeId = 0,
       .limit = 1'000'000,
@@ -238,8 +241,16 @@ void Scheduler::recover() {
   const Millis now = clock_.now();
   const Settings s = currentSettings();
   for (Fax fax : *active) {
+    // The last attempt that ended before the crash tells what the call achieved: the crash may have
+    // come between recording it and the state change that follows.
+    const Attempt* lastFinished = nullptr;
+    bool lastIsFinished = false;
     for (const auto& a : fax.attempts) {
-      if (a.finished) continue;
+      lastIsFinished = a.finished;
+      if (a.finished) {
+        lastFinished = &a;
+        continue;
+      }
       CallResult cut;
       cut.outcome = {OutcomeClass::Dropped, 0, "call cut by a restart of vfaxd"};
       cut.startedAt = a.startedAt;
@@ -248,16 +259,29 @@ void Scheduler::recover() {
       cut.remoteId = fax.remoteId;
       closeAttempt(a.id, fax.id, cut);
     }
+    const bool lastOk = lastIsFinished && lastFinished &&
+                        lastFinished->outcome == OutcomeClass::Ok && lastFinished->pages > 0;
     if (fax.state == FaxState::Converting) {
       setState(fax, FaxState::Queued);
+    } else if (fax.state == FaxState::Waiting) {
+      continue;  // only its unfinished attempt (a crash right after recording it) needed closing
     } else if (fax.direction == Direction::Out) {
-      fax.pages = 0;
-      if (fax.attemptCount >= s.sendAttempts) {
+      if (lastIsFinished && lastFinished && fax.pagesTotal > 0 &&
+          lastFinished->pages >= fax.pagesTotal) {
+        fax.pages = lastFinished->pages;
+        setState(fax, FaxState::Done);  // delivered; the crash only kept the state from saying so
+      } else if (fax.attemptCount >= s.sendAttempts) {
+        fax.pages = 0;
         setState(fax, FaxState::Failed, "call cut by a restart of vfaxd; no attempts left");
       } else {
+        fax.pages = 0;
         fax.nextAttemptAt = now;  // our failure, not the remote's: go again at once
         setState(fax, FaxState::Waiting);
       }
+    } else if (lastOk) {
+      // Received in full; the PDF was still being made when vfaxd went away.
+      const auto id = fax.id;
+      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Received, {}); });
     } else {
       spdlog::warn("fax {}: inbound call cut by a restart; keeping the {} page(s) that arrived",
                    fax.id, fax.pages);
@@ -308,7 +332,11 @@ void Scheduler::dispatch() {
   const int outboundLimit = s.totalLines - s.reservedInboundLines;
   for (auto& fax : *jobs) {
     if (fax.state == FaxState::Queued) {
-      if (!converting_.contains(fax.id)) startConversion(fax);
+      // At most one conversion per worker in flight; the rest wait their turn in `queued`.
+      if (!converting_.contains(fax.id) &&
+          static_cast<int>(converting_.size()) < options_.conversionWorkers) {
+        startConversion(fax);
+      }
       continue;
     }
     if (fax.nextAttemptAt > now) {
@@ -325,6 +353,38 @@ void Scheduler::dispatch() {
   nextWake_ = wake;
 }
 
+// The cover page's fields; the page count is left to the converter, which alone knows it. An
+// admin's DATA/templates/cover.html replaces the built-in template.
+void Scheduler::fillCoverPage(const Fax& fax, ConvertRequest* req) {
+  req->cover = true;
+  const std::string language = currentSettings().coverLanguage;
+  std::error_code ec;
+  const fs::path templates = fs::path(options_.dataDir) / "templates";
+  for (const fs::path& custom : {templates / ("cover-" + language + ".html"), templates / "cover.html"}) {
+    if (fs::is_regular_file(custom, ec)) {
+      req->coverTemplate = custom.string();
+      break;
+    }
+  }
+  std::string sender = options_.headerName;
+  if (fax.deviceId) {
+    if (auto d = store_.device(*fax.deviceId); d && *d) sender = (*d)->name;
+  }
+  const std::time_t now = static_cast<std::time_t>(clock_.now() / 1000);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
+  req->coverFields = {{"sender", sender},
+                      {"sender_fax", fax.tsi},
+                      {"recipient", ""},
+                      {"recipient_fax", fax.number.empty() ? fax.dialString : fax.number},
+                      {"date", date},
+                      {"subject", fax.subject},
+                      {"comment", fax.comment},
+                      {"language", language}};
+}
+
 void Scheduler::startConversion(Fax fax) {
   converting_.insert(fax.id);
   setState(fax, FaxState::Converting);
@@ -333,6 +393,7 @@ void Scheduler::startConversion(Fax fax) {
   for (const auto& name : fax.sourceFiles) req.inputs.push_back(dir + "/" + name);
   req.outputTiff = dir + "/fax.tif";
   req.fine = fax.fine;
+  if (fax.coverPage) fillCoverPage(fax, &req);
   const auto id = fax.id;
   workers_->post([this, id, req, dir] {
     Result<int> pages = documents_.toFax(req);
@@ -448,11 +509,15 @@ void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
 
   auto fax = loadFax(faxId);
   if (!fax) return;
-  if (fax->state == FaxState::Canceled) return;
+  // Done means the receiver confirmed every page, however the call ended afterwards (a cancel or
+  // a shutdown after the last MCF cannot take the fax back).
+  const bool delivered = fax->pagesTotal > 0 && r.pages >= fax->pagesTotal;
+  if (fax->state == FaxState::Canceled && !delivered) return;
   if (!r.remoteId.empty()) fax->remoteId = r.remoteId;
   fax->pages = r.pages;
   const Settings s = currentSettings();
-  if (r.outcome.cls == OutcomeClass::Ok && result.pages >= fax->pagesTotal) {
+  if (delivered) {
+    fax->error.clear();
     setState(*fax, FaxState::Done);
     return;
   }
@@ -468,6 +533,7 @@ void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
     setState(*fax, FaxState::Failed, reason);
     return;
   }
+  if (shutdown) fax->attemptCount = std::max(0, fax->attemptCount - 1);
   fax->nextAttemptAt = clock_.now() + (shutdown ? 0 : retryDelay(r.outcome.cls));
   fax->error = reason;  // the last reason, visible while waiting
   setState(*fax, FaxState::Waiting);
@@ -616,13 +682,15 @@ LineStatus Scheduler::lineStatus() {
   l.inbound = inboundCalls();
   l.outbound = outboundCalls();
   l.inUse = l.inbound + l.outbound;
-  auto q = store_.listFaxes(FaxQuery{.direction = Direction::Out,
-                                     .states = {FaxState::Queued, FaxState::Converting, FaxState::Waiting},
-                                     .deviceId = std::nullopt,
-                                     .beforeId = 0,
-                                     .limit = 1'000'000,
-                                     .withAttempts = false});
-  if (q) l.queued = static_cast<int>(q->size());
+  if (auto counts = store_.countFaxes()) {
+    for (const auto& c : *counts) {
+      if (c.direction == Direction::Out &&
+          (c.state == FaxState::Queued || c.state == FaxState::Converting ||
+           c.state == FaxState::Waiting)) {
+        l.queued += static_cast<int>(c.count);
+      }
+    }
+  }
   return l;
 }
 

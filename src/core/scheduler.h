@@ -90,6 +90,7 @@ class Scheduler final : public CallEvents {
   void recover();
   void dispatch();
   void startConversion(Fax fax);
+  void fillCoverPage(const Fax& fax, ConvertRequest* req);
   void conversionDone(std::int64_t id, Result<int> pages);
   void placeCall(Fax fax);
   void finishOutbound(std::int64_t faxId, const CallResult& result);

@@ -146,7 +146,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
   fax.tag = req.tag;
   fax.notify = req.notify;
   fax.fine = req.fine;
-  fax.coverPage = req.coverPage.value_or(false);
+  fax.coverPage = req.coverPage.value_or(settings.coverPageDefault);
   fax.subject = req.subject;
   fax.comment = req.comment;
   fax.origin = req.origin;
@@ -189,14 +189,23 @@ Result<Fax> Service::submit(SubmitRequest req) {
     }
     fax.sourceFiles.push_back(name);
   }
-  auto stored = store.insertFax(fax);
+  // On the scheduler thread, so that dispatch never sees the record before its documents.
+  auto stored = scheduler_->call<Result<Fax>>([&]() -> Result<Fax> {
+    auto inserted = store.insertFax(fax);
+    if (!inserted) return inserted;
+    std::error_code renameError;
+    fs::rename(staging, faxes / std::to_string(inserted->id), renameError);
+    if (renameError) {
+      spdlog::error("fax {}: cannot move its documents in place: {}", inserted->id,
+                    renameError.message());
+      (void)store.deleteFax(inserted->id);
+      return makeError("storage_error", "the documents could not be stored");
+    }
+    return inserted;
+  });
   if (!stored) {
     fs::remove_all(staging, ec);
     return stored.error();
-  }
-  fs::rename(staging, faxes / std::to_string(stored->id), ec);
-  if (ec) {
-    spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
   }
   spdlog::info("fax {}: queued to {} ({} file(s))", stored->id, stored->number, req.files.size());
   const auto id = stored->id;
@@ -316,6 +325,8 @@ std::string Service::effectiveTsi(const Device& d) {
 
 LineStatus Service::lines() { return scheduler_->lineStatus(); }
 
+Result<std::vector<FaxCount>> Service::countFaxes() { return scheduler_->store().countFaxes(); }
+
 Result<int> Service::cleanup(std::optional<int> olderThanDays) {
   return scheduler_->call<Result<int>>(
       [this, olderThanDays] { return scheduler_->cleanupNow(olderThanDays); });
@@ -368,6 +379,14 @@ Result<NewToken> Service::createToken(const std::string& name, bool admin) {
 Result<std::vector<ApiToken>> Service::tokens() { return scheduler_->store().listTokens(); }
 
 Result<void> Service::revokeToken(std::int64_t id) {
+  auto all = tokens();
+  if (!all) return all.error();
+  const auto target = std::find_if(all->begin(), all->end(), [id](const auto& t) { return t.id == id; });
+  if (target != all->end() && target->admin &&
+      std::count_if(all->begin(), all->end(), [](const auto& t) { return t.admin; }) == 1) {
+    return makeError("conflict", "token " + std::to_string(id) +
+                                     " is the last admin token; create another admin token first");
+  }
   auto r = scheduler_->store().deleteToken(id);
   if (!r) return r.error();
   if (!*r) return makeError("not_found", "there is no token " + std::to_string(id));

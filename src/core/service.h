@@ -109,6 +109,7 @@ class Service {
 
   // Lines, maintenance.
   LineStatus lines();
+  Result<std::vector<FaxCount>> countFaxes();
   Result<int> cleanup(std::optional<int> olderThanDays);  // returns faxes deleted
 
   // Tokens. The secret is random, shown once; only a keyed hash is stored.

@@ -22,6 +22,12 @@ struct FaxQuery {
   bool withAttempts = true;
 };
 
+struct FaxCount {
+  Direction direction = Direction::Out;
+  FaxState state = FaxState::Queued;
+  std::int64_t count = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -44,6 +50,8 @@ class Store {
   virtual Result<std::optional<Fax>> fax(std::int64_t id) = 0;
   virtual Result<std::vector<Fax>> listFaxes(const FaxQuery& q) = 0;
   virtual Result<std::vector<std::int64_t>> faxIdsCreatedBefore(Millis cutoff) = 0;
+  /// How many faxes there are per direction and state (for /metrics and /lines).
+  virtual Result<std::vector<FaxCount>> countFaxes() = 0;
   virtual Result<void> deleteFax(std::int64_t id) = 0;  // with its attempts
 
   // Attempts. insertAttempt returns the id.

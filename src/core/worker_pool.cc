@@ -29,7 +29,7 @@ void WorkerPool::run() {
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
+      if (stopping_) return;  // tasks not started are dropped: their jobs are redone after start
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }

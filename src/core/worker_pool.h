@@ -13,7 +13,7 @@ namespace vfax::core {
 class WorkerPool {
  public:
   explicit WorkerPool(int threads);
-  ~WorkerPool();  // finishes queued tasks, then joins
+  ~WorkerPool();  // lets running tasks finish, drops the ones not started, joins
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 

@@ -126,6 +126,26 @@ class BadInput(VfaxTestCase):
         self.assertError(self.d.request("PUT", "/api/v1/settings", {"send_attempts": 2}, token=user_token), 403)
         self.d.cli("token", "revoke", str(created["id"]))
         self.assertError(self.d.request("GET", "/api/v1/faxes", token=user_token), 401)
+        # The last admin token cannot be revoked: that would lock every admin out.
+        admin = [t for t in self.d.request("GET", "/api/v1/tokens")[1]["tokens"] if t["admin"]]
+        self.assertError(self.d.request("DELETE", f"/api/v1/tokens/{admin[0]['id']}"), 409, "conflict")
+        self.assertEqual(self.d.request("GET", "/api/v1/faxes", auth=True)[0], 200)
+
+    def test_text_that_is_not_utf8(self):
+        # A field with bytes that are not UTF-8 is stored and shown with replacement characters.
+        boundary = "vfaxtestutf8"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n300\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"tag\"\r\n\r\n").encode() + \
+            b"x\xffy" + f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; " \
+            f"filename=\"a.pdf\"\r\nContent-Type: application/pdf\r\n\r\n".encode() + self.pdf + \
+            f"\r\n--{boundary}--\r\n".encode()
+        status, fax = self.d.request("POST", "/api/v1/faxes", body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        self.assertIn(status, (201, 400), fax)
+        if status == 201:
+            self.assertEqual(self.d.fax(fax["id"])["id"], fax["id"])
+            self.assertEqual(len(self.d.faxes("out")), 2)
+            self.d.wait_final(fax["id"])
 
     def test_unknown_fax_and_cancel_final(self):
         self.assertError(self.d.request("GET", "/api/v1/faxes/424242"), 404, "not_found")

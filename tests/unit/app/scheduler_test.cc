@@ -52,7 +52,7 @@ class ScriptedTelephony final : public core::Telephony {
   }
   void hangup(std::int64_t faxId) override {
     hangups_.push_back(faxId);
-    release(faxId, OutcomeClass::Canceled, 0);
+    release(faxId, OutcomeClass::Canceled, pagesOnHangup);
   }
 
   void script(std::initializer_list<OutcomeClass> outcomes) {
@@ -88,6 +88,7 @@ class ScriptedTelephony final : public core::Telephony {
   core::CallEvents* events() { return events_; }
 
   int pagesOnOk = 1;
+  int pagesOnHangup = 0;  // pages the receiver had confirmed when we hang up
   std::vector<std::int64_t> hangups_;
 
  private:
@@ -317,6 +318,72 @@ TEST_F(SchedulerTest, CallCutByACrashIsAFailedAttemptAndResumes) {
   ASSERT_EQ(f.attempts.size(), 2u);
   EXPECT_EQ(f.attempts[0].outcome, OutcomeClass::Dropped);
   EXPECT_NE(f.attempts[0].reason.find("restart"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, CancelAfterTheLastPageWasConfirmedIsDone) {
+  startService();
+  telephony_.pagesOnHangup = 1;  // MCF for the only page came before the cancel
+  auto job = submit("+49 30 6666667");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  ASSERT_TRUE(service_->cancel(job.id));
+  EXPECT_EQ(waitState(job.id, {FaxState::Done}).state, FaxState::Done);
+}
+
+// A crash after the attempt was recorded as delivered, before the job said `done`: no second call.
+TEST_F(SchedulerTest, CrashAfterDeliveryIsDoneWithoutCallingAgain) {
+  startService();
+  auto job = submit("+49 30 7777778");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  service_.reset();
+  auto f = store_->fax(job.id);
+  ASSERT_TRUE(f && *f);
+  ASSERT_EQ((*f)->attempts.size(), 1u);
+  core::Attempt a = (*f)->attempts[0];
+  a.finished = true;
+  a.outcome = OutcomeClass::Ok;
+  a.pages = 1;
+  a.endedAt = a.startedAt + 1000;
+  ASSERT_TRUE(store_->updateAttempt(a));
+
+  ScriptedTelephony fresh;
+  core::ServiceOptions o;
+  o.dataDir = dir_;
+  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
+  ASSERT_TRUE(s2->start());
+  auto after = *s2->get(job.id);
+  s2->stop();
+  EXPECT_EQ(after.state, FaxState::Done);
+  EXPECT_EQ(fresh.placed().size(), 0u);
+}
+
+// A fax received in full whose PDF was not made yet when vfaxd stopped is `received`, not failed.
+TEST_F(SchedulerTest, InboundReceivedInFullSurvivesAStopBeforeItsPdf) {
+  startService();
+  std::promise<core::InboundDecision> offered;
+  telephony_.events()->onInboundOffered({"500", "+4930123", "", "test"},
+                                        [&](core::InboundDecision d) { offered.set_value(d); });
+  auto d = offered.get_future().get();
+  ASSERT_TRUE(d.accept);
+  core::CallResult r;
+  r.outcome = {OutcomeClass::Ok, 0, "OK"};
+  r.pages = 2;
+  telephony_.events()->onInboundFinished(d.faxId, r);
+  service_->stop();
+  service_.reset();
+  core::ServiceOptions o;
+  o.dataDir = dir_;
+  ScriptedTelephony fresh;
+  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
+  ASSERT_TRUE(s2->start());
+  core::Fax f;
+  for (int i = 0; i < 200; ++i) {
+    f = *s2->get(d.faxId);
+    if (f.state != FaxState::Receiving) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  s2->stop();
+  EXPECT_EQ(f.state, FaxState::Received) << f.error;
+  EXPECT_EQ(f.pages, 2);
 }
 
 TEST_F(SchedulerTest, BadSubmissionsCreateNothing) {
