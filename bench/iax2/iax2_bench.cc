@@ -20,12 +20,14 @@
 #include "app/telephony.h"
 #include "fax/fax_session.h"
 #include "fax/g711.h"
+#include "common_call_bench.h"
 #include "test_tiff.h"
 #include "trunks/iax2/iax2_trunk.h"
 
 namespace {
 
 using namespace vfax;
+using namespace vfax::bench;
 
 double processCpuSeconds() {
   rusage ru{};
@@ -34,111 +36,6 @@ double processCpuSeconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-double threadCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-struct Sink : fax::FaxSessionEvents {
-  bool ok = false;
-  bool done = false;
-  void onFaxPage(int, const std::string&) override {}
-  void onFaxFinished(const fax::FaxResult& r) override {
-    done = true;
-    ok = r.outcome.cls == core::OutcomeClass::Ok;
-  }
-  void onT38Packet(const std::uint8_t*, std::size_t) override {}
-};
-
-// Raw spandsp: sender and receiver back to back through A-law, 20 ms at a time.
-double rawMsPerCallSecond(const std::string& tx, const std::string& rx, double& callSeconds) {
-  Sink sa, sb;
-  fax::FaxSessionOptions a;
-  a.tiffPath = tx;
-  a.localIdent = "bench-tx";
-  fax::FaxSessionOptions b = a;
-  b.calling = false;
-  b.direction = fax::FaxDirection::Receive;
-  b.tiffPath = rx;
-  b.localIdent = "bench-rx";
-  auto A = fax::FaxSession::create(a, sa);
-  auto B = fax::FaxSession::create(b, sb);
-  if (!A.ok() || !B.ok()) return 0;
-  double start = threadCpuSeconds();
-  std::int16_t buf[160];
-  std::uint8_t law[160];
-  for (int tick = 0; tick < 50 * 900 && !(sa.done && sb.done); ++tick) {
-    (*A)->txAudio(buf, 160);
-    fax::g711Encode(fax::G711Law::Alaw, buf, 160, law);
-    fax::g711Decode(fax::G711Law::Alaw, law, 160, buf);
-    (*B)->rxAudio(buf, 160);
-    (*B)->txAudio(buf, 160);
-    fax::g711Encode(fax::G711Law::Alaw, buf, 160, law);
-    fax::g711Decode(fax::G711Law::Alaw, law, 160, buf);
-    (*A)->rxAudio(buf, 160);
-  }
-  double cpu = threadCpuSeconds() - start;
-  callSeconds = static_cast<double>((*A)->elapsedMs()) / 1000.0;
-  if (!(sa.ok && sb.ok)) std::printf("  [raw fax FAILED]\n");
-  return cpu * 1000 / callSeconds;
-}
-
-class Events : public core::CallEvents {
- public:
-  explicit Events(std::string dir) : dir_(std::move(dir)) {}
-  void onOutboundAnswered(std::int64_t) override {}
-  void onOutboundProgress(std::int64_t, int, const std::string&) override {}
-  void onOutboundFinished(std::int64_t, const core::CallResult& r) override { finish(r); }
-  void onInboundOffered(const core::InboundOffer&,
-                        std::function<void(core::InboundDecision)> decide) override {
-    core::InboundDecision d;
-    d.accept = true;
-    {
-      std::lock_guard lock(mutex_);
-      d.faxId = 1'000'000 + nextIn_++;
-    }
-    d.rxTiffPath = dir_ + "/rx-" + std::to_string(d.faxId) + ".tif";
-    d.csid = "bench-rx";
-    decide(d);
-  }
-  void onInboundProgress(std::int64_t, int, const std::string&) override {}
-  void onInboundFinished(std::int64_t, const core::CallResult& r) override { finish(r); }
-
-  bool waitFor(int reports, std::chrono::seconds limit) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, limit, [&] { return finished_ >= reports; });
-  }
-  int failed() {
-    std::lock_guard lock(mutex_);
-    return failed_;
-  }
-  std::string firstFailure() {
-    std::lock_guard lock(mutex_);
-    return firstFailure_;
-  }
-  double callSeconds() {
-    std::lock_guard lock(mutex_);
-    return callMs_ / 1000.0;
-  }
-
- private:
-  void finish(const core::CallResult& r) {
-    std::lock_guard lock(mutex_);
-    ++finished_;
-    if (r.outcome.cls != core::OutcomeClass::Ok && failed_++ == 0) firstFailure_ = r.outcome.reason;
-    callMs_ += static_cast<double>(r.endedAt - r.startedAt);
-    cv_.notify_all();
-  }
-  std::string dir_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int finished_ = 0;
-  int failed_ = 0;
-  std::string firstFailure_;
-  double callMs_ = 0;
-  std::int64_t nextIn_ = 0;
-};
 
 struct StepResult {
   int failed = 0;
@@ -151,7 +48,7 @@ struct StepResult {
 };
 
 StepResult step(int calls, const std::string& tiff, const std::string& dir) {
-  Events eventsA(dir), eventsB(dir);
+  BenchEvents eventsA(dir), eventsB(dir);
   app::TelephonyOptions o;
   o.realtime = true;
   o.lingerMs = 500;
@@ -233,7 +130,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   double rawCall = 0;
-  double raw = rawMsPerCallSecond(tiff, dir + "/raw-rx.tif", rawCall);
+  const RawResult rawResult = bench::rawCall(fax::FaxTransport::Audio, tiff, dir + "/raw-rx.tif");
+  if (!rawResult.ok) std::printf("  [raw fax FAILED]\n");
+  rawCall = rawResult.callSeconds;
+  double raw = rawResult.callSeconds > 0 ? rawResult.cpuSeconds * 1000 / rawResult.callSeconds : 0;
   std::printf("raw spandsp back to back (A-law): %.2f ms CPU per call-second (call %.1f s)\n", raw,
               rawCall);
   std::printf("\nIAX2: stack A registered to stack B on 127.0.0.1, A-law, real time\n");

@@ -198,37 +198,43 @@ void addGetCommand(CLI::App& parent, const std::string& name, const std::string&
   });
 }
 
-void addAdminCommands(CLI::App& app, Action& action) {
-  {
-    struct SettingsOptions {
-      std::vector<std::string> assignments;
-      bool json = false;
+void addSettingsCommand(CLI::App& parent, const std::string& name, const std::string& help,
+                        const std::string& example, const std::string& path,
+                        std::function<void(const Json&)> print, Action& action) {
+  struct Options {
+    std::vector<std::string> assignments;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = parent.add_subcommand(name, help);
+  cmd->add_option("changes", o->assignments, example);
+  cmd->add_flag("--json", o->json, "Print the API's JSON");
+  cmd->callback([o, path, print = std::move(print), &action] {
+    action = [o, path, print](Client& c) -> Result<void> {
+      Json changes = Json::object();
+      for (const auto& a : o->assignments) {
+        const auto eq = a.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return core::makeError(kUsage, "'" + a + "' is not KEY=VALUE");
+        }
+        changes[a.substr(0, eq)] = a.substr(eq + 1);
+      }
+      auto r = changes.empty() ? c.get(path) : c.put(path, changes);
+      if (!r) return r.error();
+      if (o->json) {
+        std::cout << r->dump(2) << '\n';
+      } else {
+        print(*r);
+      }
+      return {};
     };
-    auto o = std::make_shared<SettingsOptions>();
-    auto* cmd = app.add_subcommand("settings", "Show settings, or change them with KEY=VALUE");
-    cmd->add_option("changes", o->assignments, "KEY=VALUE (e.g. total_lines=8)");
-    cmd->add_flag("--json", o->json, "Print the API's JSON");
-    cmd->callback([o, &action] {
-      action = [o](Client& c) -> Result<void> {
-        Json changes = Json::object();
-        for (const auto& a : o->assignments) {
-          const auto eq = a.find('=');
-          if (eq == std::string::npos || eq == 0) {
-            return core::makeError(kUsage, "'" + a + "' is not KEY=VALUE");
-          }
-          changes[a.substr(0, eq)] = a.substr(eq + 1);
-        }
-        auto r = changes.empty() ? c.get("/api/v1/settings") : c.put("/api/v1/settings", changes);
-        if (!r) return r.error();
-        if (o->json) {
-          std::cout << r->dump(2) << '\n';
-        } else {
-          printSettings(*r);
-        }
-        return {};
-      };
-    });
-  }
+  });
+}
+
+void addAdminCommands(CLI::App& app, Action& action) {
+  addSettingsCommand(app, "settings", "Show settings, or change them with KEY=VALUE",
+                     "KEY=VALUE (e.g. total_lines=8)", "/api/v1/settings", printSettings,
+                     action);
   addDeviceCommands(app, action);
   {
     auto days = std::make_shared<int>(-1);

@@ -40,37 +40,9 @@ void printOutbox(const Json& o) {
 void addMailCommands(CLI::App& app, Action& action) {
   auto* mail = app.add_subcommand("mail", "Mail gateway: settings, outbox, test mail");
   mail->require_subcommand(1);
-  {
-    struct Options {
-      std::vector<std::string> assignments;
-      bool json = false;
-    };
-    auto o = std::make_shared<Options>();
-    auto* cmd =
-        mail->add_subcommand("settings", "Show mail settings, or change them with KEY=VALUE");
-    cmd->add_option("changes", o->assignments, "KEY=VALUE (e.g. smtp_host=mail.example.com)");
-    cmd->add_flag("--json", o->json, "Print the API's JSON");
-    cmd->callback([o, &action] {
-      action = [o](Client& c) -> Result<void> {
-        Json changes = Json::object();
-        for (const auto& a : o->assignments) {
-          const auto eq = a.find('=');
-          if (eq == std::string::npos || eq == 0)
-            return core::makeError(kUsage, "'" + a + "' is not KEY=VALUE");
-          changes[a.substr(0, eq)] = a.substr(eq + 1);
-        }
-        auto r = changes.empty() ? c.get("/api/v1/mail/settings")
-                                 : c.put("/api/v1/mail/settings", changes);
-        if (!r) return r.error();
-        if (o->json) {
-          std::cout << r->dump(2) << '\n';
-        } else {
-          printSettings(*r);
-        }
-        return {};
-      };
-    });
-  }
+  addSettingsCommand(*mail, "settings", "Show mail settings, or change them with KEY=VALUE",
+                     "KEY=VALUE (e.g. smtp_host=mail.example.com)", "/api/v1/mail/settings",
+                     printSettings, action);
   addGetCommand(*mail, "outbox", "Queued and sent mails, with delivery errors",
                 "/api/v1/mail/outbox", printOutbox, action);
   {
