@@ -62,6 +62,9 @@ class MailStore {
   virtual Result<std::optional<ProcessedMail>> processedMail(const std::string& key) = 0;
   /// Inserts or replaces the record.
   virtual Result<void> saveProcessedMail(const ProcessedMail& p) = 0;
+  /// Retention: deletes delivered and failed outbox mails created before `cutoff` (pending ones
+  /// stay), and, when `processedToo`, finished records of processed mails. Returns rows deleted.
+  virtual Result<int> pruneMail(Millis cutoff, bool processedToo) = 0;
 };
 
 inline std::string_view toString(OutboxState s) {

@@ -11,6 +11,9 @@ class FaxObserver {
   /// with its attempts. Must not block for long: queue the work (e.g. into a durable outbox).
   /// A new record (a job queued, an inbound call being received) comes with previous == state.
   virtual void onFaxStateChanged(const Fax& fax, FaxState previous) = 0;
+  /// After a retention cleanup deleted the faxes created before `cutoff` (scheduler thread):
+  /// a chance to drop the observer's own records of that age.
+  virtual void onRetentionCleanup(Millis cutoff) { (void)cutoff; }
 };
 
 }  // namespace vfax::core

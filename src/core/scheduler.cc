@@ -710,6 +710,7 @@ Result<int> Scheduler::cleanupNow(std::optional<int> olderThanDays) {
     ++deleted;
   }
   spdlog::info("cleanup: deleted {} fax(es) older than {} days", deleted, days);
+  for (auto* o : observers_) o->onRetentionCleanup(cutoff);
   return deleted;
 }
 

@@ -126,6 +126,17 @@ core::Result<std::int64_t> MailGateway::sendTest(const std::string& to) {
 
 PollerStatus MailGateway::mailboxStatus() const { return poller_->status(); }
 
+void MailGateway::onRetentionCleanup(core::Millis cutoff) {
+  const bool processedToo = settings().mailbox.deleteAfterFetch;
+  auto n = store_.pruneMail(cutoff, processedToo);
+  if (!n) {
+    spdlog::error("mail: retention cleanup: {}", n.error().message);
+    return;
+  }
+  spdlog::info("mail: retention cleanup removed {} old mail record(s){}", *n,
+               processedToo ? "" : " (records of kept mailbox mails stay)");
+}
+
 void MailGateway::onFaxStateChanged(const core::Fax& fax, core::FaxState previous) {
   // On the scheduler thread: only a row goes into the store; the worker composes and sends.
   core::OutboxMail m;

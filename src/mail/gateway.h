@@ -41,6 +41,10 @@ class MailGateway final : public core::FaxObserver {
   void stop();
 
   void onFaxStateChanged(const core::Fax& fax, core::FaxState previous) override;
+  /// Drops delivered/failed outbox mails of that age; the records of processed mails only when
+  /// the mailbox deletes what it fetched (otherwise they are what stops a kept mail being faxed
+  /// again).
+  void onRetentionCleanup(core::Millis cutoff) override;
 
   MailSettings settings() const;
   /// Masked.

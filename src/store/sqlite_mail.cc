@@ -197,4 +197,25 @@ Result<void> SqliteStore::saveProcessedMail(const core::ProcessedMail& p) {
   return runDone(*db_, *st, "record a processed mail");
 }
 
+Result<int> SqliteStore::pruneMail(core::Millis cutoff, bool processedToo) {
+  std::lock_guard lock(mu_);
+  int deleted = 0;
+  auto outbox =
+      db_->prepare("DELETE FROM mail_outbox WHERE state != 'pending' AND created_at < ?");
+  if (!outbox) return outbox.error();
+  outbox->bindInt(cutoff);
+  if (auto r = runDone(*db_, *outbox, "prune the outbox"); !r) return r.error();
+  deleted += db_->changes();
+  if (processedToo) {
+    // A `pending` record marks a mail whose jobs may be half stored: it must outlive any cleanup.
+    auto processed =
+        db_->prepare("DELETE FROM mail_processed WHERE state != 'pending' AND created_at < ?");
+    if (!processed) return processed.error();
+    processed->bindInt(cutoff);
+    if (auto r = runDone(*db_, *processed, "prune processed mails"); !r) return r.error();
+    deleted += db_->changes();
+  }
+  return deleted;
+}
+
 }  // namespace vfax::store

@@ -75,6 +75,7 @@ class SqliteStore final : public core::Store, public core::MailStore {
   core::Result<void> updateMail(const core::OutboxMail& m) override;
   core::Result<std::optional<core::ProcessedMail>> processedMail(const std::string& key) override;
   core::Result<void> saveProcessedMail(const core::ProcessedMail& p) override;
+  core::Result<int> pruneMail(core::Millis cutoff, bool processedToo) override;
 
  private:
   explicit SqliteStore(std::unique_ptr<detail::Db> db);

@@ -215,5 +215,35 @@ TEST(MailStore, ProcessedMailsRoundTrip) {
   EXPECT_EQ((*store)->loadMailSettings()->at("language"), "en");
 }
 
+TEST(MailStore, RetentionPrunesFinishedRecordsOnly) {
+  auto store = store::SqliteStore::open(":memory:");
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  core::OutboxMail sent, pending;
+  sent.kind = pending.kind = "status";
+  sent.recipient = pending.recipient = "a@example.test";
+  sent.state = core::OutboxState::Sent;
+  pending.state = core::OutboxState::Pending;
+  sent.createdAt = pending.createdAt = 1000;
+  ASSERT_TRUE(s.enqueueMail(sent));
+  ASSERT_TRUE(s.enqueueMail(pending));
+  ASSERT_TRUE(s.saveProcessedMail({"done-key", "<a@x>", "done", {1}, "faxed", 1000}));
+  ASSERT_TRUE(s.saveProcessedMail({"pending-key", "<b@x>", "pending", {}, "", 1000}));
+
+  // Kept mailbox mails: the processed records stay.
+  auto n = s.pruneMail(5000, false);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(s.listOutbox(10)->size(), 1u);  // the pending mail is never dropped
+  EXPECT_TRUE(*s.processedMail("done-key"));
+  // Deleting mailbox: finished records go too, a pending one stays; nothing newer than the cutoff.
+  n = s.pruneMail(5000, true);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 1);
+  EXPECT_FALSE(*s.processedMail("done-key"));
+  EXPECT_TRUE(*s.processedMail("pending-key"));
+  EXPECT_EQ(*s.pruneMail(500, true), 0);
+}
+
 }  // namespace
 }  // namespace vfax::mail
