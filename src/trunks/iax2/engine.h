@@ -200,6 +200,8 @@ class Engine {
   void acceptInbound(Session& s, std::int64_t nowMs);
   void onRegReq(Session& s, const IeList& ies, std::int64_t nowMs);
   void onRegRel(Session& s, const IeList& ies, std::int64_t nowMs);
+  void challengeRegistration(Session& s, const std::string& user, std::int64_t nowMs);
+  bool registrationProven(Session& s, const std::string& user, const std::string& result);
   void onAuthReqForCall(Session& s, const IeList& ies, std::int64_t nowMs);
   void onRegClientReply(Session& s, const FullFrame& f, const IeList& ies, std::int64_t nowMs);
   void endCall(Session& s, EndKind kind, int cause, const std::string& text, bool notify,

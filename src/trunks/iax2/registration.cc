@@ -13,32 +13,40 @@ using namespace detail;
 
 // ---------------------------------------------------------------- registrations (server)
 
-void Engine::onRegReq(Session& s, const IeList& ies, std::int64_t nowMs) {
-  std::string user = ies.str(Ie::Username).value_or("");
-  auto result = ies.str(Ie::Md5Result);
-  if (!result) {
-    // Unknown names get a challenge too, so that probing cannot tell which peers exist.
-    s.peer = user;
-    s.challenge = newChallenge();
-    s.state = State::WaitAuth;
-    sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegAuth),
-             IeList{}
-                 .addU16(Ie::AuthMethods, kAuthMd5)
-                 .add(Ie::Challenge, s.challenge)
-                 .add(Ie::Username, user),
-             nowMs);
-    return;
-  }
+// A REGREQ or REGREL without an MD5 result: challenge it. Unknown names get a challenge too, so
+// that probing cannot tell which peers exist.
+void Engine::challengeRegistration(Session& s, const std::string& user, std::int64_t nowMs) {
+  s.peer = user;
+  s.challenge = newChallenge();
+  s.state = State::WaitAuth;
+  sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegAuth),
+           IeList{}
+               .addU16(Ie::AuthMethods, kAuthMd5)
+               .add(Ie::Challenge, s.challenge)
+               .add(Ie::Username, user),
+           nowMs);
+}
+
+// The answer to our challenge proves the peer (and a static peer must come from its host). The
+// challenge is used up either way.
+bool Engine::registrationProven(Session& s, const std::string& user, const std::string& result) {
   const PeerConfig* peer = peerByName(user);
   bool ok = peer && !peer->secret.empty() && !s.challenge.empty() && user == s.peer &&
-            responsesEqual(*result, md5Response(s.challenge, peer->secret));
+            responsesEqual(result, md5Response(s.challenge, peer->secret));
   if (ok && !peer->host.empty()) {
     auto addr = Address::parse(peer->host, peer->port);
     ok = addr && addr->sameHost(s.addr);
   }
   s.challenge.clear();
-  if (!ok) {
-    ++stats_.authFailures;
+  if (!ok) ++stats_.authFailures;
+  return ok;
+}
+
+void Engine::onRegReq(Session& s, const IeList& ies, std::int64_t nowMs) {
+  std::string user = ies.str(Ie::Username).value_or("");
+  auto result = ies.str(Ie::Md5Result);
+  if (!result) return challengeRegistration(s, user, nowMs);
+  if (!registrationProven(s, user, *result)) {
     spdlog::warn("iax2: refused the registration of '{}' from {}", user, s.addr.toString());
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegRej),
              IeList{}.add(Ie::Cause, "Registration Refused").addU8(Ie::CauseCode, 29), nowMs);
@@ -64,24 +72,8 @@ void Engine::onRegReq(Session& s, const IeList& ies, std::int64_t nowMs) {
 void Engine::onRegRel(Session& s, const IeList& ies, std::int64_t nowMs) {
   std::string user = ies.str(Ie::Username).value_or("");
   auto result = ies.str(Ie::Md5Result);
-  if (!result) {
-    s.peer = user;
-    s.challenge = newChallenge();
-    s.state = State::WaitAuth;
-    sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegAuth),
-             IeList{}
-                 .addU16(Ie::AuthMethods, kAuthMd5)
-                 .add(Ie::Challenge, s.challenge)
-                 .add(Ie::Username, user),
-             nowMs);
-    return;
-  }
-  const PeerConfig* peer = peerByName(user);
-  bool ok = peer && !s.challenge.empty() && user == s.peer &&
-            responsesEqual(*result, md5Response(s.challenge, peer->secret));
-  s.challenge.clear();
-  if (!ok) {
-    ++stats_.authFailures;
+  if (!result) return challengeRegistration(s, user, nowMs);
+  if (!registrationProven(s, user, *result)) {
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegRej),
              IeList{}.add(Ie::Cause, "Release Refused").addU8(Ie::CauseCode, 29), nowMs);
     destroyLater(s, nowMs);
