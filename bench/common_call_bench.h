@@ -15,7 +15,7 @@
 
 #include "core/telephony.h"
 #include "fax/fax_session.h"
-#include "fax/g711.h"
+#include "codec/g711.h"
 
 namespace vfax::bench {
 
@@ -68,12 +68,12 @@ inline RawResult rawCall(fax::FaxTransport transport, const std::string& tx, con
   for (int tick = 0; tick < 50 * 900 && !(sa.done && sb.done); ++tick) {
     if (transport == fax::FaxTransport::Audio) {
       (*A)->txAudio(buf, 160);
-      fax::g711Encode(fax::G711Law::Alaw, buf, 160, law);
-      fax::g711Decode(fax::G711Law::Alaw, law, 160, buf);
+      codec::g711Encode(codec::G711Law::Alaw, buf, 160, law);
+      codec::g711Decode(codec::G711Law::Alaw, law, 160, buf);
       (*B)->rxAudio(buf, 160);
       (*B)->txAudio(buf, 160);
-      fax::g711Encode(fax::G711Law::Alaw, buf, 160, law);
-      fax::g711Decode(fax::G711Law::Alaw, law, 160, buf);
+      codec::g711Encode(codec::G711Law::Alaw, buf, 160, law);
+      codec::g711Decode(codec::G711Law::Alaw, law, 160, buf);
       (*A)->rxAudio(buf, 160);
     } else {
       (*A)->tick(160);

@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "app/telephony.h"
+#include "telephony/telephony_impl.h"
 #include "fax/fax_session.h"
-#include "fax/g711.h"
+#include "codec/g711.h"
 #include "common_call_bench.h"
 #include "test_tiff.h"
 
@@ -39,9 +39,9 @@ struct StepResult {
 
 StepResult realtimeStep(int calls, const std::string& tiff, const std::string& dir) {
   BenchEvents events(dir);
-  app::TelephonyOptions o;
+  telephony::TelephonyOptions o;
   o.realtime = true;
-  app::TelephonyImpl telephony(o);
+  telephony::TelephonyImpl telephony(o);
   telephony.setEvents(&events);
   telephony.start();
   auto start = std::chrono::steady_clock::now();

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "app/telephony.h"
+#include "telephony/telephony_impl.h"
 #include "fax/fax_session.h"
-#include "fax/g711.h"
+#include "codec/g711.h"
 #include "common_call_bench.h"
 #include "test_tiff.h"
 #include "trunks/iax2/iax2_trunk.h"
@@ -49,10 +49,10 @@ struct StepResult {
 
 StepResult step(int calls, const std::string& tiff, const std::string& dir) {
   BenchEvents eventsA(dir), eventsB(dir);
-  app::TelephonyOptions o;
+  telephony::TelephonyOptions o;
   o.realtime = true;
   o.lingerMs = 500;
-  app::TelephonyImpl b(o), a(o);
+  telephony::TelephonyImpl b(o), a(o);
 
   trunks::iax2::Iax2TrunkOptions ob;
   ob.port = 0;

@@ -16,7 +16,7 @@
 
 #include "api/http_server.h"
 #include "app/config.h"
-#include "app/telephony.h"
+#include "telephony/telephony_impl.h"
 #include "core/clock.h"
 #include "core/service.h"
 #include "documents/document_converter.h"
@@ -85,14 +85,14 @@ int run(app::Config& config) {
   };
   documents::DocumentConverter converter(docOptions);
 
-  app::TelephonyOptions telOptions;
+  telephony::TelephonyOptions telOptions;
   telOptions.realtime = config.loopbackRealtime;
   telOptions.loopbackMedia =
       config.loopbackMedia == "t38" ? trunks::MediaKind::T38 : trunks::MediaKind::Audio;
-  telOptions.loopbackLaw = config.loopbackLaw == "ulaw" ? fax::G711Law::Ulaw : fax::G711Law::Alaw;
+  telOptions.loopbackLaw = config.loopbackLaw == "ulaw" ? codec::G711Law::Ulaw : codec::G711Law::Alaw;
   telOptions.noProgressTimeoutMs = config.faxIdleTimeoutSeconds * 1000;
   telOptions.maxCallDurationMs = config.faxMaxCallSeconds * 1000;
-  app::TelephonyImpl telephony(telOptions);
+  telephony::TelephonyImpl telephony(telOptions);
   // IAX2 trunk: [iax2] in the file plus the peers added through the API (kept in the store).
   auto iax2Box = core::SecretBox::loadOrCreate((fs::path(config.dataDir) / "secret.key").string());
   if (!iax2Box) {

@@ -25,7 +25,7 @@ constexpr Names<FaxState, 10> kStates{{
     {FaxState::Received, "received"},
 }};
 
-constexpr Names<OutcomeClass, 8> kOutcomes{{
+constexpr Names<OutcomeClass, 9> kOutcomes{{
     {OutcomeClass::Ok, "ok"},
     {OutcomeClass::Busy, "busy"},
     {OutcomeClass::NoAnswer, "no_answer"},
@@ -33,6 +33,7 @@ constexpr Names<OutcomeClass, 8> kOutcomes{{
     {OutcomeClass::Refused, "refused"},
     {OutcomeClass::Incompatible, "incompatible"},
     {OutcomeClass::LocalError, "local_error"},
+    {OutcomeClass::Unavailable, "unavailable"},
     {OutcomeClass::Canceled, "canceled"},
 }};
 

@@ -36,6 +36,10 @@ enum class OutcomeClass {
   Incompatible,  // no common modem / resolution / compression
   LocalError,    // our side: document, file, configuration, no trunk
   Canceled,
+  /// Temporary trunk trouble: no call was placed (peer unreachable or not registered yet, trunk
+  /// not bound or stopping, local congestion, a host name still resolving). Retried with its own
+  /// back-off; spends no send attempt.
+  Unavailable,
 };
 
 /// One call's result. `code` is the source code (spandsp T30_ERR_*, or a trunk hangup cause) for

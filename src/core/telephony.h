@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/model.h"
 
@@ -67,18 +68,30 @@ class CallEvents {
   virtual void onInboundFinished(std::int64_t faxId, const CallResult& result) = 0;
 };
 
+/// One trunk as /healthz and /lines show it.
+struct TrunkStatus {
+  std::string name;    // "loopback", "iax2", ...
+  bool up = true;      // false: it cannot place or take calls now (not bound, ...)
+  std::string reason;  // why not, for the admin ("cannot listen on 127.0.0.1:4569: ...")
+  int calls = 0;       // calls in progress on it
+};
+
 class Telephony {
  public:
   virtual ~Telephony() = default;
   virtual void setEvents(CallEvents* events) = 0;  // before start()
   virtual void start() = 0;
   virtual void stop() = 0;  // hangs up every call (each is reported finished)
-  /// Places a call; the result always arrives through onOutboundFinished, even on failure.
+  /// Places a call; the result always arrives through onOutboundFinished, even on failure. A call
+  /// that could not be placed at all (temporary trunk trouble) ends with OutcomeClass::Unavailable
+  /// and a reason that says what it waits for.
   virtual void placeCall(const OutboundCall& call) = 0;
   /// Hangs up the call of this fax (cancel). Reported through the matching *Finished event.
   virtual void hangup(std::int64_t faxId) = 0;
   /// Calls in progress (inbound + outbound), for /lines.
   virtual int activeCalls() const = 0;
+  /// Thread-safe and never blocks (a snapshot the telephony loop keeps current).
+  virtual std::vector<TrunkStatus> trunkStatus() const = 0;
 };
 
 }  // namespace vfax::core

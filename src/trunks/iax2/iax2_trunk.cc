@@ -12,7 +12,7 @@
 #include <future>
 #include <thread>
 
-#include "fax/g711.h"
+#include "codec/g711.h"
 
 namespace vfax::trunks::iax2 {
 
@@ -52,11 +52,11 @@ class Iax2Call final : public Call {
     std::size_t len = 0;
     switch (trunk_.engine().format(no_)) {
       case kFormatUlaw:
-        fax::g711Encode(fax::G711Law::Ulaw, samples, n, buf);
+        codec::g711Encode(codec::G711Law::Ulaw, samples, n, buf);
         len = n;
         break;
       case kFormatAlaw:
-        fax::g711Encode(fax::G711Law::Alaw, samples, n, buf);
+        codec::g711Encode(codec::G711Law::Alaw, samples, n, buf);
         len = n;
         break;
       case kFormatSlinear:
@@ -84,11 +84,11 @@ class Iax2Call final : public Call {
     switch (f.format) {
       case kFormatUlaw:
         n = std::min(f.len, std::size_t{960});
-        fax::g711Decode(fax::G711Law::Ulaw, f.data.data(), n, pcm);
+        codec::g711Decode(codec::G711Law::Ulaw, f.data.data(), n, pcm);
         break;
       case kFormatAlaw:
         n = std::min(f.len, std::size_t{960});
-        fax::g711Decode(fax::G711Law::Alaw, f.data.data(), n, pcm);
+        codec::g711Decode(codec::G711Law::Alaw, f.data.data(), n, pcm);
         break;
       case kFormatSlinear:
         n = std::min(f.len / 2, std::size_t{960});

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "trunks/event_loop.h"
+#include "reactor/event_loop.h"
 #include "trunks/iax2/engine.h"
 #include "trunks/iax2/settings.h"
 #include "trunks/trunk.h"

@@ -37,7 +37,7 @@ class LoopbackLeg final : public Call, public std::enable_shared_from_this<Loopb
     if (!peer || peer->ended_) return;
     Frame& f = peer->inbox_.emplace_back();
     f.len = std::min(n, f.data.size());
-    fax::g711Encode(trunk_.options().law, samples, f.len, f.data.data());
+    codec::g711Encode(trunk_.options().law, samples, f.len, f.data.data());
   }
 
   void sendT38(const std::uint8_t* ifp, std::size_t len) override {
@@ -63,7 +63,7 @@ class LoopbackLeg final : public Call, public std::enable_shared_from_this<Loopb
       inbox_.pop_front();
       if (info_.media == MediaKind::Audio) {
         std::size_t n = std::min(f.len, sizeof(pcm) / sizeof(pcm[0]));
-        fax::g711Decode(trunk_.options().law, f.data.data(), n, pcm);
+        codec::g711Decode(trunk_.options().law, f.data.data(), n, pcm);
         handler_->onAudio(pcm, n);
       } else if (f.big.empty()) {
         handler_->onT38(f.data.data(), f.len, f.seq);

@@ -7,15 +7,15 @@
 #include <memory>
 #include <vector>
 
-#include "fax/g711.h"
-#include "trunks/event_loop.h"
+#include "codec/g711.h"
+#include "reactor/event_loop.h"
 #include "trunks/trunk.h"
 
 namespace vfax::trunks {
 
 struct LoopbackOptions {
   MediaKind media = MediaKind::Audio;
-  fax::G711Law law = fax::G711Law::Alaw;
+  codec::G711Law law = codec::G711Law::Alaw;
 };
 
 class LoopbackLeg;

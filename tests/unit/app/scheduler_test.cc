@@ -35,6 +35,7 @@ class ScriptedTelephony final : public core::Telephony {
     std::lock_guard l(m_);
     return static_cast<int>(open_.size());
   }
+  std::vector<core::TrunkStatus> trunkStatus() const override { return {}; }
 
   void placeCall(const core::OutboundCall& call) override {
     std::unique_lock l(m_);

@@ -1,5 +1,5 @@
 // TelephonyImpl over the loopback trunk, non-realtime, with real spandsp sessions.
-#include "app/telephony.h"
+#include "telephony/telephony_impl.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 
 #include "../fax/test_tiff.h"
 
-namespace vfax::app {
+namespace vfax::telephony {
 namespace {
 
 using core::OutcomeClass;
@@ -99,7 +99,7 @@ class TelephonyTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void startTelephony(trunks::MediaKind media, fax::G711Law law = fax::G711Law::Alaw) {
+  void startTelephony(trunks::MediaKind media, codec::G711Law law = codec::G711Law::Alaw) {
     TelephonyOptions o;
     o.realtime = false;
     o.loopbackMedia = media;
@@ -123,7 +123,7 @@ class TelephonyTest : public ::testing::Test {
     return c;
   }
 
-  void expectDelivered(trunks::MediaKind media, fax::G711Law law = fax::G711Law::Alaw) {
+  void expectDelivered(trunks::MediaKind media, codec::G711Law law = codec::G711Law::Alaw) {
     startTelephony(media, law);
     telephony_->placeCall(internalCall(1));
     ASSERT_TRUE(events_.waitFinished(1, 1));
@@ -163,7 +163,7 @@ TEST_F(TelephonyTest, InternalAudioCallDeliversAllPages) {
 }
 
 TEST_F(TelephonyTest, InternalUlawAudioCallDeliversAllPages) {
-  expectDelivered(trunks::MediaKind::Audio, fax::G711Law::Ulaw);
+  expectDelivered(trunks::MediaKind::Audio, codec::G711Law::Ulaw);
 }
 
 TEST_F(TelephonyTest, InternalT38CallDeliversAllPages) { expectDelivered(trunks::MediaKind::T38); }
@@ -222,4 +222,4 @@ TEST_F(TelephonyTest, StopEndsCallsAndReportsEachOnce) {
 }
 
 }  // namespace
-}  // namespace vfax::app
+}  // namespace vfax::telephony

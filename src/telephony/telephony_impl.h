@@ -8,18 +8,18 @@
 
 #include "core/clock.h"
 #include "core/telephony.h"
-#include "fax/g711.h"
-#include "trunks/event_loop.h"
+#include "codec/g711.h"
+#include "reactor/event_loop.h"
 #include "trunks/loopback/loopback_trunk.h"
 #include "trunks/trunk.h"
 
-namespace vfax::app {
+namespace vfax::telephony {
 
 struct TelephonyOptions {
   /// false: calls run as fast as the CPU allows (tests); true: on the 20 ms wall-clock grid.
   bool realtime = true;
   trunks::MediaKind loopbackMedia = trunks::MediaKind::Audio;
-  fax::G711Law loopbackLaw = fax::G711Law::Alaw;
+  codec::G711Law loopbackLaw = codec::G711Law::Alaw;
   /// A fax session with no T.30 progress for this long is ended (far end silent).
   int noProgressTimeoutMs = 60'000;
   int maxCallDurationMs = 30 * 60'000;
@@ -53,6 +53,7 @@ class TelephonyImpl final : public core::Telephony,
   void placeCall(const core::OutboundCall& call) override;
   void hangup(std::int64_t faxId) override;
   int activeCalls() const override { return active_.load(); }
+  std::vector<core::TrunkStatus> trunkStatus() const override;
 
   /// The loop's tick statistics (lateness on the 20 ms grid), for metrics and benchmarks.
   trunks::EventLoopStats loopStats() const { return loop_->stats(); }
@@ -92,4 +93,4 @@ class TelephonyImpl final : public core::Telephony,
   std::atomic<int> active_{0};
 };
 
-}  // namespace vfax::app
+}  // namespace vfax::telephony

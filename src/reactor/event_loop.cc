@@ -1,4 +1,4 @@
-#include "trunks/event_loop.h"
+#include "reactor/event_loop.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,4 @@
-#include "app/telephony.h"
+#include "telephony/telephony_impl.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 
 #include "fax/fax_session.h"
 
-namespace vfax::app {
+namespace vfax::telephony {
 
 using core::CallOutcome;
 using core::OutcomeClass;
@@ -485,6 +485,13 @@ void TelephonyImpl::sweep() {
   updateActive();
 }
 
+std::vector<core::TrunkStatus> TelephonyImpl::trunkStatus() const {
+  std::vector<core::TrunkStatus> out;
+  out.push_back({"loopback", true, {}, 0});
+  if (external_) out.push_back({external_->name(), true, {}, 0});
+  return out;
+}
+
 void TelephonyImpl::updateActive() {
   int n = 0;
   for (auto& [id, ctx] : calls_) {
@@ -493,4 +500,4 @@ void TelephonyImpl::updateActive() {
   active_ = n;
 }
 
-}  // namespace vfax::app
+}  // namespace vfax::telephony

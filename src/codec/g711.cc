@@ -1,0 +1,90 @@
+#include "codec/g711.h"
+
+#include <array>
+
+namespace vfax::codec {
+namespace {
+
+// Position of the highest set bit (value > 0).
+inline int topBit(unsigned v) { return 31 - __builtin_clz(v); }
+
+constexpr int kUlawBias = 0x84;
+constexpr std::uint8_t kAlawAmiMask = 0x55;  // even bits inverted on the line
+
+// Decoding is a table lookup: 256 entries per law, built once.
+struct DecodeTables {
+  std::array<std::int16_t, 256> alaw{};
+  std::array<std::int16_t, 256> ulaw{};
+  DecodeTables() {
+    for (int i = 0; i < 256; ++i) {
+      int a = i ^ kAlawAmiMask;
+      int seg = (a & 0x70) >> 4;
+      int t = seg ? (((a & 0x0F) << 4) + 0x108) << (seg - 1) : ((a & 0x0F) << 4) + 8;
+      alaw[i] = static_cast<std::int16_t>((a & 0x80) ? t : -t);
+
+      int u = ~i & 0xFF;
+      int v = (((u & 0x0F) << 3) + kUlawBias) << ((u & 0x70) >> 4);
+      ulaw[i] = static_cast<std::int16_t>((u & 0x80) ? (kUlawBias - v) : (v - kUlawBias));
+    }
+  }
+};
+
+const DecodeTables& tables() {
+  static const DecodeTables t;
+  return t;
+}
+
+}  // namespace
+
+std::string_view toString(G711Law law) { return law == G711Law::Alaw ? "alaw" : "ulaw"; }
+
+std::optional<G711Law> g711LawFromString(std::string_view s) {
+  if (s == "alaw") return G711Law::Alaw;
+  if (s == "ulaw") return G711Law::Ulaw;
+  return std::nullopt;
+}
+
+std::uint8_t linearToAlaw(std::int16_t sample) {
+  int linear = sample;
+  int mask = kAlawAmiMask | 0x80;
+  if (linear < 0) {
+    mask = kAlawAmiMask;
+    linear = -linear - 1;
+  }
+  int seg = topBit(static_cast<unsigned>(linear) | 0xFF) - 7;
+  if (seg >= 8) return static_cast<std::uint8_t>(0x7F ^ mask);
+  int shift = seg ? seg + 3 : 4;
+  return static_cast<std::uint8_t>(((seg << 4) | ((linear >> shift) & 0x0F)) ^ mask);
+}
+
+std::uint8_t linearToUlaw(std::int16_t sample) {
+  int linear = sample;
+  int mask = 0xFF;
+  if (linear < 0) {
+    linear = kUlawBias - linear;
+    mask = 0x7F;
+  } else {
+    linear = kUlawBias + linear;
+  }
+  int seg = topBit(static_cast<unsigned>(linear) | 0xFF) - 7;
+  if (seg >= 8) return static_cast<std::uint8_t>(0x7F ^ mask);
+  return static_cast<std::uint8_t>(((seg << 4) | ((linear >> (seg + 3)) & 0x0F)) ^ mask);
+}
+
+std::int16_t alawToLinear(std::uint8_t alaw) { return tables().alaw[alaw]; }
+std::int16_t ulawToLinear(std::uint8_t ulaw) { return tables().ulaw[ulaw]; }
+
+void g711Encode(G711Law law, const std::int16_t* in, std::size_t n, std::uint8_t* out) {
+  if (law == G711Law::Alaw) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = linearToAlaw(in[i]);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = linearToUlaw(in[i]);
+  }
+}
+
+void g711Decode(G711Law law, const std::uint8_t* in, std::size_t n, std::int16_t* out) {
+  const auto& table = law == G711Law::Alaw ? tables().alaw : tables().ulaw;
+  for (std::size_t i = 0; i < n; ++i) out[i] = table[in[i]];
+}
+
+}  // namespace vfax::codec
