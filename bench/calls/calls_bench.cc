@@ -32,7 +32,7 @@ struct StepResult {
   int calls = 0;
   int failed = 0;
   bool allFinished = false;
-  trunks::EventLoopStats stats;
+  reactor::EventLoopStats stats;
   double loopCpuShare = 0;  // busy time of the loop / wall time
   double seconds = 0;
 };

@@ -1,29 +1,71 @@
 #include "reactor/event_loop.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <future>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <stdexcept>
 
-namespace vfax::trunks {
+namespace vfax::reactor {
 namespace {
-using Clock = std::chrono::steady_clock;
 
-std::int64_t usSince(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t).count();
+std::int64_t steadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
+
+// A handler that throws must not take the loop (and every call on it) down.
+template <typename F>
+void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    spdlog::error("telephony loop: {} failed: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("telephony loop: {} failed", what);
+  }
+}
+
 }  // namespace
 
-EventLoop::EventLoop(EventLoopOptions options) : options_(options) {}
+std::int64_t SteadyClock::nowUs() const { return steadyUs(); }
 
-EventLoop::~EventLoop() { stop(); }
+const SteadyClock& SteadyClock::instance() {
+  static const SteadyClock clock;
+  return clock;
+}
+
+EventLoop::EventLoop(const MonoClock* clock) : clock_(clock ? *clock : SteadyClock::instance()) {
+  epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epollFd_ < 0 || wakeFd_ < 0) {
+    throw std::runtime_error(std::string("telephony loop: epoll/eventfd: ") +
+                             std::strerror(errno));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = static_cast<std::uint32_t>(wakeFd_);
+  ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev);
+}
+
+EventLoop::~EventLoop() {
+  stop();
+  if (wakeFd_ >= 0) ::close(wakeFd_);
+  if (epollFd_ >= 0) ::close(epollFd_);
+}
 
 void EventLoop::start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
   accepting_ = true;
+  running_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -33,49 +75,199 @@ void EventLoop::stop() {
     stopping_ = true;
     accepting_ = false;
   }
-  cv_.notify_all();
+  wake();
   if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+  running_ = false;
 }
 
-void EventLoop::post(std::function<void()> task) {
+void EventLoop::wake() {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof(one));
+}
+
+bool EventLoop::post(std::function<void()> task) {
   {
     std::lock_guard lock(mutex_);
-    if (!accepting_) return;
+    if (!accepting_) return false;
     posted_.push_back(std::move(task));
   }
-  cv_.notify_one();
+  // The loop sets `sleeping_` before it looks at the queue one last time, so either it sees
+  // this task or we see it sleeping and wake it.
+  if (sleeping_.load()) wake();
+  return true;
 }
 
-void EventLoop::runSync(const std::function<void()>& task) {
-  if (inLoopThread()) {
-    task();
-    return;
+core::Result<void> EventLoop::runSync(std::function<void()> task,
+                                      std::chrono::milliseconds timeout) {
+  auto runHere = [&task]() -> core::Result<void> {
+    try {
+      task();
+      return {};
+    } catch (const std::exception& e) {
+      return core::makeError("internal_error", std::string("telephony task failed: ") + e.what());
+    } catch (...) {
+      return core::makeError("internal_error", "telephony task failed");
+    }
+  };
+  if (inLoopThread() || !running_) return runHere();
+
+  struct State {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    core::Result<void> result;
+  };
+  auto state = std::make_shared<State>();
+  bool queued = post([state, task = std::move(task)]() mutable {
+    core::Result<void> r;
+    try {
+      task();
+    } catch (const std::exception& e) {
+      r = core::makeError("internal_error", std::string("telephony task failed: ") + e.what());
+    } catch (...) {
+      r = core::makeError("internal_error", "telephony task failed");
+    }
+    std::lock_guard l(state->m);
+    state->result = std::move(r);
+    state->done = true;
+    state->cv.notify_all();
+  });
+  if (!queued) return core::makeError("unavailable", "the telephony loop is stopping");
+  std::unique_lock l(state->m);
+  if (!state->cv.wait_for(l, timeout, [&] { return state->done; })) {
+    return core::makeError("timeout", "the telephony loop did not answer in time");
   }
-  std::promise<void> done;
-  auto future = done.get_future();
-  bool queued = false;
+  return state->result;
+}
+
+// ---------------------------------------------------------------- timers
+
+void EventLoop::pushHeap(HeapEntry e) {
+  heap_.push_back(e);
+  std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+}
+
+TimerId EventLoop::at(std::int64_t atUs, std::function<void()> fn) {
+  TimerId id = nextTimer_++;
+  timers_.emplace(id, Timer{std::move(fn), 0, atUs, false});
+  pushHeap({atUs, id});
+  return id;
+}
+
+TimerId EventLoop::every(std::int64_t periodUs, std::int64_t firstUs, std::function<void()> fn,
+                         bool media) {
+  TimerId id = nextTimer_++;
+  periodUs = std::max<std::int64_t>(periodUs, 1);
+  timers_.emplace(id, Timer{std::move(fn), periodUs, firstUs, media});
+  pushHeap({firstUs, id});
+  return id;
+}
+
+void EventLoop::cancel(TimerId id) { timers_.erase(id); }
+
+void EventLoop::runTimers() {
+  const std::int64_t now = clock_.nowUs();
+  // Only what is due now fires in this pass; a periodic timer that is still due after its
+  // firing waits for the next pass, so that file events and posted work get their turn.
+  std::size_t budget = heap_.size();
+  while (budget-- > 0 && !heap_.empty() && heap_.front().deadlineUs <= now) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    HeapEntry e = heap_.back();
+    heap_.pop_back();
+    auto it = timers_.find(e.id);
+    if (it == timers_.end() || it->second.deadlineUs != e.deadlineUs) continue;  // canceled
+    Timer& t = it->second;
+    if (t.media) {
+      const std::int64_t lag = now - e.deadlineUs;
+      ++ticks_;
+      if (lag >= kTickMs * 1000) ++lateTicks_;
+      if (lag > maxLagUs_.load(std::memory_order_relaxed)) maxLagUs_ = lag;
+    }
+    if (t.periodUs == 0) {
+      auto fn = std::move(t.fn);
+      timers_.erase(it);
+      guarded("timer", fn);
+      continue;
+    }
+    std::int64_t next = e.deadlineUs + t.periodUs;
+    if (now - next > 10 * t.periodUs) next = now + t.periodUs;  // a long stall: no burst
+    t.deadlineUs = next;
+    pushHeap({next, e.id});
+    // Moved out while it runs: the callback may cancel its own timer.
+    auto fn = std::move(t.fn);
+    guarded("timer", fn);
+    if (auto again = timers_.find(e.id); again != timers_.end()) again->second.fn = std::move(fn);
+  }
+}
+
+// ---------------------------------------------------------------- file events
+
+core::Result<void> EventLoop::watch(int fd, std::uint32_t events,
+                                    std::function<void(std::uint32_t)> fn) {
+  Watch w{std::move(fn), ++watchGeneration_};
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (w.generation << 32) | static_cast<std::uint32_t>(fd);
+  const bool known = watches_.contains(fd);
+  if (::epoll_ctl(epollFd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return core::makeError("internal_error", std::string("epoll_ctl: ") + std::strerror(errno));
+  }
+  watches_[fd] = std::move(w);
+  return {};
+}
+
+void EventLoop::unwatch(int fd) {
+  if (watches_.erase(fd) > 0) ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+// ---------------------------------------------------------------- posted and deferred work
+
+bool EventLoop::runPosted() {
+  // Two vectors swapped back and forth: no allocation per batch once warmed up.
   {
     std::lock_guard lock(mutex_);
-    if (accepting_ && thread_.joinable()) {
-      posted_.push_back([&] {
-        task();
-        done.set_value();
-      });
-      queued = true;
-    }
+    postedSpare_.swap(posted_);
   }
-  if (!queued) {
-    task();  // no loop thread (not started or stopped): nobody else runs loop work now
-    return;
-  }
-  cv_.notify_one();
-  future.wait();
+  const bool any = !postedSpare_.empty();
+  for (auto& task : postedSpare_) guarded("task", task);
+  postedSpare_.clear();
+  return any;
 }
 
-void EventLoop::addTickListener(TickListener* listener) { listeners_.push_back(listener); }
+void EventLoop::defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
 
-void EventLoop::removeTickListener(TickListener* listener) {
-  listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener), listeners_.end());
+void EventLoop::runDeferred() {
+  if (deferred_.empty()) return;
+  deferredSpare_.swap(deferred_);
+  for (auto& fn : deferredSpare_) guarded("deferred task", fn);
+  deferredSpare_.clear();
+}
+
+void EventLoop::addIterationHook(void* owner, std::function<void()> fn) {
+  hooks_.emplace_back(owner, std::move(fn));
+}
+
+void EventLoop::removeIterationHook(void* owner) {
+  std::erase_if(hooks_, [owner](const auto& h) { return h.first == owner; });
+}
+
+int EventLoop::waitTimeoutMs() {
+  if (!deferred_.empty()) return 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!posted_.empty() || stopping_) return 0;
+  }
+  // Drop canceled timers at the top so they do not cut the sleep short.
+  while (!heap_.empty()) {
+    auto it = timers_.find(heap_.front().id);
+    if (it != timers_.end() && it->second.deadlineUs == heap_.front().deadlineUs) break;
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    heap_.pop_back();
+  }
+  if (heap_.empty()) return -1;
+  const std::int64_t waitUs = heap_.front().deadlineUs - clock_.nowUs();
+  if (waitUs <= 0) return 0;
+  return static_cast<int>(std::min<std::int64_t>((waitUs + 999) / 1000, 60'000));
 }
 
 EventLoopStats EventLoop::stats() const {
@@ -88,77 +280,40 @@ void EventLoop::resetStats() {
   busyUs_ = 0;
 }
 
-bool EventLoop::runPosted() {
-  std::deque<std::function<void()>> batch;
-  {
-    std::lock_guard lock(mutex_);
-    batch.swap(posted_);
-  }
-  if (batch.empty()) return false;
-  auto start = Clock::now();
-  for (auto& task : batch) {
-    try {
-      task();
-    } catch (const std::exception& e) {
-      spdlog::error("telephony loop: task failed: {}", e.what());
-    } catch (...) {
-      spdlog::error("telephony loop: task failed");
-    }
-  }
-  busyUs_ += usSince(start);
-  return true;
-}
-
-void EventLoop::tick() {
-  auto start = Clock::now();
-  ++ticks_;
-  // Index loop: a listener may register another one while we iterate.
-  for (std::size_t i = 0; i < listeners_.size(); ++i) {
-    try {
-      listeners_[i]->onTick();
-    } catch (const std::exception& e) {
-      spdlog::error("telephony loop: tick failed: {}", e.what());
-    }
-  }
-  busyUs_ += usSince(start);
-}
-
 void EventLoop::run() {
   threadId_ = std::this_thread::get_id();
-  const auto period = std::chrono::milliseconds(kTickMs);
-  auto next = Clock::now() + period;
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
   for (;;) {
+    sleeping_ = true;
+    const int timeout = waitTimeoutMs();
+    int n = ::epoll_wait(epollFd_, events, kMaxEvents, timeout);
+    sleeping_ = false;
+    const std::int64_t start = steadyUs();
+    for (int i = 0; i < n; ++i) {
+      const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
+      const std::uint64_t generation = events[i].data.u64 >> 32;
+      if (fd == wakeFd_) {
+        std::uint64_t count;
+        [[maybe_unused]] auto r = ::read(wakeFd_, &count, sizeof(count));
+        continue;
+      }
+      auto it = watches_.find(fd);
+      // Unwatched (or the fd number reused) by an earlier handler of this batch.
+      if (it == watches_.end() || it->second.generation != generation) continue;
+      auto fn = it->second.fn;  // a copy: the handler may unwatch its own fd
+      const std::uint32_t mask = events[i].events;
+      guarded("socket handler", [&] { fn(mask); });
+    }
+    runTimers();
     runPosted();
-    {
-      std::unique_lock lock(mutex_);
-      if (stopping_ && posted_.empty()) break;
-    }
-    if (options_.realtime) {
-      auto now = Clock::now();
-      if (now >= next) {
-        auto lagUs = std::chrono::duration_cast<std::chrono::microseconds>(now - next).count();
-        if (lagUs >= kTickMs * 1000) ++lateTicks_;
-        if (lagUs > maxLagUs_) maxLagUs_ = lagUs;
-        tick();
-        next += period;
-        // After a long stall, skip ahead instead of firing a burst of catch-up ticks.
-        if (Clock::now() - next > 10 * period) next = Clock::now() + period;
-      } else {
-        std::unique_lock lock(mutex_);
-        cv_.wait_until(lock, next, [this] { return stopping_ || !posted_.empty(); });
-      }
-    } else {
-      bool anyBusy = std::any_of(listeners_.begin(), listeners_.end(),
-                                 [](const TickListener* l) { return l->busy(); });
-      if (anyBusy) {
-        tick();
-      } else {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [this] { return stopping_ || !posted_.empty(); });
-      }
-    }
+    runDeferred();
+    for (std::size_t i = 0; i < hooks_.size(); ++i) guarded("iteration hook", hooks_[i].second);
+    busyUs_ += steadyUs() - start;
+    std::lock_guard lock(mutex_);
+    if (stopping_ && posted_.empty()) break;
   }
   threadId_ = std::thread::id{};
 }
 
-}  // namespace vfax::trunks
+}  // namespace vfax::reactor

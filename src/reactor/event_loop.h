@@ -1,84 +1,166 @@
 #pragma once
-// The telephony event loop: one thread that owns calls, their fax sessions and (later) trunk
-// sockets. Other threads hand it work with post(). Media runs on a 20 ms tick: in real time on
-// the wall-clock grid, or, in non-realtime mode (tests), as fast as the CPU allows while any
-// tick listener is busy.
+// The reactor: one thread that owns sockets, timers and the work posted to it. Trunks register
+// their sockets (epoll readiness) and timers (a heap on an injected monotonic clock); other
+// threads hand it work with post(). Nothing on this thread may block: DNS goes through the
+// Resolver, files and databases through worker pools that post their results back.
+//
+// One loop iteration: wait for file events or the next timer (not at all while work is
+// pending), dispatch ready sockets, fire due timers, run posted work, run deferred work, then the
+// end-of-iteration hooks (trunks flush their batched datagrams there).
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
-namespace vfax::trunks {
+#include "core/result.h"
 
-inline constexpr int kTickMs = 20;
+namespace vfax::reactor {
+
+inline constexpr int kTickMs = 20;           // media frames: 20 ms of audio
 inline constexpr int kSamplesPerTick = 160;  // 20 ms at 8 kHz
 
-struct EventLoopOptions {
-  bool realtime = true;
+/// Monotonic time in microseconds. Injected so that tests can drive timers by hand.
+class MonoClock {
+ public:
+  virtual ~MonoClock() = default;
+  virtual std::int64_t nowUs() const = 0;
 };
 
-/// Called once per tick on the loop thread, in registration order.
-class TickListener {
+class SteadyClock final : public MonoClock {
  public:
-  virtual ~TickListener() = default;
-  virtual void onTick() = 0;
-  /// Non-realtime mode ticks back to back only while some listener is busy (has calls);
-  /// otherwise the loop sleeps until work is posted.
-  virtual bool busy() const = 0;
+  std::int64_t nowUs() const override;
+  static const SteadyClock& instance();
 };
+
+/// A clock that only moves when told (tests). After advance(), wake the loop (post anything).
+class ManualClock final : public MonoClock {
+ public:
+  explicit ManualClock(std::int64_t startUs = 1'000'000) : now_(startUs) {}
+  std::int64_t nowUs() const override { return now_.load(); }
+  void advance(std::int64_t us) { now_ += us; }
+
+ private:
+  std::atomic<std::int64_t> now_;
+};
+
+using TimerId = std::uint64_t;
 
 struct EventLoopStats {
-  std::int64_t ticks = 0;
-  std::int64_t lateTicks = 0;  // realtime: ticks that started a whole tick or more late
-  std::int64_t maxLagUs = 0;   // realtime: worst start delay behind the grid
-  std::int64_t busyUs = 0;     // time spent in tick listeners and posted tasks
+  std::int64_t ticks = 0;      // media timer firings
+  std::int64_t lateTicks = 0;  // media timer firings a whole tick (20 ms) or more late
+  std::int64_t maxLagUs = 0;   // worst lateness of a media timer
+  std::int64_t busyUs = 0;     // time spent running handlers, timers and posted work
 };
 
 class EventLoop {
  public:
-  explicit EventLoop(EventLoopOptions options = {});
+  explicit EventLoop(const MonoClock* clock = nullptr);
   ~EventLoop();  // stops and joins
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
   void start();
-  /// Runs the tasks already posted, then ends the thread. Posts after stop() are dropped.
+  /// Runs the work already posted, then ends the thread. Posts after stop() are refused.
   void stop();
-  /// Thread-safe. Runs `task` on the loop thread, in order.
-  void post(std::function<void()> task);
-  /// Runs `task` on the loop thread and waits for it (not from the loop thread itself).
-  void runSync(const std::function<void()>& task);
+  /// Thread-safe. Runs `task` on the loop thread, in order. False once the loop stopped.
+  bool post(std::function<void()> task);
+  /// Runs `task` on the loop thread and waits for it, at most `timeout`. A task that throws, a
+  /// loop that stopped or a timeout is an error, never a hang. From the loop thread itself (or
+  /// before start()) the task runs at once.
+  core::Result<void> runSync(std::function<void()> task,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool inLoopThread() const { return std::this_thread::get_id() == threadId_.load(); }
-  bool realtime() const { return options_.realtime; }
+  bool running() const { return running_.load(); }
+  std::int64_t nowUs() const { return clock_.nowUs(); }
+  std::int64_t nowMs() const { return clock_.nowUs() / 1000; }
+  const MonoClock& clock() const { return clock_; }
 
-  /// Loop thread (or before start()).
-  void addTickListener(TickListener* listener);
-  void removeTickListener(TickListener* listener);
-  /// Ticks since start, as the calls' clock (loop thread).
-  std::int64_t tickCount() const { return ticks_.load(std::memory_order_relaxed); }
+  // ---- loop thread only (or before start()) ----
+
+  /// A one-shot timer at `atUs` on the loop's clock.
+  TimerId at(std::int64_t atUs, std::function<void()> fn);
+  TimerId after(std::int64_t delayUs, std::function<void()> fn) {
+    return at(nowUs() + delayUs, std::move(fn));
+  }
+  /// A periodic timer on a fixed grid starting at `firstUs`: a late firing does not shift the
+  /// grid; after a stall of more than 10 periods it skips ahead instead of bursting. `media`
+  /// timers count in stats() (ticks, lateness).
+  TimerId every(std::int64_t periodUs, std::int64_t firstUs, std::function<void()> fn,
+                bool media = false);
+  /// Safe from inside the timer's own callback and for ids that already fired.
+  void cancel(TimerId id);
+
+  /// Watches a file descriptor (EPOLLIN/EPOLLOUT...). The handler gets the epoll event mask.
+  core::Result<void> watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> fn);
+  void unwatch(int fd);
+
+  /// Runs `fn` on the loop thread after everything ready now (file events, timers, posted work)
+  /// had its turn: a task that re-defers itself runs as fast as the CPU allows while the loop
+  /// stays responsive (the loopback trunk's non-realtime calls).
+  void defer(std::function<void()> fn);
+  /// Called at the end of every iteration (batched socket writes are flushed there).
+  void addIterationHook(void* owner, std::function<void()> fn);
+  void removeIterationHook(void* owner);
 
   /// Thread-safe snapshot.
   EventLoopStats stats() const;
   void resetStats();
 
  private:
-  void run();
-  bool runPosted();
-  void tick();
+  struct Timer {
+    std::function<void()> fn;
+    std::int64_t periodUs = 0;
+    std::int64_t deadlineUs = 0;
+    bool media = false;
+  };
+  struct HeapEntry {
+    std::int64_t deadlineUs;
+    TimerId id;
+    bool operator>(const HeapEntry& o) const {
+      return deadlineUs != o.deadlineUs ? deadlineUs > o.deadlineUs : id > o.id;
+    }
+  };
+  struct Watch {
+    std::function<void(std::uint32_t)> fn;
+    std::uint64_t generation = 0;
+  };
 
-  EventLoopOptions options_;
+  void run();
+  void wake();
+  int waitTimeoutMs();
+  void runTimers();
+  bool runPosted();
+  void runDeferred();
+  void pushHeap(HeapEntry e);
+
+  const MonoClock& clock_;
+  int epollFd_ = -1;
+  int wakeFd_ = -1;
+
   mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> posted_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::function<void()>> postedSpare_;  // loop thread
   bool stopping_ = false;
   bool accepting_ = true;
   std::thread thread_;
   std::atomic<std::thread::id> threadId_{};
-  std::vector<TickListener*> listeners_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> sleeping_{false};
+
+  // Loop thread.
+  std::vector<HeapEntry> heap_;
+  std::unordered_map<TimerId, Timer> timers_;
+  TimerId nextTimer_ = 1;
+  std::unordered_map<int, Watch> watches_;
+  std::uint64_t watchGeneration_ = 0;
+  std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> deferredSpare_;
+  std::vector<std::pair<void*, std::function<void()>>> hooks_;
 
   std::atomic<std::int64_t> ticks_{0};
   std::atomic<std::int64_t> lateTicks_{0};
@@ -86,4 +168,4 @@ class EventLoop {
   std::atomic<std::int64_t> busyUs_{0};
 };
 
-}  // namespace vfax::trunks
+}  // namespace vfax::reactor

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 
 #include "fax/fax_session.h"
 
@@ -13,11 +15,11 @@ using core::CallOutcome;
 using core::OutcomeClass;
 using trunks::HangupCause;
 using trunks::HangupReason;
-using trunks::kSamplesPerTick;
+using reactor::kSamplesPerTick;
 
 namespace {
 
-int ticksFor(int ms) { return std::max(1, ms / trunks::kTickMs); }
+int ticksFor(int ms) { return std::max(1, ms / reactor::kTickMs); }
 
 CallOutcome outcomeFromHangup(const HangupCause& cause, bool answered) {
   OutcomeClass cls = OutcomeClass::Dropped;
@@ -40,6 +42,9 @@ CallOutcome outcomeFromHangup(const HangupCause& cause, bool answered) {
       break;
     case HangupReason::Normal:
       cls = answered ? OutcomeClass::Dropped : OutcomeClass::NoAnswer;
+      break;
+    case HangupReason::Unavailable:
+      cls = answered ? OutcomeClass::Dropped : OutcomeClass::Unavailable;
       break;
   }
   std::string text = cause.text.empty() ? "the far end hung up" : cause.text;
@@ -68,12 +73,14 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
       : owner_(owner), id_(id), direction_(dir), startedAt_(owner.clock_.now()) {}
 
   ~CallContext() override {
+    stopRingTimer();
     if (call_) call_->setHandler(nullptr);
   }
 
   // --- trunks::CallHandler ---
   void onAnswered() override {
     if (state_ != State::Ringing) return;
+    stopRingTimer();
     fax::FaxSessionOptions o = sessionOptions();
     o.calling = true;
     o.direction = fax::FaxDirection::Send;
@@ -138,29 +145,16 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     if (call_) call_->sendT38(ifp, len);
   }
 
-  // --- driven by TelephonyImpl ---
-  void tick() {
-    switch (state_) {
-      case State::Ringing:
-        if (++ringTicks_ >= ticksFor(owner_.options_.ringTimeoutMs)) {
-          call_->hangup(HangupCause{HangupReason::NoAnswer, 19, "no answer"});
-          report(resultOf(CallOutcome{OutcomeClass::NoAnswer, 19, "no answer"}));
-          done();
-        }
-        break;
-      case State::Active:
-      case State::Lingering:
-        pumpMedia();
-        if (state_ == State::Lingering && --lingerTicks_ <= 0) {
-          call_->hangup(trunks::normalCause());
-          done();
-        }
-        break;
-      default:
-        break;
+  void onMediaTick() override {
+    if (state_ != State::Active && state_ != State::Lingering) return;
+    pumpMedia();
+    if (state_ == State::Lingering && --lingerTicks_ <= 0) {
+      call_->hangup(trunks::normalCause());
+      done();
     }
   }
 
+  // --- driven by TelephonyImpl ---
   /// Our side ends the call: cancel (hangup(faxId)) or shutdown.
   void endLocally(const CallOutcome& outcome) {
     switch (state_) {
@@ -187,11 +181,23 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   void setOutbound(const core::OutboundCall& call) {
     out_ = call;
     faxId_ = call.faxId;
+    owner_.byFax_[faxId_] = this;
   }
   void setCall(std::shared_ptr<trunks::Call> call, State state) {
     call_ = std::move(call);
     call_->setHandler(this);
     state_ = state;
+    if (state == State::Ringing) {
+      // Wall clock, whatever the media pacing: a far end that never answers is a real-time fact.
+      ringTimer_ = owner_.loop_->after(
+          static_cast<std::int64_t>(owner_.options_.ringTimeoutMs) * 1000, [this] {
+            ringTimer_ = 0;
+            if (state_ != State::Ringing) return;
+            call_->hangup(HangupCause{HangupReason::NoAnswer, 19, "no answer"});
+            report(resultOf(CallOutcome{OutcomeClass::NoAnswer, 19, "no answer"}));
+            done();
+          });
+    }
   }
 
   void decided(const core::InboundDecision& d) {
@@ -202,6 +208,7 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
       return;
     }
     faxId_ = d.faxId;
+    owner_.byFax_[faxId_] = this;
     if (farEndGone_ || call_->ended()) {
       report(resultOf(CallOutcome{OutcomeClass::Dropped, 0,
                                   "the caller hung up before the call was answered"}));
@@ -218,10 +225,12 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     call_->answer();
   }
 
-  /// Reports the error as the call's result and ends it.
+  /// Reports the error as the call's result and ends it. Temporary trunk trouble (nothing was
+  /// dialled) is Unavailable: the scheduler retries it without spending an attempt.
   void failLocally(const std::string& code, const std::string& message) {
-    (void)code;
-    report(resultOf(CallOutcome{OutcomeClass::LocalError, 0, message}));
+    const OutcomeClass cls = trunks::isTemporaryDialError(code) ? OutcomeClass::Unavailable
+                                                                : OutcomeClass::LocalError;
+    report(resultOf(CallOutcome{cls, 0, message}));
     if (call_ && !call_->ended()) call_->hangup(trunks::normalCause(message));
     done();
   }
@@ -229,7 +238,10 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   State state() const { return state_; }
   std::int64_t faxId() const { return faxId_; }
   core::Direction direction() const { return direction_; }
-  bool mediaActive() const { return state_ == State::Active || state_ == State::Lingering; }
+  const std::string& trunkName() const {
+    static const std::string none;
+    return call_ ? call_->info().trunk : none;
+  }
 
  private:
   fax::FaxSessionOptions sessionOptions() const {
@@ -295,7 +307,13 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   void done() {
     if (state_ == State::Done) return;
     state_ = State::Done;
+    stopRingTimer();
     owner_.scheduleSweep();
+  }
+
+  void stopRingTimer() {
+    if (ringTimer_ != 0) owner_.loop_->cancel(ringTimer_);
+    ringTimer_ = 0;
   }
 
   TelephonyImpl& owner_;
@@ -309,7 +327,7 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   State state_ = State::Ringing;
   bool reported_ = false;
   bool farEndGone_ = false;
-  int ringTicks_ = 0;
+  reactor::TimerId ringTimer_ = 0;
   int lingerTicks_ = 0;
   int rxSamples_ = 0;
 };
@@ -317,12 +335,18 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
 TelephonyImpl::TelephonyImpl(TelephonyOptions options, const core::Clock* clock)
     : options_(options),
       clock_(clock ? *clock : systemClock_),
-      loop_(std::make_shared<trunks::EventLoop>(trunks::EventLoopOptions{options.realtime})) {
+      loop_(std::make_shared<reactor::EventLoop>(options.loopClock)) {
   loopback_ = std::make_unique<trunks::LoopbackTrunk>(
-      *loop_, trunks::LoopbackOptions{options.loopbackMedia, options.loopbackLaw});
+      *loop_, trunks::LoopbackOptions{options.loopbackMedia, options.loopbackLaw, options.realtime});
 }
 
-TelephonyImpl::~TelephonyImpl() { stop(); }
+TelephonyImpl::~TelephonyImpl() {
+  stop();
+  // Trunks may only be destroyed with the loop stopped (their timers and sockets are its).
+  loop_->stop();
+  external_.reset();
+  loopback_.reset();
+}
 
 void TelephonyImpl::setExternalTrunk(std::unique_ptr<trunks::Trunk> trunk) {
   external_ = std::move(trunk);
@@ -331,47 +355,78 @@ void TelephonyImpl::setExternalTrunk(std::unique_ptr<trunks::Trunk> trunk) {
 void TelephonyImpl::setEvents(core::CallEvents* events) { events_ = events; }
 
 void TelephonyImpl::start() {
-  if (started_) return;
-  started_ = true;
-  // The loopback trunk ticks first: it delivers the previous tick's media, then we send.
-  auto r = loopback_->start(*this);
-  (void)r;
-  if (external_) {
-    auto er = external_->start(*this);
-    if (!er.ok())
-      spdlog::error("telephony: trunk {} failed to start: {}", external_->name(),
-                    er.error().message);
+  if (started_.exchange(true)) return;
+  {
+    std::lock_guard lock(statusMutex_);
+    status_.push_back({loopback_->name(), false, "starting", 0});
+    if (external_) status_.push_back({external_->name(), false, "starting", 0});
   }
-  loop_->addTickListener(this);
   loop_->start();
+  auto r = loop_->runSync([this] {
+    (void)loopback_->start(*this);
+    if (external_) {
+      if (auto er = external_->start(*this); !er) {
+        spdlog::error("telephony: trunk {} cannot work: {}", external_->name(),
+                      er.error().message);
+        onTrunkState(external_->name(), false, er.error().message);
+      }
+    }
+  });
+  if (!r) spdlog::error("telephony: starting the trunks: {}", r.error().message);
 }
 
 void TelephonyImpl::stop() {
-  if (!started_ || stopped_) return;
-  stopped_ = true;
-  loop_->runSync([this] {
+  if (!started_ || stopped_.exchange(true)) return;
+  // Every call is hung up and reported; the trunks release registrations and close their
+  // sockets on loop timers, within the budget, while this thread waits.
+  struct Pending {
+    std::mutex m;
+    std::condition_variable cv;
+    int left = 0;
+  };
+  auto pending = std::make_shared<Pending>();
+  auto r = loop_->runSync([this, pending] {
     for (auto& [id, ctx] : calls_) {
       ctx->endLocally(CallOutcome{OutcomeClass::Dropped, 0, "vfaxd is stopping"});
     }
-    loopback_->stop();
-    if (external_) external_->stop();
+    std::vector<trunks::Trunk*> trunks{loopback_.get()};
+    if (external_) trunks.push_back(external_.get());
+    pending->left = static_cast<int>(trunks.size());
+    for (auto* t : trunks) {
+      t->stop([pending] {
+        std::lock_guard l(pending->m);
+        if (--pending->left == 0) pending->cv.notify_all();
+      });
+    }
   });
-  loop_->stop();  // runs what the hangups posted, then joins
-  loop_->removeTickListener(this);
+  if (r) {
+    std::unique_lock l(pending->m);
+    if (!pending->cv.wait_for(l, std::chrono::milliseconds(options_.stopBudgetMs),
+                              [&] { return pending->left == 0; })) {
+      spdlog::warn("telephony: trunks did not stop within {} ms", options_.stopBudgetMs);
+    }
+  } else {
+    spdlog::error("telephony: stopping: {}", r.error().message);
+  }
+  loop_->stop();  // runs what the hangups posted (their results), then joins
   calls_.clear();
+  byFax_.clear();
   updateActive();
 }
 
 void TelephonyImpl::placeCall(const core::OutboundCall& call) {
-  if (!started_ || stopped_) {
+  auto refuse = [&] {
     if (events_) {
       core::CallResult r;
-      r.outcome = CallOutcome{OutcomeClass::LocalError, 0, "telephony is not running"};
+      r.outcome = CallOutcome{OutcomeClass::Unavailable, 0, "telephony is not running"};
       events_->onOutboundFinished(call.faxId, r);
     }
+  };
+  if (!started_ || stopped_) {
+    refuse();
     return;
   }
-  loop_->post([this, call] { doPlaceCall(call); });
+  if (!loop_->post([this, call] { doPlaceCall(call); })) refuse();
 }
 
 void TelephonyImpl::hangup(std::int64_t faxId) {
@@ -382,8 +437,8 @@ void TelephonyImpl::doPlaceCall(const core::OutboundCall& call) {
   std::uint64_t id = nextId_++;
   auto ctx = std::make_unique<CallContext>(*this, id, core::Direction::Out);
   CallContext& c = *ctx;
-  c.setOutbound(call);
   calls_.emplace(id, std::move(ctx));
+  c.setOutbound(call);
   updateActive();
 
   trunks::Trunk* trunk =
@@ -406,6 +461,7 @@ void TelephonyImpl::doPlaceCall(const core::OutboundCall& call) {
     return;
   }
   c.setCall(std::move(*dialed), CallContext::State::Ringing);
+  updateActive();
 }
 
 void TelephonyImpl::doHangup(std::int64_t faxId) {
@@ -430,11 +486,28 @@ void TelephonyImpl::onInboundCall(std::shared_ptr<trunks::Call> call) {
   offer.callerNumber = call->info().callerNumber;
   offer.callerName = call->info().callerName;
   offer.trunk = call->info().trunk;
-  std::weak_ptr<trunks::EventLoop> weakLoop = loop_;
+  std::weak_ptr<reactor::EventLoop> weakLoop = loop_;
   events_->onInboundOffered(offer, [this, weakLoop, id](core::InboundDecision d) {
     // The loop refuses posts once stopped, so `this` is only used while it is alive.
     if (auto loop = weakLoop.lock()) loop->post([this, id, d] { onDecision(id, d); });
   });
+}
+
+void TelephonyImpl::onTrunkState(const std::string& trunk, bool up, const std::string& reason) {
+  std::lock_guard lock(statusMutex_);
+  for (auto& st : status_) {
+    if (st.name == trunk) {
+      st.up = up;
+      st.reason = up ? std::string() : reason;
+      return;
+    }
+  }
+  status_.push_back({trunk, up, up ? std::string() : reason, 0});
+}
+
+std::vector<core::TrunkStatus> TelephonyImpl::trunkStatus() const {
+  std::lock_guard lock(statusMutex_);
+  return status_;
 }
 
 void TelephonyImpl::onDecision(std::uint64_t id, core::InboundDecision decision) {
@@ -455,19 +528,9 @@ void TelephonyImpl::onDecision(std::uint64_t id, core::InboundDecision decision)
 }
 
 CallContext* TelephonyImpl::findByFax(std::int64_t faxId) {
-  for (auto& [id, ctx] : calls_) {
-    if (ctx->faxId() == faxId && ctx->state() != CallContext::State::Done) return ctx.get();
-  }
-  return nullptr;
-}
-
-void TelephonyImpl::onTick() {
-  for (auto& [id, ctx] : calls_) ctx->tick();
-}
-
-bool TelephonyImpl::busy() const {
-  return std::any_of(calls_.begin(), calls_.end(),
-                     [](const auto& kv) { return kv.second->mediaActive(); });
+  auto it = byFax_.find(faxId);
+  if (it == byFax_.end() || it->second->state() == CallContext::State::Done) return nullptr;
+  return it->second;
 }
 
 void TelephonyImpl::scheduleSweep() {
@@ -480,24 +543,33 @@ void TelephonyImpl::scheduleSweep() {
 
 void TelephonyImpl::sweep() {
   sweepPending_ = false;
-  std::erase_if(calls_,
-                [](const auto& kv) { return kv.second->state() == CallContext::State::Done; });
+  for (auto it = calls_.begin(); it != calls_.end();) {
+    if (it->second->state() != CallContext::State::Done) {
+      ++it;
+      continue;
+    }
+    auto f = byFax_.find(it->second->faxId());
+    if (f != byFax_.end() && f->second == it->second.get()) byFax_.erase(f);
+    it = calls_.erase(it);
+  }
   updateActive();
-}
-
-std::vector<core::TrunkStatus> TelephonyImpl::trunkStatus() const {
-  std::vector<core::TrunkStatus> out;
-  out.push_back({"loopback", true, {}, 0});
-  if (external_) out.push_back({external_->name(), true, {}, 0});
-  return out;
 }
 
 void TelephonyImpl::updateActive() {
   int n = 0;
+  std::map<std::string, int> perTrunk;
   for (auto& [id, ctx] : calls_) {
-    if (ctx->state() != CallContext::State::Done) ++n;
+    if (ctx->state() == CallContext::State::Done) continue;
+    ++n;
+    const std::string& t = ctx->trunkName();
+    ++perTrunk[t.substr(0, t.find(':'))];  // "iax2:peer" counts for "iax2"
   }
   active_ = n;
+  std::lock_guard lock(statusMutex_);
+  for (auto& st : status_) {
+    auto it = perTrunk.find(st.name);
+    st.calls = it == perTrunk.end() ? 0 : it->second;
+  }
 }
 
 }  // namespace vfax::telephony

@@ -1,14 +1,18 @@
 #pragma once
-// TelephonyImpl: core::Telephony over the trunks and the fax engine. One telephony event loop
-// thread owns every call and its FaxSession; the public methods only post work to it.
+// TelephonyImpl: core::Telephony over the trunks and the fax engine. One reactor thread
+// (reactor/event_loop.h) owns every trunk, call and FaxSession; the public methods only post
+// work to it. Each call's media is paced by its trunk (CallHandler::onMediaTick).
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
 
+#include "codec/g711.h"
 #include "core/clock.h"
 #include "core/telephony.h"
-#include "codec/g711.h"
 #include "reactor/event_loop.h"
 #include "trunks/loopback/loopback_trunk.h"
 #include "trunks/trunk.h"
@@ -16,7 +20,8 @@
 namespace vfax::telephony {
 
 struct TelephonyOptions {
-  /// false: calls run as fast as the CPU allows (tests); true: on the 20 ms wall-clock grid.
+  /// Loopback calls only: false runs them as fast as the CPU allows (tests); true on the 20 ms
+  /// wall-clock grid. Network trunks always run in real time.
   bool realtime = true;
   trunks::MediaKind loopbackMedia = trunks::MediaKind::Audio;
   codec::G711Law loopbackLaw = codec::G711Law::Alaw;
@@ -25,17 +30,19 @@ struct TelephonyOptions {
   int maxCallDurationMs = 30 * 60'000;
   /// An outbound call not answered within this time ends with NoAnswer.
   int ringTimeoutMs = 60'000;
-  /// After our fax session ends, the call stays up this long so our last frames reach the far
-  /// end before we hang up.
+  /// After our fax session ends, the call stays up this long (in media ticks) so our last
+  /// frames reach the far end before we hang up.
   int lingerMs = 1'000;
+  /// How long stop() waits for the trunks to release calls and registrations.
+  int stopBudgetMs = 1'500;
   bool protocolLog = false;
+  /// The reactor's clock (tests); null: the steady clock.
+  const reactor::MonoClock* loopClock = nullptr;
 };
 
 class CallContext;
 
-class TelephonyImpl final : public core::Telephony,
-                            private trunks::TickListener,
-                            private trunks::TrunkEvents {
+class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents {
  public:
   explicit TelephonyImpl(TelephonyOptions options, const core::Clock* clock = nullptr);
   ~TelephonyImpl() override;
@@ -43,30 +50,30 @@ class TelephonyImpl final : public core::Telephony,
   TelephonyImpl& operator=(const TelephonyImpl&) = delete;
 
   /// The trunk for external numbers (IAX2 or SIP). Before start(). Without one, external calls
-  /// fail with LocalError.
+  /// fail with LocalError (a configuration without a trunk cannot reach them).
   void setExternalTrunk(std::unique_ptr<trunks::Trunk> trunk);
 
   // core::Telephony
   void setEvents(core::CallEvents* events) override;
+  /// Starts the loop and the trunks; returns once they tried to bind.
   void start() override;
+  /// Hangs up every call (each reported finished), stops the trunks (bounded) and the loop.
   void stop() override;
   void placeCall(const core::OutboundCall& call) override;
   void hangup(std::int64_t faxId) override;
   int activeCalls() const override { return active_.load(); }
   std::vector<core::TrunkStatus> trunkStatus() const override;
 
-  /// The loop's tick statistics (lateness on the 20 ms grid), for metrics and benchmarks.
-  trunks::EventLoopStats loopStats() const { return loop_->stats(); }
-  trunks::EventLoop& loop() { return *loop_; }
+  /// The loop's media tick statistics (lateness on the 20 ms grid), for metrics and benchmarks.
+  reactor::EventLoopStats loopStats() const { return loop_->stats(); }
+  reactor::EventLoop& loop() { return *loop_; }
 
  private:
   friend class CallContext;
 
-  // trunks::TickListener
-  void onTick() override;
-  bool busy() const override;
   // trunks::TrunkEvents
   void onInboundCall(std::shared_ptr<trunks::Call> call) override;
+  void onTrunkState(const std::string& trunk, bool up, const std::string& reason) override;
 
   void doPlaceCall(const core::OutboundCall& call);
   void doHangup(std::int64_t faxId);
@@ -80,17 +87,22 @@ class TelephonyImpl final : public core::Telephony,
   core::SystemClock systemClock_;
   const core::Clock& clock_;
   core::CallEvents* events_ = nullptr;
-  std::shared_ptr<trunks::EventLoop> loop_;  // shared: decide() callbacks may outlive us
+  std::shared_ptr<reactor::EventLoop> loop_;  // shared: decide() callbacks may outlive us
   std::unique_ptr<trunks::LoopbackTrunk> loopback_;
   std::unique_ptr<trunks::Trunk> external_;
-  bool started_ = false;
+  std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};  // read by placeCall on other threads
   bool sweepPending_ = false;
 
   // Loop thread only.
   std::uint64_t nextId_ = 1;
   std::map<std::uint64_t, std::unique_ptr<CallContext>> calls_;
+  std::map<std::int64_t, CallContext*> byFax_;
   std::atomic<int> active_{0};
+
+  // Published by the loop for other threads.
+  mutable std::mutex statusMutex_;
+  std::vector<core::TrunkStatus> status_;
 };
 
 }  // namespace vfax::telephony

@@ -1,12 +1,15 @@
 #pragma once
 // Trunk and Call: what a PBX protocol (IAX2, SIP, the in-process loopback) looks like to vfax.
 //
-// Threading: every Trunk and Call method is called on the telephony event loop thread
-// (trunks/event_loop.h), and every CallHandler / TrunkEvents callback arrives on it. A trunk with
-// sockets registers them with (or polls them from) that loop and keeps its own 20 ms media clock;
-// the fax side sends one 20 ms frame per loop tick. Nothing on the per-frame path takes a lock.
+// Threading: every Trunk and Call method is called on the telephony reactor thread
+// (reactor/event_loop.h), and every CallHandler / TrunkEvents callback arrives on it. A trunk
+// registers its own sockets and timers with that loop and paces each call's media itself: a
+// 20 ms timer on the wall clock for network trunks, as fast as the CPU allows for non-realtime
+// loopback calls. Each media tick delivers the received frame (onAudio/onT38) and then asks the
+// fax side for the next one (onMediaTick). Nothing on the per-frame path takes a lock.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +22,18 @@ enum class MediaKind { Audio, T38 };
 enum class CallDirection { Inbound, Outbound };
 
 /// Why a call ended or was refused. `code` is the Q.850 cause value, as IAX2 and SIP carry it.
-enum class HangupReason { Normal, Busy, NoAnswer, Rejected, Unreachable, Failure, Canceled };
+/// `Unavailable`: no call was placed at all (the far end never answered our request, the trunk
+/// is not bound, ...): temporary trouble, retried without spending a send attempt.
+enum class HangupReason {
+  Normal,
+  Busy,
+  NoAnswer,
+  Rejected,
+  Unreachable,
+  Failure,
+  Canceled,
+  Unavailable
+};
 struct HangupCause {
   HangupReason reason = HangupReason::Normal;
   int code = 16;  // Q.850 16: normal clearing
@@ -47,6 +61,9 @@ class CallHandler {
   virtual void onAudio(const std::int16_t* samples, std::size_t n) = 0;
   /// One received T.38 IFP packet with its transport sequence number.
   virtual void onT38(const std::uint8_t* ifp, std::size_t len, std::uint16_t seq) = 0;
+  /// Time to send this call's next 20 ms of media (call sendAudio/sendT38 now). Comes once per
+  /// media tick while the call is answered, after that tick's received frame was delivered.
+  virtual void onMediaTick() = 0;
   /// The media switched (SIP re-INVITE to T.38). Trunks without switching never call it.
   virtual void onMediaChanged(MediaKind media) { (void)media; }
   /// The far end hung up, rejected, or the call failed. No callback follows.
@@ -86,16 +103,30 @@ class TrunkEvents {
   /// A new inbound call, not answered yet. The owner sets its handler at once and later
   /// answers or rejects it.
   virtual void onInboundCall(std::shared_ptr<Call> call) = 0;
+  /// The trunk became usable or not (a port it cannot bind, ...); `reason` says why not.
+  virtual void onTrunkState(const std::string& trunk, bool up, const std::string& reason) {
+    (void)trunk;
+    (void)up;
+    (void)reason;
+  }
 };
+
+/// dial() error codes that mean temporary trouble (no call was placed; try again later):
+/// peer_unreachable, congestion, trunk_stopped, resolving.
+bool isTemporaryDialError(const std::string& code);
 
 class Trunk {
  public:
   virtual ~Trunk() = default;
   virtual std::string name() const = 0;
-  /// On the loop thread: open sockets, register, start announcing inbound calls.
+  /// On the loop thread: open sockets, register, start announcing inbound calls. A trunk that
+  /// cannot bind yet keeps trying by itself and reports it through TrunkEvents::onTrunkState; an
+  /// error here means a configuration that can never work.
   virtual core::Result<void> start(TrunkEvents& events) = 0;
-  /// On the loop thread: hang up what is left and close sockets.
-  virtual void stop() = 0;
+  /// On the loop thread: hang up what is left, release registrations, close sockets; `done`
+  /// runs (on the loop thread) once finished. Never sleeps: waits are loop timers, bounded by
+  /// the trunk (well under a second).
+  virtual void stop(std::function<void()> done) = 0;
   /// Starts an outbound call; progress arrives through `handler` (onAnswered or onHangup).
   virtual core::Result<std::shared_ptr<Call>> dial(const DialRequest& request,
                                                    CallHandler& handler) = 0;

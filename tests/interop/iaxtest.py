@@ -111,8 +111,9 @@ class IaxModem:
 
 
 def iax2_config(port, peers, extra=None, retry_seconds=2):
-    """vfaxd TOML text: realtime loop, IAX2 on 127.0.0.1:port with the given peers."""
-    lines = ['[server]', 'log_level = "debug"', '[loopback]', 'realtime = true',
+    """vfaxd TOML text: non-realtime loopback (IAX2 keeps its own wall clock), IAX2 on
+    127.0.0.1:port with the given peers."""
+    lines = ['[server]', 'log_level = "debug"', '[loopback]', 'realtime = false',
              '[scheduler]', f'retry_busy_seconds = {retry_seconds}',
              f'retry_no_answer_seconds = {retry_seconds}',
              f'retry_dropped_seconds = {retry_seconds}', f'retry_other_seconds = {retry_seconds}',

@@ -21,7 +21,11 @@ using namespace detail;
 // ---------------------------------------------------------------- Engine basics
 
 Engine::Engine(EngineConfig config, Transport& transport, EngineListener& listener)
-    : config_(std::move(config)), transport_(transport), listener_(listener) {
+    : Engine(std::move(config), transport, listener, defaultHosts_) {}
+
+Engine::Engine(EngineConfig config, Transport& transport, EngineListener& listener,
+               HostLookup& hosts)
+    : config_(std::move(config)), transport_(transport), listener_(listener), hosts_(hosts) {
   std::random_device rd;
   rng_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   nextCallNo_ = static_cast<std::uint16_t>(1 + rng_ % 0x7000);
@@ -69,10 +73,33 @@ const Engine::Session* Engine::find(std::uint16_t local) const {
 }
 
 Engine::Session* Engine::findByRemote(const Address& from, std::uint16_t remote) {
-  for (auto& [no, s] : sessions_) {
-    if (s->remote == remote && s->addr == from) return s.get();
+  auto it = byRemote_.find(RemoteKey{from, remote});
+  return it == byRemote_.end() ? nullptr : find(it->second);
+}
+
+void Engine::setRemote(Session& s, std::uint16_t remote) {
+  if (s.remote != 0) {
+    auto it = byRemote_.find(RemoteKey{s.addr, s.remote});
+    if (it != byRemote_.end() && it->second == s.local) byRemote_.erase(it);
   }
-  return nullptr;
+  s.remote = remote;
+  if (remote != 0) byRemote_[RemoteKey{s.addr, remote}] = s.local;
+}
+
+void Engine::eraseSession(std::uint16_t local) {
+  auto it = sessions_.find(local);
+  if (it == sessions_.end()) return;
+  setRemote(*it->second, 0);
+  sessions_.erase(it);
+}
+
+std::vector<std::string> Engine::hostNames() const {
+  std::vector<std::string> out;
+  for (const auto& p : config_.peers) {
+    if (!p.host.empty()) out.push_back(p.host);
+  }
+  for (const auto& r : config_.registrations) out.push_back(r.server);
+  return out;
 }
 
 std::uint16_t Engine::allocateCallNo() {
@@ -119,7 +146,7 @@ const PeerConfig* Engine::peerByName(const std::string& name) const {
 const PeerConfig* Engine::peerByAddress(const Address& a) const {
   for (const auto& p : config_.peers) {
     if (!p.host.empty()) {
-      auto addr = Address::parse(p.host, p.port);
+      auto addr = hosts_.lookup(p.host, p.port);
       if (addr && addr->sameHost(a)) return &p;
     }
     auto it = peerState_.find(p.name);
@@ -311,7 +338,7 @@ void Engine::onFull(FullFrame& f, const Address& from, std::int64_t nowMs) {
       sendFull(*s, FrameType::Iax, static_cast<std::uint32_t>(s->firstCmd), again, nowMs);
       return;
     }
-    s->remote = f.srcCall;
+    setRemote(*s, f.srcCall);
   } else if (s->remote != f.srcCall) {
     ++stats_.dropped;  // someone else's call number: never let it touch this call
     return;
@@ -344,7 +371,7 @@ void Engine::onNewSessionFrame(FullFrame& f, const Address& from, std::int64_t n
     ++stats_.dropped;
     return;
   }
-  s->remote = f.srcCall;
+  setRemote(*s, f.srcCall);
   handleFrame(*s, f, nowMs);
 }
 
@@ -555,7 +582,7 @@ void Engine::onNew(Session& s, const IeList& ies, std::int64_t nowMs) {
     peer = peerByAddress(s.addr);
   }
   if (peer && !peer->host.empty()) {
-    auto addr = Address::parse(peer->host, peer->port);
+    auto addr = hosts_.lookup(peer->host, peer->port);
     if (!addr || !addr->sameHost(s.addr)) peer = nullptr;
   }
   if (!peer || peer->secret.empty()) {
@@ -666,8 +693,10 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number,
   std::string secret;
   bool pbx = false;
   std::string routeName;
+  std::string host;
   auto useReg = [&](const RegistrationConfig& r) {
-    to = Address::parse(r.server, r.port);
+    host = r.server;
+    to = hosts_.lookup(r.server, r.port);
     username = r.username;
     secret = r.secret;
     pbx = true;
@@ -675,7 +704,8 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number,
   };
   auto usePeer = [&](const PeerConfig& p) {
     if (!p.host.empty()) {
-      to = Address::parse(p.host, p.port);
+      host = p.host;
+      to = hosts_.lookup(p.host, p.port);
     } else if (auto it = peerState_.find(p.name);
                it != peerState_.end() && it->second.registered && it->second.expiresAtMs > nowMs) {
       to = it->second.registered;
@@ -718,12 +748,16 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number,
   if (routeName.empty()) {
     return core::makeError("no_route", "No IAX2 peer or registration is configured for outbound calls.");
   }
+  if (!to && !host.empty()) {
+    return core::makeError("resolving", "waiting for the address of IAX2 peer '" + routeName +
+                                            "': " + hosts_.lookupError(host));
+  }
   if (!to) {
     return core::makeError("peer_unreachable",
-                           "The IAX2 peer '" + routeName + "' is not registered (no address).");
+                           "waiting for IAX2 peer '" + routeName + "' to register");
   }
   Session* s = newSession(kCallOut, *to, nowMs);
-  if (!s) return core::makeError("congestion", "Too many IAX2 sessions.");
+  if (!s) return core::makeError("congestion", "all IAX2 sessions are in use");
   s->peer = routeName;
   s->username = username;
   s->secret = secret;
@@ -851,7 +885,11 @@ void Engine::poll(std::int64_t nowMs) {
     }
     if (failed) {
       s.pending.clear();
-      if (s.kind == kCallIn || s.kind == kCallOut) {
+      if (s.kind == kCallOut && s.remote == 0) {
+        // Nothing ever came back for our NEW: no call was placed.
+        endCall(s, EndKind::Unreachable, 41, "IAX2 peer '" + s.peer + "' at " +
+                s.addr.toString() + " does not answer", true, nowMs);
+      } else if (s.kind == kCallIn || s.kind == kCallOut) {
         endCall(s, EndKind::Timeout, 41, "the far end stopped answering", true, nowMs);
       } else if (s.kind == kRegClient && s.regIndex >= 0 &&
                  static_cast<std::size_t>(s.regIndex) < ours_.size() && !s.releasing) {
@@ -872,7 +910,7 @@ void Engine::poll(std::int64_t nowMs) {
     if (s.state == State::Ended && nowMs >= s.reapAtMs && s.pending.empty()) dead.push_back(no);
     else if (s.state == State::Ended && nowMs >= s.reapAtMs + 30'000) dead.push_back(no);
   }
-  for (auto no : dead) sessions_.erase(no);
+  for (auto no : dead) eraseSession(no);
 }
 
 void Engine::shutdown(std::int64_t nowMs) {
@@ -883,7 +921,7 @@ void Engine::shutdown(std::int64_t nowMs) {
   }
   for (auto& r : ours_) {
     if (!r.registered) continue;
-    auto to = Address::parse(r.cfg.server, r.cfg.port);
+    auto to = r.address ? r.address : hosts_.lookup(r.cfg.server, r.cfg.port);
     if (!to) continue;
     Session* s = newSession(kRegClient, *to, nowMs);
     if (!s) continue;

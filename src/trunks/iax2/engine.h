@@ -11,25 +11,35 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
+#include "reactor/sock_addr.h"
 #include "trunks/iax2/frame.h"
 #include "trunks/iax2/jitter_buffer.h"
 
 namespace vfax::trunks::iax2 {
 
 /// An IPv4 or IPv6 UDP address.
-struct Address {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  bool operator==(const Address& o) const;
-  bool sameHost(const Address& o) const;
-  std::string toString() const;
-  static std::optional<Address> parse(const std::string& host, int port);
+using Address = reactor::SockAddr;
+
+/// Host names of peers and registrars to addresses, never blocking (the trunk answers from the
+/// reactor's Resolver cache). The default takes numeric addresses only.
+class HostLookup {
+ public:
+  virtual ~HostLookup() = default;
+  /// The address now, or nullopt while the name is unknown (being resolved, or failed).
+  virtual std::optional<Address> lookup(const std::string& host, int port) {
+    return Address::numeric(host, port);
+  }
+  /// Why lookup() gave nothing, for the admin and the job's reason.
+  virtual std::string lookupError(const std::string& host) {
+    return "'" + host + "' is not a numeric address";
+  }
 };
 
 /// A device or PBX allowed to talk to us (by name, with its own secret).
@@ -69,7 +79,9 @@ struct EngineConfig {
   bool logFrames = false;
 };
 
-enum class EndKind { Hangup, Reject, Busy, Congestion, Timeout };
+/// `Unreachable`: our NEW was never answered at all (no call was placed); `Timeout`: the far end
+/// stopped answering during the call.
+enum class EndKind { Hangup, Reject, Busy, Congestion, Timeout, Unreachable };
 
 struct InboundCallInfo {
   std::string peer;
@@ -116,6 +128,7 @@ struct EngineStats {
 class Engine {
  public:
   Engine(EngineConfig config, Transport& transport, EngineListener& listener);
+  Engine(EngineConfig config, Transport& transport, EngineListener& listener, HostLookup& hosts);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -126,7 +139,7 @@ class Engine {
 
   void onDatagram(const std::uint8_t* data, std::size_t len, const Address& from,
                   std::int64_t nowMs);
-  /// Timers: retransmissions, registration refresh, pings, cleanup. Call every tick.
+  /// Timers: retransmissions, registration refresh, pings, cleanup. Call every 20-50 ms.
   void poll(std::int64_t nowMs);
   /// Hangs up every call and releases our registrations (REGREL).
   void shutdown(std::int64_t nowMs);
@@ -144,6 +157,8 @@ class Engine {
                  std::int64_t nowMs);
   /// The next received frame to play this tick (jitter buffer), or nullptr.
   const VoiceFrame* popVoice(std::uint16_t call);
+  /// Host names the configuration uses (peers, registrars), to resolve ahead of need.
+  std::vector<std::string> hostNames() const;
   std::uint32_t format(std::uint16_t call) const;
   bool up(std::uint16_t call) const;
   std::string peerOf(std::uint16_t call) const;
@@ -172,6 +187,8 @@ class Engine {
   const Session* find(std::uint16_t local) const;
   Session* findByRemote(const Address& from, std::uint16_t remote);
   Session* newSession(int kind, const Address& to, std::int64_t nowMs);
+  void setRemote(Session& s, std::uint16_t remote);
+  void eraseSession(std::uint16_t local);
   void destroyLater(Session& s, std::int64_t nowMs);
   std::uint16_t allocateCallNo();
 
@@ -216,10 +233,26 @@ class Engine {
   std::uint32_t capability() const;
   std::string newChallenge();
 
+  struct RemoteKey {
+    Address addr;
+    std::uint16_t call = 0;
+    bool operator==(const RemoteKey& o) const { return call == o.call && addr == o.addr; }
+  };
+  struct RemoteKeyHash {
+    std::size_t operator()(const RemoteKey& k) const {
+      return k.addr.hash() ^ (static_cast<std::size_t>(k.call) * 0x9e3779b97f4a7c15ull);
+    }
+  };
+
   EngineConfig config_;
   Transport& transport_;
   EngineListener& listener_;
+  HostLookup defaultHosts_;
+  HostLookup& hosts_;
   std::map<std::uint16_t, std::unique_ptr<Session>> sessions_;
+  // (far end address, far end call number) -> our call number: mini frames name only the
+  // sender's call number, and hundreds of calls each send 50 a second.
+  std::unordered_map<RemoteKey, std::uint16_t, RemoteKeyHash> byRemote_;
   std::map<std::string, PeerState> peerState_;
   std::vector<OurRegistration> ours_;
   std::uint16_t nextCallNo_ = 1;

@@ -101,7 +101,7 @@ core::Result<void> checkBind(const std::string& bind, std::string& host, int& po
   } catch (...) {
     return core::makeError("invalid_setting", "bind must be ADDR:PORT.");
   }
-  if (port < 0 || port > 65535 || !Address::parse(host, port == 0 ? 1 : port)) {
+  if (port < 0 || port > 65535 || !Address::numeric(host, port)) {
     return core::makeError("invalid_setting", "bind '" + bind + "' is not an address and port.");
   }
   return {};

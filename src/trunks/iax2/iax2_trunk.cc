@@ -1,20 +1,16 @@
 #include "trunks/iax2/iax2_trunk.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <future>
-#include <thread>
 
 #include "codec/g711.h"
 
 namespace vfax::trunks::iax2 {
+
+using reactor::kSamplesPerTick;
+using reactor::kTickMs;
 
 class Iax2Call final : public Call {
  public:
@@ -26,21 +22,24 @@ class Iax2Call final : public Call {
   void setHandler(CallHandler* handler) override { handler_ = handler; }
   bool ended() const override { return ended_; }
 
+  ~Iax2Call() override { stopMedia(); }
+
   void answer() override {
     if (ended_ || answered_ || info_.direction != CallDirection::Inbound) return;
     answered_ = true;
     trunk_.engine().answer(no_, trunk_.nowMs());
+    trunk_.startMedia(*this);
   }
   void reject(const HangupCause& cause) override {
     if (ended_) return;
-    ended_ = true;
+    markEnded();
     spdlog::info("iax2: call from {} to '{}' refused: {} (cause {})", info_.trunk,
                  info_.calledNumber, cause.text, cause.code);
     trunk_.engine().reject(no_, cause.code, cause.text, trunk_.nowMs());
   }
   void hangup(const HangupCause& cause) override {
     if (ended_) return;
-    ended_ = true;
+    markEnded();
     trunk_.engine().hangup(no_, cause.code, cause.text.empty() ? "normal clearing" : cause.text,
                            trunk_.nowMs());
   }
@@ -101,8 +100,23 @@ class Iax2Call final : public Call {
     }
     if (n) handler_->onAudio(pcm, n);
   }
+  /// One 20 ms media tick: the received frame of this tick (if any), then ours.
+  void mediaTick() {
+    if (ended_ || !answered_) return;
+    if (const VoiceFrame* f = trunk_.engine().popVoice(no_)) deliver(*f);
+    if (!ended_ && handler_) handler_->onMediaTick();
+  }
+  void setMediaTimer(reactor::TimerId id) { mediaTimer_ = id; }
+  bool hasMediaTimer() const { return mediaTimer_ != 0; }
+  void stopMedia() {
+    if (mediaTimer_ != 0) trunk_.loop().cancel(mediaTimer_);
+    mediaTimer_ = 0;
+  }
   void markAnswered() { answered_ = true; }
-  void markEnded() { ended_ = true; }
+  void markEnded() {
+    ended_ = true;
+    stopMedia();
+  }
   bool answered() const { return answered_; }
   CallHandler* handler() const { return handler_; }
   std::uint16_t number() const { return no_; }
@@ -114,6 +128,7 @@ class Iax2Call final : public Call {
   CallHandler* handler_ = nullptr;
   bool answered_ = false;
   bool ended_ = false;
+  reactor::TimerId mediaTimer_ = 0;
 };
 
 HangupCause hangupCauseFor(EndKind kind, int code, const std::string& text, bool answered) {
@@ -130,6 +145,9 @@ HangupCause hangupCauseFor(EndKind kind, int code, const std::string& text, bool
       return c;
     case EndKind::Timeout:
       c.reason = answered ? HangupReason::Failure : HangupReason::Unreachable;
+      return c;
+    case EndKind::Unreachable:
+      c.reason = HangupReason::Unavailable;  // nothing answered our NEW: no call was placed
       return c;
     case EndKind::Reject:
     case EndKind::Hangup:
@@ -156,119 +174,174 @@ HangupCause hangupCauseFor(EndKind kind, int code, const std::string& text, bool
   return c;
 }
 
-Iax2Trunk::Iax2Trunk(EventLoop& loop, Iax2TrunkOptions options)
+Iax2Trunk::Iax2Trunk(reactor::EventLoop& loop, Iax2TrunkOptions options)
     : loop_(loop), options_(std::move(options)) {
+  resolver_ = std::make_unique<reactor::Resolver>(loop_, options_.resolver);
   Transport& transport = *this;
   EngineListener& listener = *this;
-  engine_ = std::make_unique<Engine>(options_.engine, transport, listener);
+  HostLookup& hosts = *this;
+  engine_ = std::make_unique<Engine>(options_.engine, transport, listener, hosts);
 }
 
 Iax2Trunk::~Iax2Trunk() {
-  if (registered_) loop_.removeTickListener(this);
-  if (fd_ >= 0) ::close(fd_);
+  for (auto& [no, call] : calls_) call->markEnded();
+  if (housekeepingTimer_) loop_.cancel(housekeepingTimer_);
+  if (bindTimer_) loop_.cancel(bindTimer_);
+  if (stopTimer_) loop_.cancel(stopTimer_);
 }
 
-std::int64_t Iax2Trunk::nowMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+std::optional<Address> Iax2Trunk::lookup(const std::string& host, int port) {
+  return resolver_->lookup(host, port);
 }
 
-core::Result<void> Iax2Trunk::openSocket() {
-  auto addr = Address::parse(options_.bindAddress, options_.port == 0 ? 1 : options_.port);
+std::string Iax2Trunk::lookupError(const std::string& host) { return resolver_->error(host); }
+
+core::Result<std::unique_ptr<reactor::UdpSocket>> Iax2Trunk::openSocket(const std::string& address,
+                                                                        int port) {
+  auto addr = Address::numeric(address, port);
   if (!addr) {
     return core::makeError("invalid_address",
-                           "The IAX2 bind address '" + options_.bindAddress + "' is not valid.");
+                           "The IAX2 bind address '" + address + "' is not a numeric address.");
   }
-  if (options_.port == 0) {
-    if (addr->ss.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&addr->ss)->sin_port = 0;
-    else reinterpret_cast<sockaddr_in6*>(&addr->ss)->sin6_port = 0;
+  auto socket = std::make_unique<reactor::UdpSocket>(loop_);
+  auto bound = socket->open(*addr, [this](const std::uint8_t* data, std::size_t len,
+                                          const Address& from) {
+    engine_->onDatagram(data, len, from, nowMs());
+  });
+  if (!bound) {
+    return core::makeError(bound.error().code, "IAX2 " + bound.error().message);
   }
-  int fd = ::socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return core::makeError("socket_failed", std::string("socket: ") + std::strerror(errno));
-  // The socket is read once per 20 ms tick: with many calls, a late tick must not overflow the
-  // kernel's default buffer (about 270 small datagrams), or voice frames are lost.
-  int size = 8 << 20;
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  boundPort_ = bound->port();
+  bound_ = bound->toString();
+  spdlog::info("iax2: listening on {}", bound_);
+  return socket;
+}
+
+void Iax2Trunk::setState(bool up, const std::string& reason) {
+  if (up == up_ && reason == reason_) return;
+  up_ = up;
+  reason_ = reason;
+  if (events_) events_->onTrunkState(name(), up, reason);
+}
+
+void Iax2Trunk::tryBind() {
+  bindTimer_ = 0;
+  if (stopping_ || socket_) return;
+  auto socket = openSocket(options_.bindAddress, options_.port);
+  if (socket) {
+    socket_ = std::move(*socket);
+    bindRetryMs_ = 1000;
+    setState(true, {});
+    return;
   }
-  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0) {
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  if (reason_ != socket.error().message) {
+    spdlog::error("iax2: {} (retrying)", socket.error().message);
   }
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr->ss), addr->len) != 0) {
-    int err = errno;
-    ::close(fd);
-    return core::makeError("bind_failed", "Cannot listen for IAX2 on " + addr->toString() + ": " +
-                                              std::strerror(err));
-  }
-  Address bound;
-  bound.len = sizeof(bound.ss);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound.ss), &bound.len);
-  boundPort_ = bound.ss.ss_family == AF_INET
-                   ? ntohs(reinterpret_cast<sockaddr_in*>(&bound.ss)->sin_port)
-                   : ntohs(reinterpret_cast<sockaddr_in6*>(&bound.ss)->sin6_port);
-  fd_ = fd;
-  spdlog::info("iax2: listening on {}", bound.toString());
-  return {};
+  setState(false, socket.error().message);
+  // The port may be held by a process that is going away (a restart, another PBX tool).
+  bindTimer_ = loop_.after(static_cast<std::int64_t>(bindRetryMs_) * 1000, [this] { tryBind(); });
+  bindRetryMs_ = std::min(bindRetryMs_ * 2, options_.bindRetryMaxMs);
+}
+
+void Iax2Trunk::prefetchHosts() {
+  for (const auto& host : engine_->hostNames()) resolver_->prefetch(host);
 }
 
 core::Result<void> Iax2Trunk::start(TrunkEvents& events) {
   events_ = &events;
-  if (fd_ < 0) {
-    if (auto r = openSocket(); !r) return r;
+  stopping_ = false;
+  if (!Address::numeric(options_.bindAddress, options_.port)) {
+    return core::makeError("invalid_address", "The IAX2 bind address '" + options_.bindAddress +
+                                                  "' is not a numeric address.");
   }
-  if (!registered_) {
-    loop_.addTickListener(this);
-    registered_ = true;
+  up_ = true;  // so that the first setState() reports
+  setState(false, "starting");
+  prefetchHosts();
+  tryBind();
+  if (!housekeepingTimer_) {
+    housekeepingTimer_ =
+        loop_.every(50'000, loop_.nowUs() + 50'000, [this] { housekeeping(); });
   }
   return {};
 }
 
+void Iax2Trunk::housekeeping() {
+  if (!socket_) return;
+  engine_->poll(nowMs());
+  std::erase_if(calls_,
+                [](const auto& kv) { return kv.second->ended() && kv.second.use_count() == 1; });
+}
+
+void Iax2Trunk::startMedia(Iax2Call& call) {
+  if (call.hasMediaTimer() || call.ended()) return;
+  // Every call on one 20 ms grid of the wall clock: their frames go out in one sendmmsg.
+  const std::int64_t period = kTickMs * 1000;
+  const std::int64_t first = (loop_.nowUs() / period + 1) * period;
+  call.setMediaTimer(loop_.every(period, first, [&call] { call.mediaTick(); }, true));
+}
+
 void Iax2Trunk::rebind(std::string address, int port) {
   loop_.post([this, address = std::move(address), port] {
-    if (fd_ < 0 || (address == options_.bindAddress && port == options_.port)) return;
-    auto oldAddress = options_.bindAddress;
-    auto oldPort = options_.port;
-    options_.bindAddress = address;
-    options_.port = port;
-    int old = fd_;
-    fd_ = -1;
-    if (auto r = openSocket(); !r) {
-      spdlog::error("iax2: {} (keeping {}:{})", r.error().message, oldAddress, oldPort);
-      options_.bindAddress = oldAddress;
-      options_.port = oldPort;
-      fd_ = old;
+    if (address == options_.bindAddress && port == options_.port) return;
+    if (!socket_) {  // not bound yet: the retry loop takes the new address
+      options_.bindAddress = address;
+      options_.port = port;
+      bindRetryMs_ = 1000;
+      if (bindTimer_) loop_.cancel(bindTimer_);
+      tryBind();
       return;
     }
-    ::close(old);
+    auto socket = openSocket(address, port);
+    if (!socket) {
+      spdlog::error("iax2: {} (keeping {}:{})", socket.error().message, options_.bindAddress,
+                    options_.port);
+      return;
+    }
+    options_.bindAddress = address;
+    options_.port = port;
+    socket_ = std::move(*socket);
   });
 }
 
-void Iax2Trunk::stop() {
-  if (fd_ < 0) return;
+void Iax2Trunk::stop(std::function<void()> done) {
+  stopping_ = true;
+  stopDone_ = std::move(done);
+  if (bindTimer_) loop_.cancel(bindTimer_);
+  bindTimer_ = 0;
+  if (!socket_) {
+    finishStop();
+    return;
+  }
   for (auto& [no, call] : calls_) call->markEnded();
   engine_->shutdown(nowMs());
-  // Give HANGUP and REGREL a moment to be acknowledged (bounded: we are stopping).
-  auto deadline = nowMs() + 400;
-  while (nowMs() < deadline) {
-    drainSocket();
+  // HANGUP and REGREL get a moment to be acknowledged, on loop timers (never a sleep).
+  stopDeadlineMs_ = nowMs() + 400;
+  stopTimer_ = loop_.every(10'000, loop_.nowUs() + 10'000, [this] {
     engine_->poll(nowMs());
-    if (engine_->sessionCount() == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+    if (engine_->sessionCount() == 0 || nowMs() >= stopDeadlineMs_) finishStop();
+  });
+}
+
+void Iax2Trunk::finishStop() {
+  if (stopTimer_) loop_.cancel(stopTimer_);
+  stopTimer_ = 0;
+  if (housekeepingTimer_) loop_.cancel(housekeepingTimer_);
+  housekeepingTimer_ = 0;
+  for (auto& [no, call] : calls_) call->markEnded();
   calls_.clear();
+  socket_.reset();
+  setState(false, "stopped");
   events_ = nullptr;
-  ::close(fd_);
-  fd_ = -1;
-  if (registered_) {
-    loop_.removeTickListener(this);
-    registered_ = false;
-  }
+  if (auto done = std::move(stopDone_)) done();
 }
 
 core::Result<std::shared_ptr<Call>> Iax2Trunk::dial(const DialRequest& request,
                                                     CallHandler& handler) {
-  if (fd_ < 0) return core::makeError("trunk_stopped", "The IAX2 trunk is not running.");
+  if (!socket_) {
+    return core::makeError("trunk_stopped",
+                           "the IAX2 trunk is not listening" +
+                               (reason_.empty() ? std::string() : ": " + reason_));
+  }
   if (request.number.empty()) return core::makeError("invalid_number", "No number was given to call.");
   auto no = engine_->dial(request.number, request.callerNumber, request.callerName, nowMs());
   if (!no.ok()) return no.error();
@@ -281,43 +354,8 @@ core::Result<std::shared_ptr<Call>> Iax2Trunk::dial(const DialRequest& request,
 }
 
 void Iax2Trunk::sendTo(const Address& to, const std::uint8_t* data, std::size_t len) {
-  if (fd_ < 0) return;
   // UDP: a full socket buffer loses the frame like the network would (retransmission copes).
-  (void)::sendto(fd_, data, len, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to.ss), to.len);
-}
-
-void Iax2Trunk::drainSocket() {
-  std::uint8_t buf[kMaxDatagram + 1];
-  auto now = nowMs();
-  for (int i = 0; i < 4096; ++i) {
-    Address from;
-    from.len = sizeof(from.ss);
-    ssize_t n = ::recvfrom(fd_, buf, sizeof(buf), MSG_DONTWAIT,
-                           reinterpret_cast<sockaddr*>(&from.ss), &from.len);
-    if (n < 0) break;  // EAGAIN: drained (other errors: ICMP refusals, nothing to do)
-    if (static_cast<std::size_t>(n) > kMaxDatagram) continue;
-    engine_->onDatagram(buf, static_cast<std::size_t>(n), from, now);
-  }
-}
-
-void Iax2Trunk::deliverMedia() {
-  for (auto& [no, call] : calls_) {
-    if (!call->answered() || call->ended()) continue;
-    if (const VoiceFrame* f = engine_->popVoice(no)) call->deliver(*f);
-  }
-}
-
-void Iax2Trunk::onTick() {
-  if (fd_ < 0) return;
-  drainSocket();
-  engine_->poll(nowMs());
-  deliverMedia();
-  std::erase_if(calls_, [](const auto& kv) { return kv.second->ended() && kv.second.use_count() == 1; });
-}
-
-bool Iax2Trunk::busy() const {
-  return std::any_of(calls_.begin(), calls_.end(),
-                     [](const auto& kv) { return kv.second->answered() && !kv.second->ended(); });
+  if (socket_) socket_->send(to, data, len);
 }
 
 void Iax2Trunk::onInboundCall(std::uint16_t no, const InboundCallInfo& in) {
@@ -343,6 +381,7 @@ void Iax2Trunk::onAnswered(std::uint16_t no) {
   auto it = calls_.find(no);
   if (it == calls_.end()) return;
   it->second->markAnswered();
+  startMedia(*it->second);
   loop_.post([weak = std::weak_ptr<Iax2Call>(it->second)] {
     auto c = weak.lock();
     if (c && !c->ended() && c->handler()) c->handler()->onAnswered();
@@ -364,19 +403,32 @@ void Iax2Trunk::onEnded(std::uint16_t no, EndKind kind, int causeCode, const std
 void Iax2Trunk::reconfigure(EngineConfig config) {
   loop_.post([this, config = std::move(config)]() mutable {
     engine_->reconfigure(std::move(config), nowMs());
+    prefetchHosts();
   });
 }
 
 Iax2Status Iax2Trunk::status() {
-  Iax2Status st;
-  loop_.runSync([&] {
-    st.running = fd_ >= 0;
-    st.bound = options_.bindAddress + ":" + std::to_string(boundPort_);
-    st.registrations = engine_->registrations(nowMs());
-    st.stats = engine_->stats();
-    st.calls = static_cast<int>(calls_.size());
-  });
-  return st;
+  // Shared: after a timeout the task may still run, and must not write into a dead frame.
+  auto out = std::make_shared<Iax2Status>();
+  auto r = loop_.runSync(
+      [this, out] {
+        Iax2Status& st = *out;
+        st.running = socket_ != nullptr;
+        st.bound = socket_ ? bound_ : options_.bindAddress + ":" + std::to_string(options_.port);
+        st.error = socket_ ? std::string() : reason_;
+        st.registrations = engine_->registrations(nowMs());
+        st.stats = engine_->stats();
+        if (socket_) st.udp = socket_->stats();
+        st.calls = static_cast<int>(std::count_if(calls_.begin(), calls_.end(),
+                                                  [](const auto& kv) { return !kv.second->ended(); }));
+      },
+      std::chrono::seconds(2));
+  if (!r) {
+    Iax2Status st;
+    st.error = r.error().message;
+    return st;
+  }
+  return *out;
 }
 
 }  // namespace vfax::trunks::iax2

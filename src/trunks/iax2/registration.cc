@@ -34,7 +34,7 @@ bool Engine::registrationProven(Session& s, const std::string& user, const std::
   bool ok = peer && !peer->secret.empty() && !s.challenge.empty() && user == s.peer &&
             responsesEqual(result, md5Response(s.challenge, peer->secret));
   if (ok && !peer->host.empty()) {
-    auto addr = Address::parse(peer->host, peer->port);
+    auto addr = hosts_.lookup(peer->host, peer->port);
     ok = addr && addr->sameHost(s.addr);
   }
   s.challenge.clear();
@@ -93,10 +93,11 @@ void Engine::startRegistration(OurRegistration& r, std::int64_t nowMs) {
     destroyLater(*old, nowMs);
   }
   r.session = 0;
-  auto to = Address::parse(r.cfg.server, r.cfg.port);
+  auto to = hosts_.lookup(r.cfg.server, r.cfg.port);
   if (!to) {
-    r.lastError = "cannot resolve " + r.cfg.server;
-    r.nextAttemptMs = nowMs + kRetryRegistrationMs * 6;
+    // Being resolved off the loop: look again soon (a failed name is retried by the resolver).
+    r.lastError = hosts_.lookupError(r.cfg.server);
+    r.nextAttemptMs = nowMs + 1000;
     return;
   }
   Session* s = newSession(kRegClient, *to, nowMs);

@@ -58,13 +58,16 @@ std::string validatePeer(const PeerConfig& p) {
   // Every peer authenticates: a peer without a secret would let anyone place calls.
   if (p.secret.empty() || p.secret.size() > 128) return "secret is required (1-128 characters)";
   if (p.port <= 0 || p.port > 65535) return "port must be 1 to 65535";
-  if (!p.host.empty() && !Address::parse(p.host, p.port)) return "host '" + p.host + "' is not an address";
+  if (!p.host.empty() && !reactor::validHost(p.host)) {
+    return "host '" + p.host + "' is not an address or host name";
+  }
   if (p.username.size() > 64) return "username is too long";
   return {};
 }
 
 std::string validateRegistration(const RegistrationConfig& r) {
   if (r.server.empty()) return "server is required";
+  if (!reactor::validHost(r.server)) return "server '" + r.server + "' is not an address or host name";
   if (!validName(r.username)) return "username must be 1-64 letters, digits, '-', '_' or '.'";
   if (r.secret.size() > 128) return "secret is too long";
   if (r.port <= 0 || r.port > 65535) return "port must be 1 to 65535";

@@ -6,6 +6,17 @@
 
 namespace vfax::trunks {
 
+using reactor::kSamplesPerTick;
+using reactor::kTickMs;
+
+/// The two legs of one loopback call and their shared media clock.
+struct LoopbackPair {
+  std::weak_ptr<LoopbackLeg> a;  // the caller
+  std::weak_ptr<LoopbackLeg> b;
+  reactor::TimerId timer = 0;
+  bool running = false;
+};
+
 /// One side of a loopback call. The other side is its peer; each holds its own inbox.
 class LoopbackLeg final : public Call, public std::enable_shared_from_this<LoopbackLeg> {
  public:
@@ -23,6 +34,7 @@ class LoopbackLeg final : public Call, public std::enable_shared_from_this<Loopb
     auto peer = peer_.lock();
     if (!peer || peer->ended_) return;
     peer->answered_ = true;
+    if (pair_) trunk_.startMedia(pair_);
     trunk_.loop().post([weak = peer_] {
       if (auto p = weak.lock(); p && !p->ended_ && p->handler_) p->handler_->onAnswered();
     });
@@ -73,7 +85,13 @@ class LoopbackLeg final : public Call, public std::enable_shared_from_this<Loopb
     }
   }
 
+  /// Asks the handler for this tick's frame.
+  void mediaTick() {
+    if (answered_ && !ended_ && handler_) handler_->onMediaTick();
+  }
+
   void setPeer(const std::shared_ptr<LoopbackLeg>& peer) { peer_ = peer; }
+  void setPair(const std::shared_ptr<LoopbackPair>& pair) { pair_ = pair; }
 
  private:
   // Fixed-size, so that the per-frame path does not allocate (the deque reuses its blocks).
@@ -102,33 +120,31 @@ class LoopbackLeg final : public Call, public std::enable_shared_from_this<Loopb
   CallInfo info_;
   CallHandler* handler_ = nullptr;
   std::weak_ptr<LoopbackLeg> peer_;
+  std::shared_ptr<LoopbackPair> pair_;  // the pair holds the legs weakly: no cycle
   std::deque<Frame> inbox_;
   bool answered_ = false;
   bool ended_ = false;
   std::uint16_t txSeq_ = 0;
 };
 
-LoopbackTrunk::LoopbackTrunk(EventLoop& loop, LoopbackOptions options)
+LoopbackTrunk::LoopbackTrunk(reactor::EventLoop& loop, LoopbackOptions options)
     : loop_(loop), options_(options) {}
 
-LoopbackTrunk::~LoopbackTrunk() {
-  if (registered_) loop_.removeTickListener(this);
-}
+LoopbackTrunk::~LoopbackTrunk() = default;
 
 core::Result<void> LoopbackTrunk::start(TrunkEvents& events) {
   events_ = &events;
-  if (!registered_) {
-    loop_.addTickListener(this);
-    registered_ = true;
-  }
+  events.onTrunkState(name(), true, {});
   return {};
 }
 
-void LoopbackTrunk::stop() {
+void LoopbackTrunk::stop(std::function<void()> done) {
   for (auto& weak : legs_) {
     if (auto leg = weak.lock()) leg->hangup(normalCause("trunk stopped"));
   }
+  legs_.clear();
   events_ = nullptr;
+  if (done) done();
 }
 
 core::Result<std::shared_ptr<Call>> LoopbackTrunk::dial(const DialRequest& request,
@@ -145,9 +161,18 @@ core::Result<std::shared_ptr<Call>> LoopbackTrunk::dial(const DialRequest& reque
   in.direction = CallDirection::Inbound;
   auto a = std::make_shared<LoopbackLeg>(*this, out);
   auto b = std::make_shared<LoopbackLeg>(*this, in);
+  auto pair = std::make_shared<LoopbackPair>();
+  pair->a = a;
+  pair->b = b;
   a->setPeer(b);
   b->setPeer(a);
+  a->setPair(pair);
+  b->setPair(pair);
   a->setHandler(&handler);
+  std::erase_if(legs_, [](const std::weak_ptr<LoopbackLeg>& w) {
+    auto leg = w.lock();
+    return !leg || leg->ended();
+  });
   legs_.push_back(a);
   legs_.push_back(b);
   // The inbound side only exists for the owner once this call returned (as on a real trunk).
@@ -162,22 +187,33 @@ core::Result<std::shared_ptr<Call>> LoopbackTrunk::dial(const DialRequest& reque
   return std::shared_ptr<Call>(a);
 }
 
-bool LoopbackTrunk::busy() const {
-  for (const auto& weak : legs_) {
-    if (auto leg = weak.lock(); leg && leg->mediaFlowing()) return true;
+void LoopbackTrunk::startMedia(const std::shared_ptr<LoopbackPair>& pair) {
+  if (pair->running) return;
+  pair->running = true;
+  if (options_.realtime) {
+    const std::int64_t period = kTickMs * 1000;
+    const std::int64_t first = (loop_.nowUs() / period + 1) * period;
+    pair->timer = loop_.every(period, first, [this, pair] { tick(pair); }, true);
+  } else {
+    loop_.defer([this, pair] { tick(pair); });
   }
-  return false;
 }
 
-void LoopbackTrunk::onTick() {
-  // Index loop: delivery may start new calls (appending legs).
-  for (std::size_t i = 0; i < legs_.size(); ++i) {
-    if (auto leg = legs_[i].lock()) leg->deliver();
+void LoopbackTrunk::tick(const std::shared_ptr<LoopbackPair>& pair) {
+  auto a = pair->a.lock();
+  auto b = pair->b.lock();
+  const bool flowing = (a && a->mediaFlowing()) || (b && b->mediaFlowing());
+  if (!flowing) {
+    pair->running = false;
+    if (pair->timer) loop_.cancel(pair->timer);  // drops the timer's reference to the pair
+    return;
   }
-  std::erase_if(legs_, [](const std::weak_ptr<LoopbackLeg>& w) {
-    auto leg = w.lock();
-    return !leg || leg->ended();
-  });
+  // Both legs hear the previous tick first, then both speak: as on a wire.
+  if (a) a->deliver();
+  if (b) b->deliver();
+  if (a) a->mediaTick();
+  if (b) b->mediaTick();
+  if (!options_.realtime) loop_.defer([this, pair] { tick(pair); });
 }
 
 }  // namespace vfax::trunks

@@ -1,8 +1,11 @@
 #pragma once
 // The loopback trunk connects two of vfax's own lines in-process: dialling an own extension
 // makes an inbound call on the same installation. Audio passes through G.711 (as on a real
-// trunk), or T.38 IFP packets pass unchanged. Media sent in one tick is delivered to the other
-// leg at the start of the next tick.
+// trunk), or T.38 IFP packets pass unchanged. Each call's two legs share one media pacer: a tick
+// delivers what each leg sent in the previous tick, then asks both for their next frame. In real
+// time the pacer is a 20 ms timer on the wall clock; with `realtime = false` (tests, benchmarks)
+// it runs as fast as the CPU allows, as deferred work that leaves the loop responsive. That is a
+// property of loopback calls only: network trunks always run on the wall clock.
 #include <deque>
 #include <memory>
 #include <vector>
@@ -16,34 +19,34 @@ namespace vfax::trunks {
 struct LoopbackOptions {
   MediaKind media = MediaKind::Audio;
   codec::G711Law law = codec::G711Law::Alaw;
+  bool realtime = true;
 };
 
 class LoopbackLeg;
+struct LoopbackPair;
 
-class LoopbackTrunk final : public Trunk, public TickListener {
+class LoopbackTrunk final : public Trunk {
  public:
-  LoopbackTrunk(EventLoop& loop, LoopbackOptions options);
+  LoopbackTrunk(reactor::EventLoop& loop, LoopbackOptions options);
   ~LoopbackTrunk() override;
 
   std::string name() const override { return "loopback"; }
   core::Result<void> start(TrunkEvents& events) override;
-  void stop() override;
+  void stop(std::function<void()> done) override;
   core::Result<std::shared_ptr<Call>> dial(const DialRequest& request,
                                            CallHandler& handler) override;
 
-  // TickListener: delivers the media queued in the previous tick.
-  void onTick() override;
-  /// Busy while media flows; ringing calls wait for a decision without spinning the loop.
-  bool busy() const override;
-
   const LoopbackOptions& options() const { return options_; }
-  EventLoop& loop() { return loop_; }
+  reactor::EventLoop& loop() { return loop_; }
+  /// Starts the media pacer of an answered call.
+  void startMedia(const std::shared_ptr<LoopbackPair>& pair);
 
  private:
-  EventLoop& loop_;
+  void tick(const std::shared_ptr<LoopbackPair>& pair);
+
+  reactor::EventLoop& loop_;
   LoopbackOptions options_;
   TrunkEvents* events_ = nullptr;
-  bool registered_ = false;
   std::vector<std::weak_ptr<LoopbackLeg>> legs_;
 };
 

@@ -45,7 +45,7 @@ struct Net {
 
 struct Node : Transport, EngineListener {
   Node(Net& n, const std::string& ip, int port, EngineConfig cfg) : net(n) {
-    addr = *Address::parse(ip, port);
+    addr = *Address::numeric(ip, port);
     engine = std::make_unique<Engine>(std::move(cfg), *this, *this);
     net.nodes[addr.toString()] = engine.get();
   }
@@ -252,7 +252,7 @@ TEST(Iax2Engine, SpoofedAndReplayedFramesDoNotTouchACall) {
     if (f && f->isIax(Cmd::New)) fromClientNew = p.bytes;
   }
   ASSERT_FALSE(authrep.empty());
-  Address attacker = *Address::parse("127.0.0.9", 4570);
+  Address attacker = *Address::numeric("127.0.0.9", 4570);
   server.engine->onDatagram(fromClientNew.data(), fromClientNew.size(), attacker, net.now);
   net.run();
   server.engine->onDatagram(authrep.data(), authrep.size(), attacker, net.now);
@@ -285,15 +285,34 @@ TEST(Iax2Engine, SpoofedAndReplayedFramesDoNotTouchACall) {
   EXPECT_TRUE(server.engine->up(in));
 }
 
-TEST(Iax2Engine, ALostFarEndEndsTheCall) {
+TEST(Iax2Engine, AFarEndThatNeverAnswersIsUnreachable) {
   Net net;
   Node server(net, "127.0.0.1", 4569, serverConfig());
   Node client(net, "127.0.0.2", 4570, clientConfig("s3cret"));
   net.advance(100);
   auto call = client.engine->dial("100", "", "", net.now);
   ASSERT_TRUE(call.ok());
-  net.drop = [](const Packet&) { return true; };  // the network goes away
+  net.drop = [](const Packet&) { return true; };  // the network goes away before the NEW
   net.advance(30'000);
+  ASSERT_EQ(client.ended.size(), 1u);
+  // Nothing came back: no call was placed (temporary trouble, no send attempt spent).
+  EXPECT_EQ(client.lastKind, EndKind::Unreachable);
+}
+
+TEST(Iax2Engine, AFarEndLostDuringTheCallIsATimeout) {
+  Net net;
+  Node server(net, "127.0.0.1", 4569, serverConfig());
+  Node client(net, "127.0.0.2", 4570, clientConfig("s3cret"));
+  net.advance(100);
+  auto call = client.engine->dial("100", "", "", net.now);
+  ASSERT_TRUE(call.ok());
+  net.advance(200);
+  ASSERT_EQ(server.inbound.size(), 1u);  // the far end took the call: it was placed
+  server.engine->answer(server.inbound[0], net.now);
+  net.advance(40);
+  ASSERT_EQ(client.answered.size(), 1u);
+  net.drop = [](const Packet&) { return true; };
+  net.advance(60'000);  // the next PING goes unanswered
   ASSERT_EQ(client.ended.size(), 1u);
   EXPECT_EQ(client.lastKind, EndKind::Timeout);
 }

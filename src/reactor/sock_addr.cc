@@ -1,13 +1,13 @@
 #include <arpa/inet.h>
-#include <netdb.h>
 
+#include <cctype>
 #include <cstring>
 
-#include "trunks/iax2/engine.h"
+#include "reactor/sock_addr.h"
 
-namespace vfax::trunks::iax2 {
+namespace vfax::reactor {
 
-bool Address::operator==(const Address& o) const {
+bool SockAddr::operator==(const SockAddr& o) const {
   if (ss.ss_family != o.ss.ss_family) return false;
   if (ss.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
@@ -23,7 +23,7 @@ bool Address::operator==(const Address& o) const {
   return false;
 }
 
-bool Address::sameHost(const Address& o) const {
+bool SockAddr::sameHost(const SockAddr& o) const {
   if (ss.ss_family != o.ss.ss_family) return false;
   if (ss.ss_family == AF_INET) {
     return reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr ==
@@ -37,7 +37,7 @@ bool Address::sameHost(const Address& o) const {
   return false;
 }
 
-std::string Address::toString() const {
+std::string SockAddr::toString() const {
   char host[INET6_ADDRSTRLEN] = "?";
   int port = 0;
   if (ss.ss_family == AF_INET) {
@@ -55,9 +55,9 @@ std::string Address::toString() const {
   return "?";
 }
 
-std::optional<Address> Address::parse(const std::string& host, int port) {
-  if (port <= 0 || port > 65535) return std::nullopt;
-  Address a;
+std::optional<SockAddr> SockAddr::numeric(const std::string& host, int port) {
+  if (port < 0 || port > 65535) return std::nullopt;
+  SockAddr a;
   sockaddr_in v4{};
   if (inet_pton(AF_INET, host.c_str(), &v4.sin_addr) == 1) {
     v4.sin_family = AF_INET;
@@ -76,22 +76,58 @@ std::optional<Address> Address::parse(const std::string& host, int port) {
     a.len = sizeof(v6);
     return a;
   }
-  // A host name: resolved once here (configuration time), numeric addresses preferred.
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res) return std::nullopt;
-  std::memcpy(&a.ss, res->ai_addr, res->ai_addrlen);
-  a.len = static_cast<socklen_t>(res->ai_addrlen);
-  freeaddrinfo(res);
-  if (a.ss.ss_family == AF_INET) {
-    reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = htons(static_cast<std::uint16_t>(port));
-  } else if (a.ss.ss_family == AF_INET6) {
-    reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = htons(static_cast<std::uint16_t>(port));
-  } else {
-    return std::nullopt;
-  }
-  return a;
+  return std::nullopt;
 }
 
-}  // namespace vfax::trunks::iax2
+int SockAddr::port() const {
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+  return 0;
+}
+
+void SockAddr::setPort(int port) {
+  const auto p = htons(static_cast<std::uint16_t>(port));
+  if (ss.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&ss)->sin_port = p;
+  if (ss.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = p;
+}
+
+std::size_t SockAddr::hash() const {
+  // FNV-1a over family, address and port: cheap, and every field that operator== compares.
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* p, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    mix(&a->sin_addr, sizeof(a->sin_addr));
+    mix(&a->sin_port, sizeof(a->sin_port));
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    mix(&a->sin6_addr, sizeof(a->sin6_addr));
+    mix(&a->sin6_port, sizeof(a->sin6_port));
+  }
+  return static_cast<std::size_t>(h);
+}
+
+bool validHost(const std::string& host) {
+  if (SockAddr::numeric(host, 1)) return true;
+  if (host.empty() || host.size() > 253) return false;
+  std::size_t label = 0;
+  char prev = '.';
+  for (char c : host) {
+    if (c == '.') {
+      if (label == 0 || prev == '-') return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+      if (label == 0 && c == '-') return false;
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+    prev = c;
+  }
+  return prev != '-';
+}
+
+}  // namespace vfax::reactor

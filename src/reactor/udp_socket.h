@@ -1,0 +1,62 @@
+#pragma once
+// A non-blocking UDP socket on the reactor with batched I/O: readiness drains the socket with
+// recvmmsg (up to 32 datagrams per system call), and send() queues datagrams that go out with
+// one sendmmsg at the end of the loop iteration (or when the batch is full). Media timers of
+// many calls fire in the same iteration, so their frames share system calls. No allocation per
+// datagram.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "core/result.h"
+#include "reactor/event_loop.h"
+#include "reactor/sock_addr.h"
+
+namespace vfax::reactor {
+
+struct UdpStats {
+  std::uint64_t received = 0;
+  std::uint64_t sent = 0;
+  std::uint64_t recvCalls = 0;  // recvmmsg system calls
+  std::uint64_t sendCalls = 0;  // sendmmsg system calls
+  std::uint64_t sendErrors = 0;
+};
+
+class UdpSocket {
+ public:
+  static constexpr std::size_t kMaxDatagram = 1500;
+  static constexpr std::size_t kBatch = 32;
+  using Receive = std::function<void(const std::uint8_t* data, std::size_t len, const SockAddr& from)>;
+
+  explicit UdpSocket(EventLoop& loop);
+  ~UdpSocket();
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  /// Loop thread: opens, binds (port 0: any free port) and starts delivering datagrams.
+  /// Returns the address actually bound.
+  core::Result<SockAddr> open(const SockAddr& bindTo, Receive onReceive);
+  void close();
+  bool isOpen() const { return fd_ >= 0; }
+  /// Queues one datagram (dropped, like the network would, when larger than kMaxDatagram).
+  void send(const SockAddr& to, const std::uint8_t* data, std::size_t len);
+  /// Sends what is queued now.
+  void flush();
+  const UdpStats& stats() const { return stats_; }
+
+ private:
+  struct Batch;
+  void onReadable();
+
+  EventLoop& loop_;
+  int fd_ = -1;
+  Receive onReceive_;
+  std::unique_ptr<Batch> rx_;
+  std::unique_ptr<Batch> tx_;
+  std::size_t txCount_ = 0;
+  UdpStats stats_;
+};
+
+}  // namespace vfax::reactor
