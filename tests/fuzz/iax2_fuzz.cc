@@ -37,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)parseMini(data, size);
 
-  static const Address kAddrs[2] = {*Address::parse("127.0.0.1", 4570),
-                                    *Address::parse("127.0.0.2", 4569)};
+  static const Address kAddrs[2] = {*Address::numeric("127.0.0.1", 4570),
+                                    *Address::numeric("127.0.0.2", 4569)};
   EngineConfig cfg;
   cfg.peers.push_back(PeerConfig{"modem", "secret", "", 4569, ""});
   cfg.registrations.push_back(RegistrationConfig{"127.0.0.2", 4569, "vfax", "secret", 60});
