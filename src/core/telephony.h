@@ -76,6 +76,14 @@ struct TrunkStatus {
   int calls = 0;       // calls in progress on it
 };
 
+/// Media pacing health: every call's 20 ms media tick, and how late they fired. A late tick is one
+/// a whole tick (20 ms) or more behind its grid: the far end hears a gap.
+struct MediaStats {
+  std::int64_t ticks = 0;
+  std::int64_t lateTicks = 0;
+  std::int64_t maxLagUs = 0;
+};
+
 class Telephony {
  public:
   virtual ~Telephony() = default;
@@ -92,6 +100,8 @@ class Telephony {
   virtual int activeCalls() const = 0;
   /// Thread-safe and never blocks (a snapshot the telephony loop keeps current).
   virtual std::vector<TrunkStatus> trunkStatus() const = 0;
+  /// Thread-safe and never blocks.
+  virtual MediaStats mediaStats() const { return {}; }
 };
 
 }  // namespace vfax::core

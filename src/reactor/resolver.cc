@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -22,12 +23,12 @@ struct Resolver::Shared {
   int idle = 0;
   EventLoop* loop = nullptr;  // valid while !closed (the Resolver dies before its loop)
   Resolver* owner = nullptr;  // loop thread only
-  std::function<std::optional<SockAddr>(const std::string&, std::string*)> lookupFn;
+  std::function<std::vector<SockAddr>(const std::string&, std::string*)> lookupFn;
 };
 
 namespace {
 
-std::optional<SockAddr> systemLookup(const std::string& host, std::string* error) {
+std::vector<SockAddr> systemLookup(const std::string& host, std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
@@ -35,18 +36,18 @@ std::optional<SockAddr> systemLookup(const std::string& host, std::string* error
   const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr) {
     *error = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
-    return std::nullopt;
+    return {};
   }
-  std::optional<SockAddr> out;
-  for (addrinfo* ai = res; ai && !out; ai = ai->ai_next) {
+  std::vector<SockAddr> out;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
     if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
     SockAddr a;
     std::memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
     a.len = static_cast<socklen_t>(ai->ai_addrlen);
-    out = a;
+    if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
   }
   ::freeaddrinfo(res);
-  if (!out) *error = "no IPv4 or IPv6 address";
+  if (out.empty()) *error = "no IPv4 or IPv6 address";
   return out;
 }
 
@@ -67,15 +68,21 @@ Resolver::~Resolver() {
   shared_->cv.notify_all();
 }
 
-std::optional<SockAddr> Resolver::lookup(const std::string& host, int port) {
+std::optional<SockAddr> Resolver::lookup(const std::string& host, int port, int family) {
   if (auto a = SockAddr::numeric(host, port)) return a;
   if (host.empty()) return std::nullopt;
   auto [it, inserted] = cache_.try_emplace(host);
   Entry& e = it->second;
   if (inserted || (loop_.nowMs() >= e.expiresMs && !e.pending)) start(host, e);
-  if (!e.addr) return std::nullopt;
+  if (e.addrs.empty()) return std::nullopt;
   ++stats_.hits;
-  SockAddr a = *e.addr;
+  SockAddr a = e.addrs.front();
+  for (const auto& candidate : e.addrs) {
+    if (candidate.ss.ss_family == family) {
+      a = candidate;
+      break;
+    }
+  }
   a.setPort(port);
   return a;
 }
@@ -110,12 +117,12 @@ void Resolver::start(const std::string& host, Entry& e) {
   shared_->cv.notify_one();
 }
 
-void Resolver::finished(const std::string& host, std::optional<SockAddr> addr, std::string error) {
+void Resolver::finished(const std::string& host, std::vector<SockAddr> addrs, std::string error) {
   Entry& e = cache_[host];
   e.pending = false;
-  const bool ok = addr.has_value();
+  const bool ok = !addrs.empty();
   if (ok) {
-    e.addr = addr;
+    e.addrs = std::move(addrs);
     e.error.clear();
     e.expiresMs = loop_.nowMs() + options_.ttlMs;
   } else {
@@ -124,7 +131,7 @@ void Resolver::finished(const std::string& host, std::optional<SockAddr> addr, s
     e.error = error;
     e.expiresMs = loop_.nowMs() + options_.negativeTtlMs;
     spdlog::warn("resolver: cannot resolve '{}': {}{}", host, error,
-                 e.addr ? " (keeping " + e.addr->toString() + ")" : "");
+                 e.addrs.empty() ? "" : " (keeping " + e.addrs.front().toString() + ")");
   }
   if (onResolved_) onResolved_(host, ok);
 }
@@ -141,14 +148,15 @@ void Resolver::workerMain(std::shared_ptr<Shared> shared) {
     auto fn = shared->lookupFn;
     l.unlock();
     std::string error;
-    std::optional<SockAddr> addr = fn(host, &error);
+    std::vector<SockAddr> addrs = fn(host, &error);
     l.lock();
     if (shared->closed) break;
     std::weak_ptr<Shared> weak = shared;
-    shared->loop->post([weak, host = std::move(host), addr, error = std::move(error)]() mutable {
-      auto s = weak.lock();
-      if (s && s->owner) s->owner->finished(host, addr, std::move(error));
-    });
+    shared->loop->post(
+        [weak, host = std::move(host), addrs = std::move(addrs), error = std::move(error)]() mutable {
+          auto s = weak.lock();
+          if (s && s->owner) s->owner->finished(host, std::move(addrs), std::move(error));
+        });
   }
   --shared->threads;
 }

@@ -22,7 +22,7 @@ struct ResolverOptions {
   std::int64_t negativeTtlMs = 5'000;   // a failed lookup is retried after this
   int workers = 2;                      // concurrent lookups (a slow DNS server blocks one each)
   /// Tests: replaces getaddrinfo (runs on a worker thread).
-  std::function<std::optional<SockAddr>(const std::string& host, std::string* error)> lookupFn;
+  std::function<std::vector<SockAddr>(const std::string& host, std::string* error)> lookupFn;
 };
 
 struct ResolverStats {
@@ -40,8 +40,9 @@ class Resolver {
 
   // ---- loop thread ----
   /// The address of `host` with `port`, or nullopt while it is being resolved or failed
-  /// (error() says which). Never blocks.
-  std::optional<SockAddr> lookup(const std::string& host, int port);
+  /// (error() says which). Never blocks. `family` (AF_INET, AF_INET6) picks an address a socket
+  /// of that family can reach when the name has several; AF_UNSPEC takes the first.
+  std::optional<SockAddr> lookup(const std::string& host, int port, int family = AF_UNSPEC);
   /// Starts resolving ahead of need (configuration time).
   void prefetch(const std::string& host);
   /// The address stopped answering: resolve again on the next lookup (the old one is still
@@ -57,7 +58,7 @@ class Resolver {
 
  private:
   struct Entry {
-    std::optional<SockAddr> addr;
+    std::vector<SockAddr> addrs;
     std::string error;
     std::int64_t expiresMs = 0;
     bool pending = false;
@@ -66,7 +67,7 @@ class Resolver {
   static void workerMain(std::shared_ptr<Shared> shared);
 
   void start(const std::string& host, Entry& e);
-  void finished(const std::string& host, std::optional<SockAddr> addr, std::string error);
+  void finished(const std::string& host, std::vector<SockAddr> addrs, std::string error);
 
   EventLoop& loop_;
   ResolverOptions options_;

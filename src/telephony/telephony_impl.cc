@@ -409,6 +409,9 @@ void TelephonyImpl::stop() {
     spdlog::error("telephony: stopping: {}", r.error().message);
   }
   loop_->stop();  // runs what the hangups posted (their results), then joins
+  const auto st = loop_->stats();
+  spdlog::info("telephony: stopped; media ticks {}, late {}, max lag {:.1f} ms", st.ticks,
+               st.lateTicks, static_cast<double>(st.maxLagUs) / 1000.0);
   calls_.clear();
   byFax_.clear();
   updateActive();
@@ -508,6 +511,11 @@ void TelephonyImpl::onTrunkState(const std::string& trunk, bool up, const std::s
 std::vector<core::TrunkStatus> TelephonyImpl::trunkStatus() const {
   std::lock_guard lock(statusMutex_);
   return status_;
+}
+
+core::MediaStats TelephonyImpl::mediaStats() const {
+  auto st = loop_->stats();
+  return core::MediaStats{st.ticks, st.lateTicks, st.maxLagUs};
 }
 
 void TelephonyImpl::onDecision(std::uint64_t id, core::InboundDecision decision) {

@@ -63,6 +63,7 @@ class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents 
   void hangup(std::int64_t faxId) override;
   int activeCalls() const override { return active_.load(); }
   std::vector<core::TrunkStatus> trunkStatus() const override;
+  core::MediaStats mediaStats() const override;
 
   /// The loop's media tick statistics (lateness on the 20 ms grid), for metrics and benchmarks.
   reactor::EventLoopStats loopStats() const { return loop_->stats(); }

@@ -191,7 +191,9 @@ Iax2Trunk::~Iax2Trunk() {
 }
 
 std::optional<Address> Iax2Trunk::lookup(const std::string& host, int port) {
-  return resolver_->lookup(host, port);
+  // An address our socket can send to, when the name has both IPv4 and IPv6 ones.
+  auto bind = Address::numeric(options_.bindAddress, 0);
+  return resolver_->lookup(host, port, bind ? bind->ss.ss_family : AF_UNSPEC);
 }
 
 std::string Iax2Trunk::lookupError(const std::string& host) { return resolver_->error(host); }

@@ -170,14 +170,14 @@ TEST(Resolver, NeverBlocksTheLoopAndCachesAnswers) {
   std::atomic<int>& calls = dns->calls;
   std::atomic<bool>& answer = dns->answer;
   ResolverOptions o;
-  o.lookupFn = [dns](const std::string& host, std::string* error) -> std::optional<SockAddr> {
+  o.lookupFn = [dns](const std::string& host, std::string* error) -> std::vector<SockAddr> {
     ++dns->calls;
     while (!dns->answer) std::this_thread::sleep_for(1ms);
     if (host == "bad.test") {
       *error = "Name or service not known";
-      return std::nullopt;
+      return {};
     }
-    return SockAddr::numeric("127.0.0.7", 1);
+    return {*SockAddr::numeric("::7", 1), *SockAddr::numeric("127.0.0.7", 1)};
   };
   auto resolver = std::make_unique<Resolver>(loop, o);
   std::optional<SockAddr> first;
@@ -197,9 +197,13 @@ TEST(Resolver, NeverBlocksTheLoopAndCachesAnswers) {
   answer = true;
   ASSERT_TRUE(waitUntil([&] {
     std::optional<SockAddr> a;
-    (void)loop.runSync([&] { a = resolver->lookup("pbx.test", 4569); });
-    return a && a->toString() == "127.0.0.7:4569";
+    (void)loop.runSync([&] { a = resolver->lookup("pbx.test", 4569, AF_INET); });
+    return a && a->toString() == "127.0.0.7:4569";  // the family our socket can reach
   }));
+  std::optional<SockAddr> any;
+  ASSERT_TRUE(loop.runSync([&] { any = resolver->lookup("pbx.test", 1); }).ok());
+  ASSERT_TRUE(any.has_value());
+  EXPECT_EQ(any->toString(), "[::7]:1");
   std::string err;
   ASSERT_TRUE(waitUntil([&] {
     (void)loop.runSync([&] { err = resolver->error("bad.test"); });

@@ -233,7 +233,7 @@ TEST(Iax2Trunk, UnregisteredPeerAndResolvingHostAreTemporary) {
   named.resolver.lookupFn = [&lookups](const std::string&, std::string*) {
     ++lookups;
     std::this_thread::sleep_for(300ms);
-    return reactor::SockAddr::numeric("127.0.0.1", 1);
+    return std::vector<reactor::SockAddr>{*reactor::SockAddr::numeric("127.0.0.1", 1)};
   };
   Iax2Trunk namedPeer(loop, named);
   Far events;
