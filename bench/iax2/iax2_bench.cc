@@ -5,6 +5,7 @@
 // loop thread and its own UDP socket, as two vfaxd processes would.
 //
 //   bench_iax2 [--first N] [--max-calls N] [--budget-seconds S] [--pages P]
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -115,6 +116,7 @@ StepResult step(int calls, const std::string& tiff, const std::string& dir) {
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  if (std::getenv("VFAX_BENCH_DEBUG")) spdlog::set_level(spdlog::level::debug);
   int maxCalls = 512;
   int budgetSeconds = 240;
   int pages = 1;

@@ -129,6 +129,13 @@ void Engine::endCall(Session& s, EndKind kind, int cause, const std::string& tex
   bool known = (s.kind == kCallOut) ||
                (s.kind == kCallIn && (s.state == State::Ringing || s.state == State::Up));
   destroyLater(s, nowMs);
+  if (s.jb.stats().received > 0) {
+    const auto& j = s.jb.stats();
+    spdlog::debug("iax2: call {} with '{}' ended; voice received {}, played {}, late {}, "
+                  "duplicates {}, overflows {}, underruns {}",
+                  s.local, s.peer, j.received, j.played, j.late, j.duplicates, j.overflows,
+                  j.underruns);
+  }
   if (notify && known) listener_.onEnded(s.local, kind, cause, text);
 }
 

@@ -73,7 +73,7 @@ struct EngineConfig {
   std::vector<std::uint32_t> codecs{kFormatAlaw, kFormatUlaw, kFormatSlinear};
   int maxRefreshSeconds = 300;
   int minRefreshSeconds = 20;
-  std::size_t jitterPrefillFrames = 3;
+  std::size_t jitterPrefillFrames = 5;  // 100 ms: fax survives delay, not gaps
   int pingIntervalMs = 10'000;
   int maxSessions = 1024;
   bool logFrames = false;

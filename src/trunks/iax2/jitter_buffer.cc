@@ -43,30 +43,43 @@ const VoiceFrame* JitterBuffer::pop() {
   if (!playing_) {
     if (count_ < prefill_) return nullptr;
     playing_ = true;
+    minLevel_ = kCapacity;
+    windowPops_ = 0;
   }
   if (count_ == 0) {
     ++stats_.underruns;
     playing_ = false;
     return nullptr;
   }
-  // A far-end clock running fast fills us up: keep the delay near `prefill_` frames.
-  while (count_ > prefill_ * 2 + 2) {
-    head_ = (head_ + 1) % kCapacity;
-    --count_;
-    ++stats_.overflows;
+  // A far-end clock running fast fills us up slowly and for good: when even the lowest level of
+  // a whole window stayed above the target, the frames that were never needed go. A burst
+  // drains by itself and costs nothing.
+  minLevel_ = std::min(minLevel_, count_);
+  if (++windowPops_ >= kDriftWindow) {
+    if (minLevel_ > prefill_ + 2) {
+      const std::size_t excess = minLevel_ - (prefill_ + 1);
+      head_ = (head_ + excess) % kCapacity;
+      count_ -= excess;
+      stats_.overflows += excess;
+    }
+    minLevel_ = kCapacity;
+    windowPops_ = 0;
   }
-  out_ = at(0);
+  // The slot stays untouched until the next put(): no copy of the frame.
+  const VoiceFrame* out = &at(0);
   head_ = (head_ + 1) % kCapacity;
   --count_;
-  lastPlayed_ = out_.timestamp;
+  lastPlayed_ = out->timestamp;
   havePlayed_ = true;
   ++stats_.played;
-  return &out_;
+  return out;
 }
 
 void JitterBuffer::reset() {
   head_ = count_ = 0;
   playing_ = havePlayed_ = false;
+  minLevel_ = kCapacity;
+  windowPops_ = 0;
   lastPlayed_ = 0;
 }
 

@@ -1,9 +1,11 @@
 #pragma once
-// A small adaptive-free jitter buffer for one call's received voice: frames are kept in
-// timestamp order (reordering and duplicates absorbed), playout starts after `prefill` frames
-// and takes one frame per 20 ms tick. It holds at most `capacity` frames: when the far end's
-// clock runs faster than ours the oldest frames are dropped, when it runs slower playout pauses
-// (underrun) and refills. Fixed storage: no allocation per frame.
+// A jitter buffer for one call's received voice: frames are kept in timestamp order (reordering
+// and duplicates absorbed), playout starts after `prefill` frames and takes one frame per 20 ms
+// tick. Fax modems survive delay but not gaps, so a burst (a stalled sender catching up, or our
+// own loop stalled while frames queued) is kept whole, up to `kCapacity` frames; only drift (the
+// far end's clock running faster than ours, a level that stays high for a whole window) drops a
+// frame, one per window. When the far clock runs slower, playout pauses (underrun) and refills.
+// Fixed storage: no allocation and no frame copy per frame.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -22,13 +24,14 @@ struct JitterStats {
   std::uint64_t played = 0;
   std::uint64_t late = 0;        // arrived after their slot was played
   std::uint64_t duplicates = 0;
-  std::uint64_t overflows = 0;   // dropped because the buffer was full
+  std::uint64_t overflows = 0;   // dropped because the buffer was full or drift trimmed it
   std::uint64_t underruns = 0;
 };
 
 class JitterBuffer {
  public:
-  static constexpr std::size_t kCapacity = 16;
+  static constexpr std::size_t kCapacity = 32;  // 640 ms
+  static constexpr int kDriftWindow = 250;       // pops (5 s)
   explicit JitterBuffer(std::size_t prefill = 3) : prefill_(prefill < 1 ? 1 : prefill) {}
 
   /// Adds a frame; `timestamp` is the call's 32-bit ms timestamp (already unwrapped).
@@ -54,7 +57,8 @@ class JitterBuffer {
   bool playing_ = false;
   bool havePlayed_ = false;
   std::uint32_t lastPlayed_ = 0;
-  VoiceFrame out_{};
+  std::size_t minLevel_ = kCapacity;  // lowest level seen in the current drift window
+  int windowPops_ = 0;
   JitterStats stats_;
 };
 

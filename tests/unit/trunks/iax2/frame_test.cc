@@ -145,5 +145,44 @@ TEST(Iax2Jitter, BoundedAcrossTimestampWrap) {
   }
 }
 
+TEST(Iax2Jitter, ABurstAfterAStallIsKeptWhole) {
+  JitterBuffer jb(3);
+  std::uint8_t d[2] = {0, 0};
+  std::uint32_t ts = 0;
+  for (int i = 0; i < 3; ++i, ts += 20) jb.put(ts, kFormatAlaw, d, 2);
+  for (int tick = 0; tick < 100; ++tick) {
+    if (tick == 50) {
+      // The sender stalled for 200 ms and catches up: 10 frames at once.
+      for (int i = 0; i < 10; ++i, ts += 20) jb.put(ts, kFormatAlaw, d, 2);
+    } else if (tick < 40 || tick > 50) {
+      jb.put(ts, kFormatAlaw, d, 2);
+      ts += 20;
+    }
+    jb.pop();
+  }
+  EXPECT_EQ(jb.stats().overflows, 0u);  // nothing dropped: a gap would break the modem
+}
+
+TEST(Iax2Jitter, DriftOfAFasterFarClockIsTrimmedSlowly) {
+  JitterBuffer jb(3);
+  std::uint8_t d[2] = {0, 0};
+  std::uint32_t ts = 0;
+  // The far end sends 1% more frames than we play: one extra frame every 100 ticks.
+  std::size_t most = 0;
+  for (int tick = 0; tick < 5000; ++tick) {
+    jb.put(ts, kFormatAlaw, d, 2);
+    ts += 20;
+    if (tick % 100 == 99) {
+      jb.put(ts, kFormatAlaw, d, 2);
+      ts += 20;
+    }
+    jb.pop();
+    most = std::max(most, jb.size());
+  }
+  EXPECT_LE(most, 3u + 2u + 4u);  // the delay stays bounded
+  EXPECT_GT(jb.stats().overflows, 0u);
+  EXPECT_EQ(jb.stats().underruns, 0u);
+}
+
 }  // namespace
 }  // namespace vfax::trunks::iax2
