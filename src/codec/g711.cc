@@ -11,11 +11,23 @@ inline int topBit(unsigned v) { return 31 - __builtin_clz(v); }
 constexpr int kUlawBias = 0x84;
 constexpr std::uint8_t kAlawAmiMask = 0x55;  // even bits inverted on the line
 
-// Decoding is a table lookup: 256 entries per law, built once.
-struct DecodeTables {
+std::uint8_t computeAlaw(std::int16_t sample);
+std::uint8_t computeUlaw(std::int16_t sample);
+
+// Tables built once: decoding 256 entries per law; A-law encoding depends only on the top 13
+// bits (8 KiB); mu-law encoding on every bit (its bias carries), so all 65536 values (64 KiB).
+struct Tables {
   std::array<std::int16_t, 256> alaw{};
   std::array<std::int16_t, 256> ulaw{};
-  DecodeTables() {
+  std::array<std::uint8_t, 8192> toAlaw{};
+  std::array<std::uint8_t, 65536> toUlaw{};
+  Tables() {
+    for (int i = 0; i < 8192; ++i) {
+      toAlaw[i] = computeAlaw(static_cast<std::int16_t>(static_cast<std::uint16_t>(i << 3)));
+    }
+    for (int i = 0; i < 65536; ++i) {
+      toUlaw[i] = computeUlaw(static_cast<std::int16_t>(static_cast<std::uint16_t>(i)));
+    }
     for (int i = 0; i < 256; ++i) {
       int a = i ^ kAlawAmiMask;
       int seg = (a & 0x70) >> 4;
@@ -29,8 +41,8 @@ struct DecodeTables {
   }
 };
 
-const DecodeTables& tables() {
-  static const DecodeTables t;
+const Tables& tables() {
+  static const Tables t;
   return t;
 }
 
@@ -44,7 +56,9 @@ std::optional<G711Law> g711LawFromString(std::string_view s) {
   return std::nullopt;
 }
 
-std::uint8_t linearToAlaw(std::int16_t sample) {
+namespace {
+
+std::uint8_t computeAlaw(std::int16_t sample) {
   int linear = sample;
   int mask = kAlawAmiMask | 0x80;
   if (linear < 0) {
@@ -57,7 +71,7 @@ std::uint8_t linearToAlaw(std::int16_t sample) {
   return static_cast<std::uint8_t>(((seg << 4) | ((linear >> shift) & 0x0F)) ^ mask);
 }
 
-std::uint8_t linearToUlaw(std::int16_t sample) {
+std::uint8_t computeUlaw(std::int16_t sample) {
   int linear = sample;
   int mask = 0xFF;
   if (linear < 0) {
@@ -71,14 +85,23 @@ std::uint8_t linearToUlaw(std::int16_t sample) {
   return static_cast<std::uint8_t>(((seg << 4) | ((linear >> (seg + 3)) & 0x0F)) ^ mask);
 }
 
+}  // namespace
+
+std::uint8_t linearToAlaw(std::int16_t sample) {
+  return tables().toAlaw[static_cast<std::uint16_t>(sample) >> 3];
+}
+std::uint8_t linearToUlaw(std::int16_t sample) {
+  return tables().toUlaw[static_cast<std::uint16_t>(sample)];
+}
 std::int16_t alawToLinear(std::uint8_t alaw) { return tables().alaw[alaw]; }
 std::int16_t ulawToLinear(std::uint8_t ulaw) { return tables().ulaw[ulaw]; }
 
 void g711Encode(G711Law law, const std::int16_t* in, std::size_t n, std::uint8_t* out) {
+  const Tables& t = tables();
   if (law == G711Law::Alaw) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = linearToAlaw(in[i]);
+    for (std::size_t i = 0; i < n; ++i) out[i] = t.toAlaw[static_cast<std::uint16_t>(in[i]) >> 3];
   } else {
-    for (std::size_t i = 0; i < n; ++i) out[i] = linearToUlaw(in[i]);
+    for (std::size_t i = 0; i < n; ++i) out[i] = t.toUlaw[static_cast<std::uint16_t>(in[i])];
   }
 }
 

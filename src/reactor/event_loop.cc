@@ -147,23 +147,51 @@ void EventLoop::pushHeap(HeapEntry e) {
   std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
 }
 
-TimerId EventLoop::at(std::int64_t atUs, std::function<void()> fn) {
-  TimerId id = nextTimer_++;
-  timers_.emplace(id, Timer{std::move(fn), 0, atUs, false});
-  pushHeap({atUs, id});
+EventLoop::Timer* EventLoop::timer(TimerId id) {
+  const auto slot = static_cast<std::uint32_t>(id >> 32);
+  if (slot >= timers_.size()) return nullptr;
+  Timer& t = timers_[slot];
+  return t.live && t.generation == static_cast<std::uint32_t>(id) ? &t : nullptr;
+}
+
+TimerId EventLoop::addTimer(Timer t) {
+  std::uint32_t slot;
+  if (!freeTimers_.empty()) {
+    slot = freeTimers_.back();
+    freeTimers_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(timers_.size());
+    timers_.emplace_back();
+  }
+  Timer& dst = timers_[slot];
+  t.generation = dst.generation + 1;  // 0 never names a live timer: ids are never 0
+  t.live = true;
+  dst = std::move(t);
+  const TimerId id = (static_cast<TimerId>(slot) << 32) | dst.generation;
+  pushHeap({dst.deadlineUs, id});
   return id;
+}
+
+void EventLoop::freeTimer(std::uint32_t slot) {
+  Timer& t = timers_[slot];
+  t.live = false;
+  t.fn = nullptr;
+  freeTimers_.push_back(slot);
+}
+
+TimerId EventLoop::at(std::int64_t atUs, std::function<void()> fn) {
+  return addTimer(Timer{std::move(fn), 0, atUs, 0, false, false});
 }
 
 TimerId EventLoop::every(std::int64_t periodUs, std::int64_t firstUs, std::function<void()> fn,
                          bool media) {
-  TimerId id = nextTimer_++;
-  periodUs = std::max<std::int64_t>(periodUs, 1);
-  timers_.emplace(id, Timer{std::move(fn), periodUs, firstUs, media});
-  pushHeap({firstUs, id});
-  return id;
+  return addTimer(
+      Timer{std::move(fn), std::max<std::int64_t>(periodUs, 1), firstUs, 0, media, false});
 }
 
-void EventLoop::cancel(TimerId id) { timers_.erase(id); }
+void EventLoop::cancel(TimerId id) {
+  if (timer(id)) freeTimer(static_cast<std::uint32_t>(id >> 32));
+}
 
 void EventLoop::runTimers() {
   const std::int64_t now = clock_.nowUs();
@@ -174,9 +202,9 @@ void EventLoop::runTimers() {
     std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
     HeapEntry e = heap_.back();
     heap_.pop_back();
-    auto it = timers_.find(e.id);
-    if (it == timers_.end() || it->second.deadlineUs != e.deadlineUs) continue;  // canceled
-    Timer& t = it->second;
+    Timer* found = timer(e.id);
+    if (!found || found->deadlineUs != e.deadlineUs) continue;  // canceled
+    Timer& t = *found;
     if (t.media) {
       const std::int64_t lag = now - e.deadlineUs;
       ++ticks_;
@@ -185,7 +213,7 @@ void EventLoop::runTimers() {
     }
     if (t.periodUs == 0) {
       auto fn = std::move(t.fn);
-      timers_.erase(it);
+      freeTimer(static_cast<std::uint32_t>(e.id >> 32));
       guarded("timer", fn);
       continue;
     }
@@ -193,10 +221,11 @@ void EventLoop::runTimers() {
     if (now - next > 10 * t.periodUs) next = now + t.periodUs;  // a long stall: no burst
     t.deadlineUs = next;
     pushHeap({next, e.id});
-    // Moved out while it runs: the callback may cancel its own timer.
+    // Moved out while it runs: the callback may cancel its own timer (or add timers, which may
+    // move the slots).
     auto fn = std::move(t.fn);
     guarded("timer", fn);
-    if (auto again = timers_.find(e.id); again != timers_.end()) again->second.fn = std::move(fn);
+    if (Timer* again = timer(e.id)) again->fn = std::move(fn);
   }
 }
 
@@ -259,8 +288,8 @@ int EventLoop::waitTimeoutMs() {
   }
   // Drop canceled timers at the top so they do not cut the sleep short.
   while (!heap_.empty()) {
-    auto it = timers_.find(heap_.front().id);
-    if (it != timers_.end() && it->second.deadlineUs == heap_.front().deadlineUs) break;
+    const Timer* t = timer(heap_.front().id);
+    if (t && t->deadlineUs == heap_.front().deadlineUs) break;
     std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
     heap_.pop_back();
   }

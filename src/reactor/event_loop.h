@@ -112,11 +112,15 @@ class EventLoop {
   void resetStats();
 
  private:
+  // Timers live in slots reused through a free list; an id is slot index and generation, so
+  // that cancel and firing need no hashing (hundreds of media timers fire 50 times a second).
   struct Timer {
     std::function<void()> fn;
     std::int64_t periodUs = 0;
     std::int64_t deadlineUs = 0;
+    std::uint32_t generation = 0;
     bool media = false;
+    bool live = false;
   };
   struct HeapEntry {
     std::int64_t deadlineUs;
@@ -154,8 +158,12 @@ class EventLoop {
 
   // Loop thread.
   std::vector<HeapEntry> heap_;
-  std::unordered_map<TimerId, Timer> timers_;
-  TimerId nextTimer_ = 1;
+  Timer* timer(TimerId id);
+  TimerId addTimer(Timer t);
+  void freeTimer(std::uint32_t slot);
+
+  std::vector<Timer> timers_;
+  std::vector<std::uint32_t> freeTimers_;
   std::unordered_map<int, Watch> watches_;
   std::uint64_t watchGeneration_ = 0;
   std::vector<std::function<void()>> deferred_;

@@ -92,22 +92,22 @@ void SockAddr::setPort(int port) {
 }
 
 std::size_t SockAddr::hash() const {
-  // FNV-1a over family, address and port: cheap, and every field that operator== compares.
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](const void* p, std::size_t n) {
-    const auto* b = static_cast<const std::uint8_t*>(p);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  // Every field operator== compares, mixed with multiplications: per datagram, so cheap.
+  auto mix = [](std::uint64_t h, std::uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdull;
   };
+  std::uint64_t h = ss.ss_family;
   if (ss.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    mix(&a->sin_addr, sizeof(a->sin_addr));
-    mix(&a->sin_port, sizeof(a->sin_port));
+    h = mix(h, (static_cast<std::uint64_t>(a->sin_addr.s_addr) << 16) | a->sin_port);
   } else if (ss.ss_family == AF_INET6) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    mix(&a->sin6_addr, sizeof(a->sin6_addr));
-    mix(&a->sin6_port, sizeof(a->sin6_port));
+    std::uint64_t w[2];
+    std::memcpy(w, &a->sin6_addr, sizeof(w));
+    h = mix(mix(mix(h, w[0]), w[1]), a->sin6_port);
   }
-  return static_cast<std::size_t>(h);
+  return static_cast<std::size_t>(h ^ (h >> 29));
 }
 
 bool validHost(const std::string& host) {

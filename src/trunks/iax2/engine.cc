@@ -60,13 +60,11 @@ void Engine::reconfigure(EngineConfig config, std::int64_t nowMs) {
 }
 
 Engine::Session* Engine::find(std::uint16_t local) {
-  auto it = sessions_.find(local);
-  return it == sessions_.end() ? nullptr : it->second.get();
+  return local < byNumber_.size() ? byNumber_[local] : nullptr;
 }
 
 const Engine::Session* Engine::find(std::uint16_t local) const {
-  auto it = sessions_.find(local);
-  return it == sessions_.end() ? nullptr : it->second.get();
+  return local < byNumber_.size() ? byNumber_[local] : nullptr;
 }
 
 Engine::Session* Engine::findByRemote(const Address& from, std::uint16_t remote) {
@@ -87,6 +85,7 @@ void Engine::eraseSession(std::uint16_t local) {
   auto it = sessions_.find(local);
   if (it == sessions_.end()) return;
   setRemote(*it->second, 0);
+  byNumber_[local] = nullptr;
   sessions_.erase(it);
 }
 
@@ -115,6 +114,7 @@ Engine::Session* Engine::newSession(int kind, const Address& to, std::int64_t no
   auto s = std::make_unique<Session>(kind, no, to, nowMs, config_.jitterPrefillFrames);
   Session* raw = s.get();
   sessions_.emplace(no, std::move(s));
+  byNumber_[no] = raw;
   return raw;
 }
 

@@ -250,6 +250,8 @@ class Engine {
   HostLookup defaultHosts_;
   HostLookup& hosts_;
   std::map<std::uint16_t, std::unique_ptr<Session>> sessions_;
+  // Call number -> session, for the per-frame lookups (15-bit call numbers: 32768 slots).
+  std::vector<Session*> byNumber_ = std::vector<Session*>(0x8000, nullptr);
   // (far end address, far end call number) -> our call number: mini frames name only the
   // sender's call number, and hundreds of calls each send 50 a second.
   std::unordered_map<RemoteKey, std::uint16_t, RemoteKeyHash> byRemote_;
