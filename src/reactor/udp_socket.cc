@@ -48,15 +48,31 @@ core::Result<SockAddr> UdpSocket::open(const SockAddr& bindTo, Receive onReceive
     return r.error();
   }
   fd_ = fd;
+  watching_ = true;
+  socklen_t optLen = sizeof(receiveBuffer_);
+  ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer_, &optLen);
   onReceive_ = std::move(onReceive);
   loop_.addIterationHook(this, [this] { flush(); });
   return bound;
+}
+
+void UdpSocket::setWatching(bool on) {
+  if (fd_ < 0 || on == watching_) return;
+  watching_ = on;
+  if (on) {
+    if (auto r = loop_.watch(fd_, EPOLLIN, [this](std::uint32_t) { onReadable(); }); !r) {
+      watching_ = false;
+    }
+  } else {
+    loop_.unwatch(fd_);
+  }
 }
 
 void UdpSocket::close() {
   if (fd_ < 0) return;
   flush();
   loop_.unwatch(fd_);
+  watching_ = false;
   loop_.removeIterationHook(this);
   ::close(fd_);
   fd_ = -1;

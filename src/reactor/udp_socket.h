@@ -44,6 +44,15 @@ class UdpSocket {
   void send(const SockAddr& to, const std::uint8_t* data, std::size_t len);
   /// Sends what is queued now.
   void flush();
+  /// Stops (false) or resumes (true) reading on readiness; while stopped the owner reads with
+  /// drain(), e.g. once per media tick, so a busy socket wakes the loop once a tick instead of
+  /// once per datagram.
+  void setWatching(bool on);
+  bool watching() const { return watching_; }
+  /// Reads everything queued now.
+  void drain() { onReadable(); }
+  /// The receive buffer the kernel granted, in bytes.
+  int receiveBuffer() const { return receiveBuffer_; }
   const UdpStats& stats() const { return stats_; }
 
  private:
@@ -56,6 +65,8 @@ class UdpSocket {
   std::unique_ptr<Batch> rx_;
   std::unique_ptr<Batch> tx_;
   std::size_t txCount_ = 0;
+  bool watching_ = false;
+  int receiveBuffer_ = 0;
   UdpStats stats_;
 };
 

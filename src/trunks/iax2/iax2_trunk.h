@@ -72,6 +72,7 @@ class Iax2Trunk final : public Trunk,
   reactor::EventLoop& loop() { return loop_; }
   std::int64_t nowMs() const { return loop_.nowMs(); }
   void startMedia(Iax2Call& call);
+  void mediaStopped();
 
  private:
   // EngineListener
@@ -91,6 +92,7 @@ class Iax2Trunk final : public Trunk,
   void housekeeping();
   void prefetchHosts();
   void finishStop();
+  void updateReadMode();
 
   reactor::EventLoop& loop_;
   Iax2TrunkOptions options_;
@@ -107,6 +109,8 @@ class Iax2Trunk final : public Trunk,
   reactor::TimerId housekeepingTimer_ = 0;
   reactor::TimerId bindTimer_ = 0;
   reactor::TimerId stopTimer_ = 0;
+  reactor::TimerId drainTimer_ = 0;  // while calls run: the socket is read once per media tick
+  int mediaCalls_ = 0;
   std::int64_t stopDeadlineMs_ = 0;
   std::function<void()> stopDone_;
   std::map<std::uint16_t, std::shared_ptr<Iax2Call>> calls_;
