@@ -310,6 +310,33 @@ class Outbox(MailTestCase):
         d2.wait_for(lambda: all(m["state"] == "sent" for m in self.outbox(d2)), 30, "an empty outbox")
 
 
+class Shutdown(MailTestCase):
+    def test_sigterm_during_mail_to_fax_submit(self):
+        """SIGTERM while the poller submits the jobs of one mail (it is sent as soon as the first
+        job shows): intake stops before the service, so vfaxd ends within 5 s, every job of the
+        mail is there once after the restart and completes, and the mail has left the mailbox."""
+        numbers = 4
+        d = self.start(status_mails="final")
+        self.dovecot.deliver(build_mail(SENDER, ", ".join(["100"] * numbers),
+                                        [("a.pdf", self.pdf_bytes, "application/pdf")]))
+        d.wait_for(lambda: d.faxes(direction="out"), 60, "the first job of the mail")
+        status, seconds = d.terminate()
+        self.assertEqual(status, 0, d.log())
+        self.assertLess(seconds, 5.0, d.log())  # the bound issue 8 sets for SIGTERM
+        d2 = self.restart(d, self.mail_config(status_mails="final"))
+        d2.wait_for(lambda: self.dovecot.count() == 0, 60, "the mail removed from the mailbox")
+        jobs = d2.wait_for(lambda: (j := d2.faxes(direction="out")) and len(j) >= numbers and j, 60,
+                           "every job of the mail")
+        self.assertEqual(sorted(int(j["tag"].rsplit(":", 1)[1]) for j in jobs),
+                         list(range(1, numbers + 1)), jobs)
+        for job in jobs:
+            self.assertEqual(d2.wait_final(job["id"], 600)["state"], "done")
+        # No state mail is lost on the way: each job's final one arrives.
+        d2.wait_for(lambda: len([m for m in self.smtp.messages()
+                                 if SENDER in m["X-RcptTo"] and ": sent" in str(m["Subject"])]) == numbers,
+                    120, "a final status mail per job")
+
+
 class Settings(MailTestCase):
     def test_passwords_sealed_and_masked(self):
         d = self.start()
