@@ -16,6 +16,7 @@
 
 #include "app/application.h"
 #include "app/config.h"
+#include "app/logging.h"
 
 using namespace vfax;
 
@@ -70,7 +71,7 @@ class StopSignal {
     if (s.cv.wait_for(lock, app::kStopDeadline, [&s] { return s.finished; })) return;
     spdlog::critical("vfaxd: the stop did not finish within {} ms; exiting now",
                      app::kStopDeadline.count());
-    spdlog::default_logger()->flush();
+    app::flushLogs(std::chrono::milliseconds(100));
     std::fflush(nullptr);
     _exit(1);
   }
@@ -91,11 +92,13 @@ int run(app::Config config) {
     if (!application.stop()) {
       // A component overran its stop budget and may still run: leave without destroying it.
       spdlog::error("vfaxd: exiting with a component still stopping");
-      spdlog::default_logger()->flush();
+      app::flushLogs(std::chrono::milliseconds(100));
       std::fflush(nullptr);
       _exit(1);
     }
   }
+  // Inside the watchdog's time: a log that cannot be written must not hold the exit.
+  app::stopLogging();
   return status;
 }
 
@@ -133,5 +136,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(level);
+  app::useAsyncLogging();
   return run(std::move(config));
 }
