@@ -10,6 +10,7 @@
 
 #include "core/result.h"
 #include "core/service.h"
+#include "core/telephony.h"
 
 namespace httplib {
 class Server;
@@ -36,6 +37,8 @@ struct ApiOptions {
   std::uint64_t maxUploadBytes = 50ull << 20;  // one request's body, all files together
   int maxFilesPerRequest = 20;
   std::string stagingDir;  // uploads are written here, then handed to Service::submit; required
+  /// Trunk status for /healthz, /lines and /metrics (not owned; null: no trunks shown).
+  const core::Telephony* telephony = nullptr;
   std::vector<ExtraRoute> extraRoutes;
 };
 

@@ -138,6 +138,27 @@ Json toJson(const core::LineStatus& l) {
   };
 }
 
+Json toJson(const core::TrunkStatus& t) {
+  return {{"name", t.name}, {"up", t.up}, {"reason", t.reason}, {"calls", t.calls}};
+}
+
+Json toJson(const core::LineStatus& l, const std::vector<core::TrunkStatus>& trunks) {
+  Json out = toJson(l);
+  out["trunks"] = Json::array();
+  for (const auto& t : trunks) out["trunks"].push_back(toJson(t));
+  return out;
+}
+
+Json healthJson(const std::vector<core::TrunkStatus>& trunks) {
+  Json reasons = Json::array();
+  for (const auto& t : trunks) {
+    if (t.up) continue;
+    reasons.push_back("trunk " + t.name + ": " + (t.reason.empty() ? "not up" : t.reason));
+  }
+  if (reasons.empty()) return {{"status", "ok"}};
+  return {{"status", "degraded"}, {"reasons", std::move(reasons)}};
+}
+
 core::Result<std::map<std::string, std::string>> settingsChanges(const Json& body) {
   if (!body.is_object()) {
     return core::makeError("invalid_json", "the settings must be a JSON object of key: value");

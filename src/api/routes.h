@@ -3,6 +3,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <httplib.h>
 
@@ -18,6 +19,10 @@ enum class Access { Public, Token, Admin };
 struct Context {
   core::Service& service;
   const ApiOptions& options;
+  /// Options' telephony's trunkStatus(), or none.
+  std::vector<core::TrunkStatus> trunks() const {
+    return options.telephony ? options.telephony->trunkStatus() : std::vector<core::TrunkStatus>{};
+  }
 };
 
 /// Writes an error reply (status from errors.cc; 401 adds WWW-Authenticate).

@@ -146,7 +146,7 @@ void addAdminRoutes(httplib::Server& server, Context& ctx) {
                 guarded(ctx, admin, [&ctx](const auto& req, auto& res) { revokeToken(ctx, req, res); }));
 
   server.Get("/api/v1/lines", guarded(ctx, any, [&ctx](const auto&, auto& res) {
-               replyJson(res, 200, toJson(ctx.service.lines()));
+               replyJson(res, 200, toJson(ctx.service.lines(), ctx.trunks()));
              }));
   server.Post("/api/v1/maintenance/cleanup",
               guarded(ctx, admin, [&ctx](const auto& req, auto& res) { cleanup(ctx, req, res); }));

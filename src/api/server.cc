@@ -192,8 +192,8 @@ core::Result<int> HttpServer::start() {
     }
   });
 
-  auto health = [](const httplib::Request&, httplib::Response& res) {
-    detail::replyJson(res, 200, {{"status", "ok"}});
+  auto health = [&ctx](const httplib::Request&, httplib::Response& res) {
+    detail::replyJson(res, 200, healthJson(ctx.trunks()));
   };
   server->Get("/healthz", health);
   server->Get("/api/v1/healthz", health);
@@ -206,7 +206,8 @@ core::Result<int> HttpServer::start() {
       }
       auto counts = countFaxes(ctx.service);
       if (!counts) return detail::replyError(res, counts.error());
-      res.set_content(renderMetrics(*counts, ctx.service.lines()), "text/plain; version=0.0.4");
+      res.set_content(renderMetrics(*counts, ctx.service.lines(), ctx.trunks()),
+                      "text/plain; version=0.0.4");
     } catch (const std::exception& ex) {
       detail::replyError(res, core::makeError("internal", ex.what()));
     }

@@ -244,6 +244,7 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.stagingDir = (fs::path(config_.dataDir) / "staging").string();
   fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
   fs::create_directories(apiOptions.stagingDir, ec);
+  apiOptions.telephony = p.telephony.get();
   apiOptions.extraRoutes = mail::mailApiRoutes(*p.mail);
   auto* iax2 = p.iax2Admin.get();
   apiOptions.extraRoutes.push_back(

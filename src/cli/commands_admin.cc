@@ -258,6 +258,15 @@ void addAdminCommands(CLI::App& app, Action& action) {
                             << l["inbound"] << " in, " << l["outbound"] << " out; "
                             << l["reserved_inbound"] << " reserved for inbound)\n"
                             << "queued     " << l["queued"] << '\n';
+                  // Older servers have no trunk list.
+                  for (const auto& t : l.value("trunks", Json::array())) {
+                    std::cout << "trunk      " << t.value("name", "?") << ": "
+                              << (t.value("up", false) ? "up" : "DOWN") << ", "
+                              << t.value("calls", 0) << " call(s)";
+                    const std::string reason = t.value("reason", "");
+                    if (!reason.empty()) std::cout << " (" << reason << ")";
+                    std::cout << '\n';
+                  }
                 },
                 action);
 }

