@@ -1,4 +1,5 @@
 """Settings, devices and faxes survive a restart; cancel; cleanup; lines; bad config."""
+import json
 import os
 import socket
 import subprocess
@@ -103,6 +104,93 @@ class Admin(VfaxTestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("realtimee", p.stderr + p.stdout)
+
+
+class Iax2Admin(VfaxTestCase):
+    """The /trunks/iax2 routes: JSON shapes, status codes and error codes (docs/openapi.yaml)."""
+
+    def expect_error(self, d, method, path, body, status, code):
+        got_status, got = d.request(method, path, body)
+        self.assertEqual((got_status, got["error"]["code"]), (status, code), got)
+
+    def test_settings_peers_and_registrations_through_the_api(self):
+        d = self.daemon()
+        path = "/api/v1/trunks/iax2"
+        status, body = d.request("GET", path)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, {"running": False, "bind": "127.0.0.1:4569", "outbound": "",
+                                "codecs": "alaw,ulaw,slinear", "peers": [], "registrations": []})
+        user = d.request("POST", "/api/v1/tokens", {"name": "user"})[1]["secret"]
+        self.assertEqual(d.request("GET", path, token=user)[0], 403)
+        self.assertEqual(d.request("PUT", path, {}, token=user)[0], 403)
+
+        self.expect_error(d, "PUT", path, {"bogus": 1}, 400, "unknown_setting")
+        self.expect_error(d, "PUT", path, [], 400, "invalid_json")
+        self.expect_error(d, "PUT", path, {"bind": "nonsense"}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"bind": 5}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"codecs": "g729"}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"peers": {}}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"registrations": [{"server": "", "username": "x"}]}, 400,
+                          "invalid_setting")
+        self.expect_error(d, "POST", path + "/peers", {"name": "bad name!", "secret": "x"}, 400,
+                          "invalid_setting")
+        self.expect_error(d, "POST", path + "/peers", {"name": "modem", "secret": "x", "port": "1"}, 400,
+                          "invalid_setting")
+        self.expect_error(d, "POST", path + "/peers", {"name": "modem"}, 400, "invalid_setting")
+
+        status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "sekrit", "port": 4570})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["peers"], [{"name": "modem", "secret": "s*******", "host": "", "port": 4570,
+                                          "username": "", "source": "api", "registered": False}])
+        # Without "secret" the stored one stays.
+        status, body = d.request("POST", path + "/peers", {"name": "modem", "host": "127.0.0.1"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["peers"][0]["secret"], "s*******")
+        self.assertEqual(body["peers"][0]["host"], "127.0.0.1")
+        self.assertEqual(body["peers"][0]["port"], 4569)
+
+        status, body = d.request("PUT", path, {
+            "outbound": "modem", "codecs": "ulaw, alaw", "bind": "127.0.0.1:4599",
+            "registrations": [{"server": "127.0.0.1", "username": "vfax", "secret": "pw", "refresh_seconds": 60}]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["outbound"], body["codecs"], body["bind"]), ("modem", "ulaw,alaw", "127.0.0.1:4599"))
+        self.assertEqual(body["registrations"], [{"server": "127.0.0.1", "port": 4569, "username": "vfax",
+                                                  "secret": "p*******", "refresh_seconds": 60,
+                                                  "registered": False}])
+        self.assertEqual(len(body["peers"]), 1)
+        self.assertNotIn("sekrit", json.dumps(body))
+
+        self.expect_error(d, "POST", path + "/peers/remove", {"name": "nope"}, 404, "not_found")
+        self.expect_error(d, "POST", path + "/peers/remove", {"name": 3}, 400, "invalid_setting")
+        status, body = d.request("POST", path + "/peers/remove", {"name": "modem"})
+        self.assertEqual((status, body["peers"]), (200, []), body)
+
+        # The API's part survives a restart; the trunk runs now that the API holds a registration.
+        d.stop()
+        d.start()
+        status, body = d.request("GET", path)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["registrations"][0]["username"], "vfax")
+        self.assertEqual(body["outbound"], "modem")
+
+    def test_config_peers_are_read_only_and_the_running_trunk_reports_its_state(self):
+        d = self.daemon({"iax2": {"bind": "127.0.0.1:0"}})
+        with open(d.config_path, "a") as f:
+            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret"\nhost = "127.0.0.1"\n')
+        d.stop()
+        d.start()
+        path = "/api/v1/trunks/iax2"
+        status, body = d.request("GET", path)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body["running"], body)
+        self.assertEqual(set(body), {"running", "bind", "outbound", "codecs", "peers", "registrations",
+                                     "bound", "calls", "stats"})
+        self.assertEqual(set(body["stats"]), {"frames_in", "frames_out", "dropped", "retransmits",
+                                              "auth_failures"})
+        self.assertEqual(body["calls"], 0)
+        self.assertEqual(body["peers"][0]["source"], "config")
+        self.assertEqual(body["peers"][0]["secret"], "f*******")
+        self.expect_error(d, "POST", path + "/peers/remove", {"name": "pbx"}, 409, "conflict")
 
 
 if __name__ == "__main__":

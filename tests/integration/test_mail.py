@@ -337,6 +337,46 @@ class Shutdown(MailTestCase):
                     120, "a final status mail per job")
 
 
+class MailApi(VfaxTestCase):
+    """The /mail routes' JSON shapes, status codes and error codes, no mail peers needed."""
+
+    def test_shapes_and_errors(self):
+        d = self.daemon({"smtp": {"host": "127.0.0.1", "port": 1}})
+        user = d.request("POST", "/api/v1/tokens", {"name": "user"})[1]["secret"]
+        status, body = d.request("GET", "/api/v1/mail/settings", token=user)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["smtp_host"], "127.0.0.1")
+        self.assertEqual(body["smtp_port"], "1")
+        self.assertEqual(body["mailbox_status"], {"last_error": "", "last_poll_at": 0, "mails_taken": 0,
+                                                  "idle": False})
+        self.assertEqual(d.request("PUT", "/api/v1/mail/settings", {}, token=user)[0], 403)
+        self.assertEqual(d.request("POST", "/api/v1/mail/test", {"to": "a@b.test"}, token=user)[0], 403)
+        for bad, code in (([], "invalid_json"), ({"language": {"x": 1}}, "invalid_setting"),
+                          ({"no_such_key": "1"}, "invalid_setting"), ({"mailbox_protocol": "smoke"}, "invalid_setting")):
+            status, body = d.request("PUT", "/api/v1/mail/settings", bad)
+            self.assertEqual(status, 400, body)
+            self.assertEqual(body["error"]["code"], code, (bad, body))
+        status, body = d.request("PUT", "/api/v1/mail/settings",
+                                 {"smtp_port": 2525, "mailbox_idle": False, "allowed_senders": ["a.test", "b.test"]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["smtp_port"], body["mailbox_idle"], body["allowed_senders"]),
+                         ("2525", "false", "a.test,b.test"))
+        self.assertIn("mailbox_status", body)
+        status, body = d.request("POST", "/api/v1/mail/test", {})
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_request"), body)
+        status, body = d.request("POST", "/api/v1/mail/test", {"to": "admin@example.test"})
+        self.assertEqual((status, body["state"]), (200, "pending"), body)
+        mail_id = body["id"]
+        status, body = d.request("GET", "/api/v1/mail/outbox", token=user)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["mails"][0]["id"], mail_id)
+        self.assertEqual(set(body["mails"][0]), {"id", "kind", "fax_id", "fax_state", "recipient", "subject",
+                                                 "state", "attempts", "next_attempt_at", "last_error",
+                                                 "created_at", "sent_at"})
+        self.assertIsNone(body["mails"][0]["fax_id"])
+        self.assertEqual(body["mails"][0]["kind"], "test")
+
+
 class Settings(MailTestCase):
     def test_passwords_sealed_and_masked(self):
         d = self.start()
