@@ -40,6 +40,8 @@ bool isLoopback(const std::string& addr);
 /// Route registration, split by subject.
 void addFaxRoutes(httplib::Server& server, Context& ctx);
 void addAdminRoutes(httplib::Server& server, Context& ctx);
+void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail);
+void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2);
 
 /// Wraps a handler with its access check and a guard that turns any exception into a 500 reply.
 httplib::Server::Handler guarded(Context& ctx, Access access,

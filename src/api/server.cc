@@ -220,18 +220,8 @@ core::Result<int> HttpServer::start() {
 
   detail::addFaxRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);
-  for (const auto& route : options_.extraRoutes) {
-    auto handler = detail::guarded(ctx, route.admin ? Access::Admin : Access::Token,
-                                   [h = route.handler](const httplib::Request& req, httplib::Response& res) {
-                                     auto out = h(req.body);
-                                     if (!out) return detail::replyError(res, out.error());
-                                     res.status = 200;
-                                     res.set_content(*out, "application/json");
-                                   });
-    if (route.method == "GET") server->Get(route.path, handler);
-    if (route.method == "PUT") server->Put(route.path, handler);
-    if (route.method == "POST") server->Post(route.path, handler);
-  }
+  if (options_.mail) detail::addMailRoutes(*server, ctx, *options_.mail);
+  if (options_.iax2) detail::addTrunkRoutes(*server, ctx, *options_.iax2);
 
   int port = options_.port;
   if (port == 0) {

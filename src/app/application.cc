@@ -12,12 +12,12 @@
 #include <thread>
 
 #include "api/http_server.h"
+#include "app/admin_adapters.h"
 #include "core/clock.h"
 #include "core/secrets.h"
 #include "core/service.h"
 #include "documents/document_converter.h"
 #include "mail/gateway.h"
-#include "mail/mail_api.h"
 #include "store/sqlite_store.h"
 #include "telephony/telephony_impl.h"
 #include "trunks/iax2/iax2_admin.h"
@@ -92,6 +92,8 @@ struct Application::Parts {
   std::unique_ptr<trunks::iax2::Iax2Admin> iax2Admin;
   std::unique_ptr<core::Service> service;
   std::unique_ptr<mail::MailGateway> mail;
+  std::unique_ptr<MailAdminAdapter> mailApi;
+  std::unique_ptr<Iax2AdminAdapter> iax2Api;
   std::unique_ptr<api::HttpServer> http;
   // Set once the component runs: stop() stops exactly these.
   bool telephonyStarted = false;
@@ -245,16 +247,10 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
   fs::create_directories(apiOptions.stagingDir, ec);
   apiOptions.telephony = p.telephony.get();
-  apiOptions.extraRoutes = mail::mailApiRoutes(*p.mail);
-  auto* iax2 = p.iax2Admin.get();
-  apiOptions.extraRoutes.push_back(
-      {"GET", "/api/v1/trunks/iax2", true, [iax2](const std::string&) { return iax2->get(); }});
-  apiOptions.extraRoutes.push_back(
-      {"PUT", "/api/v1/trunks/iax2", true, [iax2](const std::string& b) { return iax2->put(b); }});
-  apiOptions.extraRoutes.push_back({"POST", "/api/v1/trunks/iax2/peers", true,
-                                    [iax2](const std::string& b) { return iax2->addPeer(b); }});
-  apiOptions.extraRoutes.push_back({"POST", "/api/v1/trunks/iax2/peers/remove", true,
-                                    [iax2](const std::string& b) { return iax2->removePeer(b); }});
+  p.mailApi = std::make_unique<MailAdminAdapter>(*p.mail);
+  p.iax2Api = std::make_unique<Iax2AdminAdapter>(*p.iax2Admin);
+  apiOptions.mail = p.mailApi.get();
+  apiOptions.iax2 = p.iax2Api.get();
   p.http = std::make_unique<api::HttpServer>(*p.service, apiOptions);
   auto port = p.http->start();
   if (!port) {

@@ -72,6 +72,42 @@ std::string validateRegistration(const RegistrationConfig& r) {
   return {};
 }
 
+std::string parseBind(const std::string& bind, std::string& host, int& port) {
+  const auto colon = bind.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= bind.size()) {
+    return "must be ADDR:PORT";
+  }
+  std::string h = bind.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string digits = bind.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return "must be ADDR:PORT";
+  }
+  const int p = std::stoi(digits);
+  if (p > 65535 || !Address::parse(h, p == 0 ? 1 : p)) {
+    return "'" + bind + "' is not an address and port";
+  }
+  host = h;
+  port = p;
+  return {};
+}
+
+std::string validateOutboundRoute(const EngineConfig& config) {
+  const std::string& route = config.outboundRoute;
+  if (route.empty()) return {};
+  // The same names Engine accepts when it places a call.
+  for (const auto& p : config.peers) {
+    if (p.name == route) return {};
+  }
+  for (const auto& r : config.registrations) {
+    if (route == r.username || route == "reg:" + r.username + "@" + r.server ||
+        route == r.username + "@" + r.server) {
+      return {};
+    }
+  }
+  return "'" + route + "' names no peer or registration";
+}
+
 std::string maskSecret(const std::string& secret) {
   if (secret.empty()) return "";
   return secret.substr(0, 1) + std::string(7, '*');
