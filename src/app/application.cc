@@ -21,6 +21,7 @@
 #include "store/sqlite_store.h"
 #include "telephony/telephony_impl.h"
 #include "trunks/iax2/iax2_admin.h"
+#include "trunks/iax2/settings.h"
 
 namespace fs = std::filesystem;
 
@@ -189,7 +190,15 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     return core::makeError(r.error().code, "iax2: " + r.error().message);
   }
   if (config_.iax2Section ? config_.iax2Enabled : p.iax2Admin->hasStoredPeers()) {
-    if (!config_.loopbackRealtime) spdlog::warn("iax2: the trunk needs [loopback] realtime = true");
+    const auto effective = p.iax2Admin->effective();
+    if (auto err = checkIax2Route(config_, effective.engine, p.iax2Admin->hasStoredOutbound());
+        !err.empty()) {
+      return core::makeError("invalid_setting", err);
+    }
+    if (auto err = trunks::iax2::validateOutboundRoute(effective.engine); !err.empty()) {
+      spdlog::warn("iax2: the outbound route set through the API {}; outbound calls fail until "
+                   "it is changed (PUT /api/v1/trunks/iax2)", err);
+    }
     auto trunk =
         std::make_unique<trunks::iax2::Iax2Trunk>(p.telephony->loop(), p.iax2Admin->effective());
     p.iax2Admin->setTrunk(trunk.get());

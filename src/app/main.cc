@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   try {
     if (!configFile.empty()) config = app::loadConfig(configFile);
     if (!dataDir.empty()) config.dataDir = dataDir;
-    if (!http.empty()) app::parseHttpAddress(http, config);
+    if (!http.empty()) app::parseHttpAddress(http, config, "--http");
   } catch (const std::exception& e) {
     std::cerr << "vfaxd: " << e.what() << std::endl;
     return 2;

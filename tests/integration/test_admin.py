@@ -96,14 +96,49 @@ class Admin(VfaxTestCase):
         status, metrics = d.request("GET", "/metrics", raw=True)
         self.assertIn(b'vfax_trunk_up{trunk="iax2"} 0\n', metrics)
 
-    def test_bad_config_is_refused(self):
+    def refused(self, toml, http="127.0.0.1:0"):
+        """vfaxd with this config must refuse to start; returns what it printed."""
         bad = os.path.join(self.tmp, "bad.toml")
         with open(bad, "w") as f:
-            f.write("[loopback]\nrealtimee = false\n")
-        p = subprocess.run([VFAXD, "--config", bad, "--data", os.path.join(self.tmp, "x")],
+            f.write(toml)
+        p = subprocess.run([VFAXD, "--config", bad, "--data", os.path.join(self.tmp, "x"), "--http", http],
                            capture_output=True, text=True, timeout=60)
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("realtimee", p.stderr + p.stdout)
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("listening on", p.stdout)
+        return p.stderr + p.stdout
+
+    def test_bad_config_is_refused(self):
+        self.assertIn("realtimee", self.refused("[loopback]\nrealtimee = false\n"))
+
+    def test_configurations_that_cannot_work_are_refused_naming_the_keys(self):
+        # An outbound route naming no peer or registration: every outbound call would fail.
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\noutbound = "nobody"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "s3cret"\n')
+        self.assertIn("[iax2] outbound 'nobody' names no peer or registration", out)
+        # Bind addresses that do not parse.
+        self.assertIn("[iax2] bind must be ADDR:PORT", self.refused('[iax2]\nbind = ":4569"\n'))
+        self.assertIn("[iax2] bind must be ADDR:PORT", self.refused('[iax2]\nbind = "127.0.0.1:45x9"\n'))
+        self.assertIn("[server] http must be ADDR:PORT", self.refused('[server]\nhttp = "127.0.0.1"\n'))
+        self.assertIn("--http must be ADDR:PORT", self.refused("", http="8080"))
+        # Two peers of one name: the second would never be used.
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "a"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "b"\n')
+        self.assertIn("[[iax2.peer]] name 'modem' is given twice", out)
+        # An inbound default that no device can have.
+        self.assertIn("[inbound] default_extension must be 1 to 15 digits",
+                      self.refused('[inbound]\ndefault_extension = "reception"\n'))
+
+    def test_outbound_route_may_name_a_registration_and_iax2_runs_without_realtime(self):
+        # The route may name a registration's username as well as a peer. And the IAX2 trunk no
+        # longer asks for [loopback] realtime = true (the harness runs with realtime = false).
+        d = Daemon(self.tmp, {"iax2": {"bind": "127.0.0.1:0", "outbound": "vfax"}})
+        with open(d.config_path, "a") as f:
+            f.write('[[iax2.register]]\nserver = "127.0.0.1"\nport = 4569\nusername = "vfax"\nsecret = "pw"\n')
+        self.daemons.append(d)
+        d.start()
+        self.assertEqual(d.request("GET", "/api/v1/trunks/iax2")[1]["outbound"], "vfax")
+        self.assertNotIn("realtime", d.log())
 
 
 class Iax2Admin(VfaxTestCase):
