@@ -54,7 +54,8 @@ std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines
       "vfax_lines_total {}\n"
       "# HELP vfax_lines_reserved_inbound Lines kept free for inbound calls.\n"
       "# TYPE vfax_lines_reserved_inbound gauge\nvfax_lines_reserved_inbound {}\n"
-      "# HELP vfax_lines_in_use Lines carrying a call, by direction.\n# TYPE vfax_lines_in_use gauge\n"
+      "# HELP vfax_lines_in_use Lines carrying a call, by direction.\n# TYPE vfax_lines_in_use "
+      "gauge\n"
       "vfax_lines_in_use{{direction=\"in\"}} {}\nvfax_lines_in_use{{direction=\"out\"}} {}\n"
       "# HELP vfax_queue_depth Jobs queued, converting or waiting for a line or retry.\n"
       "# TYPE vfax_queue_depth gauge\nvfax_queue_depth {}\n",

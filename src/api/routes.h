@@ -44,7 +44,8 @@ void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail);
 void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2);
 
 /// Wraps a handler with its access check and a guard that turns any exception into a 500 reply.
-httplib::Server::Handler guarded(Context& ctx, Access access,
-                                 std::function<void(const httplib::Request&, httplib::Response&)> h);
+httplib::Server::Handler guarded(
+    Context& ctx, Access access,
+    std::function<void(const httplib::Request&, httplib::Response&)> h);
 
 }  // namespace vfax::api::detail

@@ -89,7 +89,8 @@ core::Result<Iax2Update> update(const Json& j) {
     *field = *v;
   }
   if (j.contains("peers")) {
-    if (!j["peers"].is_array()) return core::makeError("invalid_setting", "peers must be an array.");
+    if (!j["peers"].is_array())
+      return core::makeError("invalid_setting", "peers must be an array.");
     u.peers.emplace();
     for (const auto& e : j["peers"]) {
       auto p = peerInput(e);
@@ -129,12 +130,9 @@ Json stateJson(const Iax2State& s) {
   }
   out["peers"] = Json::array();
   for (const auto& p : s.peers) {
-    Json e = {{"name", p.peer.name},
-              {"secret", p.peer.secret},
-              {"host", p.peer.host},
-              {"port", p.peer.port},
-              {"username", p.peer.username},
-              {"source", p.fromApi ? "api" : "config"},
+    Json e = {{"name", p.peer.name},         {"secret", p.peer.secret},
+              {"host", p.peer.host},         {"port", p.peer.port},
+              {"username", p.peer.username}, {"source", p.fromApi ? "api" : "config"},
               {"registered", p.registered}};
     if (p.address) e["address"] = *p.address;
     out["peers"].push_back(std::move(e));

@@ -53,8 +53,12 @@ api::Iax2State toApi(const iax2::Iax2View& v) {
   s.codecs = v.codecs;
   if (v.status) {
     const auto& st = *v.status;
-    s.runtime = api::Iax2Runtime{st.bound,          st.calls,           st.stats.framesIn,
-                                 st.stats.framesOut, st.stats.dropped,   st.stats.retransmits,
+    s.runtime = api::Iax2Runtime{st.bound,
+                                 st.calls,
+                                 st.stats.framesIn,
+                                 st.stats.framesOut,
+                                 st.stats.dropped,
+                                 st.stats.retransmits,
                                  st.stats.authFailures};
   }
   for (const auto& p : v.peers) {

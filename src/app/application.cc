@@ -196,8 +196,10 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
       return core::makeError("invalid_setting", err);
     }
     if (auto err = trunks::iax2::validateOutboundRoute(effective.engine); !err.empty()) {
-      spdlog::warn("iax2: the outbound route set through the API {}; outbound calls fail until "
-                   "it is changed (PUT /api/v1/trunks/iax2)", err);
+      spdlog::warn(
+          "iax2: the outbound route set through the API {}; outbound calls fail until "
+          "it is changed (PUT /api/v1/trunks/iax2)",
+          err);
     }
     auto trunk =
         std::make_unique<trunks::iax2::Iax2Trunk>(p.telephony->loop(), p.iax2Admin->effective());

@@ -55,7 +55,8 @@ class Reader {
   void checkUnknown() {
     for (const auto& [k, v] : root_) {
       const std::string name(k.str());
-      if (!known_.contains(name)) throw std::runtime_error("config: unknown section [" + name + "]");
+      if (!known_.contains(name))
+        throw std::runtime_error("config: unknown section [" + name + "]");
       if (const auto* t = v.as_table()) {
         for (const auto& [key, value] : *t) {
           if (!knownKeys_.contains(name + "." + std::string(key.str()))) {
@@ -108,31 +109,38 @@ void readIax2(Reader& r, Config& c) {
     o.engine.codecs = *list;
   }
   auto table = [](const toml::node& n, const char* what) -> const toml::table& {
-    if (!n.is_table()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] must be tables");
+    if (!n.is_table())
+      throw std::runtime_error(std::string("config: [[iax2.") + what + "]] must be tables");
     return *n.as_table();
   };
   auto str = [](const toml::table& e, const char* key, const char* what, std::string& out) {
     if (const auto* n = e.get(key)) {
-      if (!n->is_string()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key + " must be a string");
+      if (!n->is_string())
+        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
+                                 " must be a string");
       out = n->as_string()->get();
     }
   };
   auto num = [](const toml::table& e, const char* key, const char* what, int& out) {
     if (const auto* n = e.get(key)) {
-      if (!n->is_integer()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key + " must be a whole number");
+      if (!n->is_integer())
+        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
+                                 " must be a whole number");
       out = static_cast<int>(n->as_integer()->get());
     }
   };
   auto onlyKeys = [](const toml::table& e, std::set<std::string> keys, const char* what) {
     for (const auto& [k, v] : e) {
       if (!keys.contains(std::string(k.str())))
-        throw std::runtime_error("config: unknown key '" + std::string(k.str()) + "' in [[iax2." + what + "]]");
+        throw std::runtime_error("config: unknown key '" + std::string(k.str()) + "' in [[iax2." +
+                                 what + "]]");
     }
   };
   r.known("iax2", "peer");
   r.known("iax2", "register");
   if (const auto* peers = t->get("peer")) {
-    if (!peers->is_array()) throw std::runtime_error("config: [[iax2.peer]] must be an array of tables");
+    if (!peers->is_array())
+      throw std::runtime_error("config: [[iax2.peer]] must be an array of tables");
     for (const auto& n : *peers->as_array()) {
       const auto& e = table(n, "peer");
       onlyKeys(e, {"name", "secret", "host", "port", "username"}, "peer");
@@ -154,7 +162,8 @@ void readIax2(Reader& r, Config& c) {
     }
   }
   if (const auto* regs = t->get("register")) {
-    if (!regs->is_array()) throw std::runtime_error("config: [[iax2.register]] must be an array of tables");
+    if (!regs->is_array())
+      throw std::runtime_error("config: [[iax2.register]] must be an array of tables");
     for (const auto& n : *regs->as_array()) {
       const auto& e = table(n, "register");
       onlyKeys(e, {"server", "port", "username", "secret", "refresh_seconds"}, "register");
@@ -182,10 +191,12 @@ void readIax2(Reader& r, Config& c) {
 void readMail(Reader& r, Config& c) {
   static const std::vector<std::pair<std::string, std::vector<std::string>>> kSections = {
       {"smtp", {"host", "port", "tls", "user", "password", "from", "ignore_invalid_certificates"}},
-      {"mailbox", {"server", "port", "protocol", "tls", "user", "password", "folder", "poll_seconds", "delete",
-                   "ignore_invalid_certificates", "idle"}},
-      {"mail", {"language", "status_mails", "status_format", "allowed_senders", "templates_dir",
-                "retry_initial_seconds", "retry_max_seconds", "max_mail_mb"}},
+      {"mailbox",
+       {"server", "port", "protocol", "tls", "user", "password", "folder", "poll_seconds", "delete",
+        "ignore_invalid_certificates", "idle"}},
+      {"mail",
+       {"language", "status_mails", "status_format", "allowed_senders", "templates_dir",
+        "retry_initial_seconds", "retry_max_seconds", "max_mail_mb"}},
   };
   for (const auto& [section, keys] : kSections) {
     const auto* t = r.section(section);
@@ -203,12 +214,14 @@ void readMail(Reader& r, Config& c) {
       } else if (n->is_array()) {
         std::string list;
         for (const auto& item : *n->as_array()) {
-          if (!item.is_string()) throw std::runtime_error("config: [" + section + "] " + key + " must list strings");
+          if (!item.is_string())
+            throw std::runtime_error("config: [" + section + "] " + key + " must list strings");
           list += (list.empty() ? "" : ",") + item.as_string()->get();
         }
         c.mail[name] = list;
       } else {
-        throw std::runtime_error("config: [" + section + "] " + key + " must be a string, number or boolean");
+        throw std::runtime_error("config: [" + section + "] " + key +
+                                 " must be a string, number or boolean");
       }
     }
   }
@@ -222,7 +235,8 @@ void parseHttpAddress(const std::string& text, Config& config, const std::string
     throw std::runtime_error(what + " must be ADDR:PORT, got '" + text + "'");
   }
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const std::string port = text.substr(colon + 1);
   if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
       std::stoi(port) > 65535) {
@@ -334,7 +348,9 @@ Config loadConfig(const std::string& file) {
   const auto& ext = s.defaultInboundExtension;
   if (!ext.empty() &&
       (ext.size() > 15 || ext.find_first_not_of("0123456789") != std::string::npos)) {
-    throw std::runtime_error("config: [inbound] default_extension must be 1 to 15 digits (a device's extension), got '" + ext + "'");
+    throw std::runtime_error(
+        "config: [inbound] default_extension must be 1 to 15 digits (a device's extension), got '" +
+        ext + "'");
   }
 
   readIax2(r, c);

@@ -22,7 +22,7 @@ struct Config {
   std::string loopbackLaw = "alaw";     // alaw | ulaw
 
   // [fax]
-  int faxIdleTimeoutSeconds = 60;   // no T.30 progress: hang up
+  int faxIdleTimeoutSeconds = 60;  // no T.30 progress: hang up
   int faxMaxCallSeconds = 3600;
 
   // [api]

@@ -283,8 +283,8 @@ core::Result<Iax2View> Iax2Admin::removePeer(const std::string& name) {
   if (n == 0) {
     for (const auto& p : file_.engine.peers) {
       if (p.name == name) {
-        return core::makeError("conflict",
-                               "The peer '" + name + "' comes from the config file; remove it there.");
+        return core::makeError(
+            "conflict", "The peer '" + name + "' comes from the config file; remove it there.");
       }
     }
     return core::makeError("not_found", "There is no IAX2 peer '" + name + "'.");

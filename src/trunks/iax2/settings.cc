@@ -23,10 +23,14 @@ std::optional<std::vector<std::uint32_t>> parseCodecList(const std::string& text
     while (!item.empty() && item.front() == ' ') item.erase(item.begin());
     while (!item.empty() && item.back() == ' ') item.pop_back();
     std::uint32_t f = 0;
-    if (item == "ulaw") f = kFormatUlaw;
-    else if (item == "alaw") f = kFormatAlaw;
-    else if (item == "slinear") f = kFormatSlinear;
-    else return std::nullopt;
+    if (item == "ulaw")
+      f = kFormatUlaw;
+    else if (item == "alaw")
+      f = kFormatAlaw;
+    else if (item == "slinear")
+      f = kFormatSlinear;
+    else
+      return std::nullopt;
     bool dup = false;
     for (auto x : out) dup = dup || x == f;
     if (!dup) out.push_back(f);
@@ -37,10 +41,14 @@ std::optional<std::vector<std::uint32_t>> parseCodecList(const std::string& text
 
 std::string codecName(std::uint32_t f) {
   switch (f) {
-    case kFormatUlaw: return "ulaw";
-    case kFormatAlaw: return "alaw";
-    case kFormatSlinear: return "slinear";
-    default: return "?";
+    case kFormatUlaw:
+      return "ulaw";
+    case kFormatAlaw:
+      return "alaw";
+    case kFormatSlinear:
+      return "slinear";
+    default:
+      return "?";
   }
 }
 
@@ -58,7 +66,8 @@ std::string validatePeer(const PeerConfig& p) {
   // Every peer authenticates: a peer without a secret would let anyone place calls.
   if (p.secret.empty() || p.secret.size() > 128) return "secret is required (1-128 characters)";
   if (p.port <= 0 || p.port > 65535) return "port must be 1 to 65535";
-  if (!p.host.empty() && !Address::parse(p.host, p.port)) return "host '" + p.host + "' is not an address";
+  if (!p.host.empty() && !Address::parse(p.host, p.port))
+    return "host '" + p.host + "' is not an address";
   if (p.username.size() > 64) return "username is too long";
   return {};
 }

@@ -33,7 +33,8 @@ TEST(Lines, CarryTheTrunks) {
   const Json j = toJson(l, trunks(false));
   EXPECT_EQ(j["total"], 4);
   ASSERT_EQ(j["trunks"].size(), 2u);
-  EXPECT_EQ(j["trunks"][0], Json({{"name", "loopback"}, {"up", true}, {"reason", ""}, {"calls", 1}}));
+  EXPECT_EQ(j["trunks"][0],
+            Json({{"name", "loopback"}, {"up", true}, {"reason", ""}, {"calls", 1}}));
   EXPECT_EQ(j["trunks"][1]["up"], false);
   EXPECT_EQ(j["trunks"][1]["reason"], "cannot listen on 127.0.0.1:4569: in use");
   EXPECT_EQ(toJson(l, {})["trunks"], Json::array());
