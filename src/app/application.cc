@@ -264,11 +264,7 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.iax2 = p.iax2Api.get();
   p.http = std::make_unique<api::HttpServer>(*p.service, apiOptions);
   auto port = p.http->start();
-  if (!port) {
-    return core::makeError(port.error().code, "cannot listen on " + config_.httpAddress + ":" +
-                                                  std::to_string(config_.httpPort) + ": " +
-                                                  port.error().message);
-  }
+  if (!port) return port.error();  // it names the address and port
   p.httpStarted = true;
   const std::string host = config_.httpAddress.find(':') != std::string::npos
                                ? "[" + config_.httpAddress + "]"

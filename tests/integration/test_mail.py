@@ -4,6 +4,7 @@ mails with the transmission report, rejection replies, exactly once across a kil
 durable outbox while the SMTP server is down."""
 import json
 import os
+import socket
 import subprocess
 import time
 import unittest
@@ -335,6 +336,33 @@ class Shutdown(MailTestCase):
         d2.wait_for(lambda: len([m for m in self.smtp.messages()
                                  if SENDER in m["X-RcptTo"] and ": sent" in str(m["Subject"])]) == numbers,
                     120, "a final status mail per job")
+
+
+    def test_a_stuck_smtp_server_cannot_hold_the_stop(self):
+        """The outbox is inside a delivery to a server that never answers (curl would wait 300 s):
+        its stop overruns its budget, vfaxd says so, leaves within 5 s with status 1, and the mail
+        is delivered after the restart once a server answers."""
+        port = self.smtp.port
+        self.smtp.stop()
+        silent = socket.socket()
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        silent.bind(("127.0.0.1", port))
+        silent.listen(8)
+        silent.settimeout(60)
+        self.addCleanup(silent.close)
+        d = self.start(status_mails="off")
+        status, body = d.request("POST", "/api/v1/mail/test", {"to": "stuck@example.test"})
+        self.assertEqual(status, 200, body)
+        conn, _ = silent.accept()  # the outbox worker is in the delivery now
+        self.addCleanup(conn.close)
+        status, seconds = d.terminate()
+        self.assertLess(seconds, 5.0, d.log())
+        self.assertEqual(status, 1, d.log())
+        self.assertIn("stop: the mail outbox overran its budget", d.log())
+        silent.close()
+        self.smtp = SmtpSink(self.tmp, port).start()
+        self.restart(d, self.mail_config(status_mails="off"))
+        self.smtp.wait_for(self.to("stuck@example.test"), what="the test mail after the restart")
 
 
 class MailApi(VfaxTestCase):
