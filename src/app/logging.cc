@@ -37,8 +37,14 @@ void stopLogging() {
       spdlog::warn("log: {} line(s) dropped because the log could not keep up", dropped);
     }
   }
-  // Joins the logging thread once it has written everything queued.
-  spdlog::shutdown();
+  flushLogs(std::chrono::milliseconds(500));
+  // Back to a synchronous logger on the same sinks rather than spdlog::shutdown(): a line logged
+  // after this (a late signal) is still written instead of meeting a logger that is gone.
+  auto current = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(current->name(), current->sinks().begin(),
+                                                 current->sinks().end());
+  logger->set_level(current->level());
+  spdlog::set_default_logger(logger);
 }
 
 }  // namespace vfax::app

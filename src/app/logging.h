@@ -14,7 +14,8 @@ void useAsyncLogging(std::size_t queueLines = 8192);
 /// Waits (at most `timeout`) until the queued lines are written. For a hard exit (_exit).
 void flushLogs(std::chrono::milliseconds timeout);
 
-/// Writes what is queued, reports lines dropped on overflow, and ends the logging thread.
+/// Reports lines dropped on overflow, writes what is queued (at most 0.5 s), and logs
+/// synchronously from then on.
 void stopLogging();
 
 }  // namespace vfax::app
