@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/http_server.h"
@@ -50,38 +51,50 @@ bool writePrivateFile(const fs::path& path, const std::string& content) {
 
 }  // namespace
 
-bool runBounded(const std::string& what, std::chrono::milliseconds budget,
-                std::function<void()> fn) {
-  struct Shared {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-  };
-  auto shared = std::make_shared<Shared>();
-  const auto begin = std::chrono::steady_clock::now();
-  std::thread worker([shared, fn = std::move(fn)] {
+BoundedStop::BoundedStop(std::string what, std::chrono::milliseconds budget,
+                         std::function<void()> fn)
+    : what_(std::move(what)),
+      budget_(budget),
+      begin_(std::chrono::steady_clock::now()),
+      shared_(std::make_shared<Shared>()) {
+  thread_ = std::thread([shared = shared_, fn = std::move(fn)] {
     fn();
     std::lock_guard lock(shared->mu);
     shared->done = true;
     shared->cv.notify_all();
   });
-  std::unique_lock lock(shared->mu);
-  if (!shared->cv.wait_for(lock, budget, [&] { return shared->done; })) {
+}
+
+BoundedStop::~BoundedStop() {
+  if (thread_.joinable()) wait();
+}
+
+bool BoundedStop::wait() {
+  if (!thread_.joinable()) return finished_;
+  std::unique_lock lock(shared_->mu);
+  if (!shared_->cv.wait_until(lock, begin_ + budget_, [this] { return shared_->done; })) {
     lock.unlock();
     // The component is stuck (a peer that does not answer, a long conversion): waiting longer
     // would break the stop bound, so its thread is left behind and the process exits without
     // destroying what it uses.
-    spdlog::error("stop: {} overran its budget of {} ms; going on without it", what,
-                  budget.count());
-    worker.detach();
+    spdlog::error("stop: {} overran its budget of {} ms; going on without it", what_,
+                  budget_.count());
+    thread_.detach();
+    finished_ = false;
     return false;
   }
   lock.unlock();
-  worker.join();
+  thread_.join();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - begin);
-  spdlog::debug("stop: {} stopped in {} ms", what, ms.count());
+      std::chrono::steady_clock::now() - begin_);
+  spdlog::debug("stop: {} stopped in {} ms", what_, ms.count());
+  finished_ = true;
   return true;
+}
+
+bool runBounded(const std::string& what, std::chrono::milliseconds budget,
+                std::function<void()> fn) {
+  return BoundedStop(what, budget, std::move(fn)).wait();
 }
 
 // Declared in start order: destruction runs in reverse, like the stop.
@@ -283,11 +296,17 @@ bool Application::stop() {
   auto step = [this](const char* what, std::chrono::milliseconds budget, std::function<void()> fn) {
     if (!runBounded(what, budget, std::move(fn))) clean_ = false;
   };
-  // New requests first: nothing from outside may start work that the steps below end.
-  if (p.httpStarted) step("the HTTP API", budgets_.api, [&p] { p.http->stop(); });
-  // Intake before the service: a poller inside Service::submit finishes that mail.
-  if (p.mailStarted)
-    step("Mail-to-Fax intake", budgets_.mailIntake, [&p] { p.mail->stopIntake(); });
+  // The doors from outside close first, together (neither needs the other): the HTTP API, and
+  // Mail-to-Fax intake before the service (a poller inside Service::submit finishes its mail).
+  {
+    std::optional<BoundedStop> http, intake;
+    if (p.httpStarted) http.emplace("the HTTP API", budgets_.intake, [&p] { p.http->stop(); });
+    if (p.mailStarted) {
+      intake.emplace("Mail-to-Fax intake", budgets_.intake, [&p] { p.mail->stopIntake(); });
+    }
+    if (http && !http->wait()) clean_ = false;
+    if (intake && !intake->wait()) clean_ = false;
+  }
   // The service stops in two halves around telephony: no new calls (and calls ended from now on
   // cost no attempt), then the hangups, then the scheduler drains the results they reported.
   if (p.serviceStarted) p.service->beginShutdown();

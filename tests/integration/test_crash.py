@@ -1,5 +1,6 @@
 """kill -9 of vfaxd in the middle of a call: after a restart the job is retried and done, the cut
 call counts as a failed attempt, and there is no duplicate received fax."""
+import http.client
 import os
 import time
 import unittest
@@ -57,6 +58,19 @@ class Crash(VfaxTestCase):
         final = d2.wait_final(job["id"])
         self.assertEqual(final["state"], "done", final)
         self.assertIn("shutting down", final["attempts"][0]["reason"])
+
+    def test_sigterm_with_an_idle_api_connection_open(self):
+        """A client's idle keep-alive connection (a browser, a script) does not hold the stop."""
+        d = self.daemon()
+        host, port = d.url[len("http://"):].rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/healthz")
+        self.assertEqual(conn.getresponse().read(), b'{"status":"ok"}')
+        status, seconds = d.terminate()
+        self.assertEqual(status, 0, d.log())
+        self.assertLess(seconds, 5.0, d.log())
+        self.assertNotIn("overran", d.log())
 
 
 if __name__ == "__main__":
