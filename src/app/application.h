@@ -21,9 +21,9 @@ struct StopBudgets {
   /// The HTTP API and Mail-to-Fax intake, stopped side by side. The API waits for requests in
   /// progress and for idle keep-alive connections (closed after 1 s); intake finishes the mail
   /// it is submitting (about 0.2 s per job in a debug build).
-  std::chrono::milliseconds intake{1500};
-  /// Telephony ends its calls within about 2 s.
-  std::chrono::milliseconds telephony{2100};
+  std::chrono::milliseconds intake{1200};
+  /// TelephonyImpl::stop() bounds itself at about 2 s; the rest is margin.
+  std::chrono::milliseconds telephony{2400};
   std::chrono::milliseconds scheduler{400};
   std::chrono::milliseconds mailOutbox{500};
 };
