@@ -150,6 +150,9 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
                                                 ": " + ec.message());
   }
   fs::permissions(config_.dataDir, fs::perms::owner_all, ec);
+  // DATA/http-url says "the API serves here": one left by a crash must not say so while this
+  // start runs (tools and tests wait for it to appear).
+  fs::remove(fs::path(config_.dataDir) / "http-url", ec);
   const std::string dbPath = config_.databasePath.empty()
                                  ? (fs::path(config_.dataDir) / "vfax.db").string()
                                  : config_.databasePath;
@@ -293,6 +296,10 @@ bool Application::stop() {
   if (stopped_) return clean_;
   stopped_ = true;
   auto& p = *parts_;
+  if (p.httpStarted) {
+    std::error_code ec;
+    fs::remove(fs::path(config_.dataDir) / "http-url", ec);
+  }
   auto step = [this](const char* what, std::chrono::milliseconds budget, std::function<void()> fn) {
     if (!runBounded(what, budget, std::move(fn))) clean_ = false;
   };

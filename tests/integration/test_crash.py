@@ -71,6 +71,8 @@ class Crash(VfaxTestCase):
         self.assertEqual(status, 0, d.log())
         self.assertLess(seconds, 5.0, d.log())
         self.assertNotIn("overran", d.log())
+        # The URL file says "the API serves here": gone with the API.
+        self.assertFalse(os.path.exists(os.path.join(d.data, "http-url")))
 
 
 if __name__ == "__main__":
