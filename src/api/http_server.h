@@ -10,6 +10,7 @@
 
 #include "core/result.h"
 #include "core/service.h"
+#include "core/telephony.h"
 
 namespace httplib {
 class Server;
@@ -21,14 +22,8 @@ namespace detail {
 struct Context;
 }
 
-/// A JSON route of another gateway (mail), kept out of api/'s dependencies: the request body in,
-/// a JSON text out (200), or an error (mapped like every other).
-struct ExtraRoute {
-  std::string method;  // GET, PUT or POST
-  std::string path;
-  bool admin = false;  // an admin token (else any token)
-  std::function<core::Result<std::string>(const std::string& body)> handler;
-};
+class MailAdmin;
+class Iax2TrunkAdmin;
 
 struct ApiOptions {
   std::string bindAddress = "127.0.0.1";
@@ -36,7 +31,12 @@ struct ApiOptions {
   std::uint64_t maxUploadBytes = 50ull << 20;  // one request's body, all files together
   int maxFilesPerRequest = 20;
   std::string stagingDir;  // uploads are written here, then handed to Service::submit; required
-  std::vector<ExtraRoute> extraRoutes;
+  /// Trunk status for /healthz, /lines and /metrics (not owned; null: no trunks shown).
+  const core::Telephony* telephony = nullptr;
+  /// The /mail routes' component (api/admin.h; not owned; null: no /mail routes).
+  MailAdmin* mail = nullptr;
+  /// The /trunks/iax2 routes' component (not owned; null: no such routes).
+  Iax2TrunkAdmin* iax2 = nullptr;
 };
 
 class HttpServer {

@@ -12,7 +12,7 @@ namespace {
 // Keys whose values are integers (JSON numbers on output); the rest of settingKeys() are strings.
 const std::set<std::string, std::less<>>& intSettingKeys() {
   static const std::set<std::string, std::less<>> keys{"total_lines", "reserved_inbound_lines",
-                                                        "retention_days", "send_attempts"};
+                                                       "retention_days", "send_attempts"};
   return keys;
 }
 
@@ -132,10 +132,31 @@ Json toJson(const core::ApiToken& t) {
 
 Json toJson(const core::LineStatus& l) {
   return {
-      {"total", l.total},     {"reserved_inbound", l.reservedInbound},
-      {"in_use", l.inUse},    {"inbound", l.inbound},
+      {"total", l.total},       {"reserved_inbound", l.reservedInbound},
+      {"in_use", l.inUse},      {"inbound", l.inbound},
       {"outbound", l.outbound}, {"queued", l.queued},
   };
+}
+
+Json toJson(const core::TrunkStatus& t) {
+  return {{"name", t.name}, {"up", t.up}, {"reason", t.reason}, {"calls", t.calls}};
+}
+
+Json toJson(const core::LineStatus& l, const std::vector<core::TrunkStatus>& trunks) {
+  Json out = toJson(l);
+  out["trunks"] = Json::array();
+  for (const auto& t : trunks) out["trunks"].push_back(toJson(t));
+  return out;
+}
+
+Json healthJson(const std::vector<core::TrunkStatus>& trunks) {
+  Json reasons = Json::array();
+  for (const auto& t : trunks) {
+    if (t.up) continue;
+    reasons.push_back("trunk " + t.name + ": " + (t.reason.empty() ? "not up" : t.reason));
+  }
+  if (reasons.empty()) return {{"status", "ok"}};
+  return {{"status", "degraded"}, {"reasons", std::move(reasons)}};
 }
 
 core::Result<std::map<std::string, std::string>> settingsChanges(const Json& body) {
@@ -146,7 +167,8 @@ core::Result<std::map<std::string, std::string>> settingsChanges(const Json& bod
   for (const auto& [key, value] : body.items()) {
     if (value.is_string()) {
       out[key] = value.get<std::string>();
-    } else if (value.is_number_integer() || (value.is_boolean() && boolSettingKeys().contains(key))) {
+    } else if (value.is_number_integer() ||
+               (value.is_boolean() && boolSettingKeys().contains(key))) {
       out[key] = value.dump();
     } else {
       return core::makeError("invalid_setting",
@@ -163,7 +185,8 @@ namespace {
 core::Result<std::string> stringField(const Json& body, const char* name) {
   const Json& v = body.at(name);
   if (!v.is_string()) {
-    return core::makeError("invalid_device", std::string(name) + " must be a string, got " + v.dump());
+    return core::makeError("invalid_device",
+                           std::string(name) + " must be a string, got " + v.dump());
   }
   return v.get<std::string>();
 }
@@ -172,8 +195,8 @@ core::Result<std::string> stringField(const Json& body, const char* name) {
 
 core::Result<void> mergeDevice(core::Device& d, const Json& body) {
   if (!body.is_object()) return core::makeError("invalid_json", "a device must be a JSON object");
-  static const std::set<std::string, std::less<>> known{"id",  "kind",       "name",          "email",
-                                                        "extension", "tsi", "tsi_custom", "inbound_format"};
+  static const std::set<std::string, std::less<>> known{
+      "id", "kind", "name", "email", "extension", "tsi", "tsi_custom", "inbound_format"};
   for (const auto& [key, value] : body.items()) {
     if (!known.contains(key)) {
       return core::makeError("unknown_field", "a device has no field '" + key + "'");
@@ -198,7 +221,8 @@ core::Result<void> mergeDevice(core::Device& d, const Json& body) {
     if (!s) return s.error();
     auto f = core::inboundFormatFromString(*s);
     if (!f) {
-      return core::makeError("invalid_device", "inbound_format must be pdf, tiff or inline, got '" + *s + "'");
+      return core::makeError("invalid_device",
+                             "inbound_format must be pdf, tiff or inline, got '" + *s + "'");
     }
     d.inboundFormat = *f;
   }
@@ -211,7 +235,8 @@ core::Result<void> mergeDevice(core::Device& d, const Json& body) {
   }
   if (body.contains("tsi_custom")) {
     const Json& c = body["tsi_custom"];
-    if (!c.is_boolean()) return core::makeError("invalid_device", "tsi_custom must be true or false");
+    if (!c.is_boolean())
+      return core::makeError("invalid_device", "tsi_custom must be true or false");
     if (!c.get<bool>()) {
       d.tsi.clear();
     } else if (d.tsi.empty()) {
@@ -227,8 +252,10 @@ core::Result<Json> parseObject(std::string_view body, bool emptyOk) {
     return core::makeError("invalid_json", "the request needs a JSON object as its body");
   }
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return core::makeError("invalid_json", "the request body is not valid JSON");
-  if (!j.is_object()) return core::makeError("invalid_json", "the request body must be a JSON object");
+  if (j.is_discarded())
+    return core::makeError("invalid_json", "the request body is not valid JSON");
+  if (!j.is_object())
+    return core::makeError("invalid_json", "the request body must be a JSON object");
   return j;
 }
 

@@ -13,6 +13,7 @@
 #include "core/result.h"
 #include "core/service.h"
 #include "core/settings.h"
+#include "core/telephony.h"
 
 namespace vfax::api {
 
@@ -31,6 +32,13 @@ Json toJson(const core::Device& d, const std::string& effectiveTsi);
 Json toJson(const core::Settings& s);
 Json toJson(const core::ApiToken& t);
 Json toJson(const core::LineStatus& l);
+/// GET /lines: the line counts plus `trunks: [{name, up, reason, calls}]`.
+Json toJson(const core::LineStatus& l, const std::vector<core::TrunkStatus>& trunks);
+Json toJson(const core::TrunkStatus& t);
+/// GET /healthz: `{"status": "ok"}`, or `{"status": "degraded", "reasons": [...]}` with one
+/// sentence per trunk that is not up. Degraded is still HTTP 200: vfaxd lives and keeps every
+/// job (they wait for the trunk), so a liveness probe must not restart it.
+Json healthJson(const std::vector<core::TrunkStatus>& trunks);
 
 /// PUT /settings body -> the string map Service::updateSettings takes. Numbers become decimal
 /// strings; anything but a string or an integer is `invalid_setting`.

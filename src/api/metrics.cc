@@ -13,9 +13,24 @@ constexpr core::FaxState kOutStates[] = {core::FaxState::Queued,  core::FaxState
 constexpr core::FaxState kInStates[] = {core::FaxState::Receiving, core::FaxState::Received,
                                         core::FaxState::Failed};
 
+// A label value as the text format wants it: backslash, double quote and newline escaped.
+std::string labelValue(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
-std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines) {
+std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines,
+                          const std::vector<core::TrunkStatus>& trunks) {
   std::string out;
   out += "# HELP vfax_faxes Faxes stored, by direction and state.\n# TYPE vfax_faxes gauge\n";
   auto series = [&](core::Direction d, core::FaxState s) {
@@ -39,11 +54,24 @@ std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines
       "vfax_lines_total {}\n"
       "# HELP vfax_lines_reserved_inbound Lines kept free for inbound calls.\n"
       "# TYPE vfax_lines_reserved_inbound gauge\nvfax_lines_reserved_inbound {}\n"
-      "# HELP vfax_lines_in_use Lines carrying a call, by direction.\n# TYPE vfax_lines_in_use gauge\n"
+      "# HELP vfax_lines_in_use Lines carrying a call, by direction.\n# TYPE vfax_lines_in_use "
+      "gauge\n"
       "vfax_lines_in_use{{direction=\"in\"}} {}\nvfax_lines_in_use{{direction=\"out\"}} {}\n"
       "# HELP vfax_queue_depth Jobs queued, converting or waiting for a line or retry.\n"
       "# TYPE vfax_queue_depth gauge\nvfax_queue_depth {}\n",
       lines.total, lines.reservedInbound, lines.inbound, lines.outbound, lines.queued);
+  if (!trunks.empty()) {
+    out +=
+        "# HELP vfax_trunk_up 1 when the trunk can place and take calls, 0 when not (see "
+        "/healthz for why).\n# TYPE vfax_trunk_up gauge\n";
+    for (const auto& t : trunks) {
+      out += fmt::format("vfax_trunk_up{{trunk=\"{}\"}} {}\n", labelValue(t.name), t.up ? 1 : 0);
+    }
+    out += "# HELP vfax_trunk_calls Calls in progress, by trunk.\n# TYPE vfax_trunk_calls gauge\n";
+    for (const auto& t : trunks) {
+      out += fmt::format("vfax_trunk_calls{{trunk=\"{}\"}} {}\n", labelValue(t.name), t.calls);
+    }
+  }
   return out;
 }
 

@@ -3,18 +3,22 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/model.h"
 #include "core/result.h"
 #include "core/service.h"
+#include "core/telephony.h"
 
 namespace vfax::api {
 
 using FaxCounts = std::map<std::pair<core::Direction, core::FaxState>, long long>;
 
 /// Renders the gauges. Every direction/state pair that can occur is written (0 when absent), so
-/// that series do not appear and vanish.
-std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines);
+/// that series do not appear and vanish. Each trunk adds vfax_trunk_up{trunk} (1 or 0) and
+/// vfax_trunk_calls{trunk}.
+std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines,
+                          const std::vector<core::TrunkStatus>& trunks = {});
 
 /// Counts the stored faxes by direction and state by paging through Service::list (without
 /// attempts). Cost grows with the faxes kept (bounded by the retention days).

@@ -3,6 +3,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <httplib.h>
 
@@ -18,6 +19,10 @@ enum class Access { Public, Token, Admin };
 struct Context {
   core::Service& service;
   const ApiOptions& options;
+  /// Options' telephony's trunkStatus(), or none.
+  std::vector<core::TrunkStatus> trunks() const {
+    return options.telephony ? options.telephony->trunkStatus() : std::vector<core::TrunkStatus>{};
+  }
 };
 
 /// Writes an error reply (status from errors.cc; 401 adds WWW-Authenticate).
@@ -35,9 +40,12 @@ bool isLoopback(const std::string& addr);
 /// Route registration, split by subject.
 void addFaxRoutes(httplib::Server& server, Context& ctx);
 void addAdminRoutes(httplib::Server& server, Context& ctx);
+void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail);
+void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2);
 
 /// Wraps a handler with its access check and a guard that turns any exception into a 500 reply.
-httplib::Server::Handler guarded(Context& ctx, Access access,
-                                 std::function<void(const httplib::Request&, httplib::Response&)> h);
+httplib::Server::Handler guarded(
+    Context& ctx, Access access,
+    std::function<void(const httplib::Request&, httplib::Response&)> h);
 
 }  // namespace vfax::api::detail

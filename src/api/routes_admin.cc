@@ -86,13 +86,16 @@ void createToken(Context& ctx, const httplib::Request& req, httplib::Response& r
   if (!body) return replyError(res, body.error());
   for (const auto& [key, value] : body->items()) {
     if (key != "name" && key != "admin") {
-      return replyError(res, core::makeError("unknown_field", "a token has no field '" + key + "'"));
+      return replyError(res,
+                        core::makeError("unknown_field", "a token has no field '" + key + "'"));
     }
   }
   const Json name = body->value("name", Json(nullptr));
   const Json admin = body->value("admin", Json(false));
-  if (!name.is_string()) return replyError(res, core::makeError("invalid_request", "a token needs a name (string)"));
-  if (!admin.is_boolean()) return replyError(res, core::makeError("invalid_request", "admin must be true or false"));
+  if (!name.is_string())
+    return replyError(res, core::makeError("invalid_request", "a token needs a name (string)"));
+  if (!admin.is_boolean())
+    return replyError(res, core::makeError("invalid_request", "admin must be true or false"));
   auto created = ctx.service.createToken(name.get<std::string>(), admin.get<bool>());
   if (!created) return replyError(res, created.error());
   Json out = toJson(created->token);
@@ -113,10 +116,15 @@ void cleanup(Context& ctx, const httplib::Request& req, httplib::Response& res) 
   std::optional<int> days;
   for (const auto& [key, value] : body->items()) {
     if (key != "older_than_days") {
-      return replyError(res, core::makeError("unknown_field", "cleanup takes only older_than_days, not '" + key + "'"));
+      return replyError(res,
+                        core::makeError("unknown_field",
+                                        "cleanup takes only older_than_days, not '" + key + "'"));
     }
-    if (!value.is_number_integer() || value.get<long long>() < 0 || value.get<long long>() > 100000) {
-      return replyError(res, core::makeError("invalid_request", "older_than_days must be a whole number of days >= 0"));
+    if (!value.is_number_integer() || value.get<long long>() < 0 ||
+        value.get<long long>() > 100000) {
+      return replyError(res,
+                        core::makeError("invalid_request",
+                                        "older_than_days must be a whole number of days >= 0"));
     }
     days = value.get<int>();
   }
@@ -130,23 +138,36 @@ void cleanup(Context& ctx, const httplib::Request& req, httplib::Response& res) 
 void addAdminRoutes(httplib::Server& server, Context& ctx) {
   auto any = Access::Token;
   auto admin = Access::Admin;
-  server.Get("/api/v1/settings", guarded(ctx, any, [&ctx](const auto&, auto& res) { getSettings(ctx, res); }));
-  server.Put("/api/v1/settings", guarded(ctx, admin, [&ctx](const auto& req, auto& res) { putSettings(ctx, req, res); }));
+  server.Get("/api/v1/settings",
+             guarded(ctx, any, [&ctx](const auto&, auto& res) { getSettings(ctx, res); }));
+  server.Put("/api/v1/settings", guarded(ctx, admin, [&ctx](const auto& req, auto& res) {
+               putSettings(ctx, req, res);
+             }));
 
-  server.Get("/api/v1/devices", guarded(ctx, any, [&ctx](const auto&, auto& res) { listDevices(ctx, res); }));
-  server.Post("/api/v1/devices", guarded(ctx, admin, [&ctx](const auto& req, auto& res) { addDevice(ctx, req, res); }));
-  server.Get(R"(/api/v1/devices/(\d+))", guarded(ctx, any, [&ctx](const auto& req, auto& res) { getDevice(ctx, req, res); }));
-  server.Put(R"(/api/v1/devices/(\d+))", guarded(ctx, admin, [&ctx](const auto& req, auto& res) { putDevice(ctx, req, res); }));
-  server.Delete(R"(/api/v1/devices/(\d+))",
-                guarded(ctx, admin, [&ctx](const auto& req, auto& res) { deleteDevice(ctx, req, res); }));
+  server.Get("/api/v1/devices",
+             guarded(ctx, any, [&ctx](const auto&, auto& res) { listDevices(ctx, res); }));
+  server.Post("/api/v1/devices", guarded(ctx, admin, [&ctx](const auto& req, auto& res) {
+                addDevice(ctx, req, res);
+              }));
+  server.Get(R"(/api/v1/devices/(\d+))",
+             guarded(ctx, any, [&ctx](const auto& req, auto& res) { getDevice(ctx, req, res); }));
+  server.Put(R"(/api/v1/devices/(\d+))",
+             guarded(ctx, admin, [&ctx](const auto& req, auto& res) { putDevice(ctx, req, res); }));
+  server.Delete(R"(/api/v1/devices/(\d+))", guarded(ctx, admin, [&ctx](const auto& req, auto& res) {
+                  deleteDevice(ctx, req, res);
+                }));
 
-  server.Get("/api/v1/tokens", guarded(ctx, admin, [&ctx](const auto&, auto& res) { listTokens(ctx, res); }));
-  server.Post("/api/v1/tokens", guarded(ctx, admin, [&ctx](const auto& req, auto& res) { createToken(ctx, req, res); }));
-  server.Delete(R"(/api/v1/tokens/(\d+))",
-                guarded(ctx, admin, [&ctx](const auto& req, auto& res) { revokeToken(ctx, req, res); }));
+  server.Get("/api/v1/tokens",
+             guarded(ctx, admin, [&ctx](const auto&, auto& res) { listTokens(ctx, res); }));
+  server.Post("/api/v1/tokens", guarded(ctx, admin, [&ctx](const auto& req, auto& res) {
+                createToken(ctx, req, res);
+              }));
+  server.Delete(R"(/api/v1/tokens/(\d+))", guarded(ctx, admin, [&ctx](const auto& req, auto& res) {
+                  revokeToken(ctx, req, res);
+                }));
 
   server.Get("/api/v1/lines", guarded(ctx, any, [&ctx](const auto&, auto& res) {
-               replyJson(res, 200, toJson(ctx.service.lines()));
+               replyJson(res, 200, toJson(ctx.service.lines(), ctx.trunks()));
              }));
   server.Post("/api/v1/maintenance/cleanup",
               guarded(ctx, admin, [&ctx](const auto& req, auto& res) { cleanup(ctx, req, res); }));

@@ -3,11 +3,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <memory>
-#include <thread>
-#include <filesystem>
 #include <system_error>
+#include <thread>
 
 #include "api/errors.h"
 #include "api/http_server.h"
@@ -28,7 +28,9 @@ constexpr const char* kUploadPath = "/api/v1/faxes";
 // Each request is handled from start to log line on one httplib worker thread.
 thread_local std::chrono::steady_clock::time_point requestStart;
 
-bool isUpload(const httplib::Request& req) { return req.method == "POST" && req.path == kUploadPath; }
+bool isUpload(const httplib::Request& req) {
+  return req.method == "POST" && req.path == kUploadPath;
+}
 
 std::optional<std::uint64_t> contentLength(const httplib::Request& req) {
   if (!req.has_header("Content-Length")) return std::nullopt;
@@ -50,10 +52,10 @@ bool tooLarge(const httplib::Request& req, const ApiOptions& options, httplib::R
   const auto length = contentLength(req);
   if (!length || *length <= limit) return false;
   if (!expectContinue && isUpload(req) && *length <= limit + kDrainAllowance) return false;
-  detail::replyError(res, core::makeError("payload_too_large",
-                                          "the request body (" + std::to_string(*length) +
-                                              " bytes) is larger than the limit of " +
-                                              std::to_string(limit) + " bytes"));
+  detail::replyError(
+      res, core::makeError("payload_too_large", "the request body (" + std::to_string(*length) +
+                                                    " bytes) is larger than the limit of " +
+                                                    std::to_string(limit) + " bytes"));
   res.set_header("Connection", "close");
   return true;
 }
@@ -109,19 +111,22 @@ std::optional<core::Error> authorize(Context& ctx, const httplib::Request& req, 
   auto token = ctx.service.authenticate(secret);
   if (!token) return token.error();
   if (access == Access::Admin && !token->admin) {
-    return core::makeError("forbidden", "this needs an admin token; '" + token->name + "' is not one");
+    return core::makeError("forbidden",
+                           "this needs an admin token; '" + token->name + "' is not one");
   }
   return std::nullopt;
 }
 
-httplib::Server::Handler guarded(Context& ctx, Access access,
-                                 std::function<void(const httplib::Request&, httplib::Response&)> h) {
+httplib::Server::Handler guarded(
+    Context& ctx, Access access,
+    std::function<void(const httplib::Request&, httplib::Response&)> h) {
   return [&ctx, access, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
     try {
       if (auto e = authorize(ctx, req, access)) return replyError(res, *e);
       h(req, res);
     } catch (const std::exception& ex) {
-      replyError(res, core::makeError("internal", std::string("unexpected exception: ") + ex.what()));
+      replyError(res,
+                 core::makeError("internal", std::string("unexpected exception: ") + ex.what()));
     }
   };
 }
@@ -137,50 +142,66 @@ HttpServer::~HttpServer() { stop(); }
 
 core::Result<int> HttpServer::start() {
   if (server_) return core::makeError("internal", "the HTTP server is already started");
-  if (options_.stagingDir.empty()) return core::makeError("storage_error", "no staging folder configured for uploads");
+  if (options_.stagingDir.empty())
+    return core::makeError("storage_error", "no staging folder configured for uploads");
   std::error_code ec;
   fs::create_directories(options_.stagingDir, ec);
   if (ec) {
-    return core::makeError("storage_error", "cannot create " + options_.stagingDir + ": " + ec.message());
+    return core::makeError("storage_error",
+                           "cannot create " + options_.stagingDir + ": " + ec.message());
   }
   auto server = std::make_unique<httplib::Server>();
   auto& ctx = *context_;
   server->set_payload_max_length(options_.maxUploadBytes);
+  // stop() waits for every connection's thread, an idle keep-alive one included (httplib checks
+  // for the stop only between requests): 1 s instead of 5 keeps vfaxd's stop within its budget.
+  server->set_keep_alive_timeout(1);
 
   server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     requestStart = std::chrono::steady_clock::now();
     return tooLarge(req, options_, res, false) ? httplib::Server::HandlerResponse::Handled
-                                        : httplib::Server::HandlerResponse::Unhandled;
+                                               : httplib::Server::HandlerResponse::Unhandled;
   });
   // Clients that announce a body with Expect: 100-continue learn of a refusal before sending it.
-  server->set_expect_100_continue_handler([this, &ctx](const httplib::Request& req, httplib::Response& res) {
-    requestStart = std::chrono::steady_clock::now();
-    if (tooLarge(req, options_, res, true)) return res.status;
-    if (isUpload(req)) {
-      if (auto e = detail::authorize(ctx, req, Access::Token)) {
-        detail::replyError(res, *e);
-        res.set_header("Connection", "close");
-        return res.status;
-      }
-    }
-    return 100;
-  });
-  server->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    switch (res.status) {
-      case 404: detail::replyJson(res, 404, errorJson("unknown_route", "there is no such route")); break;
-      case 413: detail::replyJson(res, 413, errorJson("payload_too_large", "the request body is too large")); break;
-      case 400: detail::replyJson(res, 400, errorJson("bad_request", "the request could not be read")); break;
-      default:
-        detail::replyJson(res, res.status,
-                          errorJson(res.status >= 500 ? "internal" : "bad_request",
-                                    "the request failed with HTTP status " + std::to_string(res.status)));
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    detail::replyError(res, core::makeError("internal", "exception in a request handler"));
-  });
+  server->set_expect_100_continue_handler(
+      [this, &ctx](const httplib::Request& req, httplib::Response& res) {
+        requestStart = std::chrono::steady_clock::now();
+        if (tooLarge(req, options_, res, true)) return res.status;
+        if (isUpload(req)) {
+          if (auto e = detail::authorize(ctx, req, Access::Token)) {
+            detail::replyError(res, *e);
+            res.set_header("Connection", "close");
+            return res.status;
+          }
+        }
+        return 100;
+      });
+  server->set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        switch (res.status) {
+          case 404:
+            detail::replyJson(res, 404, errorJson("unknown_route", "there is no such route"));
+            break;
+          case 413:
+            detail::replyJson(res, 413,
+                              errorJson("payload_too_large", "the request body is too large"));
+            break;
+          case 400:
+            detail::replyJson(res, 400, errorJson("bad_request", "the request could not be read"));
+            break;
+          default:
+            detail::replyJson(
+                res, res.status,
+                errorJson(res.status >= 500 ? "internal" : "bad_request",
+                          "the request failed with HTTP status " + std::to_string(res.status)));
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        detail::replyError(res, core::makeError("internal", "exception in a request handler"));
+      });
   server->set_logger([](const httplib::Request& req, const httplib::Response& res) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - requestStart)
@@ -192,8 +213,8 @@ core::Result<int> HttpServer::start() {
     }
   });
 
-  auto health = [](const httplib::Request&, httplib::Response& res) {
-    detail::replyJson(res, 200, {{"status", "ok"}});
+  auto health = [&ctx](const httplib::Request&, httplib::Response& res) {
+    detail::replyJson(res, 200, healthJson(ctx.trunks()));
   };
   server->Get("/healthz", health);
   server->Get("/api/v1/healthz", health);
@@ -206,7 +227,8 @@ core::Result<int> HttpServer::start() {
       }
       auto counts = countFaxes(ctx.service);
       if (!counts) return detail::replyError(res, counts.error());
-      res.set_content(renderMetrics(*counts, ctx.service.lines()), "text/plain; version=0.0.4");
+      res.set_content(renderMetrics(*counts, ctx.service.lines(), ctx.trunks()),
+                      "text/plain; version=0.0.4");
     } catch (const std::exception& ex) {
       detail::replyError(res, core::makeError("internal", ex.what()));
     }
@@ -219,29 +241,20 @@ core::Result<int> HttpServer::start() {
 
   detail::addFaxRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);
-  for (const auto& route : options_.extraRoutes) {
-    auto handler = detail::guarded(ctx, route.admin ? Access::Admin : Access::Token,
-                                   [h = route.handler](const httplib::Request& req, httplib::Response& res) {
-                                     auto out = h(req.body);
-                                     if (!out) return detail::replyError(res, out.error());
-                                     res.status = 200;
-                                     res.set_content(*out, "application/json");
-                                   });
-    if (route.method == "GET") server->Get(route.path, handler);
-    if (route.method == "PUT") server->Put(route.path, handler);
-    if (route.method == "POST") server->Post(route.path, handler);
-  }
+  if (options_.mail) detail::addMailRoutes(*server, ctx, *options_.mail);
+  if (options_.iax2) detail::addTrunkRoutes(*server, ctx, *options_.iax2);
 
   int port = options_.port;
   if (port == 0) {
     port = server->bind_to_any_port(options_.bindAddress);
     if (port <= 0) {
-      return core::makeError("bind_failed", "cannot listen on " + options_.bindAddress + " (any port)");
+      return core::makeError("bind_failed",
+                             "cannot listen on " + options_.bindAddress + " (any port)");
     }
   } else if (!server->bind_to_port(options_.bindAddress, port)) {
-    return core::makeError("bind_failed",
-                           "cannot listen on " + options_.bindAddress + ":" + std::to_string(port) +
-                               " (in use, or not an address of this host)");
+    return core::makeError("bind_failed", "cannot listen on " + options_.bindAddress + ":" +
+                                              std::to_string(port) +
+                                              " (in use, or not an address of this host)");
   }
   server_ = std::move(server);
   auto finished = std::make_shared<std::atomic<bool>>(false);
@@ -251,7 +264,8 @@ core::Result<int> HttpServer::start() {
   });
   // httplib's stop() does nothing until the accept loop runs, so stop() right after start()
   // would hang in join(): return only once the loop is up.
-  while (!server_->is_running() && !*finished) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (!server_->is_running() && !*finished)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (*finished) {
     thread_.join();
     server_.reset();

@@ -1,11 +1,14 @@
 #include "app/config.h"
 
+#include <netdb.h>
 #include <toml++/toml.h>
 
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "trunks/iax2/settings.h"
 
 namespace vfax::app {
 
@@ -52,7 +55,8 @@ class Reader {
   void checkUnknown() {
     for (const auto& [k, v] : root_) {
       const std::string name(k.str());
-      if (!known_.contains(name)) throw std::runtime_error("config: unknown section [" + name + "]");
+      if (!known_.contains(name))
+        throw std::runtime_error("config: unknown section [" + name + "]");
       if (const auto* t = v.as_table()) {
         for (const auto& [key, value] : *t) {
           if (!knownKeys_.contains(name + "." + std::string(key.str()))) {
@@ -94,10 +98,10 @@ void readIax2(Reader& r, Config& c) {
   r.get(t, "iax2", "log_frames", o.engine.logFrames);
   r.get(t, "iax2", "jitter_frames", o.engine.jitterPrefillFrames);
   if (!bind.empty()) {
-    Config tmp;
-    parseHttpAddress(bind, tmp);  // same ADDR:PORT syntax
-    o.bindAddress = tmp.httpAddress;
-    o.port = tmp.httpPort;
+    // The trunk's own parser: what passes here binds, or fails only for the port being taken.
+    if (auto err = trunks::iax2::parseBind(bind, o.bindAddress, o.port); !err.empty()) {
+      throw std::runtime_error("config: [iax2] bind " + err);
+    }
   }
   if (!codecs.empty()) {
     auto list = trunks::iax2::parseCodecList(codecs);
@@ -105,31 +109,38 @@ void readIax2(Reader& r, Config& c) {
     o.engine.codecs = *list;
   }
   auto table = [](const toml::node& n, const char* what) -> const toml::table& {
-    if (!n.is_table()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] must be tables");
+    if (!n.is_table())
+      throw std::runtime_error(std::string("config: [[iax2.") + what + "]] must be tables");
     return *n.as_table();
   };
   auto str = [](const toml::table& e, const char* key, const char* what, std::string& out) {
     if (const auto* n = e.get(key)) {
-      if (!n->is_string()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key + " must be a string");
+      if (!n->is_string())
+        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
+                                 " must be a string");
       out = n->as_string()->get();
     }
   };
   auto num = [](const toml::table& e, const char* key, const char* what, int& out) {
     if (const auto* n = e.get(key)) {
-      if (!n->is_integer()) throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key + " must be a whole number");
+      if (!n->is_integer())
+        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
+                                 " must be a whole number");
       out = static_cast<int>(n->as_integer()->get());
     }
   };
   auto onlyKeys = [](const toml::table& e, std::set<std::string> keys, const char* what) {
     for (const auto& [k, v] : e) {
       if (!keys.contains(std::string(k.str())))
-        throw std::runtime_error("config: unknown key '" + std::string(k.str()) + "' in [[iax2." + what + "]]");
+        throw std::runtime_error("config: unknown key '" + std::string(k.str()) + "' in [[iax2." +
+                                 what + "]]");
     }
   };
   r.known("iax2", "peer");
   r.known("iax2", "register");
   if (const auto* peers = t->get("peer")) {
-    if (!peers->is_array()) throw std::runtime_error("config: [[iax2.peer]] must be an array of tables");
+    if (!peers->is_array())
+      throw std::runtime_error("config: [[iax2.peer]] must be an array of tables");
     for (const auto& n : *peers->as_array()) {
       const auto& e = table(n, "peer");
       onlyKeys(e, {"name", "secret", "host", "port", "username"}, "peer");
@@ -141,11 +152,18 @@ void readIax2(Reader& r, Config& c) {
       num(e, "port", "peer", p.port);
       if (auto err = trunks::iax2::validatePeer(p); !err.empty())
         throw std::runtime_error("config: [[iax2.peer]] " + err);
+      // Peers are found by name: a second one of the same name would never be used.
+      for (const auto& other : o.engine.peers) {
+        if (other.name == p.name) {
+          throw std::runtime_error("config: [[iax2.peer]] name '" + p.name + "' is given twice");
+        }
+      }
       o.engine.peers.push_back(p);
     }
   }
   if (const auto* regs = t->get("register")) {
-    if (!regs->is_array()) throw std::runtime_error("config: [[iax2.register]] must be an array of tables");
+    if (!regs->is_array())
+      throw std::runtime_error("config: [[iax2.register]] must be an array of tables");
     for (const auto& n : *regs->as_array()) {
       const auto& e = table(n, "register");
       onlyKeys(e, {"server", "port", "username", "secret", "refresh_seconds"}, "register");
@@ -157,6 +175,12 @@ void readIax2(Reader& r, Config& c) {
       num(e, "refresh_seconds", "register", g.refreshSeconds);
       if (auto err = trunks::iax2::validateRegistration(g); !err.empty())
         throw std::runtime_error("config: [[iax2.register]] " + err);
+      for (const auto& other : o.engine.registrations) {
+        if (other.username == g.username && other.server == g.server) {
+          throw std::runtime_error("config: [[iax2.register]] username '" + g.username +
+                                   "' at server '" + g.server + "' is given twice");
+        }
+      }
       o.engine.registrations.push_back(g);
     }
   }
@@ -167,10 +191,12 @@ void readIax2(Reader& r, Config& c) {
 void readMail(Reader& r, Config& c) {
   static const std::vector<std::pair<std::string, std::vector<std::string>>> kSections = {
       {"smtp", {"host", "port", "tls", "user", "password", "from", "ignore_invalid_certificates"}},
-      {"mailbox", {"server", "port", "protocol", "tls", "user", "password", "folder", "poll_seconds", "delete",
-                   "ignore_invalid_certificates", "idle"}},
-      {"mail", {"language", "status_mails", "status_format", "allowed_senders", "templates_dir",
-                "retry_initial_seconds", "retry_max_seconds", "max_mail_mb"}},
+      {"mailbox",
+       {"server", "port", "protocol", "tls", "user", "password", "folder", "poll_seconds", "delete",
+        "ignore_invalid_certificates", "idle"}},
+      {"mail",
+       {"language", "status_mails", "status_format", "allowed_senders", "templates_dir",
+        "retry_initial_seconds", "retry_max_seconds", "max_mail_mb"}},
   };
   for (const auto& [section, keys] : kSections) {
     const auto* t = r.section(section);
@@ -188,12 +214,14 @@ void readMail(Reader& r, Config& c) {
       } else if (n->is_array()) {
         std::string list;
         for (const auto& item : *n->as_array()) {
-          if (!item.is_string()) throw std::runtime_error("config: [" + section + "] " + key + " must list strings");
+          if (!item.is_string())
+            throw std::runtime_error("config: [" + section + "] " + key + " must list strings");
           list += (list.empty() ? "" : ",") + item.as_string()->get();
         }
         c.mail[name] = list;
       } else {
-        throw std::runtime_error("config: [" + section + "] " + key + " must be a string, number or boolean");
+        throw std::runtime_error("config: [" + section + "] " + key +
+                                 " must be a string, number or boolean");
       }
     }
   }
@@ -201,20 +229,44 @@ void readMail(Reader& r, Config& c) {
 
 }  // namespace
 
-void parseHttpAddress(const std::string& text, Config& config) {
+void parseHttpAddress(const std::string& text, Config& config, const std::string& what) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) {
-    throw std::runtime_error("http address must be ADDR:PORT, got '" + text + "'");
+    throw std::runtime_error(what + " must be ADDR:PORT, got '" + text + "'");
   }
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const std::string port = text.substr(colon + 1);
   if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
       std::stoi(port) > 65535) {
-    throw std::runtime_error("http port must be 0 to 65535, got '" + port + "'");
+    throw std::runtime_error(what + " port must be 0 to 65535, got '" + port + "'");
   }
+  // The address as the HTTP server will resolve it: refused here, it names the key; refused at
+  // bind time, it would only say that listening failed.
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
+    throw std::runtime_error(what + " address '" + host + "' is not an address of this host");
+  }
+  freeaddrinfo(found);
   config.httpAddress = host;
   config.httpPort = std::stoi(port);
+}
+
+std::string checkIax2Route(const Config& config, const trunks::iax2::EngineConfig& effective,
+                           bool routeFromApi) {
+  // A route set through the API is the API's to fix (it is shown by GET /trunks/iax2); the
+  // file's route is refused at start, where the admin who wrote it sees why.
+  if (routeFromApi || config.iax2.engine.outboundRoute.empty()) return {};
+  if (auto err = trunks::iax2::validateOutboundRoute(effective); !err.empty()) {
+    return "config: [iax2] outbound " + err +
+           ": it must be the name of an [[iax2.peer]] or the username of an [[iax2.register]] "
+           "(or of one added through the API)";
+  }
+  return {};
 }
 
 Config loadConfig(const std::string& file) {
@@ -234,7 +286,7 @@ Config loadConfig(const std::string& file) {
   r.get(server, "server", "http", http);
   r.get(server, "server", "log_level", c.logLevel);
   r.get(server, "server", "database", c.databasePath);
-  if (!http.empty()) parseHttpAddress(http, c);
+  if (!http.empty()) parseHttpAddress(http, c, "config: [server] http");
 
   const auto* loopback = r.section("loopback");
   r.get(loopback, "loopback", "realtime", c.loopbackRealtime);
@@ -292,6 +344,14 @@ Config loadConfig(const std::string& file) {
 
   const auto* inbound = r.section("inbound");
   r.get(inbound, "inbound", "default_extension", s.defaultInboundExtension);
+  // Device extensions are digits: anything else would never find its device.
+  const auto& ext = s.defaultInboundExtension;
+  if (!ext.empty() &&
+      (ext.size() > 15 || ext.find_first_not_of("0123456789") != std::string::npos)) {
+    throw std::runtime_error(
+        "config: [inbound] default_extension must be 1 to 15 digits (a device's extension), got '" +
+        ext + "'");
+  }
 
   readIax2(r, c);
   readMail(r, c);

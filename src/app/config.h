@@ -22,7 +22,7 @@ struct Config {
   std::string loopbackLaw = "alaw";     // alaw | ulaw
 
   // [fax]
-  int faxIdleTimeoutSeconds = 60;   // no T.30 progress: hang up
+  int faxIdleTimeoutSeconds = 60;  // no T.30 progress: hang up
   int faxMaxCallSeconds = 3600;
 
   // [api]
@@ -49,7 +49,14 @@ struct Config {
 /// Reads FILE over the defaults. Throws std::runtime_error with a message naming the key.
 Config loadConfig(const std::string& file);
 
-/// "ADDR:PORT" (IPv6 as "[::1]:8080"); throws std::runtime_error when malformed.
-void parseHttpAddress(const std::string& text, Config& config);
+/// "ADDR:PORT" (IPv6 as "[::1]:8080") with an address of this host; throws std::runtime_error
+/// starting with `what` (the key or flag it came from) when it cannot be used.
+void parseHttpAddress(const std::string& text, Config& config, const std::string& what);
+
+/// Combinations the file alone cannot rule out, checked once the API's stored settings are
+/// known: an [iax2] outbound route must name a peer or registration (of the file or the API).
+/// Empty when fine, else the error naming the keys.
+std::string checkIax2Route(const Config& config, const trunks::iax2::EngineConfig& effective,
+                           bool routeFromApi);
 
 }  // namespace vfax::app

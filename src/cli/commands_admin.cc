@@ -10,15 +10,18 @@ namespace {
 
 void printSettings(const Json& s) {
   for (const auto& [key, value] : s.items()) {
-    std::cout << key << " = " << (value.is_string() ? value.get<std::string>() : value.dump()) << '\n';
+    std::cout << key << " = " << (value.is_string() ? value.get<std::string>() : value.dump())
+              << '\n';
   }
 }
 
 void printDevices(const Json& devices) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& d : devices) {
-    rows.push_back({cell(d["id"]), cell(d["kind"]), cell(d["name"]), cell(d["extension"]), cell(d["email"]),
-                    cell(d["tsi"]) + (d.value("tsi_custom", false) ? "" : " (default)"), cell(d["inbound_format"])});
+    rows.push_back({cell(d["id"]), cell(d["kind"]), cell(d["name"]), cell(d["extension"]),
+                    cell(d["email"]),
+                    cell(d["tsi"]) + (d.value("tsi_custom", false) ? "" : " (default)"),
+                    cell(d["inbound_format"])});
   }
   printTable(std::cout, {"ID", "KIND", "NAME", "EXT", "EMAIL", "TSI", "FORMAT"}, rows);
 }
@@ -31,11 +34,13 @@ struct DeviceOptions {
 };
 
 void addDeviceFields(CLI::App* cmd, DeviceOptions& o, bool required) {
-  auto* kind = cmd->add_option("--kind", o.kind, "user or team")->check(CLI::IsMember({"user", "team"}));
+  auto* kind =
+      cmd->add_option("--kind", o.kind, "user or team")->check(CLI::IsMember({"user", "team"}));
   auto* name = cmd->add_option("--name", o.name, "Name of the person or team");
   auto* email = cmd->add_option("--email", o.email, "Where received faxes go");
   auto* ext = cmd->add_option("--extension", o.extension, "Fax extension (DID digits)");
-  auto* tsi = cmd->add_option("--tsi", o.tsi, "Own fax identifier ('' = the default from the number plan)");
+  auto* tsi =
+      cmd->add_option("--tsi", o.tsi, "Own fax identifier ('' = the default from the number plan)");
   auto* format = cmd->add_option("--format", o.format, "Inbound e-mail format")
                      ->check(CLI::IsMember({"pdf", "tiff", "inline"}));
   if (required) {
@@ -83,8 +88,9 @@ void addDeviceCommands(CLI::App& app, Action& action) {
       };
     });
   }
-  addGetCommand(*device, "list", "List devices", "/api/v1/devices",
-                [](const Json& r) { printDevices(r["devices"]); }, action);
+  addGetCommand(
+      *device, "list", "List devices", "/api/v1/devices",
+      [](const Json& r) { printDevices(r["devices"]); }, action);
   {
     auto o = std::make_shared<DeviceOptions>();
     auto* cmd = device->add_subcommand("update", "Change some fields of a device");
@@ -93,7 +99,8 @@ void addDeviceCommands(CLI::App& app, Action& action) {
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
         Json body = deviceBody(*o);
-        if (body.empty()) return core::makeError(kUsage, "give at least one field to change (see --help)");
+        if (body.empty())
+          return core::makeError(kUsage, "give at least one field to change (see --help)");
         auto r = c.put("/api/v1/devices/" + std::to_string(o->id), body);
         if (!r) return r.error();
         if (o->json) {
@@ -143,24 +150,25 @@ void addTokenCommands(CLI::App& app, Action& action) {
           return {};
         }
         std::cout << (*r)["secret"].get<std::string>() << '\n';
-        std::cerr << "token " << (*r)["id"] << " '" << o->name << "'" << (o->admin ? " (admin)" : "")
+        std::cerr << "token " << (*r)["id"] << " '" << o->name << "'"
+                  << (o->admin ? " (admin)" : "")
                   << " created; the secret above is shown only this once\n";
         return {};
       };
     });
   }
-  addGetCommand(*token, "list", "List tokens (never their secrets)", "/api/v1/tokens",
-                [](const Json& r) {
-                  std::vector<std::vector<std::string>> rows;
-                  for (const auto& t : r["tokens"]) {
-                    rows.push_back({cell(t["id"]), cell(t["name"]), cell(t["prefix"]) + "...",
-                                    t.value("admin", false) ? "yes" : "no",
-                                    shortTime(t["created_at"]), shortTime(t["last_used_at"])});
-                  }
-                  printTable(std::cout, {"ID", "NAME", "PREFIX", "ADMIN", "CREATED", "LAST USED"},
-                             rows);
-                },
-                action);
+  addGetCommand(
+      *token, "list", "List tokens (never their secrets)", "/api/v1/tokens",
+      [](const Json& r) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& t : r["tokens"]) {
+          rows.push_back({cell(t["id"]), cell(t["name"]), cell(t["prefix"]) + "...",
+                          t.value("admin", false) ? "yes" : "no", shortTime(t["created_at"]),
+                          shortTime(t["last_used_at"])});
+        }
+        printTable(std::cout, {"ID", "NAME", "PREFIX", "ADMIN", "CREATED", "LAST USED"}, rows);
+      },
+      action);
   {
     auto id = std::make_shared<long long>(0);
     auto* cmd = token->add_subcommand("revoke", "Revoke a token");
@@ -233,13 +241,13 @@ void addSettingsCommand(CLI::App& parent, const std::string& name, const std::st
 
 void addAdminCommands(CLI::App& app, Action& action) {
   addSettingsCommand(app, "settings", "Show settings, or change them with KEY=VALUE",
-                     "KEY=VALUE (e.g. total_lines=8)", "/api/v1/settings", printSettings,
-                     action);
+                     "KEY=VALUE (e.g. total_lines=8)", "/api/v1/settings", printSettings, action);
   addDeviceCommands(app, action);
   {
     auto days = std::make_shared<int>(-1);
     auto* cmd = app.add_subcommand("cleanup", "Delete faxes older than the retention days now");
-    cmd->add_option("--older-than", *days, "Days instead of the retention setting")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--older-than", *days, "Days instead of the retention setting")
+        ->check(CLI::NonNegativeNumber);
     cmd->callback([days, &action] {
       action = [days](Client& c) -> Result<void> {
         Json body = Json::object();
@@ -252,14 +260,24 @@ void addAdminCommands(CLI::App& app, Action& action) {
     });
   }
   addTokenCommands(app, action);
-  addGetCommand(app, "lines", "Fax lines in use and the queue", "/api/v1/lines",
-                [](const Json& l) {
-                  std::cout << "lines      " << l["in_use"] << " of " << l["total"] << " in use ("
-                            << l["inbound"] << " in, " << l["outbound"] << " out; "
-                            << l["reserved_inbound"] << " reserved for inbound)\n"
-                            << "queued     " << l["queued"] << '\n';
-                },
-                action);
+  addGetCommand(
+      app, "lines", "Fax lines in use and the queue", "/api/v1/lines",
+      [](const Json& l) {
+        std::cout << "lines      " << l["in_use"] << " of " << l["total"] << " in use ("
+                  << l["inbound"] << " in, " << l["outbound"] << " out; " << l["reserved_inbound"]
+                  << " reserved for inbound)\n"
+                  << "queued     " << l["queued"] << '\n';
+        // Older servers have no trunk list.
+        for (const auto& t : l.value("trunks", Json::array())) {
+          std::cout << "trunk      " << t.value("name", "?") << ": "
+                    << (t.value("up", false) ? "up" : "DOWN") << ", " << t.value("calls", 0)
+                    << " call(s)";
+          const std::string reason = t.value("reason", "");
+          if (!reason.empty()) std::cout << " (" << reason << ")";
+          std::cout << '\n';
+        }
+      },
+      action);
 }
 
 }  // namespace vfax::cli

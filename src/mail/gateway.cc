@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "mail/composer.h"
 #include "mail/curl_util.h"
@@ -69,9 +70,27 @@ void MailGateway::start() {
                    : std::string(toString(s.mailbox.protocol)) + "://" + s.mailbox.server);
 }
 
-void MailGateway::stop() {
+void MailGateway::stopIntake() {
   if (poller_) poller_->stop();
-  if (outbox_) outbox_->stop();
+}
+
+void MailGateway::stopOutbox(std::chrono::milliseconds budget) {
+  if (!outbox_) return;
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  outbox_->wake();
+  // The worker sends due mails one by one; a mail it cannot send now gets a later due time, so
+  // this ends as soon as nothing is deliverable, not only when everything was sent.
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto due = store_.dueMails(clock_.now(), 1);
+    if (!due || due->empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  outbox_->stop();
+}
+
+void MailGateway::stop() {
+  stopIntake();
+  stopOutbox(std::chrono::milliseconds(0));
 }
 
 MailSettings MailGateway::settings() const {

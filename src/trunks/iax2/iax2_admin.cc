@@ -2,53 +2,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include "trunks/iax2/settings.h"
+
 namespace vfax::trunks::iax2 {
 namespace {
 
 using Json = nlohmann::json;
 constexpr const char* kMetaKey = "iax2.settings";
 
-core::Result<Json> parseObject(const std::string& body) {
-  auto j = Json::parse(body.empty() ? "{}" : body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return core::makeError("invalid_json", "The body must be a JSON object.");
-  }
-  return j;
+// The stored document: written by saveAndApply, so a field of the wrong type means damage; such
+// entries are skipped rather than failing the start.
+std::string storedString(const Json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+int storedInt(const Json& j, const char* key, int fallback) {
+  return j.contains(key) && j[key].is_number_integer() ? j[key].get<int>() : fallback;
 }
 
-core::Result<std::string> str(const Json& j, const char* key, std::string fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_string()) return core::makeError("invalid_setting", std::string(key) + " must be a string.");
-  return j[key].get<std::string>();
-}
-
-core::Result<int> num(const Json& j, const char* key, int fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_number_integer()) {
-    return core::makeError("invalid_setting", std::string(key) + " must be a whole number.");
-  }
-  return j[key].get<int>();
-}
-
-// A peer from JSON; `old` supplies the secret when the JSON has none.
-core::Result<PeerConfig> peerFrom(const Json& j, const std::vector<PeerConfig>& old) {
-  if (!j.is_object()) return core::makeError("invalid_setting", "A peer must be an object.");
-  PeerConfig p;
-  auto name = str(j, "name", "");
-  auto secret = str(j, "secret", "");
-  auto host = str(j, "host", "");
-  auto user = str(j, "username", "");
-  auto port = num(j, "port", 4569);
-  for (auto* r : {&name, &secret, &host, &user}) {
-    if (!*r) return r->error();
-  }
-  if (!port) return port.error();
-  p.name = *name;
-  p.secret = *secret;
-  p.host = *host;
-  p.username = *user;
-  p.port = *port;
-  if (!j.contains("secret")) {
+// Checks a peer and fills in the secret it keeps.
+core::Result<PeerConfig> resolvePeer(const PeerInput& in, const std::vector<PeerConfig>& old) {
+  PeerConfig p = in.peer;
+  if (in.keepSecret) {
     for (const auto& o : old) {
       if (o.name == p.name) p.secret = o.secret;
     }
@@ -59,26 +33,10 @@ core::Result<PeerConfig> peerFrom(const Json& j, const std::vector<PeerConfig>& 
   return p;
 }
 
-core::Result<RegistrationConfig> registrationFrom(const Json& j,
-                                                  const std::vector<RegistrationConfig>& old) {
-  if (!j.is_object()) return core::makeError("invalid_setting", "A registration must be an object.");
-  RegistrationConfig r;
-  auto server = str(j, "server", "");
-  auto user = str(j, "username", "");
-  auto secret = str(j, "secret", "");
-  auto port = num(j, "port", 4569);
-  auto refresh = num(j, "refresh_seconds", 60);
-  for (auto* x : {&server, &user, &secret}) {
-    if (!*x) return x->error();
-  }
-  if (!port) return port.error();
-  if (!refresh) return refresh.error();
-  r.server = *server;
-  r.username = *user;
-  r.secret = *secret;
-  r.port = *port;
-  r.refreshSeconds = *refresh;
-  if (!j.contains("secret")) {
+core::Result<RegistrationConfig> resolveRegistration(const RegistrationInput& in,
+                                                     const std::vector<RegistrationConfig>& old) {
+  RegistrationConfig r = in.registration;
+  if (in.keepSecret) {
     for (const auto& o : old) {
       if (o.username == r.username && o.server == r.server) r.secret = o.secret;
     }
@@ -90,19 +48,8 @@ core::Result<RegistrationConfig> registrationFrom(const Json& j,
 }
 
 core::Result<void> checkBind(const std::string& bind, std::string& host, int& port) {
-  auto colon = bind.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return core::makeError("invalid_setting", "bind must be ADDR:PORT.");
-  }
-  host = bind.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  try {
-    port = std::stoi(bind.substr(colon + 1));
-  } catch (...) {
-    return core::makeError("invalid_setting", "bind must be ADDR:PORT.");
-  }
-  if (port < 0 || port > 65535 || !Address::numeric(host, port)) {
-    return core::makeError("invalid_setting", "bind '" + bind + "' is not an address and port.");
+  if (auto err = parseBind(bind, host, port); !err.empty()) {
+    return core::makeError("invalid_setting", "bind " + err + ".");
   }
   return {};
 }
@@ -122,25 +69,38 @@ core::Result<void> Iax2Admin::load() {
   }
   Stored s;
   if (j.contains("bind") && j["bind"].is_string()) s.bind = j["bind"].get<std::string>();
-  if (j.contains("outbound") && j["outbound"].is_string()) s.outbound = j["outbound"].get<std::string>();
-  if (j.contains("codecs") && j["codecs"].is_string()) s.codecs = j["codecs"].get<std::string>();
-  auto unseal = [&](Json& e) -> core::Result<void> {
-    if (e.contains("secret") && e["secret"].is_string()) {
-      auto plain = box_.open(e["secret"].get<std::string>());
-      if (!plain) return plain.error();
-      e["secret"] = *plain;
-    }
-    return {};
-  };
-  for (auto e : j.value("peers", Json::array())) {
-    if (auto r = unseal(e); !r) return r;
-    auto p = peerFrom(e, {});
-    if (p) s.peers.push_back(*p);
+  if (j.contains("outbound") && j["outbound"].is_string()) {
+    s.outbound = j["outbound"].get<std::string>();
   }
-  for (auto e : j.value("registrations", Json::array())) {
-    if (auto r = unseal(e); !r) return r;
-    auto g = registrationFrom(e, {});
-    if (g) s.registrations.push_back(*g);
+  if (j.contains("codecs") && j["codecs"].is_string()) s.codecs = j["codecs"].get<std::string>();
+  auto unseal = [&](const Json& e) -> core::Result<std::string> {
+    const std::string sealed = storedString(e, "secret");
+    if (sealed.empty()) return sealed;
+    return box_.open(sealed);
+  };
+  for (const auto& e : j.value("peers", Json::array())) {
+    if (!e.is_object()) continue;
+    auto secret = unseal(e);
+    if (!secret) return secret.error();
+    PeerInput in;
+    in.peer.name = storedString(e, "name");
+    in.peer.secret = *secret;
+    in.peer.host = storedString(e, "host");
+    in.peer.username = storedString(e, "username");
+    in.peer.port = storedInt(e, "port", 4569);
+    if (auto p = resolvePeer(in, {})) s.peers.push_back(*p);
+  }
+  for (const auto& e : j.value("registrations", Json::array())) {
+    if (!e.is_object()) continue;
+    auto secret = unseal(e);
+    if (!secret) return secret.error();
+    RegistrationInput in;
+    in.registration.server = storedString(e, "server");
+    in.registration.username = storedString(e, "username");
+    in.registration.secret = *secret;
+    in.registration.port = storedInt(e, "port", 4569);
+    in.registration.refreshSeconds = storedInt(e, "refresh_seconds", 60);
+    if (auto g = resolveRegistration(in, {})) s.registrations.push_back(*g);
   }
   std::lock_guard lock(mutex_);
   stored_ = std::move(s);
@@ -150,6 +110,11 @@ core::Result<void> Iax2Admin::load() {
 bool Iax2Admin::hasStoredPeers() const {
   std::lock_guard lock(mutex_);
   return !stored_.peers.empty() || !stored_.registrations.empty();
+}
+
+bool Iax2Admin::hasStoredOutbound() const {
+  std::lock_guard lock(mutex_);
+  return stored_.outbound.has_value();
 }
 
 void Iax2Admin::setTrunk(Iax2Trunk* trunk) {
@@ -196,12 +161,17 @@ core::Result<void> Iax2Admin::saveAndApply(Stored next) {
   if (next.codecs) j["codecs"] = *next.codecs;
   j["peers"] = Json::array();
   for (const auto& p : next.peers) {
-    j["peers"].push_back({{"name", p.name}, {"secret", box_.seal(p.secret)}, {"host", p.host},
-                          {"port", p.port}, {"username", p.username}});
+    j["peers"].push_back({{"name", p.name},
+                          {"secret", box_.seal(p.secret)},
+                          {"host", p.host},
+                          {"port", p.port},
+                          {"username", p.username}});
   }
   j["registrations"] = Json::array();
   for (const auto& r : next.registrations) {
-    j["registrations"].push_back({{"server", r.server}, {"port", r.port}, {"username", r.username},
+    j["registrations"].push_back({{"server", r.server},
+                                  {"port", r.port},
+                                  {"username", r.username},
                                   {"secret", box_.seal(r.secret)},
                                   {"refresh_seconds", r.refreshSeconds}});
   }
@@ -215,150 +185,112 @@ core::Result<void> Iax2Admin::saveAndApply(Stored next) {
   return {};
 }
 
-std::string Iax2Admin::render() const {
-  auto eff = effectiveLocked();
-  Json out = Json::object();
-  out["running"] = trunk_ != nullptr;
-  out["bind"] = eff.bindAddress + ":" + std::to_string(eff.port);
-  out["outbound"] = eff.engine.outboundRoute;
-  out["codecs"] = codecListToString(eff.engine.codecs);
-  std::vector<RegistrationStatus> status;
-  if (trunk_) {
-    auto st = trunk_->status();
-    status = st.registrations;
-    out["bound"] = st.bound;
-    out["calls"] = st.calls;
-    out["stats"] = {{"frames_in", st.stats.framesIn},       {"frames_out", st.stats.framesOut},
-                    {"dropped", st.stats.dropped},          {"retransmits", st.stats.retransmits},
-                    {"auth_failures", st.stats.authFailures}};
-  }
-  auto isApi = [&](const std::string& name) {
-    for (const auto& p : stored_.peers) {
-      if (p.name == name) return true;
-    }
-    return false;
-  };
-  out["peers"] = Json::array();
+Iax2View Iax2Admin::viewLocked() const {
+  const auto eff = effectiveLocked();
+  Iax2View v;
+  v.running = trunk_ != nullptr;
+  v.bind = eff.bindAddress + ":" + std::to_string(eff.port);
+  v.outbound = eff.engine.outboundRoute;
+  v.codecs = codecListToString(eff.engine.codecs);
+  if (trunk_) v.status = trunk_->status();
+  const std::vector<RegistrationStatus> none;
+  const auto& status = v.status ? v.status->registrations : none;
   for (const auto& p : eff.engine.peers) {
-    Json e = {{"name", p.name},         {"secret", maskSecret(p.secret)},
-              {"host", p.host},         {"port", p.port},
-              {"username", p.username}, {"source", isApi(p.name) ? "api" : "config"},
-              {"registered", false}};
+    PeerView e;
+    e.peer = p;
+    e.peer.secret = maskSecret(p.secret);
+    for (const auto& s : stored_.peers) e.fromApi = e.fromApi || s.name == p.name;
     for (const auto& s : status) {
       if (!s.ours && s.name == p.name) {
-        e["registered"] = s.registered;
-        e["address"] = s.address;
+        e.registered = s.registered;
+        e.address = s.address;
       }
     }
-    out["peers"].push_back(e);
+    v.peers.push_back(std::move(e));
   }
-  out["registrations"] = Json::array();
   for (const auto& r : eff.engine.registrations) {
-    Json e = {{"server", r.server},     {"port", r.port},
-              {"username", r.username}, {"secret", maskSecret(r.secret)},
-              {"refresh_seconds", r.refreshSeconds}, {"registered", false}};
-    std::string key = r.username + "@" + r.server + ":" + std::to_string(r.port);
+    RegistrationView e;
+    e.registration = r;
+    e.registration.secret = maskSecret(r.secret);
+    const std::string key = r.username + "@" + r.server + ":" + std::to_string(r.port);
     for (const auto& s : status) {
       if (s.ours && s.name == key) {
-        e["registered"] = s.registered;
-        e["last_error"] = s.lastError;
+        e.registered = s.registered;
+        e.lastError = s.lastError;
       }
     }
-    out["registrations"].push_back(e);
+    v.registrations.push_back(std::move(e));
   }
-  return out.dump();
+  return v;
 }
 
-core::Result<std::string> Iax2Admin::get() const {
+Iax2View Iax2Admin::view() const {
   std::lock_guard lock(mutex_);
-  return render();
+  return viewLocked();
 }
 
-core::Result<std::string> Iax2Admin::put(const std::string& body) {
-  auto j = parseObject(body);
-  if (!j) return j.error();
+core::Result<Iax2View> Iax2Admin::update(const Iax2Update& change) {
   std::lock_guard lock(mutex_);
   Stored next = stored_;
-  for (const auto& [k, v] : j->items()) {
-    if (k != "bind" && k != "outbound" && k != "codecs" && k != "peers" && k != "registrations") {
-      return core::makeError("unknown_setting", "Unknown IAX2 setting '" + k + "'.");
-    }
-  }
-  if (j->contains("bind")) {
-    auto b = str(*j, "bind", "");
-    if (!b) return b.error();
+  if (change.bind) {
     std::string host;
     int port = 0;
-    if (auto r = checkBind(*b, host, port); !r) return r.error();
-    next.bind = *b;
+    if (auto r = checkBind(*change.bind, host, port); !r) return r.error();
+    next.bind = *change.bind;
   }
-  if (j->contains("outbound")) {
-    auto o = str(*j, "outbound", "");
-    if (!o) return o.error();
-    next.outbound = *o;
+  if (change.outbound) next.outbound = *change.outbound;
+  if (change.codecs) {
+    if (!parseCodecList(*change.codecs)) {
+      return core::makeError("invalid_setting", "codecs must list ulaw, alaw, slinear.");
+    }
+    next.codecs = *change.codecs;
   }
-  if (j->contains("codecs")) {
-    auto c = str(*j, "codecs", "");
-    if (!c) return c.error();
-    if (!parseCodecList(*c)) return core::makeError("invalid_setting", "codecs must list ulaw, alaw, slinear.");
-    next.codecs = *c;
-  }
-  if (j->contains("peers")) {
-    if (!(*j)["peers"].is_array()) return core::makeError("invalid_setting", "peers must be an array.");
+  if (change.peers) {
     next.peers.clear();
-    for (const auto& e : (*j)["peers"]) {
-      auto p = peerFrom(e, stored_.peers);
+    for (const auto& in : *change.peers) {
+      auto p = resolvePeer(in, stored_.peers);
       if (!p) return p.error();
       next.peers.push_back(*p);
     }
   }
-  if (j->contains("registrations")) {
-    if (!(*j)["registrations"].is_array()) {
-      return core::makeError("invalid_setting", "registrations must be an array.");
-    }
+  if (change.registrations) {
     next.registrations.clear();
-    for (const auto& e : (*j)["registrations"]) {
-      auto r = registrationFrom(e, stored_.registrations);
+    for (const auto& in : *change.registrations) {
+      auto r = resolveRegistration(in, stored_.registrations);
       if (!r) return r.error();
       next.registrations.push_back(*r);
     }
   }
   if (auto r = saveAndApply(std::move(next)); !r) return r.error();
-  return render();
+  return viewLocked();
 }
 
-core::Result<std::string> Iax2Admin::addPeer(const std::string& body) {
-  auto j = parseObject(body);
-  if (!j) return j.error();
+core::Result<Iax2View> Iax2Admin::addPeer(const PeerInput& in) {
   std::lock_guard lock(mutex_);
-  auto p = peerFrom(*j, stored_.peers);
+  auto p = resolvePeer(in, stored_.peers);
   if (!p) return p.error();
   Stored next = stored_;
   std::erase_if(next.peers, [&](const PeerConfig& x) { return x.name == p->name; });
   next.peers.push_back(*p);
   if (auto r = saveAndApply(std::move(next)); !r) return r.error();
-  return render();
+  return viewLocked();
 }
 
-core::Result<std::string> Iax2Admin::removePeer(const std::string& body) {
-  auto j = parseObject(body);
-  if (!j) return j.error();
-  auto name = str(*j, "name", "");
-  if (!name) return name.error();
+core::Result<Iax2View> Iax2Admin::removePeer(const std::string& name) {
   std::lock_guard lock(mutex_);
   Stored next = stored_;
-  auto n = std::erase_if(next.peers, [&](const PeerConfig& x) { return x.name == *name; });
+  auto n = std::erase_if(next.peers, [&](const PeerConfig& x) { return x.name == name; });
   if (n == 0) {
     for (const auto& p : file_.engine.peers) {
-      if (p.name == *name) {
-        return core::makeError("conflict", "The peer '" + *name +
-                                                     "' comes from the config file; remove it there.");
+      if (p.name == name) {
+        return core::makeError(
+            "conflict", "The peer '" + name + "' comes from the config file; remove it there.");
       }
     }
-    return core::makeError("not_found", "There is no IAX2 peer '" + *name + "'.");
+    return core::makeError("not_found", "There is no IAX2 peer '" + name + "'.");
   }
   if (auto r = saveAndApply(std::move(next)); !r) return r.error();
-  return render();
+  return viewLocked();
 }
 
 }  // namespace vfax::trunks::iax2

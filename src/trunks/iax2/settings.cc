@@ -23,10 +23,14 @@ std::optional<std::vector<std::uint32_t>> parseCodecList(const std::string& text
     while (!item.empty() && item.front() == ' ') item.erase(item.begin());
     while (!item.empty() && item.back() == ' ') item.pop_back();
     std::uint32_t f = 0;
-    if (item == "ulaw") f = kFormatUlaw;
-    else if (item == "alaw") f = kFormatAlaw;
-    else if (item == "slinear") f = kFormatSlinear;
-    else return std::nullopt;
+    if (item == "ulaw")
+      f = kFormatUlaw;
+    else if (item == "alaw")
+      f = kFormatAlaw;
+    else if (item == "slinear")
+      f = kFormatSlinear;
+    else
+      return std::nullopt;
     bool dup = false;
     for (auto x : out) dup = dup || x == f;
     if (!dup) out.push_back(f);
@@ -37,10 +41,14 @@ std::optional<std::vector<std::uint32_t>> parseCodecList(const std::string& text
 
 std::string codecName(std::uint32_t f) {
   switch (f) {
-    case kFormatUlaw: return "ulaw";
-    case kFormatAlaw: return "alaw";
-    case kFormatSlinear: return "slinear";
-    default: return "?";
+    case kFormatUlaw:
+      return "ulaw";
+    case kFormatAlaw:
+      return "alaw";
+    case kFormatSlinear:
+      return "slinear";
+    default:
+      return "?";
   }
 }
 
@@ -73,6 +81,42 @@ std::string validateRegistration(const RegistrationConfig& r) {
   if (r.port <= 0 || r.port > 65535) return "port must be 1 to 65535";
   if (r.refreshSeconds < 10 || r.refreshSeconds > 3600) return "refresh_seconds must be 10 to 3600";
   return {};
+}
+
+std::string parseBind(const std::string& bind, std::string& host, int& port) {
+  const auto colon = bind.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= bind.size()) {
+    return "must be ADDR:PORT";
+  }
+  std::string h = bind.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string digits = bind.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return "must be ADDR:PORT";
+  }
+  const int p = std::stoi(digits);
+  if (p > 65535 || !Address::numeric(h, p)) {
+    return "'" + bind + "' is not an address and port";
+  }
+  host = h;
+  port = p;
+  return {};
+}
+
+std::string validateOutboundRoute(const EngineConfig& config) {
+  const std::string& route = config.outboundRoute;
+  if (route.empty()) return {};
+  // The same names Engine accepts when it places a call.
+  for (const auto& p : config.peers) {
+    if (p.name == route) return {};
+  }
+  for (const auto& r : config.registrations) {
+    if (route == r.username || route == "reg:" + r.username + "@" + r.server ||
+        route == r.username + "@" + r.server) {
+      return {};
+    }
+  }
+  return "'" + route + "' names no peer or registration";
 }
 
 std::string maskSecret(const std::string& secret) {

@@ -18,6 +18,15 @@ std::string codecName(std::uint32_t format);
 std::string validatePeer(const PeerConfig& p);
 std::string validateRegistration(const RegistrationConfig& r);
 
+/// "ADDR:PORT" ("[::1]:4569" for IPv6) with a numeric or resolvable address and a port 0-65535
+/// (0: any free port) into `host` and `port`. Empty when fine, else what is wrong ("must be
+/// ADDR:PORT", ...), to follow the key's name.
+std::string parseBind(const std::string& bind, std::string& host, int& port);
+
+/// Empty when fine, else a sentence: the outbound route names no peer or registration of
+/// `config`, so the engine would refuse every outbound call (the matching is Engine's).
+std::string validateOutboundRoute(const EngineConfig& config);
+
 /// A secret for display: its first character, then stars ("p*******"); "" stays "".
 std::string maskSecret(const std::string& secret);
 

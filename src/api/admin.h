@@ -1,0 +1,125 @@
+#pragma once
+// What the API needs of the mail gateway and of the IAX2 trunk's administration: small typed
+// interfaces, so that api/ holds the HTTP/JSON mapping and depends on neither component (app/
+// plugs them in). The components validate and apply; their errors are domain errors
+// (invalid_setting, invalid_request, not_found, conflict, storage_error) mapped by errors.cc.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/mail_store.h"
+#include "core/model.h"
+#include "core/result.h"
+
+namespace vfax::api {
+
+// ---- /api/v1/mail ----------------------------------------------------------------------------
+
+struct MailboxStatus {
+  std::string lastError;  // empty: the last round worked
+  core::Millis lastPollAt = 0;
+  int mailsTaken = 0;
+  bool idle = false;  // an IMAP IDLE connection is up
+};
+
+class MailAdmin {
+ public:
+  virtual ~MailAdmin() = default;
+  /// Every mail setting by its key (smtp_host, mailbox_user, language, ...), passwords masked.
+  virtual std::map<std::string, std::string> settings() const = 0;
+  virtual MailboxStatus mailboxStatus() const = 0;
+  /// Values as text ("true", "587", "a.test,b.test"); all or nothing. Errors: invalid_setting,
+  /// storage_error.
+  virtual core::Result<void> updateSettings(const std::map<std::string, std::string>& changes) = 0;
+  /// The latest `limit` mails of the outbox, newest first.
+  virtual core::Result<std::vector<core::OutboxMail>> outbox(int limit) = 0;
+  /// Queues a test mail to `to`; its outbox id. Error invalid_request.
+  virtual core::Result<std::int64_t> sendTest(const std::string& to) = 0;
+};
+
+// ---- /api/v1/trunks/iax2 ---------------------------------------------------------------------
+
+struct Iax2Peer {
+  std::string name;
+  std::string secret;  // masked when shown
+  std::string host;    // static address; empty: the peer registers
+  int port = 4569;
+  std::string username;
+};
+
+struct Iax2Registration {
+  std::string server;
+  int port = 4569;
+  std::string username;
+  std::string secret;  // masked when shown
+  int refreshSeconds = 60;
+};
+
+/// `keepSecret`: the request gave no secret; the stored one stays.
+struct Iax2PeerInput {
+  Iax2Peer peer;
+  bool keepSecret = false;
+};
+
+struct Iax2RegistrationInput {
+  Iax2Registration registration;
+  bool keepSecret = false;
+};
+
+/// Unset fields stay; peers and registrations, when set, replace the API's lists.
+struct Iax2Update {
+  std::optional<std::string> bind;
+  std::optional<std::string> outbound;
+  std::optional<std::string> codecs;
+  std::optional<std::vector<Iax2PeerInput>> peers;
+  std::optional<std::vector<Iax2RegistrationInput>> registrations;
+};
+
+struct Iax2PeerState {
+  Iax2Peer peer;
+  bool fromApi = false;  // false: from the config file
+  bool registered = false;
+  std::optional<std::string> address;
+};
+
+struct Iax2RegistrationState {
+  Iax2Registration registration;
+  bool registered = false;
+  std::optional<std::string> lastError;
+};
+
+/// While the trunk runs.
+struct Iax2Runtime {
+  std::string bound;
+  int calls = 0;
+  std::uint64_t framesIn = 0;
+  std::uint64_t framesOut = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t retransmits = 0;
+  std::uint64_t authFailures = 0;
+};
+
+struct Iax2State {
+  bool running = false;
+  std::string bind;
+  std::string outbound;
+  std::string codecs;
+  std::optional<Iax2Runtime> runtime;
+  std::vector<Iax2PeerState> peers;
+  std::vector<Iax2RegistrationState> registrations;
+};
+
+class Iax2TrunkAdmin {
+ public:
+  virtual ~Iax2TrunkAdmin() = default;
+  virtual Iax2State state() const = 0;
+  virtual core::Result<Iax2State> update(const Iax2Update& change) = 0;
+  /// Adds or replaces one peer.
+  virtual core::Result<Iax2State> addPeer(const Iax2PeerInput& peer) = 0;
+  /// Errors: not_found, conflict (a peer of the config file).
+  virtual core::Result<Iax2State> removePeer(const std::string& name) = 0;
+};
+
+}  // namespace vfax::api

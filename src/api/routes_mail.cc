@@ -1,0 +1,103 @@
+// /api/v1/mail over api::MailAdmin (the mail gateway, plugged in by app/):
+//   GET  /mail/settings   any token: the settings, passwords masked, and the mailbox status
+//   PUT  /mail/settings   admin: {"key": value, ...} -> the settings
+//   GET  /mail/outbox     any token: the latest 100 queued mails with state and last error
+//   POST /mail/test       admin: {"to": "address"} queues a test mail
+#include "api/admin.h"
+#include "api/routes.h"
+
+namespace vfax::api::detail {
+
+namespace {
+
+core::Result<Json> mailBody(const std::string& body) {
+  auto j = Json::parse(body.empty() ? "{}" : body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return core::makeError("invalid_json", "the body must be a JSON object");
+  }
+  return j;
+}
+
+Json settingsJson(const MailAdmin& mail) {
+  Json out = Json::object();
+  for (const auto& [k, v] : mail.settings()) out[k] = v;
+  const auto st = mail.mailboxStatus();
+  out["mailbox_status"] = {{"last_error", st.lastError},
+                           {"last_poll_at", st.lastPollAt},
+                           {"mails_taken", st.mailsTaken},
+                           {"idle", st.idle}};
+  return out;
+}
+
+// JSON values to the gateway's text form: booleans as true/false, lists comma separated.
+core::Result<std::map<std::string, std::string>> settingChanges(const Json& body) {
+  std::map<std::string, std::string> changes;
+  for (const auto& [k, v] : body.items()) {
+    if (v.is_string()) {
+      changes[k] = v.get<std::string>();
+    } else if (v.is_boolean()) {
+      changes[k] = v.get<bool>() ? "true" : "false";
+    } else if (v.is_number_integer()) {
+      changes[k] = std::to_string(v.get<long long>());
+    } else if (v.is_array()) {
+      std::string list;
+      for (const auto& item : v) {
+        if (item.is_string()) list += (list.empty() ? "" : ",") + item.get<std::string>();
+      }
+      changes[k] = list;
+    } else {
+      return core::makeError("invalid_setting", k + " must be a string, number or boolean");
+    }
+  }
+  return changes;
+}
+
+Json outboxJson(const std::vector<core::OutboxMail>& mails) {
+  Json items = Json::array();
+  for (const auto& m : mails) {
+    items.push_back({{"id", m.id},
+                     {"kind", m.kind},
+                     {"fax_id", m.faxId ? Json(*m.faxId) : Json()},
+                     {"fax_state", m.faxState},
+                     {"recipient", m.recipient},
+                     {"subject", m.subject},
+                     {"state", std::string(core::toString(m.state))},
+                     {"attempts", m.attempts},
+                     {"next_attempt_at", m.nextAttemptAt},
+                     {"last_error", m.lastError},
+                     {"created_at", m.createdAt},
+                     {"sent_at", m.sentAt}});
+  }
+  return {{"mails", std::move(items)}};
+}
+
+}  // namespace
+
+void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail) {
+  server.Get("/api/v1/mail/settings", guarded(ctx, Access::Token, [&mail](const auto&, auto& res) {
+               replyJson(res, 200, settingsJson(mail));
+             }));
+  server.Put("/api/v1/mail/settings",
+             guarded(ctx, Access::Admin, [&mail](const auto& req, auto& res) {
+               auto body = mailBody(req.body);
+               if (!body) return replyError(res, body.error());
+               auto changes = settingChanges(*body);
+               if (!changes) return replyError(res, changes.error());
+               if (auto r = mail.updateSettings(*changes); !r) return replyError(res, r.error());
+               replyJson(res, 200, settingsJson(mail));
+             }));
+  server.Get("/api/v1/mail/outbox", guarded(ctx, Access::Token, [&mail](const auto&, auto& res) {
+               auto list = mail.outbox(100);
+               if (!list) return replyError(res, list.error());
+               replyJson(res, 200, outboxJson(*list));
+             }));
+  server.Post("/api/v1/mail/test", guarded(ctx, Access::Admin, [&mail](const auto& req, auto& res) {
+                auto body = mailBody(req.body);
+                if (!body) return replyError(res, body.error());
+                auto id = mail.sendTest(body->value("to", ""));
+                if (!id) return replyError(res, id.error());
+                replyJson(res, 200, {{"id", *id}, {"state", "pending"}});
+              }));
+}
+
+}  // namespace vfax::api::detail

@@ -1,0 +1,111 @@
+#include "app/admin_adapters.h"
+
+namespace vfax::app {
+
+namespace iax2 = trunks::iax2;
+
+// ---- mail ------------------------------------------------------------------------------------
+
+std::map<std::string, std::string> MailAdminAdapter::settings() const {
+  return gateway_.settingsMap();
+}
+
+api::MailboxStatus MailAdminAdapter::mailboxStatus() const {
+  const auto s = gateway_.mailboxStatus();
+  return {s.lastError, s.lastPollAt, s.mailsTaken, s.idle};
+}
+
+core::Result<void> MailAdminAdapter::updateSettings(
+    const std::map<std::string, std::string>& changes) {
+  auto r = gateway_.updateSettings(changes);
+  if (!r) return r.error();
+  return {};
+}
+
+core::Result<std::vector<core::OutboxMail>> MailAdminAdapter::outbox(int limit) {
+  return gateway_.outbox(limit);
+}
+
+core::Result<std::int64_t> MailAdminAdapter::sendTest(const std::string& to) {
+  return gateway_.sendTest(to);
+}
+
+// ---- IAX2 ------------------------------------------------------------------------------------
+
+namespace {
+
+iax2::PeerInput toTrunk(const api::Iax2PeerInput& in) {
+  const auto& p = in.peer;
+  return {iax2::PeerConfig{p.name, p.secret, p.host, p.port, p.username}, in.keepSecret};
+}
+
+iax2::RegistrationInput toTrunk(const api::Iax2RegistrationInput& in) {
+  const auto& r = in.registration;
+  return {iax2::RegistrationConfig{r.server, r.port, r.username, r.secret, r.refreshSeconds},
+          in.keepSecret};
+}
+
+api::Iax2State toApi(const iax2::Iax2View& v) {
+  api::Iax2State s;
+  s.running = v.running;
+  s.bind = v.bind;
+  s.outbound = v.outbound;
+  s.codecs = v.codecs;
+  if (v.status) {
+    const auto& st = *v.status;
+    s.runtime = api::Iax2Runtime{st.bound,
+                                 st.calls,
+                                 st.stats.framesIn,
+                                 st.stats.framesOut,
+                                 st.stats.dropped,
+                                 st.stats.retransmits,
+                                 st.stats.authFailures};
+  }
+  for (const auto& p : v.peers) {
+    const auto& c = p.peer;
+    s.peers.push_back({api::Iax2Peer{c.name, c.secret, c.host, c.port, c.username}, p.fromApi,
+                       p.registered, p.address});
+  }
+  for (const auto& r : v.registrations) {
+    const auto& c = r.registration;
+    s.registrations.push_back(
+        {api::Iax2Registration{c.server, c.port, c.username, c.secret, c.refreshSeconds},
+         r.registered, r.lastError});
+  }
+  return s;
+}
+
+core::Result<api::Iax2State> toApi(const core::Result<iax2::Iax2View>& v) {
+  if (!v) return v.error();
+  return toApi(*v);
+}
+
+}  // namespace
+
+api::Iax2State Iax2AdminAdapter::state() const { return toApi(admin_.view()); }
+
+core::Result<api::Iax2State> Iax2AdminAdapter::update(const api::Iax2Update& change) {
+  iax2::Iax2Update u;
+  u.bind = change.bind;
+  u.outbound = change.outbound;
+  u.codecs = change.codecs;
+  if (change.peers) {
+    u.peers.emplace();
+    for (const auto& p : *change.peers) u.peers->push_back(toTrunk(p));
+  }
+  if (change.registrations) {
+    u.registrations.emplace();
+    for (const auto& r : *change.registrations) u.registrations->push_back(toTrunk(r));
+  }
+  return toApi(admin_.update(u));
+}
+
+core::Result<api::Iax2State> Iax2AdminAdapter::addPeer(const api::Iax2PeerInput& peer) {
+  return toApi(admin_.addPeer(toTrunk(peer)));
+}
+
+core::Result<api::Iax2State> Iax2AdminAdapter::removePeer(const std::string& name) {
+  return toApi(admin_.removePeer(name));
+}
+
+}  // namespace vfax::app

@@ -1,0 +1,35 @@
+#pragma once
+// The API's administration interfaces (api/admin.h) over the components that implement them:
+// the mail gateway and the IAX2 trunk's Iax2Admin. Only app/ knows both sides.
+#include "api/admin.h"
+#include "mail/gateway.h"
+#include "trunks/iax2/iax2_admin.h"
+
+namespace vfax::app {
+
+class MailAdminAdapter final : public api::MailAdmin {
+ public:
+  explicit MailAdminAdapter(mail::MailGateway& gateway) : gateway_(gateway) {}
+  std::map<std::string, std::string> settings() const override;
+  api::MailboxStatus mailboxStatus() const override;
+  core::Result<void> updateSettings(const std::map<std::string, std::string>& changes) override;
+  core::Result<std::vector<core::OutboxMail>> outbox(int limit) override;
+  core::Result<std::int64_t> sendTest(const std::string& to) override;
+
+ private:
+  mail::MailGateway& gateway_;
+};
+
+class Iax2AdminAdapter final : public api::Iax2TrunkAdmin {
+ public:
+  explicit Iax2AdminAdapter(trunks::iax2::Iax2Admin& admin) : admin_(admin) {}
+  api::Iax2State state() const override;
+  core::Result<api::Iax2State> update(const api::Iax2Update& change) override;
+  core::Result<api::Iax2State> addPeer(const api::Iax2PeerInput& peer) override;
+  core::Result<api::Iax2State> removePeer(const std::string& name) override;
+
+ private:
+  trunks::iax2::Iax2Admin& admin_;
+};
+
+}  // namespace vfax::app

@@ -1,0 +1,332 @@
+#include "app/application.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "api/http_server.h"
+#include "app/admin_adapters.h"
+#include "core/clock.h"
+#include "core/secrets.h"
+#include "core/service.h"
+#include "documents/document_converter.h"
+#include "mail/gateway.h"
+#include "store/sqlite_store.h"
+#include "telephony/telephony_impl.h"
+#include "trunks/iax2/iax2_admin.h"
+#include "trunks/iax2/settings.h"
+
+namespace fs = std::filesystem;
+
+namespace vfax::app {
+
+namespace {
+
+// Writes `content` to `path` atomically, readable by the owner only.
+bool writePrivateFile(const fs::path& path, const std::string& content) {
+  const fs::path tmp = path.string() + ".tmp";
+  const mode_t old = umask(077);
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content << "\n";
+    if (!out.flush()) {
+      umask(old);
+      return false;
+    }
+  }
+  umask(old);
+  std::error_code ec;
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, ec);
+  fs::rename(tmp, path, ec);
+  return !ec;
+}
+
+}  // namespace
+
+BoundedStop::BoundedStop(std::string what, std::chrono::milliseconds budget,
+                         std::function<void()> fn)
+    : what_(std::move(what)),
+      budget_(budget),
+      begin_(std::chrono::steady_clock::now()),
+      shared_(std::make_shared<Shared>()) {
+  thread_ = std::thread([shared = shared_, fn = std::move(fn)] {
+    fn();
+    std::lock_guard lock(shared->mu);
+    shared->done = true;
+    shared->cv.notify_all();
+  });
+}
+
+BoundedStop::~BoundedStop() {
+  if (thread_.joinable()) wait();
+}
+
+bool BoundedStop::wait() {
+  if (!thread_.joinable()) return finished_;
+  std::unique_lock lock(shared_->mu);
+  if (!shared_->cv.wait_until(lock, begin_ + budget_, [this] { return shared_->done; })) {
+    lock.unlock();
+    // The component is stuck (a peer that does not answer, a long conversion): waiting longer
+    // would break the stop bound, so its thread is left behind and the process exits without
+    // destroying what it uses.
+    spdlog::error("stop: {} overran its budget of {} ms; going on without it", what_,
+                  budget_.count());
+    thread_.detach();
+    finished_ = false;
+    return false;
+  }
+  lock.unlock();
+  thread_.join();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - begin_);
+  spdlog::debug("stop: {} stopped in {} ms", what_, ms.count());
+  finished_ = true;
+  return true;
+}
+
+bool runBounded(const std::string& what, std::chrono::milliseconds budget,
+                std::function<void()> fn) {
+  return BoundedStop(what, budget, std::move(fn)).wait();
+}
+
+// Declared in start order: destruction runs in reverse, like the stop.
+struct Application::Parts {
+  core::SystemClock clock;
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<documents::DocumentConverter> converter;
+  std::unique_ptr<telephony::TelephonyImpl> telephony;
+  std::unique_ptr<trunks::iax2::Iax2Admin> iax2Admin;
+  std::unique_ptr<core::Service> service;
+  std::unique_ptr<mail::MailGateway> mail;
+  std::unique_ptr<MailAdminAdapter> mailApi;
+  std::unique_ptr<Iax2AdminAdapter> iax2Api;
+  std::unique_ptr<api::HttpServer> http;
+  // Set once the component runs: stop() stops exactly these.
+  bool telephonyStarted = false;
+  bool serviceStarted = false;
+  bool mailStarted = false;
+  bool httpStarted = false;
+};
+
+Application::Application(Config config, StopBudgets budgets)
+    : config_(std::move(config)), budgets_(budgets), parts_(std::make_unique<Parts>()) {}
+
+Application::~Application() {
+  stop();
+  parts_.reset();
+}
+
+core::Result<void> Application::start(const std::function<bool()>& stopRequested) {
+  auto r = startAll(stopRequested);
+  if (!r) {
+    if (r.error().code == "stopping") {
+      spdlog::info("vfaxd: stop requested during start; stopping what runs");
+    } else {
+      spdlog::critical("{}", r.error().message);
+    }
+    stop();
+  }
+  return r;
+}
+
+core::Result<void> Application::startAll(const std::function<bool()>& stopRequested) {
+  auto& p = *parts_;
+  auto interrupted = [&]() -> bool { return stopRequested && stopRequested(); };
+  const auto stopping = [] { return core::makeError("stopping", "stop requested during start"); };
+
+  // 1. Data directory and store.
+  std::error_code ec;
+  fs::create_directories(config_.dataDir, ec);
+  if (ec) {
+    return core::makeError("storage_error", "cannot create the data directory " + config_.dataDir +
+                                                ": " + ec.message());
+  }
+  fs::permissions(config_.dataDir, fs::perms::owner_all, ec);
+  // DATA/http-url says "the API serves here": one left by a crash must not say so while this
+  // start runs (tools and tests wait for it to appear).
+  fs::remove(fs::path(config_.dataDir) / "http-url", ec);
+  const std::string dbPath = config_.databasePath.empty()
+                                 ? (fs::path(config_.dataDir) / "vfax.db").string()
+                                 : config_.databasePath;
+  auto store = store::SqliteStore::open(dbPath);
+  if (!store) {
+    return core::makeError("storage_error",
+                           "cannot open the database " + dbPath + ": " + store.error().message);
+  }
+  p.store = std::move(*store);
+  if (interrupted()) return stopping();
+
+  // 2. Document converter. The conversion child sits next to vfaxd (build tree and installed
+  // layout alike).
+  documents::ConverterOptions docOptions;
+  docOptions.converterPath = documents::DocumentConverter::defaultConverterPath();
+  docOptions.timeout = std::chrono::seconds(config_.conversionTimeoutSeconds);
+  docOptions.cpuSeconds = config_.conversionTimeoutSeconds;
+  docOptions.memoryBytes = static_cast<std::uint64_t>(config_.conversionMemoryMb) << 20;
+  docOptions.maxPages = config_.maxPages;
+  if (!fs::exists(docOptions.converterPath)) {
+    return core::makeError("missing_converter",
+                           "the document converter " + docOptions.converterPath + " is missing");
+  }
+  // OCR asks the service's settings per fax; the service exists only later.
+  docOptions.ocrReceived = [this] {
+    auto* service = parts_->service.get();
+    if (service == nullptr) return false;
+    auto s = service->settings();
+    return s && s->ocrReceived;
+  };
+  p.converter = std::make_unique<documents::DocumentConverter>(docOptions);
+
+  // 3. Telephony with its trunks. It runs before the scheduler so that the first dispatch finds
+  // every trunk bound (or reporting why not); calls offered meanwhile wait in the scheduler's
+  // queue until it runs.
+  telephony::TelephonyOptions telOptions;
+  telOptions.realtime = config_.loopbackRealtime;
+  telOptions.loopbackMedia =
+      config_.loopbackMedia == "t38" ? trunks::MediaKind::T38 : trunks::MediaKind::Audio;
+  telOptions.loopbackLaw =
+      config_.loopbackLaw == "ulaw" ? codec::G711Law::Ulaw : codec::G711Law::Alaw;
+  telOptions.noProgressTimeoutMs = config_.faxIdleTimeoutSeconds * 1000;
+  telOptions.maxCallDurationMs = config_.faxMaxCallSeconds * 1000;
+  p.telephony = std::make_unique<telephony::TelephonyImpl>(telOptions);
+  // IAX2 trunk: [iax2] in the file plus the peers added through the API (kept in the store).
+  auto iax2Box = core::SecretBox::loadOrCreate((fs::path(config_.dataDir) / "secret.key").string());
+  if (!iax2Box) return core::makeError(iax2Box.error().code, "iax2: " + iax2Box.error().message);
+  p.iax2Admin =
+      std::make_unique<trunks::iax2::Iax2Admin>(*p.store, std::move(*iax2Box), config_.iax2);
+  if (auto r = p.iax2Admin->load(); !r) {
+    return core::makeError(r.error().code, "iax2: " + r.error().message);
+  }
+  if (config_.iax2Section ? config_.iax2Enabled : p.iax2Admin->hasStoredPeers()) {
+    const auto effective = p.iax2Admin->effective();
+    if (auto err = checkIax2Route(config_, effective.engine, p.iax2Admin->hasStoredOutbound());
+        !err.empty()) {
+      return core::makeError("invalid_setting", err);
+    }
+    if (auto err = trunks::iax2::validateOutboundRoute(effective.engine); !err.empty()) {
+      spdlog::warn(
+          "iax2: the outbound route set through the API {}; outbound calls fail until "
+          "it is changed (PUT /api/v1/trunks/iax2)",
+          err);
+    }
+    auto trunk =
+        std::make_unique<trunks::iax2::Iax2Trunk>(p.telephony->loop(), p.iax2Admin->effective());
+    p.iax2Admin->setTrunk(trunk.get());
+    p.telephony->setExternalTrunk(std::move(trunk));
+  }
+
+  // The service registers itself for call events at construction, before telephony starts.
+  config_.service.dataDir = config_.dataDir;
+  p.service = std::make_unique<core::Service>(*p.store, *p.converter, *p.telephony, p.clock,
+                                              config_.service);
+  // The mail gateway observes every fax from the first state change on (recovery included).
+  p.mail = std::make_unique<mail::MailGateway>(*p.service, *p.store, p.clock,
+                                               mail::GatewayOptions{config_.dataDir, config_.mail});
+  if (auto r = p.mail->init(); !r) {
+    return core::makeError(r.error().code, "mail: " + r.error().message);
+  }
+  p.service->addObserver(p.mail.get());
+
+  p.telephony->start();
+  p.telephonyStarted = true;
+  if (interrupted()) return stopping();
+
+  // 4. Service and scheduler: recovery, then dispatching.
+  if (auto r = p.service->start(); !r) {
+    return core::makeError(r.error().code, "cannot start: " + r.error().message);
+  }
+  p.serviceStarted = true;
+  // First start (or no admin token left): an admin token, shown once and kept in
+  // DATA/admin-token (mode 600).
+  const fs::path tokenFile = fs::path(config_.dataDir) / "admin-token";
+  auto tokens = p.service->tokens();
+  if (tokens &&
+      std::none_of(tokens->begin(), tokens->end(), [](const auto& t) { return t.admin; })) {
+    auto t = p.service->createToken("admin", true);
+    if (!t || !writePrivateFile(tokenFile, t->secret)) {
+      return core::makeError("storage_error", "cannot create the admin token");
+    }
+    std::cout << "vfaxd: admin API token (shown once; also in " << tokenFile.string() << "):\n  "
+              << t->secret << std::endl;
+  }
+  if (interrupted()) return stopping();
+
+  // 5. Mail gateway: outbox worker and Mail-to-Fax poller.
+  p.mail->start();
+  p.mailStarted = true;
+  if (interrupted()) return stopping();
+
+  // 6. HTTP API, last: once DATA/http-url exists, everything behind it runs.
+  api::ApiOptions apiOptions;
+  apiOptions.bindAddress = config_.httpAddress;
+  apiOptions.port = config_.httpPort;
+  apiOptions.maxUploadBytes = static_cast<std::uint64_t>(config_.maxUploadBytes);
+  apiOptions.maxFilesPerRequest = config_.maxFilesPerFax;
+  apiOptions.stagingDir = (fs::path(config_.dataDir) / "staging").string();
+  fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
+  fs::create_directories(apiOptions.stagingDir, ec);
+  apiOptions.telephony = p.telephony.get();
+  p.mailApi = std::make_unique<MailAdminAdapter>(*p.mail);
+  p.iax2Api = std::make_unique<Iax2AdminAdapter>(*p.iax2Admin);
+  apiOptions.mail = p.mailApi.get();
+  apiOptions.iax2 = p.iax2Api.get();
+  p.http = std::make_unique<api::HttpServer>(*p.service, apiOptions);
+  auto port = p.http->start();
+  if (!port) return port.error();  // it names the address and port
+  p.httpStarted = true;
+  const std::string host = config_.httpAddress.find(':') != std::string::npos
+                               ? "[" + config_.httpAddress + "]"
+                               : config_.httpAddress;
+  url_ = "http://" + host + ":" + std::to_string(*port);
+  writePrivateFile(fs::path(config_.dataDir) / "http-url", url_);
+  spdlog::info("vfaxd ready: API and web page on {}/ (data in {})", url_, config_.dataDir);
+  std::cout << "vfaxd: listening on " << url_ << "/" << std::endl;
+  return {};
+}
+
+bool Application::stop() {
+  if (stopped_) return clean_;
+  stopped_ = true;
+  auto& p = *parts_;
+  if (p.httpStarted) {
+    std::error_code ec;
+    fs::remove(fs::path(config_.dataDir) / "http-url", ec);
+  }
+  auto step = [this](const char* what, std::chrono::milliseconds budget, std::function<void()> fn) {
+    if (!runBounded(what, budget, std::move(fn))) clean_ = false;
+  };
+  // The doors from outside close first, together (neither needs the other): the HTTP API, and
+  // Mail-to-Fax intake before the service (a poller inside Service::submit finishes its mail).
+  {
+    std::optional<BoundedStop> http, intake;
+    if (p.httpStarted) http.emplace("the HTTP API", budgets_.intake, [&p] { p.http->stop(); });
+    if (p.mailStarted) {
+      intake.emplace("Mail-to-Fax intake", budgets_.intake, [&p] { p.mail->stopIntake(); });
+    }
+    if (http && !http->wait()) clean_ = false;
+    if (intake && !intake->wait()) clean_ = false;
+  }
+  // The service stops in two halves around telephony: no new calls (and calls ended from now on
+  // cost no attempt), then the hangups, then the scheduler drains the results they reported.
+  if (p.serviceStarted) p.service->beginShutdown();
+  if (p.telephonyStarted) step("telephony", budgets_.telephony, [&p] { p.telephony->stop(); });
+  if (p.serviceStarted) step("the scheduler", budgets_.scheduler, [&p] { p.service->stop(); });
+  // The outbox last: it delivers the state mails of the stop itself.
+  if (p.mailStarted) {
+    const auto budget = budgets_.mailOutbox;
+    // The inner budget leaves the worker's join room inside the step's own.
+    step("the mail outbox", budget, [&p, budget] { p.mail->stopOutbox(budget * 2 / 3); });
+  }
+  if (clean_) spdlog::info("vfaxd: stopped");
+  return clean_;
+}
+
+}  // namespace vfax::app
