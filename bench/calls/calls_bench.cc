@@ -17,10 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "telephony/telephony_impl.h"
-#include "fax/fax_session.h"
 #include "codec/g711.h"
 #include "common_call_bench.h"
+#include "fax/fax_session.h"
+#include "telephony/telephony_impl.h"
 #include "test_tiff.h"
 
 namespace {

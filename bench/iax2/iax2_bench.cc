@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "telephony/telephony_impl.h"
-#include "fax/fax_session.h"
 #include "codec/g711.h"
 #include "common_call_bench.h"
+#include "fax/fax_session.h"
+#include "telephony/telephony_impl.h"
 #include "test_tiff.h"
 #include "trunks/iax2/iax2_trunk.h"
 
@@ -36,7 +36,6 @@ double processCpuSeconds() {
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
-
 
 struct StepResult {
   int failed = 0;

@@ -39,15 +39,15 @@ struct InboundOffer {
   std::string calledNumber;  // DNID / extension
   std::string callerNumber;
   std::string callerName;
-  std::string trunk;         // "loopback", "iax2:peer", ...
+  std::string trunk;  // "loopback", "iax2:peer", ...
 };
 
 struct InboundDecision {
   bool accept = false;
   CallOutcome rejectReason;  // when not accepted (busy: no line free)
   std::int64_t faxId = 0;
-  std::string rxTiffPath;    // where the received pages go
-  std::string csid;          // our station id to announce
+  std::string rxTiffPath;  // where the received pages go
+  std::string csid;        // our station id to announce
 };
 
 class CallEvents {

@@ -45,8 +45,7 @@ EventLoop::EventLoop(const MonoClock* clock) : clock_(clock ? *clock : SteadyClo
   epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epollFd_ < 0 || wakeFd_ < 0) {
-    throw std::runtime_error(std::string("telephony loop: epoll/eventfd: ") +
-                             std::strerror(errno));
+    throw std::runtime_error(std::string("telephony loop: epoll/eventfd: ") + std::strerror(errno));
   }
   epoll_event ev{};
   ev.events = EPOLLIN;

@@ -152,11 +152,11 @@ void Resolver::workerMain(std::shared_ptr<Shared> shared) {
     l.lock();
     if (shared->closed) break;
     std::weak_ptr<Shared> weak = shared;
-    shared->loop->post(
-        [weak, host = std::move(host), addrs = std::move(addrs), error = std::move(error)]() mutable {
-          auto s = weak.lock();
-          if (s && s->owner) s->owner->finished(host, std::move(addrs), std::move(error));
-        });
+    shared->loop->post([weak, host = std::move(host), addrs = std::move(addrs),
+                        error = std::move(error)]() mutable {
+      auto s = weak.lock();
+      if (s && s->owner) s->owner->finished(host, std::move(addrs), std::move(error));
+    });
   }
   --shared->threads;
 }

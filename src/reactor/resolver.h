@@ -18,9 +18,9 @@
 namespace vfax::reactor {
 
 struct ResolverOptions {
-  std::int64_t ttlMs = 60'000;          // getaddrinfo tells no TTL: re-resolve this often
-  std::int64_t negativeTtlMs = 5'000;   // a failed lookup is retried after this
-  int workers = 2;                      // concurrent lookups (a slow DNS server blocks one each)
+  std::int64_t ttlMs = 60'000;         // getaddrinfo tells no TTL: re-resolve this often
+  std::int64_t negativeTtlMs = 5'000;  // a failed lookup is retried after this
+  int workers = 2;                     // concurrent lookups (a slow DNS server blocks one each)
   /// Tests: replaces getaddrinfo (runs on a worker thread).
   std::function<std::vector<SockAddr>(const std::string& host, std::string* error)> lookupFn;
 };

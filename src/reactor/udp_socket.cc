@@ -24,7 +24,8 @@ UdpSocket::~UdpSocket() { close(); }
 core::Result<SockAddr> UdpSocket::open(const SockAddr& bindTo, Receive onReceive) {
   close();
   int fd = ::socket(bindTo.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return core::makeError("socket_failed", std::string("socket: ") + std::strerror(errno));
+  if (fd < 0)
+    return core::makeError("socket_failed", std::string("socket: ") + std::strerror(errno));
   // Room for a burst: a late iteration must not overflow the kernel's default buffer (about 270
   // small datagrams) and lose voice frames of hundreds of calls.
   int size = 8 << 20;

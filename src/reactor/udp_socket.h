@@ -28,7 +28,8 @@ class UdpSocket {
  public:
   static constexpr std::size_t kMaxDatagram = 1500;
   static constexpr std::size_t kBatch = 32;
-  using Receive = std::function<void(const std::uint8_t* data, std::size_t len, const SockAddr& from)>;
+  using Receive =
+      std::function<void(const std::uint8_t* data, std::size_t len, const SockAddr& from)>;
 
   explicit UdpSocket(EventLoop& loop);
   ~UdpSocket();

@@ -13,9 +13,9 @@ namespace vfax::telephony {
 
 using core::CallOutcome;
 using core::OutcomeClass;
+using reactor::kSamplesPerTick;
 using trunks::HangupCause;
 using trunks::HangupReason;
-using reactor::kSamplesPerTick;
 
 namespace {
 
@@ -228,8 +228,8 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   /// Reports the error as the call's result and ends it. Temporary trunk trouble (nothing was
   /// dialled) is Unavailable: the scheduler retries it without spending an attempt.
   void failLocally(const std::string& code, const std::string& message) {
-    const OutcomeClass cls = trunks::isTemporaryDialError(code) ? OutcomeClass::Unavailable
-                                                                : OutcomeClass::LocalError;
+    const OutcomeClass cls =
+        trunks::isTemporaryDialError(code) ? OutcomeClass::Unavailable : OutcomeClass::LocalError;
     report(resultOf(CallOutcome{cls, 0, message}));
     if (call_ && !call_->ended()) call_->hangup(trunks::normalCause(message));
     done();
@@ -337,7 +337,8 @@ TelephonyImpl::TelephonyImpl(TelephonyOptions options, const core::Clock* clock)
       clock_(clock ? *clock : systemClock_),
       loop_(std::make_shared<reactor::EventLoop>(options.loopClock)) {
   loopback_ = std::make_unique<trunks::LoopbackTrunk>(
-      *loop_, trunks::LoopbackOptions{options.loopbackMedia, options.loopbackLaw, options.realtime});
+      *loop_,
+      trunks::LoopbackOptions{options.loopbackMedia, options.loopbackLaw, options.realtime});
 }
 
 TelephonyImpl::~TelephonyImpl() {
@@ -366,8 +367,7 @@ void TelephonyImpl::start() {
     (void)loopback_->start(*this);
     if (external_) {
       if (auto er = external_->start(*this); !er) {
-        spdlog::error("telephony: trunk {} cannot work: {}", external_->name(),
-                      er.error().message);
+        spdlog::error("telephony: trunk {} cannot work: {}", external_->name(), er.error().message);
         onTrunkState(external_->name(), false, er.error().message);
       }
     }

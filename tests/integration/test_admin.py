@@ -75,9 +75,9 @@ class Admin(VfaxTestCase):
         self.assertEqual(status, 200)
         self.assertIn(b'vfax_trunk_up{trunk="loopback"} 1\n', metrics)
 
-    def test_a_trunk_that_cannot_bind_makes_health_degraded_not_down(self):
+    def test_a_trunk_that_cannot_bind_makes_health_degraded_not_down_and_recovers(self):
         # The IAX2 port is taken: vfaxd still starts, every job waits, and /healthz says why
-        # with HTTP 200 (liveness probes keep working).
+        # with HTTP 200 (liveness probes keep working). Once the port frees, the trunk binds.
         taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         taken.bind(("127.0.0.1", 0))
         self.addCleanup(taken.close)
@@ -85,9 +85,8 @@ class Admin(VfaxTestCase):
         d = self.daemon({"iax2": {"bind": f"127.0.0.1:{port}"}})
         trunks = {t["name"]: t for t in d.request("GET", "/api/v1/lines")[1]["trunks"]}
         self.assertIn("iax2", trunks)
-        if trunks["iax2"]["up"]:
-            self.skipTest("Telephony::trunkStatus() does not report trunks that cannot bind yet")
-        self.assertFalse(trunks["iax2"]["reason"] == "", trunks)
+        self.assertFalse(trunks["iax2"]["up"], trunks)
+        self.assertIn(f"cannot listen on 127.0.0.1:{port}", trunks["iax2"]["reason"])
         status, health = d.request("GET", "/healthz", auth=False)
         self.assertEqual(status, 200)
         self.assertEqual(health["status"], "degraded")
@@ -95,6 +94,11 @@ class Admin(VfaxTestCase):
         self.assertIn("trunk      iax2: DOWN", d.cli("lines").stdout)
         status, metrics = d.request("GET", "/metrics", raw=True)
         self.assertIn(b'vfax_trunk_up{trunk="iax2"} 0\n', metrics)
+        taken.close()
+        d.wait_for(lambda: d.request("GET", "/healthz", auth=False)[1]["status"] == "ok", 60,
+                   "the IAX2 trunk to bind once its port is free")
+        trunks = {t["name"]: t for t in d.request("GET", "/api/v1/lines")[1]["trunks"]}
+        self.assertEqual(trunks["iax2"], {"name": "iax2", "up": True, "reason": "", "calls": 0})
 
     def refused(self, toml, http="127.0.0.1:0"):
         """vfaxd with this config must refuse to start; returns what it printed."""

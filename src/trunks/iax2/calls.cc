@@ -131,18 +131,17 @@ void Engine::endCall(Session& s, EndKind kind, int cause, const std::string& tex
   destroyLater(s, nowMs);
   if (s.jb.stats().received > 0) {
     const auto& j = s.jb.stats();
-    spdlog::debug("iax2: call {} with '{}' ended; voice received {}, played {}, late {}, "
-                  "duplicates {}, overflows {}, underruns {}",
-                  s.local, s.peer, j.received, j.played, j.late, j.duplicates, j.overflows,
-                  j.underruns);
+    spdlog::debug(
+        "iax2: call {} with '{}' ended; voice received {}, played {}, late {}, "
+        "duplicates {}, overflows {}, underruns {}",
+        s.local, s.peer, j.received, j.played, j.late, j.duplicates, j.overflows, j.underruns);
   }
   if (notify && known) listener_.onEnded(s.local, kind, cause, text);
 }
 
 // ---------------------------------------------------------------- outbound calls
 
-core::Result<std::uint16_t> Engine::dial(const std::string& number,
-                                         const std::string& callerNumber,
+core::Result<std::uint16_t> Engine::dial(const std::string& number, const std::string& callerNumber,
                                          const std::string& callerName, std::int64_t nowMs) {
   std::optional<Address> to;
   std::string username;
@@ -202,7 +201,8 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number,
     }
   }
   if (routeName.empty()) {
-    return core::makeError("no_route", "No IAX2 peer or registration is configured for outbound calls.");
+    return core::makeError("no_route",
+                           "No IAX2 peer or registration is configured for outbound calls.");
   }
   if (!to && !host.empty()) {
     return core::makeError("resolving", "waiting for the address of IAX2 peer '" + routeName +
@@ -242,8 +242,7 @@ void Engine::onAuthReqForCall(Session& s, const IeList& ies, std::int64_t nowMs)
   auto challenge = ies.str(Ie::Challenge);
   if (!(methods & kAuthMd5) || !challenge || s.secret.empty() || s.sentResponse) {
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::Hangup),
-             IeList{}.add(Ie::Cause, "No usable authentication").addU8(Ie::CauseCode, 29),
-             nowMs);
+             IeList{}.add(Ie::Cause, "No usable authentication").addU8(Ie::CauseCode, 29), nowMs);
     endCall(s, EndKind::Reject, 29, "the far end asked for authentication we cannot give", true,
             nowMs);
     return;

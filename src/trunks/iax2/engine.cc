@@ -52,10 +52,10 @@ void Engine::reconfigure(EngineConfig config, std::int64_t nowMs) {
     }
     ours_.clear();
     for (const auto& r : config_.registrations) {
-    OurRegistration o;
-    o.cfg = r;
-    ours_.push_back(std::move(o));
-  }
+      OurRegistration o;
+      o.cfg = r;
+      ours_.push_back(std::move(o));
+    }
   }
 }
 
@@ -364,16 +364,22 @@ void Engine::handleIax(Session& s, FullFrame& f, const IeList& ies, std::int64_t
   Cmd c = static_cast<Cmd>(f.subclass);
   switch (c) {
     case Cmd::New:
-      if (s.kind == kCallIn && s.state == State::Idle) onNew(s, ies, nowMs);
-      else sendAck(s, f.timestamp);
+      if (s.kind == kCallIn && s.state == State::Idle)
+        onNew(s, ies, nowMs);
+      else
+        sendAck(s, f.timestamp);
       return;
     case Cmd::AuthRep:
-      if (s.kind == kCallIn && s.state == State::WaitAuth) onAuthRep(s, ies, nowMs);
-      else sendAck(s, f.timestamp);
+      if (s.kind == kCallIn && s.state == State::WaitAuth)
+        onAuthRep(s, ies, nowMs);
+      else
+        sendAck(s, f.timestamp);
       return;
     case Cmd::AuthReq:
-      if (s.kind == kCallOut && s.state == State::Dialing) onAuthReqForCall(s, ies, nowMs);
-      else sendAck(s, f.timestamp);
+      if (s.kind == kCallOut && s.state == State::Dialing)
+        onAuthReqForCall(s, ies, nowMs);
+      else
+        sendAck(s, f.timestamp);
       return;
     case Cmd::Accept:
       sendAck(s, f.timestamp);
@@ -387,8 +393,9 @@ void Engine::handleIax(Session& s, FullFrame& f, const IeList& ies, std::int64_t
       sendAck(s, f.timestamp);
       int cause = causeOf(ies, 16);
       std::string text = ies.str(Ie::Cause).value_or("the far end hung up");
-      EndKind kind = cause == 17 ? EndKind::Busy : cause == 34 ? EndKind::Congestion
-                                                                : EndKind::Hangup;
+      EndKind kind = cause == 17   ? EndKind::Busy
+                     : cause == 34 ? EndKind::Congestion
+                                   : EndKind::Hangup;
       endCall(s, kind, cause, text, true, nowMs);
       return;
     }
@@ -425,18 +432,24 @@ void Engine::handleIax(Session& s, FullFrame& f, const IeList& ies, std::int64_t
       sendAck(s, f.timestamp);
       return;
     case Cmd::RegReq:
-      if (s.kind == kRegServer) onRegReq(s, ies, nowMs);
-      else sendAck(s, f.timestamp);
+      if (s.kind == kRegServer)
+        onRegReq(s, ies, nowMs);
+      else
+        sendAck(s, f.timestamp);
       return;
     case Cmd::RegRel:
-      if (s.kind == kRegServer) onRegRel(s, ies, nowMs);
-      else sendAck(s, f.timestamp);
+      if (s.kind == kRegServer)
+        onRegRel(s, ies, nowMs);
+      else
+        sendAck(s, f.timestamp);
       return;
     case Cmd::RegAuth:
     case Cmd::RegAck:
     case Cmd::RegRej:
-      if (s.kind == kRegClient) onRegClientReply(s, f, ies, nowMs);
-      else sendAck(s, f.timestamp);
+      if (s.kind == kRegClient)
+        onRegClientReply(s, f, ies, nowMs);
+      else
+        sendAck(s, f.timestamp);
       return;
     default:
       sendAck(s, f.timestamp);
@@ -483,8 +496,9 @@ void Engine::poll(std::int64_t nowMs) {
       s.pending.clear();
       if (s.kind == kCallOut && s.remote == 0) {
         // Nothing ever came back for our NEW: no call was placed.
-        endCall(s, EndKind::Unreachable, 41, "IAX2 peer '" + s.peer + "' at " +
-                s.addr.toString() + " does not answer", true, nowMs);
+        endCall(s, EndKind::Unreachable, 41,
+                "IAX2 peer '" + s.peer + "' at " + s.addr.toString() + " does not answer", true,
+                nowMs);
       } else if (s.kind == kCallIn || s.kind == kCallOut) {
         endCall(s, EndKind::Timeout, 41, "the far end stopped answering", true, nowMs);
       } else if (s.kind == kRegClient && s.regIndex >= 0 &&
@@ -503,8 +517,10 @@ void Engine::poll(std::int64_t nowMs) {
       s.lastPingMs = nowMs;
       sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::Ping), IeList{}, nowMs);
     }
-    if (s.state == State::Ended && nowMs >= s.reapAtMs && s.pending.empty()) dead.push_back(no);
-    else if (s.state == State::Ended && nowMs >= s.reapAtMs + 30'000) dead.push_back(no);
+    if (s.state == State::Ended && nowMs >= s.reapAtMs && s.pending.empty())
+      dead.push_back(no);
+    else if (s.state == State::Ended && nowMs >= s.reapAtMs + 30'000)
+      dead.push_back(no);
   }
   for (auto no : dead) eraseSession(no);
 }

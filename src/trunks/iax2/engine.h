@@ -11,10 +11,10 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/result.h"
@@ -109,7 +109,7 @@ class Transport {
 };
 
 struct RegistrationStatus {
-  std::string name;  // username@server or peer name
+  std::string name;   // username@server or peer name
   bool ours = false;  // true: we register to a PBX; false: a peer registered to us
   bool registered = false;
   std::string address;
@@ -120,7 +120,7 @@ struct RegistrationStatus {
 struct EngineStats {
   std::uint64_t framesIn = 0;
   std::uint64_t framesOut = 0;
-  std::uint64_t dropped = 0;      // malformed, unknown call, wrong source
+  std::uint64_t dropped = 0;  // malformed, unknown call, wrong source
   std::uint64_t retransmits = 0;
   std::uint64_t authFailures = 0;
 };
@@ -153,8 +153,7 @@ class Engine {
 
   /// One 20 ms frame of encoded voice in the call's format (mini frames on an exact 20 ms
   /// timestamp grid; a full frame first, on 16-bit wrap and after a format change).
-  void sendVoice(std::uint16_t call, const std::uint8_t* data, std::size_t len,
-                 std::int64_t nowMs);
+  void sendVoice(std::uint16_t call, const std::uint8_t* data, std::size_t len, std::int64_t nowMs);
   /// The next received frame to play this tick (jitter buffer), or nullptr.
   const VoiceFrame* popVoice(std::uint16_t call);
   /// Host names the configuration uses (peers, registrars), to resolve ahead of need.
@@ -224,8 +223,7 @@ class Engine {
   void endCall(Session& s, EndKind kind, int cause, const std::string& text, bool notify,
                std::int64_t nowMs);
   void startRegistration(OurRegistration& r, std::int64_t nowMs);
-  void sendRegReq(Session& s, OurRegistration& r, const std::string& challenge,
-                  std::int64_t nowMs);
+  void sendRegReq(Session& s, OurRegistration& r, const std::string& challenge, std::int64_t nowMs);
 
   const PeerConfig* peerByName(const std::string& name) const;
   const PeerConfig* peerByAddress(const Address& a) const;

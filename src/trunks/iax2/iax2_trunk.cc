@@ -163,10 +163,24 @@ HangupCause hangupCauseFor(EndKind kind, int code, const std::string& text, bool
     case 19:
       c.reason = HangupReason::NoAnswer;
       break;
-    case 1: case 3: case 21: case 22: case 27: case 28: case 29: case 57: case 58: case 88:
+    case 1:
+    case 3:
+    case 21:
+    case 22:
+    case 27:
+    case 28:
+    case 29:
+    case 57:
+    case 58:
+    case 88:
       c.reason = HangupReason::Rejected;
       break;
-    case 34: case 38: case 41: case 42: case 44: case 47:
+    case 34:
+    case 38:
+    case 41:
+    case 42:
+    case 44:
+    case 47:
       c.reason = HangupReason::Failure;  // congestion and network trouble: worth a retry
       break;
     default:
@@ -209,10 +223,10 @@ core::Result<std::unique_ptr<reactor::UdpSocket>> Iax2Trunk::openSocket(const st
                            "The IAX2 bind address '" + address + "' is not a numeric address.");
   }
   auto socket = std::make_unique<reactor::UdpSocket>(loop_);
-  auto bound = socket->open(*addr, [this](const std::uint8_t* data, std::size_t len,
-                                          const Address& from) {
-    engine_->onDatagram(data, len, from, nowMs());
-  });
+  auto bound =
+      socket->open(*addr, [this](const std::uint8_t* data, std::size_t len, const Address& from) {
+        engine_->onDatagram(data, len, from, nowMs());
+      });
   if (!bound) {
     return core::makeError(bound.error().code, "IAX2 " + bound.error().message);
   }
@@ -264,8 +278,7 @@ core::Result<void> Iax2Trunk::start(TrunkEvents& events) {
   prefetchHosts();
   tryBind();
   if (!housekeepingTimer_) {
-    housekeepingTimer_ =
-        loop_.every(50'000, loop_.nowUs() + 50'000, [this] { housekeeping(); });
+    housekeepingTimer_ = loop_.every(50'000, loop_.nowUs() + 50'000, [this] { housekeeping(); });
   }
   return {};
 }
@@ -282,7 +295,8 @@ void Iax2Trunk::startMedia(Iax2Call& call) {
   // Every call on one 20 ms grid of the wall clock: their frames go out in one sendmmsg.
   const std::int64_t period = kTickMs * 1000;
   const std::int64_t first = (loop_.nowUs() / period + 1) * period;
-  call.setMediaTimer(loop_.every(period, first, [&call] { call.mediaTick(); }, true));
+  call.setMediaTimer(loop_.every(
+      period, first, [&call] { call.mediaTick(); }, true));
   ++mediaCalls_;
   updateReadMode();
 }
@@ -375,15 +389,15 @@ void Iax2Trunk::finishStop() {
 core::Result<std::shared_ptr<Call>> Iax2Trunk::dial(const DialRequest& request,
                                                     CallHandler& handler) {
   if (!socket_) {
-    return core::makeError("trunk_stopped",
-                           "the IAX2 trunk is not listening" +
-                               (reason_.empty() ? std::string() : ": " + reason_));
+    return core::makeError("trunk_stopped", "the IAX2 trunk is not listening" +
+                                                (reason_.empty() ? std::string() : ": " + reason_));
   }
-  if (request.number.empty()) return core::makeError("invalid_number", "No number was given to call.");
+  if (request.number.empty())
+    return core::makeError("invalid_number", "No number was given to call.");
   auto no = engine_->dial(request.number, request.callerNumber, request.callerName, nowMs());
   if (!no.ok()) return no.error();
   CallInfo info{"iax2:" + engine_->peerOf(*no), CallDirection::Outbound, request.number,
-                request.callerNumber, request.callerName, MediaKind::Audio};
+                request.callerNumber,           request.callerName,      MediaKind::Audio};
   auto call = std::make_shared<Iax2Call>(*this, *no, std::move(info));
   call->setHandler(&handler);
   calls_[*no] = call;
@@ -396,12 +410,12 @@ void Iax2Trunk::sendTo(const Address& to, const std::uint8_t* data, std::size_t 
 }
 
 void Iax2Trunk::onInboundCall(std::uint16_t no, const InboundCallInfo& in) {
-  CallInfo info{"iax2:" + in.peer, CallDirection::Inbound, in.calledNumber, in.callerNumber,
-                in.callerName, MediaKind::Audio};
+  CallInfo info{"iax2:" + in.peer, CallDirection::Inbound, in.calledNumber,
+                in.callerNumber,   in.callerName,          MediaKind::Audio};
   auto call = std::make_shared<Iax2Call>(*this, no, std::move(info));
   calls_[no] = call;
-  spdlog::info("iax2: call from peer '{}' ({} {}) to '{}'", in.peer, in.callerNumber,
-               in.callerName, in.calledNumber);
+  spdlog::info("iax2: call from peer '{}' ({} {}) to '{}'", in.peer, in.callerNumber, in.callerName,
+               in.calledNumber);
   // Deferred: the owner must not run inside the engine's datagram handling.
   loop_.post([this, weak = std::weak_ptr<Iax2Call>(call)] {
     auto c = weak.lock();
@@ -456,8 +470,8 @@ Iax2Status Iax2Trunk::status() {
         st.registrations = engine_->registrations(nowMs());
         st.stats = engine_->stats();
         if (socket_) st.udp = socket_->stats();
-        st.calls = static_cast<int>(std::count_if(calls_.begin(), calls_.end(),
-                                                  [](const auto& kv) { return !kv.second->ended(); }));
+        st.calls = static_cast<int>(std::count_if(
+            calls_.begin(), calls_.end(), [](const auto& kv) { return !kv.second->ended(); }));
       },
       std::chrono::seconds(2));
   if (!r) {

@@ -86,7 +86,7 @@ class Iax2Trunk final : public Trunk,
   std::string lookupError(const std::string& host) override;
 
   core::Result<std::unique_ptr<reactor::UdpSocket>> openSocket(const std::string& address,
-                                                                int port);
+                                                               int port);
   void tryBind();
   void setState(bool up, const std::string& reason);
   void housekeeping();

@@ -22,16 +22,16 @@ struct VoiceFrame {
 struct JitterStats {
   std::uint64_t received = 0;
   std::uint64_t played = 0;
-  std::uint64_t late = 0;        // arrived after their slot was played
+  std::uint64_t late = 0;  // arrived after their slot was played
   std::uint64_t duplicates = 0;
-  std::uint64_t overflows = 0;   // dropped because the buffer was full or drift trimmed it
+  std::uint64_t overflows = 0;  // dropped because the buffer was full or drift trimmed it
   std::uint64_t underruns = 0;
 };
 
 class JitterBuffer {
  public:
   static constexpr std::size_t kCapacity = 32;  // 640 ms
-  static constexpr int kDriftWindow = 250;       // pops (5 s)
+  static constexpr int kDriftWindow = 250;      // pops (5 s)
   explicit JitterBuffer(std::size_t prefill = 3) : prefill_(prefill < 1 ? 1 : prefill) {}
 
   /// Adds a frame; `timestamp` is the call's 32-bit ms timestamp (already unwrapped).

@@ -20,8 +20,10 @@ void Engine::onMini(const MiniFrame& m, const Address& from) {
   }
   std::uint32_t ts = (s->lastRxTs & 0xffff0000u) | m.timestamp;
   auto diff = static_cast<std::int32_t>(ts - s->lastRxTs);
-  if (diff < -0x8000) ts += 0x10000;
-  else if (diff > 0x8000) ts -= 0x10000;
+  if (diff < -0x8000)
+    ts += 0x10000;
+  else if (diff > 0x8000)
+    ts -= 0x10000;
   if (static_cast<std::int32_t>(ts - s->lastRxTs) > 0) s->lastRxTs = ts;
   s->jb.put(ts, s->format, m.data, m.len);
 }
@@ -38,7 +40,6 @@ void Engine::handleVoice(Session& s, const FullFrame& f) {
   s.haveRxTs = true;
   s.jb.put(f.timestamp, fmt, f.payload.data(), f.payload.size());
 }
-
 
 void Engine::sendVoice(std::uint16_t call, const std::uint8_t* data, std::size_t len,
                        std::int64_t nowMs) {
@@ -62,8 +63,8 @@ void Engine::sendVoice(std::uint16_t call, const std::uint8_t* data, std::size_t
     return;
   }
   std::uint8_t buf[kMaxDatagram];
-  std::size_t n = serializeMini(s->local, static_cast<std::uint16_t>(s->txTs & 0xffff), data, len,
-                                buf);
+  std::size_t n =
+      serializeMini(s->local, static_cast<std::uint16_t>(s->txTs & 0xffff), data, len, buf);
   ++stats_.framesOut;
   transport_.sendTo(s->addr, buf, n);
 }

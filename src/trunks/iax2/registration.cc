@@ -146,8 +146,8 @@ void Engine::onRegClientReply(Session& s, const FullFrame& f, const IeList& ies,
     auto challenge = ies.str(Ie::Challenge);
     if (s.sentResponse || !(methods & kAuthMd5) || !challenge) {
       sendAck(s, f.timestamp);
-      r.lastError = s.sentResponse ? "the PBX refused our secret"
-                                   : "the PBX offers no MD5 authentication";
+      r.lastError =
+          s.sentResponse ? "the PBX refused our secret" : "the PBX offers no MD5 authentication";
       r.registered = false;
       r.nextAttemptMs = nowMs + kRetryRegistrationMs * 3;
       destroyLater(s, nowMs);
@@ -176,8 +176,8 @@ void Engine::onRegClientReply(Session& s, const FullFrame& f, const IeList& ies,
   } else {  // RegRej
     r.registered = false;
     r.lastError = ies.str(Ie::Cause).value_or("registration refused");
-    spdlog::warn("iax2: registration as '{}' at {} refused: {}", r.cfg.username,
-                 s.addr.toString(), r.lastError);
+    spdlog::warn("iax2: registration as '{}' at {} refused: {}", r.cfg.username, s.addr.toString(),
+                 r.lastError);
     r.nextAttemptMs = nowMs + kRetryRegistrationMs * 3;
   }
   destroyLater(s, nowMs);

@@ -75,7 +75,8 @@ std::string validatePeer(const PeerConfig& p) {
 
 std::string validateRegistration(const RegistrationConfig& r) {
   if (r.server.empty()) return "server is required";
-  if (!reactor::validHost(r.server)) return "server '" + r.server + "' is not an address or host name";
+  if (!reactor::validHost(r.server))
+    return "server '" + r.server + "' is not an address or host name";
   if (!validName(r.username)) return "username must be 1-64 letters, digits, '-', '_' or '.'";
   if (r.secret.size() > 128) return "secret is too long";
   if (r.port <= 0 || r.port > 65535) return "port must be 1 to 65535";

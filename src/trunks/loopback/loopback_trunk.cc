@@ -193,7 +193,8 @@ void LoopbackTrunk::startMedia(const std::shared_ptr<LoopbackPair>& pair) {
   if (options_.realtime) {
     const std::int64_t period = kTickMs * 1000;
     const std::int64_t first = (loop_.nowUs() / period + 1) * period;
-    pair->timer = loop_.every(period, first, [this, pair] { tick(pair); }, true);
+    pair->timer = loop_.every(
+        period, first, [this, pair] { tick(pair); }, true);
   } else {
     loop_.defer([this, pair] { tick(pair); });
   }

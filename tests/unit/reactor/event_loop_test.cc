@@ -59,12 +59,13 @@ TEST(EventLoop, PeriodicTimerKeepsItsGridAndCanCancelItself) {
   std::vector<std::int64_t> at;
   TimerId id = 0;
   ASSERT_TRUE(loop.runSync([&] {
-                    id = loop.every(20'000, 20'000,
-                                    [&] {
-                                      at.push_back(clock.nowUs());
-                                      if (at.size() == 4) loop.cancel(id);
-                                    },
-                                    true);
+                    id = loop.every(
+                        20'000, 20'000,
+                        [&] {
+                          at.push_back(clock.nowUs());
+                          if (at.size() == 4) loop.cancel(id);
+                        },
+                        true);
                   })
                   .ok());
   // Late by 5 ms each time: the grid does not drift.

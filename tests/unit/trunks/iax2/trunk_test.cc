@@ -91,7 +91,9 @@ struct Far : TrunkEvents {
   int changes = 0;
 };
 
-void sync(EventLoop& loop, std::function<void()> f) { ASSERT_TRUE(loop.runSync(std::move(f)).ok()); }
+void sync(EventLoop& loop, std::function<void()> f) {
+  ASSERT_TRUE(loop.runSync(std::move(f)).ok());
+}
 
 // Stops a trunk on its loop and waits until it reports done.
 void stopTrunk(EventLoop& loop, Iax2Trunk& t) {
@@ -126,7 +128,8 @@ TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
     EXPECT_TRUE(far.isUp());
     Iax2TrunkOptions oa;
     oa.port = 0;
-    oa.engine.registrations.push_back(RegistrationConfig{"127.0.0.1", b.boundPort(), "a", "pw", 60});
+    oa.engine.registrations.push_back(
+        RegistrationConfig{"127.0.0.1", b.boundPort(), "a", "pw", 60});
     oa.engine.codecs = {codec};
     Iax2Trunk a(loopA, oa);
     Far near;  // never called
