@@ -1,5 +1,6 @@
 """vfax sends a fax over IAX2 to iaxmodem, where `efax -r` receives it; a busy modem makes the
-vfax job retry until the modem is free."""
+vfax job retry until the modem is free; a job for a modem that has not registered yet waits,
+spends no attempt, and is sent once the modem registers."""
 import glob
 import os
 import subprocess
@@ -62,6 +63,30 @@ class Send(InteropCase):
 
     def test_busy_then_retry_slinear(self):
         self.send("slinear", 1, busy_first=True)
+
+
+    def test_job_waits_for_an_unregistered_peer_without_spending_attempts(self):
+        d = self.iax_daemon([{"name": "iaxmodem", "secret": "password"}],
+                            extra={"outbound": "iaxmodem"})
+        pdf = make_pdf(os.path.join(self.tmp, "doc.pdf"), 1, "vfax to a modem that comes later")
+        fid = __import__("json").loads(d.cli("send", "-t", "5552000", pdf, "--json").stdout)["id"]
+        waiting = "waiting for IAX2 peer 'iaxmodem' to register"
+        d.wait_for(lambda: waiting in (d.fax(fid).get("error") or ""), 120, "the job to wait")
+        job = d.fax(fid)
+        self.assertEqual(job["state"], "waiting", job)
+        self.assertEqual(job["attempts"], [], job)  # nothing was dialled: no attempt spent
+        self.assertEqual(job["attempt_count"], 0, job)
+        # The modem comes up and registers; the job goes out at its next try.
+        m = self.modem(codec="alaw")
+        prefix = os.path.join(self.tmp, "rx")
+        rx = m.efax_receive(prefix)
+        self.procs.append(rx)
+        self.wait_registered(d, "iaxmodem")
+        job = d.wait_final(fid, timeout=300)
+        rx.wait(timeout=60)
+        self.assertEqual(job["state"], "done", job)
+        self.assertEqual(len(job["attempts"]), 1, job)
+        self.assertEqual(job["attempts"][0]["outcome"], "ok", job)
 
 
 if __name__ == "__main__":
