@@ -30,7 +30,8 @@ std::string labelValue(const std::string& v) {
 }  // namespace
 
 std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines,
-                          const std::vector<core::TrunkStatus>& trunks) {
+                          const std::vector<core::TrunkStatus>& trunks,
+                          const core::MediaStats& media) {
   std::string out;
   out += "# HELP vfax_faxes Faxes stored, by direction and state.\n# TYPE vfax_faxes gauge\n";
   auto series = [&](core::Direction d, core::FaxState s) {
@@ -72,6 +73,15 @@ std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines
       out += fmt::format("vfax_trunk_calls{{trunk=\"{}\"}} {}\n", labelValue(t.name), t.calls);
     }
   }
+  out += fmt::format(
+      "# HELP vfax_media_ticks_total 20 ms media ticks of all calls since start.\n"
+      "# TYPE vfax_media_ticks_total counter\nvfax_media_ticks_total {}\n"
+      "# HELP vfax_media_ticks_late_total Media ticks a whole tick (20 ms) or more late: the far "
+      "end heard a gap.\n# TYPE vfax_media_ticks_late_total counter\nvfax_media_ticks_late_total "
+      "{}\n"
+      "# HELP vfax_media_tick_max_lag_seconds Worst lateness of a media tick since start.\n"
+      "# TYPE vfax_media_tick_max_lag_seconds gauge\nvfax_media_tick_max_lag_seconds {:.6f}\n",
+      media.ticks, media.lateTicks, static_cast<double>(media.maxLagUs) / 1e6);
   return out;
 }
 

@@ -23,6 +23,9 @@ struct Context {
   std::vector<core::TrunkStatus> trunks() const {
     return options.telephony ? options.telephony->trunkStatus() : std::vector<core::TrunkStatus>{};
   }
+  core::MediaStats media() const {
+    return options.telephony ? options.telephony->mediaStats() : core::MediaStats{};
+  }
 };
 
 /// Writes an error reply (status from errors.cc; 401 adds WWW-Authenticate).

@@ -227,7 +227,7 @@ core::Result<int> HttpServer::start() {
       }
       auto counts = countFaxes(ctx.service);
       if (!counts) return detail::replyError(res, counts.error());
-      res.set_content(renderMetrics(*counts, ctx.service.lines(), ctx.trunks()),
+      res.set_content(renderMetrics(*counts, ctx.service.lines(), ctx.trunks(), ctx.media()),
                       "text/plain; version=0.0.4");
     } catch (const std::exception& ex) {
       detail::replyError(res, core::makeError("internal", ex.what()));

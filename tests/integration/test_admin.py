@@ -74,6 +74,7 @@ class Admin(VfaxTestCase):
         status, metrics = d.request("GET", "/metrics", raw=True)
         self.assertEqual(status, 200)
         self.assertIn(b'vfax_trunk_up{trunk="loopback"} 1\n', metrics)
+        self.assertIn(b'vfax_media_ticks_late_total 0\n', metrics)
 
     def test_a_trunk_that_cannot_bind_makes_health_degraded_not_down_and_recovers(self):
         # The IAX2 port is taken: vfaxd still starts, every job waits, and /healthz says why
