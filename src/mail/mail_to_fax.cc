@@ -312,6 +312,9 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   for (const auto& d : docs) names += (names.empty() ? "" : ", ") + d.filename;
   std::vector<std::int64_t> ids;
   for (size_t i = 0; i < numbers.size(); ++i) {
+    if (stopping_ && stopping_->load()) {
+      return {IntakeOutcome::Retry, "stopping", "vfaxd is stopping", ids};
+    }
     const std::string tag = "mail:" + key.substr(0, 16) + ":" + std::to_string(i + 1);
     if (auto it = existing.find(tag); it != existing.end()) {
       ids.push_back(it->second);

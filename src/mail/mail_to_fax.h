@@ -4,6 +4,7 @@
 // `pending` before its first job is submitted and `done` after the last; each job carries the
 // key in its tag, so a crash in between resumes without submitting a number twice, and a mail
 // seen again after `done` is only removed from the mailbox.
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class MailToFax {
   static bool allowed(const std::string& address, const std::vector<std::string>& allowList);
   static std::string mailKey(const std::string& messageId, const std::string& raw);
 
+  /// Asked between the jobs of one mail: once set, the rest of the mail is left for the next
+  /// start (its jobs' tags make the retry exactly-once), so that a stop never waits for a mail
+  /// with many numbers.
+  void setStopFlag(const std::atomic<bool>* stopping) { stopping_ = stopping; }
+
  private:
   IntakeResult reject(const MailSettings& s, const std::string& key, const std::string& to,
                       const std::string& subject, const std::string& messageId,
@@ -54,6 +60,7 @@ class MailToFax {
   Outbox& outbox_;
   const core::Clock& clock_;
   std::string stagingDir_;
+  const std::atomic<bool>* stopping_ = nullptr;
 };
 
 /// A reason for a reply, in the language.

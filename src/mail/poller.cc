@@ -28,7 +28,9 @@ bool sameMailbox(const MailboxSettings& a, const MailboxSettings& b) {
 
 MailboxPoller::MailboxPoller(SettingsSource settings, MailToFax& mailToFax, core::MailStore& store,
                              const core::Clock& clock)
-    : settings_(std::move(settings)), mailToFax_(mailToFax), store_(store), clock_(clock) {}
+    : settings_(std::move(settings)), mailToFax_(mailToFax), store_(store), clock_(clock) {
+  mailToFax_.setStopFlag(&stop_);
+}
 
 MailboxPoller::~MailboxPoller() { stop(); }
 
