@@ -86,18 +86,21 @@ class Scheduler final : public CallEvents {
     bool cancelRequested = false;
   };
 
+  // Upper bound on sleeping, so that cron and clocks stay honest.
+  static constexpr Millis kIdleWake = 30'000;
+  static void logIfError(const Result<void>& r, const char* what);
+
   void run();
-  void recover();
-  void dispatch();
+  void recover();   // scheduler_recovery.cc
+  void dispatch();  // scheduler_dispatch.cc, with the conversion and call starts
   void startConversion(Fax fax);
-  void fillCoverPage(const Fax& fax, ConvertRequest* req);
   void conversionDone(std::int64_t id, Result<int> pages);
   void placeCall(Fax fax);
   void finishOutbound(std::int64_t faxId, const CallResult& result);
   void acceptInbound(const InboundOffer& offer, const std::function<void(InboundDecision)>& decide);
   void finishInbound(std::int64_t faxId, const CallResult& result);
   void makeInboundDocuments(std::int64_t faxId, FaxState finalState, std::string error);
-  void maybeRunScheduledCleanup();
+  void maybeRunScheduledCleanup();  // scheduler_retention.cc
   Millis retryDelay(OutcomeClass cls) const;
   void setState(Fax& fax, FaxState state, const std::string& error = {});
   void notify(std::int64_t id, FaxState previous);

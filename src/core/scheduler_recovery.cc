@@ -1,0 +1,86 @@
+// Recovery after a crash or restart of vfaxd: nothing the store holds is lost; calls cut by the
+// crash count as failed attempts.
+#include "core/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <system_error>
+
+namespace vfax::core {
+
+namespace fs = std::filesystem;
+
+void Scheduler::recover() {
+  auto active = store_.listFaxes(
+      FaxQuery{.direction = std::nullopt,
+               .states = {FaxState::Converting, FaxState::Waiting, FaxState::Dialing,
+                          FaxState::Sending, FaxState::Receiving},
+               .deviceId = std::nullopt,
+               .beforeId = 0,
+               .limit = 1'000'000,
+               .withAttempts = true});
+  if (!active) {
+    spdlog::error("recovery: {}", active.error().message);
+    return;
+  }
+  const Millis now = clock_.now();
+  const Settings s = currentSettings();
+  for (Fax fax : *active) {
+    // The last attempt that ended before the crash tells what the call achieved: the crash may have
+    // come between recording it and the state change that follows.
+    const Attempt* lastFinished = nullptr;
+    bool lastIsFinished = false;
+    for (const auto& a : fax.attempts) {
+      lastIsFinished = a.finished;
+      if (a.finished) {
+        lastFinished = &a;
+        continue;
+      }
+      CallResult cut;
+      cut.outcome = {OutcomeClass::Dropped, 0, "call cut by a restart of vfaxd"};
+      cut.startedAt = a.startedAt;
+      cut.endedAt = now;
+      cut.pages = fax.direction == Direction::In ? fax.pages : 0;
+      cut.remoteId = fax.remoteId;
+      closeAttempt(a.id, fax.id, cut);
+    }
+    const bool lastOk = lastIsFinished && lastFinished &&
+                        lastFinished->outcome == OutcomeClass::Ok && lastFinished->pages > 0;
+    if (fax.state == FaxState::Converting) {
+      setState(fax, FaxState::Queued);
+    } else if (fax.state == FaxState::Waiting) {
+      continue;  // only its unfinished attempt (a crash right after recording it) needed closing
+    } else if (fax.direction == Direction::Out) {
+      if (lastIsFinished && lastFinished && fax.pagesTotal > 0 &&
+          lastFinished->pages >= fax.pagesTotal) {
+        fax.pages = lastFinished->pages;
+        setState(fax, FaxState::Done);  // delivered; the crash only kept the state from saying so
+      } else if (fax.attemptCount >= s.sendAttempts) {
+        fax.pages = 0;
+        setState(fax, FaxState::Failed, "call cut by a restart of vfaxd; no attempts left");
+      } else {
+        fax.pages = 0;
+        fax.nextAttemptAt = now;  // our failure, not the remote's: go again at once
+        setState(fax, FaxState::Waiting);
+      }
+    } else if (lastOk) {
+      // Received in full; the PDF was still being made when vfaxd went away.
+      const auto id = fax.id;
+      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Received, {}); });
+    } else {
+      spdlog::warn("fax {}: inbound call cut by a restart; keeping the {} page(s) that arrived",
+                   fax.id, fax.pages);
+      const auto id = fax.id;
+      setState(fax, FaxState::Failed, "call cut by a restart of vfaxd");
+      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Failed, {}); });
+    }
+  }
+  // Staging folders of submissions that never got their record.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(options_.dataDir) / "faxes", ec)) {
+    if (entry.path().filename().string().rfind("tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
+  }
+}
+
+}  // namespace vfax::core
