@@ -20,11 +20,11 @@ using detail::Stmt;
 // Column lists drive the INSERT, UPDATE and SELECT text alike, so the bind order in bindX() and
 // the read order in readX() have one source to agree with. Every SELECT puts `id` first.
 constexpr std::array<std::string_view, 25> kFaxColumns{
-    "direction", "state",        "number",    "dial_string",   "extension",       "device_id",
-    "pages",     "pages_total",  "remote_id", "created_at",    "updated_at",      "error",
-    "priority",  "tag",          "notify",    "attempt_count", "next_attempt_at", "tsi",
-    "fine",      "source_files", "caller_id", "cover_page",    "subject",         "comment",
-    "origin"};
+    "direction",     "state",           "number",      "dial_string", "extension",
+    "device_id",     "pages",           "pages_total", "remote_id",   "created_at",
+    "updated_at",    "error",           "priority",    "tag",         "notify",
+    "attempt_count", "next_attempt_at", "tsi",         "fine",        "source_files",
+    "caller_id",     "cover_page",      "subject",     "comment",     "origin"};
 constexpr std::array<std::string_view, 12> kAttemptColumns{
     "fax_id", "started_at", "ended_at", "outcome",     "finished", "code",
     "reason", "bit_rate",   "ecm",      "compression", "pages",    "remote_id"};
@@ -556,6 +556,16 @@ Result<void> SqliteStore::updateAttempt(const core::Attempt& a) {
     return r;
   }
   if (db_->changes() == 0) return notFound("attempt", a.id);
+  return {};
+}
+
+Result<void> SqliteStore::deleteAttempt(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_->prepare("DELETE FROM attempts WHERE id = ?");
+  if (!st) return st.error();
+  st->bindInt(id);
+  if (auto r = run(*db_, *st, "delete the attempt"); !r) return r;
+  if (db_->changes() == 0) return notFound("attempt", id);
   return {};
 }
 

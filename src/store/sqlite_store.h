@@ -56,6 +56,7 @@ class SqliteStore final : public core::Store, public core::MailStore {
 
   core::Result<std::int64_t> insertAttempt(const core::Attempt& a) override;
   core::Result<void> updateAttempt(const core::Attempt& a) override;
+  core::Result<void> deleteAttempt(std::int64_t id) override;
 
   core::Result<core::ApiToken> insertToken(const core::ApiToken& t) override;
   core::Result<std::vector<core::ApiToken>> listTokens() override;

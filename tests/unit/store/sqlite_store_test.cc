@@ -590,6 +590,27 @@ TEST_F(SqliteStoreTest, DeletingFaxCascadesAttempts) {
   EXPECT_EQ(again.error().code, "not_found");
 }
 
+// An attempt that placed no call is removed on its own; its fax and other attempts stay.
+TEST_F(SqliteStoreTest, DeletingAnAttemptKeepsTheRest) {
+  auto s = openStore();
+  auto f = s->insertFax(sampleFax());
+  ASSERT_TRUE(f.ok());
+  auto kept = s->insertAttempt(sampleAttempt(f->id, 1000));
+  auto dropped = s->insertAttempt(sampleAttempt(f->id, 2000));
+  ASSERT_TRUE(kept.ok() && dropped.ok());
+
+  ASSERT_TRUE(s->deleteAttempt(*dropped).ok());
+  s = openStore();  // durable, not just cached
+  auto got = s->fax(f->id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  ASSERT_EQ((*got)->attempts.size(), 1u);
+  EXPECT_EQ((*got)->attempts[0].id, *kept);
+
+  auto again = s->deleteAttempt(*dropped);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "not_found");
+}
+
 TEST_F(SqliteStoreTest, IdsAreNeverReused) {
   auto s = openStore();
   auto a = s->insertFax(sampleFax());
