@@ -51,14 +51,18 @@ Result<void> Scheduler::start() {
 }
 
 void Scheduler::stop() {
+  bool join = false;
+  std::deque<std::function<void()>> unrun;
   {
     std::lock_guard lock(queueMutex_);
-    if (stopping_ || !thread_.joinable()) {
-      stopping_ = true;
-      return;
-    }
+    join = !stopping_ && thread_.joinable();
     stopping_ = true;
+    if (!join) unrun.swap(queue_);
   }
+  // With no thread to run them, queued tasks are dropped here (outside the lock: dropping a
+  // call()'s task answers its caller).
+  unrun.clear();
+  if (!join) return;
   queueCv_.notify_all();
   thread_.join();
   // Conversions finishing now post to a stopped queue; their jobs stay `converting` in the store

@@ -40,14 +40,21 @@ class Scheduler final : public CallEvents {
   void notifyCreated(std::int64_t id);  // scheduler thread
   void stop();
 
-  /// Runs `fn` on the scheduler thread and waits for its result.
+  /// Runs `fn` on the scheduler thread and waits for its result. If the scheduler stops before
+  /// running it (or never started), the answer is error `unavailable` ("vfaxd is stopping"),
+  /// never a wait without end.
   template <typename T>
-  T call(std::function<T()> fn) {
-    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
-    auto future = task->get_future();
-    post([task] { (*task)(); });
+  Result<T> call(std::function<Result<T>()> fn) {
+    auto reply = std::make_shared<Reply<T>>();
+    auto future = reply->promise.get_future();
+    // The task holds the only reference, so dropping it unrun answers at once.
+    post([reply = std::move(reply), fn = std::move(fn)] {
+      reply->promise.set_value(fn());
+      reply->answered = true;
+    });
     return future.get();
   }
+  /// Runs `fn` on the scheduler thread. After stop() it is dropped without running.
   void post(std::function<void()> fn);
 
   // Called on the scheduler thread.
@@ -79,6 +86,21 @@ class Scheduler final : public CallEvents {
   void onInboundFinished(std::int64_t faxId, const CallResult& result) override;
 
  private:
+  // A call()'s answer. Every task that is dropped unrun (posted after stop(), or left in the queue
+  // of a scheduler that never started) is destroyed, and with it the last reference to this, so
+  // the destructor answers for it.
+  template <typename T>
+  struct Reply {
+    std::promise<Result<T>> promise;
+    bool answered = false;
+    Reply() = default;
+    Reply(const Reply&) = delete;
+    Reply& operator=(const Reply&) = delete;
+    ~Reply() {
+      if (!answered) promise.set_value(makeError("unavailable", "vfaxd is stopping"));
+    }
+  };
+
   struct ActiveCall {
     Direction direction;
     std::string destination;  // outbound: dial string

@@ -66,7 +66,8 @@ Result<void> moveFile(const std::string& from, const std::string& to) {
 
 Service::Service(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
                  ServiceOptions options)
-    : scheduler_(std::make_unique<Scheduler>(store, documents, telephony, clock, std::move(options))) {
+    : scheduler_(
+          std::make_unique<Scheduler>(store, documents, telephony, clock, std::move(options))) {
   telephony.setEvents(scheduler_.get());
 }
 
@@ -122,14 +123,16 @@ Result<Fax> Service::submit(SubmitRequest req) {
     return fail(makeError("invalid_request", "priority must be between -100 and 100"));
   }
   if (!req.notify.empty() && !plausibleEmail(req.notify)) {
-    return fail(makeError("invalid_request", "notify must be an e-mail address, got '" + req.notify + "'"));
+    return fail(
+        makeError("invalid_request", "notify must be an e-mail address, got '" + req.notify + "'"));
   }
   std::optional<Device> device;
   if (req.deviceId) {
     auto d = store.device(*req.deviceId);
     if (!d) return fail(d.error());
     if (!*d) {
-      return fail(makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId)));
+      return fail(
+          makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId)));
     }
     device = **d;
   }
@@ -164,7 +167,8 @@ Result<Fax> Service::submit(SubmitRequest req) {
   if (target) {
     fax.extension = target->extension;
     fax.dialString = target->extension;
-    fax.number = "+" + settings.countryCode + settings.areaCode + settings.baseNumber + target->extension;
+    fax.number =
+        "+" + settings.countryCode + settings.areaCode + settings.baseNumber + target->extension;
   } else {
     auto parsed = plan.parse(req.to);
     if (!parsed) return fail(parsed.error());
@@ -180,7 +184,9 @@ Result<Fax> Service::submit(SubmitRequest req) {
   const fs::path staging = faxes / ("tmp-" + toHex(rnd, sizeof rnd));
   std::error_code ec;
   fs::create_directories(staging, ec);
-  if (ec) return fail(makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
+  if (ec)
+    return fail(
+        makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
   for (size_t i = 0; i < req.files.size(); ++i) {
     const std::string name = "source-" + std::to_string(i + 1) + "." + types[i];
     if (auto r = moveFile(req.files[i].path, (staging / name).string()); !r) {
@@ -190,7 +196,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
     fax.sourceFiles.push_back(name);
   }
   // On the scheduler thread, so that dispatch never sees the record before its documents.
-  auto stored = scheduler_->call<Result<Fax>>([&]() -> Result<Fax> {
+  auto stored = scheduler_->call<Fax>([&]() -> Result<Fax> {
     auto inserted = store.insertFax(fax);
     if (!inserted) return inserted;
     std::error_code renameError;
@@ -221,11 +227,13 @@ Result<Fax> Service::get(std::int64_t id) {
   return **f;
 }
 
-Result<std::vector<Fax>> Service::list(const FaxQuery& q) { return scheduler_->store().listFaxes(q); }
+Result<std::vector<Fax>> Service::list(const FaxQuery& q) {
+  return scheduler_->store().listFaxes(q);
+}
 
 Result<Fax> Service::cancel(std::int64_t id) {
   if (auto f = get(id); !f) return f;
-  return scheduler_->call<Result<Fax>>([this, id] { return scheduler_->cancelJob(id); });
+  return scheduler_->call<Fax>([this, id] { return scheduler_->cancelJob(id); });
 }
 
 Result<std::string> Service::documentPath(std::int64_t id, DocumentKind kind) {
@@ -241,7 +249,8 @@ Result<std::string> Service::documentPath(std::int64_t id, DocumentKind kind) {
   }
   if (!isFinal(fax->state) || fax->state == FaxState::Receiving) {
     return makeError("not_ready", "fax " + std::to_string(id) + " is " +
-                                      std::string(toString(fax->state)) + "; its document is not ready yet");
+                                      std::string(toString(fax->state)) +
+                                      "; its document is not ready yet");
   }
   return makeError("not_found", "fax " + std::to_string(id) + " has no " + name);
 }
@@ -328,7 +337,7 @@ LineStatus Service::lines() { return scheduler_->lineStatus(); }
 Result<std::vector<FaxCount>> Service::countFaxes() { return scheduler_->store().countFaxes(); }
 
 Result<int> Service::cleanup(std::optional<int> olderThanDays) {
-  return scheduler_->call<Result<int>>(
+  return scheduler_->call<int>(
       [this, olderThanDays] { return scheduler_->cleanupNow(olderThanDays); });
 }
 
@@ -381,7 +390,8 @@ Result<std::vector<ApiToken>> Service::tokens() { return scheduler_->store().lis
 Result<void> Service::revokeToken(std::int64_t id) {
   auto all = tokens();
   if (!all) return all.error();
-  const auto target = std::find_if(all->begin(), all->end(), [id](const auto& t) { return t.id == id; });
+  const auto target =
+      std::find_if(all->begin(), all->end(), [id](const auto& t) { return t.id == id; });
   if (target != all->end() && target->admin &&
       std::count_if(all->begin(), all->end(), [](const auto& t) { return t.admin; }) == 1) {
     return makeError("conflict", "token " + std::to_string(id) +

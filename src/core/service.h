@@ -21,15 +21,15 @@
 namespace vfax::core {
 
 struct ServiceOptions {
-  std::string dataDir;                       // faxes live in dataDir/faxes/<id>/
-  std::string defaultInboundExtension;       // unknown extensions go to this device ("" = none)
-  int maxCallsPerDestination = 1;            // parallel calls to the same number
-  Millis retryBusy = 60'000;                 // retry delays by outcome class
+  std::string dataDir;                  // faxes live in dataDir/faxes/<id>/
+  std::string defaultInboundExtension;  // unknown extensions go to this device ("" = none)
+  int maxCallsPerDestination = 1;       // parallel calls to the same number
+  Millis retryBusy = 60'000;            // retry delays by outcome class
   Millis retryNoAnswer = 180'000;
   Millis retryDropped = 120'000;
   Millis retryOther = 300'000;
   int conversionWorkers = 2;
-  std::string headerName = "vfax";           // sender name in the page header line
+  std::string headerName = "vfax";  // sender name in the page header line
 };
 
 struct Upload {
@@ -88,8 +88,10 @@ class Service {
   void beginShutdown();
   void stop();
 
-  // Faxes.
-  Result<Fax> submit(SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
+  // Faxes. What runs on the scheduler thread (submit, cancel, cleanup) answers `unavailable`
+  // ("vfaxd is stopping") once stop() has begun, also to callers that were waiting for start().
+  Result<Fax> submit(
+      SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
   Result<Fax> get(std::int64_t id);
   Result<std::vector<Fax>> list(const FaxQuery& q);
   Result<Fax> cancel(std::int64_t id);  // error `conflict` when already final

@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -405,6 +405,49 @@ TEST_F(SchedulerTest, BadSubmissionsCreateNothing) {
   auto all = service_->list(core::FaxQuery{});
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->empty());
+}
+
+// Once vfaxd stops, what needs the scheduler thread answers a clear error instead of waiting.
+TEST_F(SchedulerTest, AfterStopCallsAnswerUnavailable) {
+  startService();
+  telephony_.script({OutcomeClass::Busy});
+  auto job = submit("+49 30 1234567");
+  service_->stop();
+
+  const std::string staged = dir_ + "/late.pdf";
+  fs::copy_file(pdf_, staged);
+  core::SubmitRequest req;
+  req.to = "+49 30 1234567";
+  req.files.push_back({"late.pdf", staged});
+  auto late = service_->submit(req);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, "unavailable");
+  EXPECT_EQ(late.error().message, "vfaxd is stopping");
+  EXPECT_FALSE(fs::exists(staged));  // the upload is not left behind
+
+  auto cancel = service_->cancel(job.id);
+  ASSERT_FALSE(cancel);
+  EXPECT_EQ(cancel.error().code, "unavailable");
+  auto cleanup = service_->cleanup(0);
+  ASSERT_FALSE(cleanup);
+  EXPECT_EQ(cleanup.error().code, "unavailable");
+
+  auto all = service_->list(core::FaxQuery{});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 1u);  // only the job accepted before the stop
+}
+
+// A caller waiting on a scheduler that never started is answered when it stops (before, its task
+// stayed in the queue and the caller waited for ever).
+TEST_F(SchedulerTest, StopWithoutStartAnswersWaitingCallers) {
+  core::ServiceOptions o;
+  o.dataDir = dir_;
+  service_ = std::make_unique<core::Service>(*store_, *converter_, telephony_, clock_, o);
+  auto waiting = std::async(std::launch::async, [this] { return service_->cleanup(0); });
+  service_->stop();
+  auto r = waiting.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "unavailable");
 }
 
 }  // namespace
