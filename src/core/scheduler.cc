@@ -170,7 +170,7 @@ std::optional<Fax> Scheduler::loadFax(std::int64_t id) {
   return *f;
 }
 
-void Scheduler::setState(Fax& fax, FaxState state, const std::string& error) {
+void Scheduler::setState(Fax& fax, FaxState state, const std::string& error, bool report) {
   const FaxState previous = fax.state;
   if (previous != state) {
     spdlog::info("fax {} ({}): {} -> {}{}{}", fax.id, toString(fax.direction), toString(fax.state),
@@ -181,7 +181,7 @@ void Scheduler::setState(Fax& fax, FaxState state, const std::string& error) {
   fax.updatedAt = clock_.now();
   auto saved = store_.updateFax(fax);
   logIfError(saved, "saving fax");
-  if (saved && previous != state) notify(fax.id, previous);
+  if (saved && previous != state && report) notify(fax.id, previous);
 }
 
 void Scheduler::notify(std::int64_t id, FaxState previous) {
@@ -269,6 +269,11 @@ void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
   const ActiveCall call = it->second;
   calls_.erase(it);
   outboundCount_.fetch_sub(1);
+  if (result.outcome.cls == OutcomeClass::Unavailable) {
+    waitForTrunk(faxId, call, result);
+    return;
+  }
+  trunkBackoff_.erase(faxId);  // a call was placed: the trunk works again
   CallResult r = result;
   bool shutdown = false;
   if (shuttingDown_ && !call.cancelRequested && r.outcome.cls != OutcomeClass::Ok) {
@@ -308,6 +313,35 @@ void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
   fax->nextAttemptAt = clock_.now() + (shutdown ? 0 : retryDelay(r.outcome.cls));
   fax->error = reason;  // the last reason, visible while waiting
   setState(*fax, FaxState::Waiting);
+}
+
+// No call was placed (temporary trunk trouble: a peer not registered yet, the trunk not bound,
+// local congestion, ...). That is never the job's fault, so it never fails the job: it waits with
+// a back-off of its own, spends no attempt, keeps no attempt row (hours of waiting for a peer
+// would pile up thousands) and shows in `error` what it waits for. The attempt is first closed
+// as `unavailable`, so that recovery can undo it the same way after a crash in between.
+void Scheduler::waitForTrunk(std::int64_t faxId, const ActiveCall& call, const CallResult& result) {
+  closeAttempt(call.attemptId, faxId, result);
+  auto fax = loadFax(faxId);
+  if (!fax) return;
+  fax->attemptCount = std::max(0, fax->attemptCount - 1);
+  fax->pages = 0;
+  if (fax->state == FaxState::Canceled) {
+    trunkBackoff_.erase(faxId);
+    logIfError(store_.updateFax(*fax), "saving fax");
+  } else {
+    Millis& backoff = trunkBackoff_[faxId];
+    backoff = backoff == 0 ? options_.retryUnavailable
+                           : std::min(backoff * 2, options_.retryUnavailableMax);
+    // While vfaxd stops, the trunk is going away too: the job resumes at once after the start.
+    fax->nextAttemptAt = clock_.now() + (shuttingDown_ ? 0 : backoff);
+    fax->error =
+        result.outcome.reason.empty() ? "no trunk can place the call yet" : result.outcome.reason;
+    // Not reported to observers: for a status mail the job never left `waiting`, and a mail per
+    // try while a peer is down for hours would be spam.
+    setState(*fax, FaxState::Waiting, {}, /*report=*/false);
+  }
+  logIfError(store_.deleteAttempt(call.attemptId), "removing an attempt that placed no call");
 }
 
 void Scheduler::onInboundOffered(const InboundOffer& offer,
@@ -449,6 +483,7 @@ Result<Fax> Scheduler::cancelJob(std::int64_t id) {
     telephony_.hangup(id);
   }
   converting_.erase(id);
+  trunkBackoff_.erase(id);
   setState(*fax, FaxState::Canceled, "canceled by the user");
   return *fax;
 }

@@ -119,12 +119,14 @@ class Scheduler final : public CallEvents {
   void conversionDone(std::int64_t id, Result<int> pages);
   void placeCall(Fax fax);
   void finishOutbound(std::int64_t faxId, const CallResult& result);
+  void waitForTrunk(std::int64_t faxId, const ActiveCall& call, const CallResult& result);
   void acceptInbound(const InboundOffer& offer, const std::function<void(InboundDecision)>& decide);
   void finishInbound(std::int64_t faxId, const CallResult& result);
   void makeInboundDocuments(std::int64_t faxId, FaxState finalState, std::string error);
   void maybeRunScheduledCleanup();  // scheduler_retention.cc
   Millis retryDelay(OutcomeClass cls) const;
-  void setState(Fax& fax, FaxState state, const std::string& error = {});
+  // `report` false: the observers are not told (a try that placed no call).
+  void setState(Fax& fax, FaxState state, const std::string& error = {}, bool report = true);
   void notify(std::int64_t id, FaxState previous);
   std::optional<Fax> loadFax(std::int64_t id);
   void closeAttempt(std::int64_t attemptId, std::int64_t faxId, const CallResult& result);
@@ -152,6 +154,7 @@ class Scheduler final : public CallEvents {
   // Scheduler-thread state.
   std::map<std::int64_t, ActiveCall> calls_;
   std::set<std::int64_t> converting_;
+  std::map<std::int64_t, Millis> trunkBackoff_;  // jobs waiting for a trunk: their current delay
   std::optional<CronSchedule> cleanupCron_;
   Millis nextCleanupAt_ = 0;
   std::atomic<int> inboundCount_{0};

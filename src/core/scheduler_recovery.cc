@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -27,6 +28,24 @@ void Scheduler::recover() {
   const Millis now = clock_.now();
   const Settings s = currentSettings();
   for (Fax fax : *active) {
+    // An attempt closed as `unavailable` placed no call; waitForTrunk() removes it right after
+    // saving the job as waiting. A crash in between left it here: remove it, and when the job was
+    // not saved yet, undo the attempt there too. Never a failed job for want of a trunk.
+    if (fax.direction == Direction::Out && !fax.attempts.empty() && fax.attempts.back().finished &&
+        fax.attempts.back().outcome == OutcomeClass::Unavailable) {
+      const Attempt tried = fax.attempts.back();
+      fax.attempts.pop_back();
+      if (fax.state == FaxState::Dialing || fax.state == FaxState::Sending) {
+        fax.attemptCount = std::max(0, fax.attemptCount - 1);
+        fax.pages = 0;
+        fax.nextAttemptAt = now;
+        fax.error = tried.reason;
+        setState(fax, FaxState::Waiting, {}, /*report=*/false);
+      }
+      logIfError(store_.deleteAttempt(tried.id),
+                 "recovery: removing an attempt that placed no call");
+      continue;
+    }
     // The last attempt that ended before the crash tells what the call achieved: the crash may have
     // come between recording it and the state change that follows.
     const Attempt* lastFinished = nullptr;

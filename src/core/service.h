@@ -28,6 +28,10 @@ struct ServiceOptions {
   Millis retryNoAnswer = 180'000;
   Millis retryDropped = 120'000;
   Millis retryOther = 300'000;
+  // No call placed (OutcomeClass::Unavailable, temporary trunk trouble): no attempt is spent; the
+  // job retries after this delay, doubled at each further try up to the max.
+  Millis retryUnavailable = 5'000;
+  Millis retryUnavailableMax = 300'000;
   int conversionWorkers = 2;
   std::string headerName = "vfax";  // sender name in the page header line
 };
