@@ -45,7 +45,7 @@ Result<void> Scheduler::start() {
                      "cannot create " + options_.dataDir + "/faxes: " + ec.message());
   }
   workers_ = std::make_unique<WorkerPool>(options_.conversionWorkers);
-  recover();
+  if (auto r = recover(); !r) return r;
   thread_ = std::thread([this] { run(); });
   return {};
 }
@@ -181,7 +181,19 @@ void Scheduler::setState(Fax& fax, FaxState state, const std::string& error, boo
   fax.updatedAt = clock_.now();
   auto saved = store_.updateFax(fax);
   logIfError(saved, "saving fax");
+  track(fax);
   if (saved && previous != state && report) notify(fax.id, previous);
+}
+
+void Scheduler::track(const Fax& fax) {
+  if (fax.direction != Direction::Out) return;
+  if (fax.state == FaxState::Queued) {
+    runQueue_.putQueued(fax.id, fax.priority);
+  } else if (fax.state == FaxState::Waiting) {
+    runQueue_.putWaiting(fax.id, fax.priority, fax.dialString, fax.nextAttemptAt);
+  } else {
+    runQueue_.remove(fax.id);
+  }
 }
 
 void Scheduler::notify(std::int64_t id, FaxState previous) {

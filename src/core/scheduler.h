@@ -21,6 +21,7 @@
 #include "core/model.h"
 #include "core/number_plan.h"
 #include "core/observer.h"
+#include "core/run_queue.h"
 #include "core/service.h"
 #include "core/store.h"
 #include "core/telephony.h"
@@ -38,6 +39,9 @@ class Scheduler final : public CallEvents {
   void beginShutdown() { shuttingDown_ = true; }
   void addObserver(FaxObserver* o) { observers_.push_back(o); }
   void notifyCreated(std::int64_t id);  // scheduler thread
+  /// Scheduler thread: keeps the index of runnable jobs current for `fax` as stored (a new job,
+  /// and every state change through setState()).
+  void track(const Fax& fax);
   void stop();
 
   /// Runs `fn` on the scheduler thread and waits for its result. If the scheduler stops before
@@ -113,8 +117,8 @@ class Scheduler final : public CallEvents {
   static void logIfError(const Result<void>& r, const char* what);
 
   void run();
-  void recover();   // scheduler_recovery.cc
-  void dispatch();  // scheduler_dispatch.cc, with the conversion and call starts
+  Result<void> recover();  // scheduler_recovery.cc
+  void dispatch();         // scheduler_dispatch.cc, with the conversion and call starts
   void startConversion(Fax fax);
   void conversionDone(std::int64_t id, Result<int> pages);
   void placeCall(Fax fax);
@@ -154,6 +158,7 @@ class Scheduler final : public CallEvents {
   // Scheduler-thread state.
   std::map<std::int64_t, ActiveCall> calls_;
   std::set<std::int64_t> converting_;
+  RunQueue runQueue_;  // queued and waiting jobs; loaded by recover(), then kept by track()
   std::map<std::int64_t, Millis> trunkBackoff_;  // jobs waiting for a trunk: their current delay
   std::optional<CronSchedule> cleanupCron_;
   Millis nextCleanupAt_ = 0;

@@ -19,47 +19,39 @@ void Scheduler::dispatch() {
   Millis wake = now + kIdleWake;
   if (nextCleanupAt_ > 0) wake = std::min(wake, nextCleanupAt_);
 
-  auto jobs = store_.listFaxes(FaxQuery{.direction = Direction::Out,
-                                        .states = {FaxState::Queued, FaxState::Waiting},
-                                        .deviceId = std::nullopt,
-                                        .beforeId = 0,
-                                        .limit = 100'000,
-                                        .withAttempts = false});
-  if (!jobs) {
-    spdlog::error("dispatch: {}", jobs.error().message);
-    std::lock_guard lock(queueMutex_);
-    nextWake_ = now + 1000;
-    return;
+  // Conversions, best first; at most one per worker in flight, the rest wait in `queued`.
+  while (static_cast<int>(converting_.size()) < options_.conversionWorkers) {
+    auto next = runQueue_.firstQueued();
+    if (!next) break;
+    auto fax = loadFax(next->id);
+    if (!fax || fax->state != FaxState::Queued) {
+      runQueue_.remove(next->id);  // the store says otherwise; it is right
+      continue;
+    }
+    startConversion(*fax);  // leaves the index through setState
   }
-  // Priority first (higher first), then age.
-  std::sort(jobs->begin(), jobs->end(), [](const Fax& a, const Fax& b) {
-    if (a.priority != b.priority) return a.priority > b.priority;
-    return a.id < b.id;
-  });
 
+  // Calls: the due jobs, priority first, then age, each destination's best first. Only the
+  // heads of the destinations are visited; a destination at its limit is passed over as a whole.
+  if (const Millis due = runQueue_.promoteDue(now); due > 0) wake = std::min(wake, due);
   std::map<std::string, int> perDestination;
   for (const auto& [id, call] : calls_) {
     if (call.direction == Direction::Out) ++perDestination[call.destination];
   }
   const int outboundLimit = s.totalLines - s.reservedInboundLines;
-  for (auto& fax : *jobs) {
-    if (fax.state == FaxState::Queued) {
-      // At most one conversion per worker in flight; the rest wait their turn in `queued`.
-      if (!converting_.contains(fax.id) &&
-          static_cast<int>(converting_.size()) < options_.conversionWorkers) {
-        startConversion(fax);
-      }
+  std::optional<RunQueue::Key> head;
+  while (outboundCalls() < outboundLimit && outboundCalls() + inboundCalls() < s.totalLines) {
+    head = runQueue_.nextHead(head);
+    if (!head) break;
+    const std::string destination = runQueue_.destinationOf(head->id);
+    if (perDestination[destination] >= options_.maxCallsPerDestination) continue;
+    auto fax = loadFax(head->id);
+    if (!fax || fax->state != FaxState::Waiting) {
+      runQueue_.remove(head->id);
       continue;
     }
-    if (fax.nextAttemptAt > now) {
-      wake = std::min(wake, fax.nextAttemptAt);
-      continue;
-    }
-    const int busy = outboundCalls() + inboundCalls();
-    if (outboundCalls() >= outboundLimit || busy >= s.totalLines) continue;  // wait for a line
-    if (perDestination[fax.dialString] >= options_.maxCallsPerDestination) continue;
-    ++perDestination[fax.dialString];
-    placeCall(fax);
+    ++perDestination[destination];
+    placeCall(*fax);  // leaves the index through setState; the destination's next job follows
   }
   std::lock_guard lock(queueMutex_);
   nextWake_ = wake;

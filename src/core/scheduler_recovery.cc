@@ -12,7 +12,7 @@ namespace vfax::core {
 
 namespace fs = std::filesystem;
 
-void Scheduler::recover() {
+Result<void> Scheduler::recover() {
   auto active = store_.listFaxes(
       FaxQuery{.direction = std::nullopt,
                .states = {FaxState::Converting, FaxState::Waiting, FaxState::Dialing,
@@ -21,10 +21,7 @@ void Scheduler::recover() {
                .beforeId = 0,
                .limit = 1'000'000,
                .withAttempts = true});
-  if (!active) {
-    spdlog::error("recovery: {}", active.error().message);
-    return;
-  }
+  if (!active) return active.error();
   const Millis now = clock_.now();
   const Settings s = currentSettings();
   for (Fax fax : *active) {
@@ -95,11 +92,23 @@ void Scheduler::recover() {
       workers_->post([this, id] { makeInboundDocuments(id, FaxState::Failed, {}); });
     }
   }
+  // The runnable jobs, read once: from now on the scheduler keeps the index current, as the only
+  // code that changes a job's state.
+  auto runnable = store_.listFaxes(FaxQuery{.direction = Direction::Out,
+                                            .states = {FaxState::Queued, FaxState::Waiting},
+                                            .deviceId = std::nullopt,
+                                            .beforeId = 0,
+                                            .limit = 0,
+                                            .withAttempts = false});
+  if (!runnable) return runnable.error();
+  for (const auto& fax : *runnable) track(fax);
+  spdlog::info("recovery: {} job(s) queued or waiting", runQueue_.size());
   // Staging folders of submissions that never got their record.
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(fs::path(options_.dataDir) / "faxes", ec)) {
     if (entry.path().filename().string().rfind("tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
   }
+  return {};
 }
 
 }  // namespace vfax::core

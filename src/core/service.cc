@@ -207,6 +207,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
       (void)store.deleteFax(inserted->id);
       return makeError("storage_error", "the documents could not be stored");
     }
+    scheduler_->track(*inserted);  // from now on dispatch sees it, with its documents in place
     return inserted;
   });
   if (!stored) {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/service.h"
@@ -185,6 +186,32 @@ class SchedulerTest : public ::testing::Test {
     }
     ADD_FAILURE() << "fax " << id << " never reached the expected state";
     return *service_->get(id);
+  }
+
+  // A job as the store holds it after a conversion (or a crash), without going through submit.
+  std::int64_t storeJob(FaxState state, const std::string& dialString, int priority = 0,
+                        core::Millis nextAttemptAt = 0, int attemptCount = 0) {
+    core::Fax f;
+    f.direction = core::Direction::Out;
+    f.state = state;
+    f.number = "+49" + dialString;
+    f.dialString = dialString;
+    f.priority = priority;
+    f.pagesTotal = 1;
+    f.attemptCount = attemptCount;
+    f.nextAttemptAt = nextAttemptAt;
+    f.createdAt = f.updatedAt = clock_.now();
+    auto stored = store_->insertFax(f);
+    EXPECT_TRUE(stored);
+    return stored ? stored->id : 0;
+  }
+
+  void saveSettings(int totalLines, int reservedInbound) {
+    auto settings = store_->loadSettings();
+    ASSERT_TRUE(settings);
+    settings->totalLines = totalLines;
+    settings->reservedInboundLines = reservedInbound;
+    ASSERT_TRUE(store_->saveSettings(*settings));
   }
 
   std::string dir_;
@@ -532,25 +559,16 @@ TEST_F(SchedulerTest, RecoveryUndoesAnAttemptThatPlacedNoCall) {
   settings->sendAttempts = 1;
   ASSERT_TRUE(store_->saveSettings(*settings));
   auto crashed = [&](FaxState state, int attemptCount, const std::string& number) {
-    core::Fax f;
-    f.direction = core::Direction::Out;
-    f.state = state;
-    f.number = number;
-    f.dialString = number;
-    f.pagesTotal = 1;
-    f.attemptCount = attemptCount;
-    f.createdAt = f.updatedAt = clock_.now();
-    auto stored = store_->insertFax(f);
-    EXPECT_TRUE(stored);
+    const auto id = storeJob(state, number, 0, 0, attemptCount);
     core::Attempt a;
-    a.faxId = stored->id;
+    a.faxId = id;
     a.startedAt = clock_.now();
     a.endedAt = a.startedAt;
     a.finished = true;
     a.outcome = OutcomeClass::Unavailable;
     a.reason = "peer 'pbx' unreachable";
     EXPECT_TRUE(store_->insertAttempt(a));
-    return stored->id;
+    return id;
   };
   const auto notSaved = crashed(FaxState::Dialing, 1, "0301111111");  // crash before the job's save
   const auto saved = crashed(FaxState::Waiting, 0, "0302222222");  // ... before the row's removal
@@ -563,6 +581,62 @@ TEST_F(SchedulerTest, RecoveryUndoesAnAttemptThatPlacedNoCall) {
     ASSERT_EQ(f.attempts.size(), 1u);
     EXPECT_EQ(f.attempts[0].outcome, OutcomeClass::Ok);
   }
+}
+
+// Jobs found waiting at start go out by priority, then age, one line at a time.
+TEST_F(SchedulerTest, WaitingJobsGoByPriorityThenAge) {
+  saveSettings(2, 1);  // one outbound line
+  const auto low1 = storeJob(FaxState::Waiting, "0301000001", 0);
+  const auto mid1 = storeJob(FaxState::Waiting, "0301000002", 5);
+  const auto low2 = storeJob(FaxState::Waiting, "0301000003", 0);
+  const auto mid2 = storeJob(FaxState::Waiting, "0301000004", 5);
+  const auto top = storeJob(FaxState::Waiting, "0301000005", 9);
+  const auto negative = storeJob(FaxState::Waiting, "0301000006", -3);
+  telephony_.script({OutcomeClass::Ok, OutcomeClass::Ok, OutcomeClass::Ok, OutcomeClass::Ok,
+                     OutcomeClass::Ok, OutcomeClass::Ok});
+  startService();
+  for (auto id : {low1, mid1, low2, mid2, top, negative}) {
+    EXPECT_EQ(waitState(id, {FaxState::Done, FaxState::Failed}).state, FaxState::Done);
+  }
+  std::vector<std::int64_t> order;
+  for (const auto& c : telephony_.placed()) order.push_back(c.faxId);
+  EXPECT_EQ(order, (std::vector<std::int64_t>{top, mid1, mid2, low1, low2, negative}));
+}
+
+// A job created while many others wait (most not due, some due) is dispatched at once; each due
+// job is called exactly once, and none of those not due is touched.
+TEST_F(SchedulerTest, JobCreatedWhileManyOthersWait) {
+  saveSettings(40, 0);
+  const core::Millis later = clock_.now() + 3'600'000;
+  std::set<std::int64_t> notDue;
+  for (int i = 0; i < 1000; ++i) {
+    notDue.insert(storeJob(FaxState::Waiting, "0302" + std::to_string(100000 + i), 0, later));
+  }
+  std::vector<std::int64_t> due;
+  for (int i = 0; i < 20; ++i) {
+    due.push_back(storeJob(FaxState::Waiting, "0303" + std::to_string(100000 + i), i % 3));
+  }
+  for (int i = 0; i < 21; ++i) telephony_.script({OutcomeClass::Ok});
+  startService();
+  auto fresh = submit("+49 30 4444444");
+  EXPECT_EQ(waitState(fresh.id, {FaxState::Done, FaxState::Failed}).state, FaxState::Done);
+  for (auto id : due) {
+    EXPECT_EQ(waitState(id, {FaxState::Done, FaxState::Failed}).attemptCount, 1);
+  }
+  std::set<std::int64_t> placed;
+  for (const auto& c : telephony_.placed()) {
+    EXPECT_TRUE(placed.insert(c.faxId).second) << "fax " << c.faxId << " dispatched twice";
+    EXPECT_FALSE(notDue.contains(c.faxId)) << "fax " << c.faxId << " is not due yet";
+  }
+  EXPECT_EQ(placed.size(), 21u);
+  auto waiting = service_->list(core::FaxQuery{.direction = core::Direction::Out,
+                                               .states = {FaxState::Waiting},
+                                               .deviceId = std::nullopt,
+                                               .beforeId = 0,
+                                               .limit = 0,
+                                               .withAttempts = false});
+  ASSERT_TRUE(waiting);
+  EXPECT_EQ(waiting->size(), 1000u);
 }
 
 }  // namespace
