@@ -58,6 +58,11 @@ class Scheduler final : public CallEvents {
     });
     return future.get();
   }
+  /// False once stop() has begun: new work is refused.
+  bool accepting() {
+    std::lock_guard lock(queueMutex_);
+    return !stopping_;
+  }
   /// Runs `fn` on the scheduler thread. After stop() it is dropped without running.
   void post(std::function<void()> fn);
 

@@ -195,28 +195,31 @@ Result<Fax> Service::submit(SubmitRequest req) {
     }
     fax.sourceFiles.push_back(name);
   }
-  // On the scheduler thread, so that dispatch never sees the record before its documents.
-  auto stored = scheduler_->call<Fax>([&]() -> Result<Fax> {
-    auto inserted = store.insertFax(fax);
-    if (!inserted) return inserted;
-    std::error_code renameError;
-    fs::rename(staging, faxes / std::to_string(inserted->id), renameError);
-    if (renameError) {
-      spdlog::error("fax {}: cannot move its documents in place: {}", inserted->id,
-                    renameError.message());
-      (void)store.deleteFax(inserted->id);
-      return makeError("storage_error", "the documents could not be stored");
-    }
-    scheduler_->track(*inserted);  // from now on dispatch sees it, with its documents in place
-    return inserted;
-  });
+  // Inserted here, not on the scheduler thread: concurrent submits then share the store's group
+  // commit, and the scheduler thread stays free for dispatch. Dispatch only sees a job once
+  // track() ran, after its folder is in place. A stop that begins after this check finds the job
+  // in the store at the next start (it is accepted, so it is kept).
+  if (!scheduler_->accepting()) {
+    fs::remove_all(staging, ec);
+    return makeError("unavailable", "vfaxd is stopping");
+  }
+  auto stored = store.insertFax(fax);
   if (!stored) {
     fs::remove_all(staging, ec);
     return stored.error();
   }
+  fs::rename(staging, faxes / std::to_string(stored->id), ec);
+  if (ec) {
+    spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
+    (void)store.deleteFax(stored->id);
+    fs::remove_all(staging, ec);
+    return makeError("storage_error", "the documents could not be stored");
+  }
   spdlog::info("fax {}: queued to {} ({} file(s))", stored->id, stored->number, req.files.size());
-  const auto id = stored->id;
-  scheduler_->post([this, id] { scheduler_->notifyCreated(id); });
+  scheduler_->post([this, job = *stored] {
+    scheduler_->track(job);
+    scheduler_->notifyCreated(job.id);
+  });
   scheduler_->kick();
   return *stored;
 }

@@ -409,7 +409,61 @@ Result<bool> SqliteStore::deleteDevice(std::int64_t id) {
 // --- faxes
 
 Result<core::Fax> SqliteStore::insertFax(const core::Fax& f) {
+  PendingInsert mine{&f, std::nullopt};
+  std::unique_lock group(groupMu_);
+  pendingInserts_.push_back(&mine);
+  // One thread at a time commits everything waiting; the others wait for its outcome, or for
+  // their turn when they came after it took the group.
+  while (!mine.result) {
+    if (groupCommitting_) {
+      groupCv_.wait(group);
+      continue;
+    }
+    groupCommitting_ = true;
+    std::vector<PendingInsert*> taken;
+    taken.swap(pendingInserts_);
+    group.unlock();
+    auto results = insertGroup(taken);
+    group.lock();
+    for (std::size_t i = 0; i < taken.size(); ++i) taken[i]->result = std::move(results[i]);
+    groupCommitting_ = false;
+    groupCv_.notify_all();
+  }
+  return std::move(*mine.result);
+}
+
+std::vector<Result<core::Fax>> SqliteStore::insertGroup(const std::vector<PendingInsert*>& group) {
   std::lock_guard lock(mu_);
+  std::vector<Result<core::Fax>> results;
+  if (group.size() == 1) {
+    results.push_back(insertOne(*group[0]->fax));  // its own transaction, as any other write
+    return results;
+  }
+  auto failAll = [&](const Error& e) {
+    results.assign(group.size(), Result<core::Fax>(e));
+    return results;
+  };
+  if (auto r = db_->exec("BEGIN IMMEDIATE", "start a group of new faxes"); !r)
+    return failAll(r.error());
+  for (const auto* pending : group) {
+    // A savepoint per row: a failing row is undone alone and the others still commit.
+    if (auto r = db_->exec("SAVEPOINT one_fax", "add the fax"); !r) {
+      results.push_back(r.error());
+      continue;
+    }
+    auto row = insertOne(*pending->fax);
+    if (!row) (void)db_->exec("ROLLBACK TO one_fax", "undo the fax");
+    (void)db_->exec("RELEASE one_fax", "add the fax");
+    results.push_back(std::move(row));
+  }
+  if (auto r = db_->exec("COMMIT", "commit a group of new faxes"); !r) {
+    (void)db_->exec("ROLLBACK", "undo a group of new faxes");
+    return failAll(r.error());  // nothing of the group is stored
+  }
+  return results;
+}
+
+Result<core::Fax> SqliteStore::insertOne(const core::Fax& f) {
   auto st = db_->prepare(sql().insertFax);
   if (!st) return st.error();
   if (auto r = bindFax(*st, f); !r) return r.error();
