@@ -119,11 +119,13 @@ class Scheduler final : public CallEvents {
 
   // Upper bound on sleeping, so that cron and clocks stay honest.
   static constexpr Millis kIdleWake = 30'000;
+  static constexpr Millis kStoreRetry = 1'000;  // after a store error in dispatch
   static void logIfError(const Result<void>& r, const char* what);
 
   void run();
   Result<void> recover();  // scheduler_recovery.cc
   void dispatch();         // scheduler_dispatch.cc, with the conversion and call starts
+  Result<std::optional<Fax>> loadIndexed(std::int64_t id, FaxState expected);
   void startConversion(Fax fax);
   void conversionDone(std::int64_t id, Result<int> pages);
   void placeCall(Fax fax);

@@ -23,12 +23,12 @@ void Scheduler::dispatch() {
   while (static_cast<int>(converting_.size()) < options_.conversionWorkers) {
     auto next = runQueue_.firstQueued();
     if (!next) break;
-    auto fax = loadFax(next->id);
-    if (!fax || fax->state != FaxState::Queued) {
-      runQueue_.remove(next->id);  // the store says otherwise; it is right
-      continue;
+    auto fax = loadIndexed(next->id, FaxState::Queued);
+    if (!fax) {
+      wake = std::min(wake, now + kStoreRetry);
+      break;
     }
-    startConversion(*fax);  // leaves the index through setState
+    if (*fax) startConversion(**fax);  // leaves the index through setState
   }
 
   // Calls: the due jobs, priority first, then age, each destination's best first. Only the
@@ -45,16 +45,32 @@ void Scheduler::dispatch() {
     if (!head) break;
     const std::string destination = runQueue_.destinationOf(head->id);
     if (perDestination[destination] >= options_.maxCallsPerDestination) continue;
-    auto fax = loadFax(head->id);
-    if (!fax || fax->state != FaxState::Waiting) {
-      runQueue_.remove(head->id);
-      continue;
+    auto fax = loadIndexed(head->id, FaxState::Waiting);
+    if (!fax) {
+      wake = std::min(wake, now + kStoreRetry);
+      break;
     }
+    if (!*fax) continue;
     ++perDestination[destination];
-    placeCall(*fax);  // leaves the index through setState; the destination's next job follows
+    placeCall(**fax);  // leaves the index through setState; the destination's next job follows
   }
   std::lock_guard lock(queueMutex_);
   nextWake_ = wake;
+}
+
+// The job the index names, as stored. Empty when the store says it is gone or in another state
+// (the store is right: the index forgets it); an error leaves the index as it is, to try again.
+Result<std::optional<Fax>> Scheduler::loadIndexed(std::int64_t id, FaxState expected) {
+  auto stored = store_.fax(id);
+  if (!stored) {
+    spdlog::error("dispatch: fax {}: {}", id, stored.error().message);
+    return stored.error();
+  }
+  if (!*stored || (*stored)->state != expected) {
+    runQueue_.remove(id);
+    return std::optional<Fax>();
+  }
+  return stored;
 }
 
 void Scheduler::startConversion(Fax fax) {
