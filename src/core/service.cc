@@ -82,7 +82,12 @@ Result<void> Service::start() {
     unsigned char raw[crypto_generichash_KEYBYTES];
     randombytes_buf(raw, sizeof raw);
     if (auto r = store.setMeta(kTokenKeyMeta, toHex(raw, sizeof raw)); !r) return r;
+    key = store.meta(kTokenKeyMeta);
+    if (!key) return key.error();
   }
+  // Kept in memory: every API request hashes its token, and a read of the key each time would
+  // queue behind the store's commits for nothing (the key never changes).
+  if (*key) tokenKey_ = **key;
   return scheduler_->start();
 }
 
@@ -351,8 +356,10 @@ Result<int> Service::cleanup(std::optional<int> olderThanDays) {
 
 namespace {
 
-Result<std::string> hashToken(Store& store, const std::string& secret) {
-  auto keyHex = store.meta(kTokenKeyMeta);
+Result<std::string> hashToken(Store& store, const std::string& cachedKey,
+                              const std::string& secret) {
+  Result<std::optional<std::string>> keyHex = std::optional<std::string>(cachedKey);
+  if (cachedKey.empty()) keyHex = store.meta(kTokenKeyMeta);  // before start()
   if (!keyHex) return keyHex.error();
   if (!*keyHex) return makeError("internal", "the token key is missing");
   unsigned char key[crypto_generichash_KEYBYTES];
@@ -376,7 +383,7 @@ Result<NewToken> Service::createToken(const std::string& name, bool admin) {
   }
   NewToken t;
   t.secret = randomToken();
-  auto hash = hashToken(scheduler_->store(), t.secret);
+  auto hash = hashToken(scheduler_->store(), tokenKey_, t.secret);
   if (!hash) return hash.error();
   t.token.name = name;
   t.token.admin = admin;
@@ -409,7 +416,7 @@ Result<void> Service::revokeToken(std::int64_t id) {
 
 Result<ApiToken> Service::authenticate(const std::string& secret) {
   if (secret.empty()) return makeError("unauthorized", "an API token is required");
-  auto hash = hashToken(scheduler_->store(), secret);
+  auto hash = hashToken(scheduler_->store(), tokenKey_, secret);
   if (!hash) return hash.error();
   auto t = scheduler_->store().tokenByHash(*hash);
   if (!t) return t.error();

@@ -126,6 +126,7 @@ class Service {
 
  private:
   std::unique_ptr<Scheduler> scheduler_;
+  std::string tokenKey_;  // hex of the token hashing key; set by start(), read-only after
 };
 
 }  // namespace vfax::core
