@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "core/model.h"
 #include "core/result.h"
+#include "core/settings.h"
 
 namespace vfax::core {
 
@@ -33,7 +35,13 @@ class Documents {
   virtual Result<int> toFax(const ConvertRequest& req) = 0;
   /// A fax TIFF (received or converted) to a PDF (G4 data as is) and a PNG preview of page 1.
   virtual Result<int> faxToPdf(const std::string& tiff, const std::string& pdf,
-                                    const std::string& previewPng) = 0;
+                               const std::string& previewPng) = 0;
+  /// Sets req's cover page (template and fields) for `fax`: `sender` is the name of its device
+  /// (or the server's header name), `now` the date printed, `templatesDir` where an admin's
+  /// cover-LANG.html or cover.html replaces the built-in template. Cheap (a stat or two): called
+  /// on the scheduler thread.
+  virtual void fillCoverPage(const Fax& fax, const std::string& sender, const Settings& settings,
+                             Millis now, const std::string& templatesDir, ConvertRequest* req) = 0;
 };
 
 }  // namespace vfax::core

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <system_error>
 
@@ -13,19 +12,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr Millis kIdleWake = 30'000;  // upper bound on sleeping, so cron and clocks stay honest
-
 // Outcomes where calling again cannot help.
 bool retryable(OutcomeClass cls) {
   return cls == OutcomeClass::Busy || cls == OutcomeClass::NoAnswer ||
          cls == OutcomeClass::Dropped || cls == OutcomeClass::Refused;
 }
 
-void logIfError(const Result<void>& r, const char* what) {
+}  // namespace
+
+void Scheduler::logIfError(const Result<void>& r, const char* what) {
   if (!r) spdlog::error("{}: {}", what, r.error().message);
 }
-
-}  // namespace
 
 Scheduler::Scheduler(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
                      ServiceOptions options)
@@ -44,27 +41,32 @@ Result<void> Scheduler::start() {
   std::error_code ec;
   fs::create_directories(fs::path(options_.dataDir) / "faxes", ec);
   if (ec) {
-    return makeError("storage_error", "cannot create " + options_.dataDir + "/faxes: " + ec.message());
+    return makeError("storage_error",
+                     "cannot create " + options_.dataDir + "/faxes: " + ec.message());
   }
   workers_ = std::make_unique<WorkerPool>(options_.conversionWorkers);
-  recover();
+  if (auto r = recover(); !r) return r;
   thread_ = std::thread([this] { run(); });
   return {};
 }
 
 void Scheduler::stop() {
+  bool join = false;
+  std::deque<std::function<void()>> unrun;
   {
     std::lock_guard lock(queueMutex_);
-    if (stopping_ || !thread_.joinable()) {
-      stopping_ = true;
-      return;
-    }
+    join = !stopping_ && thread_.joinable();
     stopping_ = true;
+    if (!join) unrun.swap(queue_);
   }
+  // With no thread to run them, queued tasks are dropped here (outside the lock: dropping a
+  // call()'s task answers its caller).
+  unrun.clear();
+  if (!join) return;
   queueCv_.notify_all();
   thread_.join();
-  // Conversions finishing now post to a stopped queue; their jobs stay `converting` in the store and
-  // are redone after the next start.
+  // Conversions finishing now post to a stopped queue; their jobs stay `converting` in the store
+  // and are redone after the next start.
   workers_.reset();
 }
 
@@ -148,10 +150,14 @@ int Scheduler::inboundCalls() const { return inboundCount_.load(); }
 
 Millis Scheduler::retryDelay(OutcomeClass cls) const {
   switch (cls) {
-    case OutcomeClass::Busy: return options_.retryBusy;
-    case OutcomeClass::NoAnswer: return options_.retryNoAnswer;
-    case OutcomeClass::Dropped: return options_.retryDropped;
-    default: return options_.retryOther;
+    case OutcomeClass::Busy:
+      return options_.retryBusy;
+    case OutcomeClass::NoAnswer:
+      return options_.retryNoAnswer;
+    case OutcomeClass::Dropped:
+      return options_.retryDropped;
+    default:
+      return options_.retryOther;
   }
 }
 
@@ -164,7 +170,7 @@ std::optional<Fax> Scheduler::loadFax(std::int64_t id) {
   return *f;
 }
 
-void Scheduler::setState(Fax& fax, FaxState state, const std::string& error) {
+void Scheduler::setState(Fax& fax, FaxState state, const std::string& error, bool report) {
   const FaxState previous = fax.state;
   if (previous != state) {
     spdlog::info("fax {} ({}): {} -> {}{}{}", fax.id, toString(fax.direction), toString(fax.state),
@@ -175,7 +181,19 @@ void Scheduler::setState(Fax& fax, FaxState state, const std::string& error) {
   fax.updatedAt = clock_.now();
   auto saved = store_.updateFax(fax);
   logIfError(saved, "saving fax");
-  if (saved && previous != state) notify(fax.id, previous);
+  track(fax);
+  if (saved && previous != state && report) notify(fax.id, previous);
+}
+
+void Scheduler::track(const Fax& fax) {
+  if (fax.direction != Direction::Out) return;
+  if (fax.state == FaxState::Queued) {
+    runQueue_.putQueued(fax.id, fax.priority);
+  } else if (fax.state == FaxState::Waiting) {
+    runQueue_.putWaiting(fax.id, fax.priority, fax.dialString, fax.nextAttemptAt);
+  } else {
+    runQueue_.remove(fax.id);
+  }
 }
 
 void Scheduler::notify(std::int64_t id, FaxState previous) {
@@ -222,241 +240,6 @@ void Scheduler::closeAttempt(std::int64_t attemptId, std::int64_t faxId, const C
 }
 
 // ---------------------------------------------------------------------------------------------
-// Recovery after a crash or restart: nothing the store holds is lost; calls cut by the crash
-// count as failed attempts.
-
-void Scheduler::recover() {
-  auto active = store_.listFaxes(FaxQuery{
-      .direction = std::nullopt,
-      .states = {FaxState::Converting, FaxState::Waiting, FaxState::Dialing, FaxState::Sending,
-                 FaxState::Receiving},
-      .deviceId = std::nullopt,
-      .beforeId = 0,
-      .limit = 1'000'000,
-      .withAttempts = true});
-  if (!active) {
-    spdlog::error("recovery: {}", active.error().message);
-    return;
-  }
-  const Millis now = clock_.now();
-  const Settings s = currentSettings();
-  for (Fax fax : *active) {
-    // The last attempt that ended before the crash tells what the call achieved: the crash may have
-    // come between recording it and the state change that follows.
-    const Attempt* lastFinished = nullptr;
-    bool lastIsFinished = false;
-    for (const auto& a : fax.attempts) {
-      lastIsFinished = a.finished;
-      if (a.finished) {
-        lastFinished = &a;
-        continue;
-      }
-      CallResult cut;
-      cut.outcome = {OutcomeClass::Dropped, 0, "call cut by a restart of vfaxd"};
-      cut.startedAt = a.startedAt;
-      cut.endedAt = now;
-      cut.pages = fax.direction == Direction::In ? fax.pages : 0;
-      cut.remoteId = fax.remoteId;
-      closeAttempt(a.id, fax.id, cut);
-    }
-    const bool lastOk = lastIsFinished && lastFinished &&
-                        lastFinished->outcome == OutcomeClass::Ok && lastFinished->pages > 0;
-    if (fax.state == FaxState::Converting) {
-      setState(fax, FaxState::Queued);
-    } else if (fax.state == FaxState::Waiting) {
-      continue;  // only its unfinished attempt (a crash right after recording it) needed closing
-    } else if (fax.direction == Direction::Out) {
-      if (lastIsFinished && lastFinished && fax.pagesTotal > 0 &&
-          lastFinished->pages >= fax.pagesTotal) {
-        fax.pages = lastFinished->pages;
-        setState(fax, FaxState::Done);  // delivered; the crash only kept the state from saying so
-      } else if (fax.attemptCount >= s.sendAttempts) {
-        fax.pages = 0;
-        setState(fax, FaxState::Failed, "call cut by a restart of vfaxd; no attempts left");
-      } else {
-        fax.pages = 0;
-        fax.nextAttemptAt = now;  // our failure, not the remote's: go again at once
-        setState(fax, FaxState::Waiting);
-      }
-    } else if (lastOk) {
-      // Received in full; the PDF was still being made when vfaxd went away.
-      const auto id = fax.id;
-      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Received, {}); });
-    } else {
-      spdlog::warn("fax {}: inbound call cut by a restart; keeping the {} page(s) that arrived",
-                   fax.id, fax.pages);
-      const auto id = fax.id;
-      setState(fax, FaxState::Failed, "call cut by a restart of vfaxd");
-      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Failed, {}); });
-    }
-  }
-  // Staging folders of submissions that never got their record.
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(fs::path(options_.dataDir) / "faxes", ec)) {
-    if (entry.path().filename().string().rfind("tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dispatch: conversions for queued jobs, calls for waiting jobs within the line limits.
-
-void Scheduler::dispatch() {
-  if (shuttingDown_) return;
-  const Millis now = clock_.now();
-  const Settings s = currentSettings();
-  Millis wake = now + kIdleWake;
-  if (nextCleanupAt_ > 0) wake = std::min(wake, nextCleanupAt_);
-
-  auto jobs = store_.listFaxes(FaxQuery{.direction = Direction::Out,
-                                        .states = {FaxState::Queued, FaxState::Waiting},
-                                        .deviceId = std::nullopt,
-                                        .beforeId = 0,
-                                        .limit = 100'000,
-                                        .withAttempts = false});
-  if (!jobs) {
-    spdlog::error("dispatch: {}", jobs.error().message);
-    std::lock_guard lock(queueMutex_);
-    nextWake_ = now + 1000;
-    return;
-  }
-  // Priority first (higher first), then age.
-  std::sort(jobs->begin(), jobs->end(), [](const Fax& a, const Fax& b) {
-    if (a.priority != b.priority) return a.priority > b.priority;
-    return a.id < b.id;
-  });
-
-  std::map<std::string, int> perDestination;
-  for (const auto& [id, call] : calls_) {
-    if (call.direction == Direction::Out) ++perDestination[call.destination];
-  }
-  const int outboundLimit = s.totalLines - s.reservedInboundLines;
-  for (auto& fax : *jobs) {
-    if (fax.state == FaxState::Queued) {
-      // At most one conversion per worker in flight; the rest wait their turn in `queued`.
-      if (!converting_.contains(fax.id) &&
-          static_cast<int>(converting_.size()) < options_.conversionWorkers) {
-        startConversion(fax);
-      }
-      continue;
-    }
-    if (fax.nextAttemptAt > now) {
-      wake = std::min(wake, fax.nextAttemptAt);
-      continue;
-    }
-    const int busy = outboundCalls() + inboundCalls();
-    if (outboundCalls() >= outboundLimit || busy >= s.totalLines) continue;  // wait for a line
-    if (perDestination[fax.dialString] >= options_.maxCallsPerDestination) continue;
-    ++perDestination[fax.dialString];
-    placeCall(fax);
-  }
-  std::lock_guard lock(queueMutex_);
-  nextWake_ = wake;
-}
-
-// The cover page's fields; the page count is left to the converter, which alone knows it. An
-// admin's DATA/templates/cover.html replaces the built-in template.
-void Scheduler::fillCoverPage(const Fax& fax, ConvertRequest* req) {
-  req->cover = true;
-  const std::string language = currentSettings().coverLanguage;
-  std::error_code ec;
-  const fs::path templates = fs::path(options_.dataDir) / "templates";
-  for (const fs::path& custom : {templates / ("cover-" + language + ".html"), templates / "cover.html"}) {
-    if (fs::is_regular_file(custom, ec)) {
-      req->coverTemplate = custom.string();
-      break;
-    }
-  }
-  std::string sender = options_.headerName;
-  if (fax.deviceId) {
-    if (auto d = store_.device(*fax.deviceId); d && *d) sender = (*d)->name;
-  }
-  const std::time_t now = static_cast<std::time_t>(clock_.now() / 1000);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
-  req->coverFields = {{"sender", sender},
-                      {"sender_fax", fax.tsi},
-                      {"recipient", ""},
-                      {"recipient_fax", fax.number.empty() ? fax.dialString : fax.number},
-                      {"date", date},
-                      {"subject", fax.subject},
-                      {"comment", fax.comment},
-                      {"language", language}};
-}
-
-void Scheduler::startConversion(Fax fax) {
-  converting_.insert(fax.id);
-  setState(fax, FaxState::Converting);
-  ConvertRequest req;
-  const std::string dir = faxDir(fax.id);
-  for (const auto& name : fax.sourceFiles) req.inputs.push_back(dir + "/" + name);
-  req.outputTiff = dir + "/fax.tif";
-  req.fine = fax.fine;
-  if (fax.coverPage) fillCoverPage(fax, &req);
-  const auto id = fax.id;
-  workers_->post([this, id, req, dir] {
-    Result<int> pages = documents_.toFax(req);
-    if (pages) {
-      auto pdf = documents_.faxToPdf(req.outputTiff, dir + "/document.pdf", dir + "/preview.png");
-      if (!pdf) spdlog::warn("fax {}: no PDF of the converted pages: {}", id, pdf.error().message);
-    }
-    post([this, id, pages = std::move(pages)] { conversionDone(id, pages); });
-  });
-}
-
-void Scheduler::conversionDone(std::int64_t id, Result<int> pages) {
-  converting_.erase(id);
-  auto fax = loadFax(id);
-  if (!fax || fax->state != FaxState::Converting) return;  // canceled meanwhile
-  if (!pages) {
-    setState(*fax, FaxState::Failed, pages.error().message);
-    return;
-  }
-  if (*pages <= 0) {
-    setState(*fax, FaxState::Failed, "the documents have no pages");
-    return;
-  }
-  fax->pagesTotal = *pages;
-  fax->nextAttemptAt = clock_.now();
-  setState(*fax, FaxState::Waiting);
-}
-
-void Scheduler::placeCall(Fax fax) {
-  Attempt a;
-  a.faxId = fax.id;
-  a.startedAt = clock_.now();
-  auto attemptId = store_.insertAttempt(a);
-  if (!attemptId) {
-    spdlog::error("fax {}: cannot record the attempt: {}", fax.id, attemptId.error().message);
-    return;
-  }
-  fax.attemptCount += 1;
-  fax.pages = 0;
-  setState(fax, FaxState::Dialing);
-  calls_[fax.id] = ActiveCall{Direction::Out, fax.dialString, *attemptId, false};
-  outboundCount_.fetch_add(1);
-
-  OutboundCall call;
-  call.faxId = fax.id;
-  call.dialString = fax.dialString;
-  call.internal = !fax.extension.empty();
-  call.extension = fax.extension;
-  call.tiffPath = faxDir(fax.id) + "/fax.tif";
-  call.tsi = fax.tsi;
-  call.headerInfo = options_.headerName;
-  const Settings s = currentSettings();
-  call.callerId = "+" + s.countryCode + s.areaCode + s.baseNumber;  // presented as E.164
-  if (fax.deviceId) {
-    if (auto d = store_.device(*fax.deviceId); d && *d) {
-      call.headerInfo = (*d)->name;
-      call.callerId += (*d)->extension;
-    }
-  }
-  telephony_.placeCall(call);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Call events
 
 void Scheduler::onOutboundAnswered(std::int64_t faxId) {
@@ -498,6 +281,11 @@ void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
   const ActiveCall call = it->second;
   calls_.erase(it);
   outboundCount_.fetch_sub(1);
+  if (result.outcome.cls == OutcomeClass::Unavailable) {
+    waitForTrunk(faxId, call, result);
+    return;
+  }
+  trunkBackoff_.erase(faxId);  // a call was placed: the trunk works again
   CallResult r = result;
   bool shutdown = false;
   if (shuttingDown_ && !call.cancelRequested && r.outcome.cls != OutcomeClass::Ok) {
@@ -539,6 +327,35 @@ void Scheduler::finishOutbound(std::int64_t faxId, const CallResult& result) {
   setState(*fax, FaxState::Waiting);
 }
 
+// No call was placed (temporary trunk trouble: a peer not registered yet, the trunk not bound,
+// local congestion, ...). That is never the job's fault, so it never fails the job: it waits with
+// a back-off of its own, spends no attempt, keeps no attempt row (hours of waiting for a peer
+// would pile up thousands) and shows in `error` what it waits for. The attempt is first closed
+// as `unavailable`, so that recovery can undo it the same way after a crash in between.
+void Scheduler::waitForTrunk(std::int64_t faxId, const ActiveCall& call, const CallResult& result) {
+  closeAttempt(call.attemptId, faxId, result);
+  auto fax = loadFax(faxId);
+  if (!fax) return;
+  fax->attemptCount = std::max(0, fax->attemptCount - 1);
+  fax->pages = 0;
+  if (fax->state == FaxState::Canceled) {
+    trunkBackoff_.erase(faxId);
+    logIfError(store_.updateFax(*fax), "saving fax");
+  } else {
+    Millis& backoff = trunkBackoff_[faxId];
+    backoff = backoff == 0 ? options_.retryUnavailable
+                           : std::min(backoff * 2, options_.retryUnavailableMax);
+    // While vfaxd stops, the trunk is going away too: the job resumes at once after the start.
+    fax->nextAttemptAt = clock_.now() + (shuttingDown_ ? 0 : backoff);
+    fax->error =
+        result.outcome.reason.empty() ? "no trunk can place the call yet" : result.outcome.reason;
+    // Not reported to observers: for a status mail the job never left `waiting`, and a mail per
+    // try while a peer is down for hours would be spam.
+    setState(*fax, FaxState::Waiting, {}, /*report=*/false);
+  }
+  logIfError(store_.deleteAttempt(call.attemptId), "removing an attempt that placed no call");
+}
+
 void Scheduler::onInboundOffered(const InboundOffer& offer,
                                  std::function<void(InboundDecision)> decide) {
   post([this, offer, decide = std::move(decide)] { acceptInbound(offer, decide); });
@@ -552,7 +369,9 @@ void Scheduler::acceptInbound(const InboundOffer& offer,
                  offer.callerNumber, s.totalLines);
     decide(InboundDecision{.accept = false,
                            .rejectReason = {OutcomeClass::Busy, 17, "all lines busy"},
-                           .faxId = 0, .rxTiffPath = {}, .csid = {}});
+                           .faxId = 0,
+                           .rxTiffPath = {},
+                           .csid = {}});
     return;
   }
   std::optional<Device> device;
@@ -576,7 +395,9 @@ void Scheduler::acceptInbound(const InboundOffer& offer,
                   stored.error().message);
     decide(InboundDecision{.accept = false,
                            .rejectReason = {OutcomeClass::LocalError, 0, "storage error"},
-                           .faxId = 0, .rxTiffPath = {}, .csid = {}});
+                           .faxId = 0,
+                           .rxTiffPath = {},
+                           .csid = {}});
     return;
   }
   std::error_code ec;
@@ -585,7 +406,8 @@ void Scheduler::acceptInbound(const InboundOffer& offer,
   a.faxId = stored->id;
   a.startedAt = now;
   auto attemptId = store_.insertAttempt(a);
-  calls_[stored->id] = ActiveCall{Direction::In, offer.callerNumber, attemptId ? *attemptId : 0, false};
+  calls_[stored->id] =
+      ActiveCall{Direction::In, offer.callerNumber, attemptId ? *attemptId : 0, false};
   inboundCount_.fetch_add(1);
   notifyCreated(stored->id);
   spdlog::info("fax {}: receiving for extension {} ({}) from {}", stored->id, offer.calledNumber,
@@ -632,9 +454,11 @@ void Scheduler::finishInbound(std::int64_t faxId, const CallResult& result) {
   // The state changes once the PDF exists, so that a `received` fax can always be downloaded.
   logIfError(store_.updateFax(*fax), "saving fax");
   const FaxState finalState = ok ? FaxState::Received : FaxState::Failed;
-  std::string error = ok ? std::string() : (result.outcome.reason.empty() ? "no pages received"
-                                                                           : result.outcome.reason);
-  workers_->post([this, faxId, finalState, error] { makeInboundDocuments(faxId, finalState, error); });
+  std::string error =
+      ok ? std::string()
+         : (result.outcome.reason.empty() ? "no pages received" : result.outcome.reason);
+  workers_->post(
+      [this, faxId, finalState, error] { makeInboundDocuments(faxId, finalState, error); });
 }
 
 // Worker thread: PDF and preview of what arrived, then the final state on the scheduler thread.
@@ -658,7 +482,8 @@ Result<Fax> Scheduler::cancelJob(std::int64_t id) {
   auto fax = loadFax(id);
   if (!fax) return makeError("not_found", "there is no fax " + std::to_string(id));
   if (fax->direction != Direction::Out) {
-    return makeError("conflict", "fax " + std::to_string(id) + " is inbound; only jobs can be canceled");
+    return makeError("conflict",
+                     "fax " + std::to_string(id) + " is inbound; only jobs can be canceled");
   }
   if (isFinal(fax->state)) {
     return makeError("conflict", "fax " + std::to_string(id) + " is already " +
@@ -670,6 +495,7 @@ Result<Fax> Scheduler::cancelJob(std::int64_t id) {
     telephony_.hangup(id);
   }
   converting_.erase(id);
+  trunkBackoff_.erase(id);
   setState(*fax, FaxState::Canceled, "canceled by the user");
   return *fax;
 }
@@ -692,33 +518,6 @@ LineStatus Scheduler::lineStatus() {
     }
   }
   return l;
-}
-
-Result<int> Scheduler::cleanupNow(std::optional<int> olderThanDays) {
-  const int days = olderThanDays.value_or(currentSettings().retentionDays);
-  if (days < 0) return makeError("invalid_request", "older_than_days must not be negative");
-  const Millis cutoff = clock_.now() - static_cast<Millis>(days) * 86'400'000;
-  auto ids = store_.faxIdsCreatedBefore(cutoff);
-  if (!ids) return ids.error();
-  int deleted = 0;
-  for (auto id : *ids) {
-    auto fax = loadFax(id);
-    if (!fax || !isFinal(fax->state) || calls_.contains(id)) continue;  // never a live one
-    if (auto r = store_.deleteFax(id); !r) return r.error();
-    std::error_code ec;
-    fs::remove_all(faxDir(id), ec);
-    ++deleted;
-  }
-  spdlog::info("cleanup: deleted {} fax(es) older than {} days", deleted, days);
-  for (auto* o : observers_) o->onRetentionCleanup(cutoff);
-  return deleted;
-}
-
-void Scheduler::maybeRunScheduledCleanup() {
-  if (!cleanupCron_ || nextCleanupAt_ == 0 || clock_.now() < nextCleanupAt_) return;
-  auto r = cleanupNow(std::nullopt);
-  if (!r) spdlog::error("scheduled cleanup: {}", r.error().message);
-  nextCleanupAt_ = static_cast<Millis>(cleanupCron_->next(clock_.now() / 1000)) * 1000;
 }
 
 }  // namespace vfax::core

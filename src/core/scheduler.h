@@ -21,6 +21,7 @@
 #include "core/model.h"
 #include "core/number_plan.h"
 #include "core/observer.h"
+#include "core/run_queue.h"
 #include "core/service.h"
 #include "core/store.h"
 #include "core/telephony.h"
@@ -38,16 +39,31 @@ class Scheduler final : public CallEvents {
   void beginShutdown() { shuttingDown_ = true; }
   void addObserver(FaxObserver* o) { observers_.push_back(o); }
   void notifyCreated(std::int64_t id);  // scheduler thread
+  /// Scheduler thread: keeps the index of runnable jobs current for `fax` as stored (a new job,
+  /// and every state change through setState()).
+  void track(const Fax& fax);
   void stop();
 
-  /// Runs `fn` on the scheduler thread and waits for its result.
+  /// Runs `fn` on the scheduler thread and waits for its result. If the scheduler stops before
+  /// running it (or never started), the answer is error `unavailable` ("vfaxd is stopping"),
+  /// never a wait without end.
   template <typename T>
-  T call(std::function<T()> fn) {
-    auto task = std::make_shared<std::packaged_task<T()>>(std::move(fn));
-    auto future = task->get_future();
-    post([task] { (*task)(); });
+  Result<T> call(std::function<Result<T>()> fn) {
+    auto reply = std::make_shared<Reply<T>>();
+    auto future = reply->promise.get_future();
+    // The task holds the only reference, so dropping it unrun answers at once.
+    post([reply = std::move(reply), fn = std::move(fn)] {
+      reply->promise.set_value(fn());
+      reply->answered = true;
+    });
     return future.get();
   }
+  /// False once stop() has begun: new work is refused.
+  bool accepting() {
+    std::lock_guard lock(queueMutex_);
+    return !stopping_;
+  }
+  /// Runs `fn` on the scheduler thread. After stop() it is dropped without running.
   void post(std::function<void()> fn);
 
   // Called on the scheduler thread.
@@ -79,6 +95,21 @@ class Scheduler final : public CallEvents {
   void onInboundFinished(std::int64_t faxId, const CallResult& result) override;
 
  private:
+  // A call()'s answer. Every task that is dropped unrun (posted after stop(), or left in the queue
+  // of a scheduler that never started) is destroyed, and with it the last reference to this, so
+  // the destructor answers for it.
+  template <typename T>
+  struct Reply {
+    std::promise<Result<T>> promise;
+    bool answered = false;
+    Reply() = default;
+    Reply(const Reply&) = delete;
+    Reply& operator=(const Reply&) = delete;
+    ~Reply() {
+      if (!answered) promise.set_value(makeError("unavailable", "vfaxd is stopping"));
+    }
+  };
+
   struct ActiveCall {
     Direction direction;
     std::string destination;  // outbound: dial string
@@ -86,20 +117,27 @@ class Scheduler final : public CallEvents {
     bool cancelRequested = false;
   };
 
+  // Upper bound on sleeping, so that cron and clocks stay honest.
+  static constexpr Millis kIdleWake = 30'000;
+  static constexpr Millis kStoreRetry = 1'000;  // after a store error in dispatch
+  static void logIfError(const Result<void>& r, const char* what);
+
   void run();
-  void recover();
-  void dispatch();
+  Result<void> recover();  // scheduler_recovery.cc
+  void dispatch();         // scheduler_dispatch.cc, with the conversion and call starts
+  Result<std::optional<Fax>> loadIndexed(std::int64_t id, FaxState expected);
   void startConversion(Fax fax);
-  void fillCoverPage(const Fax& fax, ConvertRequest* req);
   void conversionDone(std::int64_t id, Result<int> pages);
   void placeCall(Fax fax);
   void finishOutbound(std::int64_t faxId, const CallResult& result);
+  void waitForTrunk(std::int64_t faxId, const ActiveCall& call, const CallResult& result);
   void acceptInbound(const InboundOffer& offer, const std::function<void(InboundDecision)>& decide);
   void finishInbound(std::int64_t faxId, const CallResult& result);
   void makeInboundDocuments(std::int64_t faxId, FaxState finalState, std::string error);
-  void maybeRunScheduledCleanup();
+  void maybeRunScheduledCleanup();  // scheduler_retention.cc
   Millis retryDelay(OutcomeClass cls) const;
-  void setState(Fax& fax, FaxState state, const std::string& error = {});
+  // `report` false: the observers are not told (a try that placed no call).
+  void setState(Fax& fax, FaxState state, const std::string& error = {}, bool report = true);
   void notify(std::int64_t id, FaxState previous);
   std::optional<Fax> loadFax(std::int64_t id);
   void closeAttempt(std::int64_t attemptId, std::int64_t faxId, const CallResult& result);
@@ -127,6 +165,8 @@ class Scheduler final : public CallEvents {
   // Scheduler-thread state.
   std::map<std::int64_t, ActiveCall> calls_;
   std::set<std::int64_t> converting_;
+  RunQueue runQueue_;  // queued and waiting jobs; loaded by recover(), then kept by track()
+  std::map<std::int64_t, Millis> trunkBackoff_;  // jobs waiting for a trunk: their current delay
   std::optional<CronSchedule> cleanupCron_;
   Millis nextCleanupAt_ = 0;
   std::atomic<int> inboundCount_{0};

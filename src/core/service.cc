@@ -66,7 +66,8 @@ Result<void> moveFile(const std::string& from, const std::string& to) {
 
 Service::Service(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
                  ServiceOptions options)
-    : scheduler_(std::make_unique<Scheduler>(store, documents, telephony, clock, std::move(options))) {
+    : scheduler_(
+          std::make_unique<Scheduler>(store, documents, telephony, clock, std::move(options))) {
   telephony.setEvents(scheduler_.get());
 }
 
@@ -81,7 +82,12 @@ Result<void> Service::start() {
     unsigned char raw[crypto_generichash_KEYBYTES];
     randombytes_buf(raw, sizeof raw);
     if (auto r = store.setMeta(kTokenKeyMeta, toHex(raw, sizeof raw)); !r) return r;
+    key = store.meta(kTokenKeyMeta);
+    if (!key) return key.error();
   }
+  // Kept in memory: every API request hashes its token, and a read of the key each time would
+  // queue behind the store's commits for nothing (the key never changes).
+  if (*key) tokenKey_ = **key;
   return scheduler_->start();
 }
 
@@ -122,14 +128,16 @@ Result<Fax> Service::submit(SubmitRequest req) {
     return fail(makeError("invalid_request", "priority must be between -100 and 100"));
   }
   if (!req.notify.empty() && !plausibleEmail(req.notify)) {
-    return fail(makeError("invalid_request", "notify must be an e-mail address, got '" + req.notify + "'"));
+    return fail(
+        makeError("invalid_request", "notify must be an e-mail address, got '" + req.notify + "'"));
   }
   std::optional<Device> device;
   if (req.deviceId) {
     auto d = store.device(*req.deviceId);
     if (!d) return fail(d.error());
     if (!*d) {
-      return fail(makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId)));
+      return fail(
+          makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId)));
     }
     device = **d;
   }
@@ -164,7 +172,8 @@ Result<Fax> Service::submit(SubmitRequest req) {
   if (target) {
     fax.extension = target->extension;
     fax.dialString = target->extension;
-    fax.number = "+" + settings.countryCode + settings.areaCode + settings.baseNumber + target->extension;
+    fax.number =
+        "+" + settings.countryCode + settings.areaCode + settings.baseNumber + target->extension;
   } else {
     auto parsed = plan.parse(req.to);
     if (!parsed) return fail(parsed.error());
@@ -180,7 +189,9 @@ Result<Fax> Service::submit(SubmitRequest req) {
   const fs::path staging = faxes / ("tmp-" + toHex(rnd, sizeof rnd));
   std::error_code ec;
   fs::create_directories(staging, ec);
-  if (ec) return fail(makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
+  if (ec)
+    return fail(
+        makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
   for (size_t i = 0; i < req.files.size(); ++i) {
     const std::string name = "source-" + std::to_string(i + 1) + "." + types[i];
     if (auto r = moveFile(req.files[i].path, (staging / name).string()); !r) {
@@ -189,27 +200,31 @@ Result<Fax> Service::submit(SubmitRequest req) {
     }
     fax.sourceFiles.push_back(name);
   }
-  // On the scheduler thread, so that dispatch never sees the record before its documents.
-  auto stored = scheduler_->call<Result<Fax>>([&]() -> Result<Fax> {
-    auto inserted = store.insertFax(fax);
-    if (!inserted) return inserted;
-    std::error_code renameError;
-    fs::rename(staging, faxes / std::to_string(inserted->id), renameError);
-    if (renameError) {
-      spdlog::error("fax {}: cannot move its documents in place: {}", inserted->id,
-                    renameError.message());
-      (void)store.deleteFax(inserted->id);
-      return makeError("storage_error", "the documents could not be stored");
-    }
-    return inserted;
-  });
+  // Inserted here, not on the scheduler thread: concurrent submits then share the store's group
+  // commit, and the scheduler thread stays free for dispatch. Dispatch only sees a job once
+  // track() ran, after its folder is in place. A stop that begins after this check finds the job
+  // in the store at the next start (it is accepted, so it is kept).
+  if (!scheduler_->accepting()) {
+    fs::remove_all(staging, ec);
+    return makeError("unavailable", "vfaxd is stopping");
+  }
+  auto stored = store.insertFax(fax);
   if (!stored) {
     fs::remove_all(staging, ec);
     return stored.error();
   }
+  fs::rename(staging, faxes / std::to_string(stored->id), ec);
+  if (ec) {
+    spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
+    (void)store.deleteFax(stored->id);
+    fs::remove_all(staging, ec);
+    return makeError("storage_error", "the documents could not be stored");
+  }
   spdlog::info("fax {}: queued to {} ({} file(s))", stored->id, stored->number, req.files.size());
-  const auto id = stored->id;
-  scheduler_->post([this, id] { scheduler_->notifyCreated(id); });
+  scheduler_->post([this, job = *stored] {
+    scheduler_->track(job);
+    scheduler_->notifyCreated(job.id);
+  });
   scheduler_->kick();
   return *stored;
 }
@@ -221,11 +236,13 @@ Result<Fax> Service::get(std::int64_t id) {
   return **f;
 }
 
-Result<std::vector<Fax>> Service::list(const FaxQuery& q) { return scheduler_->store().listFaxes(q); }
+Result<std::vector<Fax>> Service::list(const FaxQuery& q) {
+  return scheduler_->store().listFaxes(q);
+}
 
 Result<Fax> Service::cancel(std::int64_t id) {
   if (auto f = get(id); !f) return f;
-  return scheduler_->call<Result<Fax>>([this, id] { return scheduler_->cancelJob(id); });
+  return scheduler_->call<Fax>([this, id] { return scheduler_->cancelJob(id); });
 }
 
 Result<std::string> Service::documentPath(std::int64_t id, DocumentKind kind) {
@@ -241,7 +258,8 @@ Result<std::string> Service::documentPath(std::int64_t id, DocumentKind kind) {
   }
   if (!isFinal(fax->state) || fax->state == FaxState::Receiving) {
     return makeError("not_ready", "fax " + std::to_string(id) + " is " +
-                                      std::string(toString(fax->state)) + "; its document is not ready yet");
+                                      std::string(toString(fax->state)) +
+                                      "; its document is not ready yet");
   }
   return makeError("not_found", "fax " + std::to_string(id) + " has no " + name);
 }
@@ -328,7 +346,7 @@ LineStatus Service::lines() { return scheduler_->lineStatus(); }
 Result<std::vector<FaxCount>> Service::countFaxes() { return scheduler_->store().countFaxes(); }
 
 Result<int> Service::cleanup(std::optional<int> olderThanDays) {
-  return scheduler_->call<Result<int>>(
+  return scheduler_->call<int>(
       [this, olderThanDays] { return scheduler_->cleanupNow(olderThanDays); });
 }
 
@@ -338,8 +356,10 @@ Result<int> Service::cleanup(std::optional<int> olderThanDays) {
 
 namespace {
 
-Result<std::string> hashToken(Store& store, const std::string& secret) {
-  auto keyHex = store.meta(kTokenKeyMeta);
+Result<std::string> hashToken(Store& store, const std::string& cachedKey,
+                              const std::string& secret) {
+  Result<std::optional<std::string>> keyHex = std::optional<std::string>(cachedKey);
+  if (cachedKey.empty()) keyHex = store.meta(kTokenKeyMeta);  // before start()
   if (!keyHex) return keyHex.error();
   if (!*keyHex) return makeError("internal", "the token key is missing");
   unsigned char key[crypto_generichash_KEYBYTES];
@@ -363,7 +383,7 @@ Result<NewToken> Service::createToken(const std::string& name, bool admin) {
   }
   NewToken t;
   t.secret = randomToken();
-  auto hash = hashToken(scheduler_->store(), t.secret);
+  auto hash = hashToken(scheduler_->store(), tokenKey_, t.secret);
   if (!hash) return hash.error();
   t.token.name = name;
   t.token.admin = admin;
@@ -381,7 +401,8 @@ Result<std::vector<ApiToken>> Service::tokens() { return scheduler_->store().lis
 Result<void> Service::revokeToken(std::int64_t id) {
   auto all = tokens();
   if (!all) return all.error();
-  const auto target = std::find_if(all->begin(), all->end(), [id](const auto& t) { return t.id == id; });
+  const auto target =
+      std::find_if(all->begin(), all->end(), [id](const auto& t) { return t.id == id; });
   if (target != all->end() && target->admin &&
       std::count_if(all->begin(), all->end(), [](const auto& t) { return t.admin; }) == 1) {
     return makeError("conflict", "token " + std::to_string(id) +
@@ -395,7 +416,7 @@ Result<void> Service::revokeToken(std::int64_t id) {
 
 Result<ApiToken> Service::authenticate(const std::string& secret) {
   if (secret.empty()) return makeError("unauthorized", "an API token is required");
-  auto hash = hashToken(scheduler_->store(), secret);
+  auto hash = hashToken(scheduler_->store(), tokenKey_, secret);
   if (!hash) return hash.error();
   auto t = scheduler_->store().tokenByHash(*hash);
   if (!t) return t.error();

@@ -21,15 +21,19 @@
 namespace vfax::core {
 
 struct ServiceOptions {
-  std::string dataDir;                       // faxes live in dataDir/faxes/<id>/
-  std::string defaultInboundExtension;       // unknown extensions go to this device ("" = none)
-  int maxCallsPerDestination = 1;            // parallel calls to the same number
-  Millis retryBusy = 60'000;                 // retry delays by outcome class
+  std::string dataDir;                  // faxes live in dataDir/faxes/<id>/
+  std::string defaultInboundExtension;  // unknown extensions go to this device ("" = none)
+  int maxCallsPerDestination = 1;       // parallel calls to the same number
+  Millis retryBusy = 60'000;            // retry delays by outcome class
   Millis retryNoAnswer = 180'000;
   Millis retryDropped = 120'000;
   Millis retryOther = 300'000;
+  // No call placed (OutcomeClass::Unavailable, temporary trunk trouble): no attempt is spent; the
+  // job retries after this delay, doubled at each further try up to the max.
+  Millis retryUnavailable = 5'000;
+  Millis retryUnavailableMax = 300'000;
   int conversionWorkers = 2;
-  std::string headerName = "vfax";           // sender name in the page header line
+  std::string headerName = "vfax";  // sender name in the page header line
 };
 
 struct Upload {
@@ -88,8 +92,10 @@ class Service {
   void beginShutdown();
   void stop();
 
-  // Faxes.
-  Result<Fax> submit(SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
+  // Faxes. What runs on the scheduler thread (submit, cancel, cleanup) answers `unavailable`
+  // ("vfaxd is stopping") once stop() has begun, also to callers that were waiting for start().
+  Result<Fax> submit(
+      SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
   Result<Fax> get(std::int64_t id);
   Result<std::vector<Fax>> list(const FaxQuery& q);
   Result<Fax> cancel(std::int64_t id);  // error `conflict` when already final
@@ -120,6 +126,7 @@ class Service {
 
  private:
   std::unique_ptr<Scheduler> scheduler_;
+  std::string tokenKey_;  // hex of the token hashing key; set by start(), read-only after
 };
 
 }  // namespace vfax::core

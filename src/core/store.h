@@ -57,6 +57,9 @@ class Store {
   // Attempts. insertAttempt returns the id.
   virtual Result<std::int64_t> insertAttempt(const Attempt& a) = 0;
   virtual Result<void> updateAttempt(const Attempt& a) = 0;
+  /// Removes the record of an attempt that placed no call (temporary trunk trouble), so that hours
+  /// of waiting for a peer do not pile up rows. `not_found` if there is no such attempt.
+  virtual Result<void> deleteAttempt(std::int64_t id) = 0;
 
   // API tokens.
   virtual Result<ApiToken> insertToken(const ApiToken& t) = 0;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "documents/child_process.h"
+#include "documents/cover_page.h"
 #include "documents/fax_pdf.h"
 #include "documents/ocr.h"
 #include "documents/sniff.h"
@@ -259,6 +260,12 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
     return makeError("conversion_failed", "The converted fax could not be stored.");
   }
   return pages;
+}
+
+void DocumentConverter::fillCoverPage(const core::Fax& fax, const std::string& sender,
+                                      const core::Settings& settings, core::Millis now,
+                                      const std::string& templatesDir, core::ConvertRequest* req) {
+  documents::fillCoverPage(fax, sender, settings.coverLanguage, now, templatesDir, req);
 }
 
 core::Result<int> DocumentConverter::faxToPdf(const std::string& tiff, const std::string& pdf,

@@ -47,6 +47,9 @@ class DocumentConverter : public core::Documents {
   core::Result<int> toFax(const core::ConvertRequest& req) override;
   core::Result<int> faxToPdf(const std::string& tiff, const std::string& pdf,
                              const std::string& previewPng) override;
+  void fillCoverPage(const core::Fax& fax, const std::string& sender,
+                     const core::Settings& settings, core::Millis now,
+                     const std::string& templatesDir, core::ConvertRequest* req) override;
 
   /// The path of `program` (as is when it has a slash, else searched in PATH); "" if not found.
   static std::string findProgram(const std::string& program);

@@ -20,11 +20,11 @@ using detail::Stmt;
 // Column lists drive the INSERT, UPDATE and SELECT text alike, so the bind order in bindX() and
 // the read order in readX() have one source to agree with. Every SELECT puts `id` first.
 constexpr std::array<std::string_view, 25> kFaxColumns{
-    "direction", "state",        "number",    "dial_string",   "extension",       "device_id",
-    "pages",     "pages_total",  "remote_id", "created_at",    "updated_at",      "error",
-    "priority",  "tag",          "notify",    "attempt_count", "next_attempt_at", "tsi",
-    "fine",      "source_files", "caller_id", "cover_page",    "subject",         "comment",
-    "origin"};
+    "direction",     "state",           "number",      "dial_string", "extension",
+    "device_id",     "pages",           "pages_total", "remote_id",   "created_at",
+    "updated_at",    "error",           "priority",    "tag",         "notify",
+    "attempt_count", "next_attempt_at", "tsi",         "fine",        "source_files",
+    "caller_id",     "cover_page",      "subject",     "comment",     "origin"};
 constexpr std::array<std::string_view, 12> kAttemptColumns{
     "fax_id", "started_at", "ended_at", "outcome",     "finished", "code",
     "reason", "bit_rate",   "ecm",      "compression", "pages",    "remote_id"};
@@ -409,7 +409,61 @@ Result<bool> SqliteStore::deleteDevice(std::int64_t id) {
 // --- faxes
 
 Result<core::Fax> SqliteStore::insertFax(const core::Fax& f) {
+  PendingInsert mine{&f, std::nullopt};
+  std::unique_lock group(groupMu_);
+  pendingInserts_.push_back(&mine);
+  // One thread at a time commits everything waiting; the others wait for its outcome, or for
+  // their turn when they came after it took the group.
+  while (!mine.result) {
+    if (groupCommitting_) {
+      groupCv_.wait(group);
+      continue;
+    }
+    groupCommitting_ = true;
+    std::vector<PendingInsert*> taken;
+    taken.swap(pendingInserts_);
+    group.unlock();
+    auto results = insertGroup(taken);
+    group.lock();
+    for (std::size_t i = 0; i < taken.size(); ++i) taken[i]->result = std::move(results[i]);
+    groupCommitting_ = false;
+    groupCv_.notify_all();
+  }
+  return std::move(*mine.result);
+}
+
+std::vector<Result<core::Fax>> SqliteStore::insertGroup(const std::vector<PendingInsert*>& group) {
   std::lock_guard lock(mu_);
+  std::vector<Result<core::Fax>> results;
+  if (group.size() == 1) {
+    results.push_back(insertOne(*group[0]->fax));  // its own transaction, as any other write
+    return results;
+  }
+  auto failAll = [&](const Error& e) {
+    results.assign(group.size(), Result<core::Fax>(e));
+    return results;
+  };
+  if (auto r = db_->exec("BEGIN IMMEDIATE", "start a group of new faxes"); !r)
+    return failAll(r.error());
+  for (const auto* pending : group) {
+    // A savepoint per row: a failing row is undone alone and the others still commit.
+    if (auto r = db_->exec("SAVEPOINT one_fax", "add the fax"); !r) {
+      results.push_back(r.error());
+      continue;
+    }
+    auto row = insertOne(*pending->fax);
+    if (!row) (void)db_->exec("ROLLBACK TO one_fax", "undo the fax");
+    (void)db_->exec("RELEASE one_fax", "add the fax");
+    results.push_back(std::move(row));
+  }
+  if (auto r = db_->exec("COMMIT", "commit a group of new faxes"); !r) {
+    (void)db_->exec("ROLLBACK", "undo a group of new faxes");
+    return failAll(r.error());  // nothing of the group is stored
+  }
+  return results;
+}
+
+Result<core::Fax> SqliteStore::insertOne(const core::Fax& f) {
   auto st = db_->prepare(sql().insertFax);
   if (!st) return st.error();
   if (auto r = bindFax(*st, f); !r) return r.error();
@@ -556,6 +610,16 @@ Result<void> SqliteStore::updateAttempt(const core::Attempt& a) {
     return r;
   }
   if (db_->changes() == 0) return notFound("attempt", a.id);
+  return {};
+}
+
+Result<void> SqliteStore::deleteAttempt(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  auto st = db_->prepare("DELETE FROM attempts WHERE id = ?");
+  if (!st) return st.error();
+  st->bindInt(id);
+  if (auto r = run(*db_, *st, "delete the attempt"); !r) return r;
+  if (db_->changes() == 0) return notFound("attempt", id);
   return {};
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // core::Store on one SQLite file: the embedded default store of vfaxd.
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/mail_store.h"
 #include "core/store.h"
@@ -43,7 +46,10 @@ class SqliteStore final : public core::Store, public core::MailStore {
   core::Result<bool> deleteDevice(std::int64_t id) override;
 
   /// Ignores f.id and f.attempts (attempts are written with insertAttempt); the result carries
-  /// the new id and no attempts, as fax(id) would return it.
+  /// the new id and no attempts, as fax(id) would return it. Group commit: inserts from several
+  /// threads that arrive while one is being committed go in the next transaction together and
+  /// share its fsync; each is still durable when its call returns, and a row that fails (its
+  /// device deleted meanwhile) fails alone.
   core::Result<core::Fax> insertFax(const core::Fax& f) override;
   core::Result<void> updateFax(const core::Fax& f) override;
   core::Result<std::optional<core::Fax>> fax(std::int64_t id) override;
@@ -56,6 +62,7 @@ class SqliteStore final : public core::Store, public core::MailStore {
 
   core::Result<std::int64_t> insertAttempt(const core::Attempt& a) override;
   core::Result<void> updateAttempt(const core::Attempt& a) override;
+  core::Result<void> deleteAttempt(std::int64_t id) override;
 
   core::Result<core::ApiToken> insertToken(const core::ApiToken& t) override;
   core::Result<std::vector<core::ApiToken>> listTokens() override;
@@ -80,11 +87,23 @@ class SqliteStore final : public core::Store, public core::MailStore {
  private:
   explicit SqliteStore(std::unique_ptr<detail::Db> db);
 
+  struct PendingInsert {
+    const core::Fax* fax = nullptr;
+    std::optional<core::Result<core::Fax>> result;  // set under groupMu_ once committed
+  };
+  std::vector<core::Result<core::Fax>> insertGroup(const std::vector<PendingInsert*>& group);
+  core::Result<core::Fax> insertOne(const core::Fax& f);  // lock held
+
   core::Result<std::vector<core::Attempt>> attemptsOf(std::int64_t faxId);  // lock held
   core::Result<void> fillAttempts(std::vector<core::Fax>& faxes);           // lock held
 
   std::mutex mu_;
   std::unique_ptr<detail::Db> db_;
+  // Group commit of insertFax: the waiting inserts and whether one thread is committing a group.
+  std::mutex groupMu_;
+  std::condition_variable groupCv_;
+  std::vector<PendingInsert*> pendingInserts_;
+  bool groupCommitting_ = false;
 };
 
 }  // namespace vfax::store

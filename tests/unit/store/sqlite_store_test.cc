@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -590,6 +591,27 @@ TEST_F(SqliteStoreTest, DeletingFaxCascadesAttempts) {
   EXPECT_EQ(again.error().code, "not_found");
 }
 
+// An attempt that placed no call is removed on its own; its fax and other attempts stay.
+TEST_F(SqliteStoreTest, DeletingAnAttemptKeepsTheRest) {
+  auto s = openStore();
+  auto f = s->insertFax(sampleFax());
+  ASSERT_TRUE(f.ok());
+  auto kept = s->insertAttempt(sampleAttempt(f->id, 1000));
+  auto dropped = s->insertAttempt(sampleAttempt(f->id, 2000));
+  ASSERT_TRUE(kept.ok() && dropped.ok());
+
+  ASSERT_TRUE(s->deleteAttempt(*dropped).ok());
+  s = openStore();  // durable, not just cached
+  auto got = s->fax(f->id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  ASSERT_EQ((*got)->attempts.size(), 1u);
+  EXPECT_EQ((*got)->attempts[0].id, *kept);
+
+  auto again = s->deleteAttempt(*dropped);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "not_found");
+}
+
 TEST_F(SqliteStoreTest, IdsAreNeverReused) {
   auto s = openStore();
   auto a = s->insertFax(sampleFax());
@@ -795,6 +817,59 @@ TEST_F(SqliteStoreTest, KillNineRightAfterReturnLosesNothing) {
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].tag, "survivor");
   EXPECT_EQ(s->meta("written")->value_or(""), "yes");
+}
+
+// Concurrent inserts share transactions (group commit); each still answers for itself: a row that
+// fails (a missing device) fails alone, every other is stored once, with an id of its own, and
+// survives a reopen.
+TEST_F(SqliteStoreTest, ConcurrentInsertsCommitTogetherAndFailAlone) {
+  auto s = openStore();
+  ASSERT_NE(s, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::int64_t>> ids(kThreads);
+  std::vector<int> badRefused(kThreads, 0);
+  std::vector<int> unexpected(kThreads, 0);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Fax f = sampleFax();
+        f.deviceId = std::nullopt;
+        f.tag = std::to_string(t) + "/" + std::to_string(i);
+        const bool bad = i % 10 == 3;
+        if (bad) f.deviceId = 4242;  // no such device
+        auto in = s->insertFax(f);
+        if (bad && !in.ok() && in.error().code == "not_found") {
+          ++badRefused[t];
+        } else if (!bad && in.ok()) {
+          ids[t].push_back(in->id);
+        } else {
+          ++unexpected[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::int64_t> unique;
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(unexpected[t], 0) << "thread " << t;
+    EXPECT_EQ(badRefused[t], kPerThread / 10) << "thread " << t;
+    unique.insert(ids[t].begin(), ids[t].end());
+  }
+  const std::size_t good = kThreads * (kPerThread - kPerThread / 10);
+  EXPECT_EQ(unique.size(), good);
+
+  s = openStore();
+  FaxQuery q;
+  q.limit = 0;
+  auto all = s->listFaxes(q);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), good);
+  for (const auto& f : *all) {
+    EXPECT_TRUE(unique.contains(f.id));
+    EXPECT_FALSE(f.deviceId.has_value());
+  }
 }
 
 TEST_F(SqliteStoreTest, ConcurrentUseFromSeveralThreads) {

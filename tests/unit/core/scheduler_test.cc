@@ -5,13 +5,15 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <future>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/service.h"
@@ -41,10 +43,10 @@ class ScriptedTelephony final : public core::Telephony {
     std::unique_lock l(m_);
     placed_.push_back(call);
     if (!script_.empty()) {
-      const OutcomeClass cls = script_.front();
+      const auto [cls, reason] = script_.front();
       script_.pop_front();
       l.unlock();
-      finish(call.faxId, cls, cls == OutcomeClass::Ok ? pagesOnOk : 0);
+      finish(call.faxId, cls, cls == OutcomeClass::Ok ? pagesOnOk : 0, reason);
       return;
     }
     open_.push_back(call.faxId);
@@ -58,7 +60,12 @@ class ScriptedTelephony final : public core::Telephony {
 
   void script(std::initializer_list<OutcomeClass> outcomes) {
     std::lock_guard l(m_);
-    script_.insert(script_.end(), outcomes);
+    for (auto cls : outcomes) script_.emplace_back(cls, "");
+  }
+  // One outcome with the reason the telephony layer gives.
+  void script(OutcomeClass cls, const std::string& reason) {
+    std::lock_guard l(m_);
+    script_.emplace_back(cls, reason);
   }
   // Ends a held call.
   void release(std::int64_t faxId, OutcomeClass cls, int pages) {
@@ -93,9 +100,11 @@ class ScriptedTelephony final : public core::Telephony {
   std::vector<std::int64_t> hangups_;
 
  private:
-  void finish(std::int64_t faxId, OutcomeClass cls, int pages) {
+  void finish(std::int64_t faxId, OutcomeClass cls, int pages, const std::string& reason = {}) {
     CallResult r;
-    r.outcome = {cls, 0, std::string("scripted ") + std::string(core::toString(cls))};
+    r.outcome = {
+        cls, 0,
+        reason.empty() ? std::string("scripted ") + std::string(core::toString(cls)) : reason};
     r.pages = pages;
     events_->onOutboundFinished(faxId, r);
   }
@@ -103,10 +112,21 @@ class ScriptedTelephony final : public core::Telephony {
   mutable std::mutex m_;
   std::condition_variable cv_;
   core::CallEvents* events_ = nullptr;
-  std::deque<OutcomeClass> script_;
+  std::deque<std::pair<OutcomeClass, std::string>> script_;
   std::vector<std::int64_t> open_;
   std::vector<core::OutboundCall> placed_;
   int maxOpen_ = 0;
+};
+
+// The system clock, moved forward on demand (a back-off of an hour passes at once).
+class OffsetClock final : public core::Clock {
+ public:
+  core::Millis now() const override { return system_.now() + offset_.load(); }
+  void advance(core::Millis ms) { offset_ += ms; }
+
+ private:
+  core::SystemClock system_;
+  std::atomic<core::Millis> offset_{0};
 };
 
 class SchedulerTest : public ::testing::Test {
@@ -137,6 +157,8 @@ class SchedulerTest : public ::testing::Test {
     core::ServiceOptions o;
     o.dataDir = dir_;
     o.retryBusy = o.retryNoAnswer = o.retryDropped = o.retryOther = 0;
+    o.retryUnavailable = retryUnavailable_;
+    o.retryUnavailableMax = retryUnavailableMax_;
     service_ = std::make_unique<core::Service>(*store_, *converter_, telephony_, clock_, o);
     ASSERT_TRUE(service_->start());
     if (!settings.empty()) {
@@ -166,13 +188,41 @@ class SchedulerTest : public ::testing::Test {
     return *service_->get(id);
   }
 
+  // A job as the store holds it after a conversion (or a crash), without going through submit.
+  std::int64_t storeJob(FaxState state, const std::string& dialString, int priority = 0,
+                        core::Millis nextAttemptAt = 0, int attemptCount = 0) {
+    core::Fax f;
+    f.direction = core::Direction::Out;
+    f.state = state;
+    f.number = "+49" + dialString;
+    f.dialString = dialString;
+    f.priority = priority;
+    f.pagesTotal = 1;
+    f.attemptCount = attemptCount;
+    f.nextAttemptAt = nextAttemptAt;
+    f.createdAt = f.updatedAt = clock_.now();
+    auto stored = store_->insertFax(f);
+    EXPECT_TRUE(stored);
+    return stored ? stored->id : 0;
+  }
+
+  void saveSettings(int totalLines, int reservedInbound) {
+    auto settings = store_->loadSettings();
+    ASSERT_TRUE(settings);
+    settings->totalLines = totalLines;
+    settings->reservedInboundLines = reservedInbound;
+    ASSERT_TRUE(store_->saveSettings(*settings));
+  }
+
   std::string dir_;
   std::string pdf_;
   int counter_ = 0;
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<documents::DocumentConverter> converter_;
   ScriptedTelephony telephony_;
-  core::SystemClock clock_;
+  OffsetClock clock_;
+  core::Millis retryUnavailable_ = 0;
+  core::Millis retryUnavailableMax_ = 0;
   std::unique_ptr<core::Service> service_;
 };
 
@@ -405,6 +455,188 @@ TEST_F(SchedulerTest, BadSubmissionsCreateNothing) {
   auto all = service_->list(core::FaxQuery{});
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->empty());
+}
+
+// Once vfaxd stops, what needs the scheduler thread answers a clear error instead of waiting.
+TEST_F(SchedulerTest, AfterStopCallsAnswerUnavailable) {
+  startService();
+  telephony_.script({OutcomeClass::Busy});
+  auto job = submit("+49 30 1234567");
+  service_->stop();
+
+  const std::string staged = dir_ + "/late.pdf";
+  fs::copy_file(pdf_, staged);
+  core::SubmitRequest req;
+  req.to = "+49 30 1234567";
+  req.files.push_back({"late.pdf", staged});
+  auto late = service_->submit(req);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, "unavailable");
+  EXPECT_EQ(late.error().message, "vfaxd is stopping");
+  EXPECT_FALSE(fs::exists(staged));  // the upload is not left behind
+
+  auto cancel = service_->cancel(job.id);
+  ASSERT_FALSE(cancel);
+  EXPECT_EQ(cancel.error().code, "unavailable");
+  auto cleanup = service_->cleanup(0);
+  ASSERT_FALSE(cleanup);
+  EXPECT_EQ(cleanup.error().code, "unavailable");
+
+  auto all = service_->list(core::FaxQuery{});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 1u);  // only the job accepted before the stop
+}
+
+// A caller waiting on a scheduler that never started is answered when it stops (before, its task
+// stayed in the queue and the caller waited for ever).
+TEST_F(SchedulerTest, StopWithoutStartAnswersWaitingCallers) {
+  core::ServiceOptions o;
+  o.dataDir = dir_;
+  service_ = std::make_unique<core::Service>(*store_, *converter_, telephony_, clock_, o);
+  auto waiting = std::async(std::launch::async, [this] { return service_->cleanup(0); });
+  service_->stop();
+  auto r = waiting.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "unavailable");
+}
+
+// Temporary trunk trouble placed no call: the job waits, spends no attempt, keeps no attempt row
+// and says what it waits for; once a call is placed it goes on as usual.
+TEST_F(SchedulerTest, UnavailableWaitsWithoutSpendingAnAttempt) {
+  retryUnavailable_ = retryUnavailableMax_ = 3'600'000;  // stays waiting until the clock moves
+  startService({{"send_attempts", "1"}});
+  const std::string why = "waiting for IAX2 peer 'pbx' to register";
+  telephony_.script(OutcomeClass::Unavailable, why);
+  auto job = submit("+49 30 1234567");
+  core::Fax waiting;
+  for (int i = 0; i < 600; ++i) {
+    waiting = *service_->get(job.id);
+    // The row goes right after the job is saved as waiting.
+    if (waiting.state == FaxState::Waiting && !waiting.error.empty() && waiting.attempts.empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(waiting.state, FaxState::Waiting);
+  EXPECT_EQ(waiting.error, why);
+  EXPECT_EQ(waiting.attemptCount, 0);
+  EXPECT_TRUE(waiting.attempts.empty());  // the row placeCall wrote is gone
+  EXPECT_GT(waiting.nextAttemptAt, clock_.now());
+  EXPECT_EQ(telephony_.placed().size(), 1u);
+
+  telephony_.script({OutcomeClass::Ok});
+  clock_.advance(2 * 3'600'000);
+  ASSERT_TRUE(service_->updateSettings({{"send_attempts", "1"}}));  // wakes the scheduler
+  auto done = waitState(job.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(done.state, FaxState::Done) << done.error;
+  EXPECT_EQ(done.attemptCount, 1);
+  ASSERT_EQ(done.attempts.size(), 1u);
+  EXPECT_EQ(done.attempts[0].outcome, OutcomeClass::Ok);
+  EXPECT_TRUE(done.error.empty()) << done.error;
+  EXPECT_EQ(telephony_.placed().size(), 2u);
+}
+
+// However often the trunk is unavailable, the job never fails for it, even with one send attempt.
+TEST_F(SchedulerTest, UnavailableNeverFailsTheJob) {
+  retryUnavailable_ = 1;
+  retryUnavailableMax_ = 4;
+  startService({{"send_attempts", "1"}});
+  for (int i = 0; i < 6; ++i) telephony_.script(OutcomeClass::Unavailable, "trunk not bound");
+  telephony_.script({OutcomeClass::Ok});
+  auto job = submit("+49 30 1234567");
+  auto f = waitState(job.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(f.state, FaxState::Done) << f.error;
+  EXPECT_EQ(f.attemptCount, 1);
+  ASSERT_EQ(f.attempts.size(), 1u);
+  EXPECT_EQ(telephony_.placed().size(), 7u);
+}
+
+// A crash while an attempt that placed no call was being undone: recovery finishes the undoing,
+// whether the job had been saved as waiting yet or not.
+TEST_F(SchedulerTest, RecoveryUndoesAnAttemptThatPlacedNoCall) {
+  auto settings = store_->loadSettings();
+  ASSERT_TRUE(settings);
+  settings->sendAttempts = 1;
+  ASSERT_TRUE(store_->saveSettings(*settings));
+  auto crashed = [&](FaxState state, int attemptCount, const std::string& number) {
+    const auto id = storeJob(state, number, 0, 0, attemptCount);
+    core::Attempt a;
+    a.faxId = id;
+    a.startedAt = clock_.now();
+    a.endedAt = a.startedAt;
+    a.finished = true;
+    a.outcome = OutcomeClass::Unavailable;
+    a.reason = "peer 'pbx' unreachable";
+    EXPECT_TRUE(store_->insertAttempt(a));
+    return id;
+  };
+  const auto notSaved = crashed(FaxState::Dialing, 1, "0301111111");  // crash before the job's save
+  const auto saved = crashed(FaxState::Waiting, 0, "0302222222");  // ... before the row's removal
+  telephony_.script({OutcomeClass::Ok, OutcomeClass::Ok});
+  startService();
+  for (auto id : {notSaved, saved}) {
+    auto f = waitState(id, {FaxState::Done, FaxState::Failed});
+    EXPECT_EQ(f.state, FaxState::Done) << f.error;
+    EXPECT_EQ(f.attemptCount, 1);
+    ASSERT_EQ(f.attempts.size(), 1u);
+    EXPECT_EQ(f.attempts[0].outcome, OutcomeClass::Ok);
+  }
+}
+
+// Jobs found waiting at start go out by priority, then age, one line at a time.
+TEST_F(SchedulerTest, WaitingJobsGoByPriorityThenAge) {
+  saveSettings(2, 1);  // one outbound line
+  const auto low1 = storeJob(FaxState::Waiting, "0301000001", 0);
+  const auto mid1 = storeJob(FaxState::Waiting, "0301000002", 5);
+  const auto low2 = storeJob(FaxState::Waiting, "0301000003", 0);
+  const auto mid2 = storeJob(FaxState::Waiting, "0301000004", 5);
+  const auto top = storeJob(FaxState::Waiting, "0301000005", 9);
+  const auto negative = storeJob(FaxState::Waiting, "0301000006", -3);
+  telephony_.script({OutcomeClass::Ok, OutcomeClass::Ok, OutcomeClass::Ok, OutcomeClass::Ok,
+                     OutcomeClass::Ok, OutcomeClass::Ok});
+  startService();
+  for (auto id : {low1, mid1, low2, mid2, top, negative}) {
+    EXPECT_EQ(waitState(id, {FaxState::Done, FaxState::Failed}).state, FaxState::Done);
+  }
+  std::vector<std::int64_t> order;
+  for (const auto& c : telephony_.placed()) order.push_back(c.faxId);
+  EXPECT_EQ(order, (std::vector<std::int64_t>{top, mid1, mid2, low1, low2, negative}));
+}
+
+// A job created while many others wait (most not due, some due) is dispatched at once; each due
+// job is called exactly once, and none of those not due is touched.
+TEST_F(SchedulerTest, JobCreatedWhileManyOthersWait) {
+  saveSettings(40, 0);
+  const core::Millis later = clock_.now() + 3'600'000;
+  std::set<std::int64_t> notDue;
+  for (int i = 0; i < 1000; ++i) {
+    notDue.insert(storeJob(FaxState::Waiting, "0302" + std::to_string(100000 + i), 0, later));
+  }
+  std::vector<std::int64_t> due;
+  for (int i = 0; i < 20; ++i) {
+    due.push_back(storeJob(FaxState::Waiting, "0303" + std::to_string(100000 + i), i % 3));
+  }
+  for (int i = 0; i < 21; ++i) telephony_.script({OutcomeClass::Ok});
+  startService();
+  auto fresh = submit("+49 30 4444444");
+  EXPECT_EQ(waitState(fresh.id, {FaxState::Done, FaxState::Failed}).state, FaxState::Done);
+  for (auto id : due) {
+    EXPECT_EQ(waitState(id, {FaxState::Done, FaxState::Failed}).attemptCount, 1);
+  }
+  std::set<std::int64_t> placed;
+  for (const auto& c : telephony_.placed()) {
+    EXPECT_TRUE(placed.insert(c.faxId).second) << "fax " << c.faxId << " dispatched twice";
+    EXPECT_FALSE(notDue.contains(c.faxId)) << "fax " << c.faxId << " is not due yet";
+  }
+  EXPECT_EQ(placed.size(), 21u);
+  auto waiting = service_->list(core::FaxQuery{.direction = core::Direction::Out,
+                                               .states = {FaxState::Waiting},
+                                               .deviceId = std::nullopt,
+                                               .beforeId = 0,
+                                               .limit = 0,
+                                               .withAttempts = false});
+  ASSERT_TRUE(waiting);
+  EXPECT_EQ(waiting->size(), 1000u);
 }
 
 }  // namespace

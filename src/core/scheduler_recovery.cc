@@ -1,0 +1,114 @@
+// Recovery after a crash or restart of vfaxd: nothing the store holds is lost; calls cut by the
+// crash count as failed attempts.
+#include "core/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace vfax::core {
+
+namespace fs = std::filesystem;
+
+Result<void> Scheduler::recover() {
+  auto active = store_.listFaxes(
+      FaxQuery{.direction = std::nullopt,
+               .states = {FaxState::Converting, FaxState::Waiting, FaxState::Dialing,
+                          FaxState::Sending, FaxState::Receiving},
+               .deviceId = std::nullopt,
+               .beforeId = 0,
+               .limit = 1'000'000,
+               .withAttempts = true});
+  if (!active) return active.error();
+  const Millis now = clock_.now();
+  const Settings s = currentSettings();
+  for (Fax fax : *active) {
+    // An attempt closed as `unavailable` placed no call; waitForTrunk() removes it right after
+    // saving the job as waiting. A crash in between left it here: remove it, and when the job was
+    // not saved yet, undo the attempt there too. Never a failed job for want of a trunk.
+    if (fax.direction == Direction::Out && !fax.attempts.empty() && fax.attempts.back().finished &&
+        fax.attempts.back().outcome == OutcomeClass::Unavailable) {
+      const Attempt tried = fax.attempts.back();
+      fax.attempts.pop_back();
+      if (fax.state == FaxState::Dialing || fax.state == FaxState::Sending) {
+        fax.attemptCount = std::max(0, fax.attemptCount - 1);
+        fax.pages = 0;
+        fax.nextAttemptAt = now;
+        fax.error = tried.reason;
+        setState(fax, FaxState::Waiting, {}, /*report=*/false);
+      }
+      logIfError(store_.deleteAttempt(tried.id),
+                 "recovery: removing an attempt that placed no call");
+      continue;
+    }
+    // The last attempt that ended before the crash tells what the call achieved: the crash may have
+    // come between recording it and the state change that follows.
+    const Attempt* lastFinished = nullptr;
+    bool lastIsFinished = false;
+    for (const auto& a : fax.attempts) {
+      lastIsFinished = a.finished;
+      if (a.finished) {
+        lastFinished = &a;
+        continue;
+      }
+      CallResult cut;
+      cut.outcome = {OutcomeClass::Dropped, 0, "call cut by a restart of vfaxd"};
+      cut.startedAt = a.startedAt;
+      cut.endedAt = now;
+      cut.pages = fax.direction == Direction::In ? fax.pages : 0;
+      cut.remoteId = fax.remoteId;
+      closeAttempt(a.id, fax.id, cut);
+    }
+    const bool lastOk = lastIsFinished && lastFinished &&
+                        lastFinished->outcome == OutcomeClass::Ok && lastFinished->pages > 0;
+    if (fax.state == FaxState::Converting) {
+      setState(fax, FaxState::Queued);
+    } else if (fax.state == FaxState::Waiting) {
+      continue;  // only its unfinished attempt (a crash right after recording it) needed closing
+    } else if (fax.direction == Direction::Out) {
+      if (lastIsFinished && lastFinished && fax.pagesTotal > 0 &&
+          lastFinished->pages >= fax.pagesTotal) {
+        fax.pages = lastFinished->pages;
+        setState(fax, FaxState::Done);  // delivered; the crash only kept the state from saying so
+      } else if (fax.attemptCount >= s.sendAttempts) {
+        fax.pages = 0;
+        setState(fax, FaxState::Failed, "call cut by a restart of vfaxd; no attempts left");
+      } else {
+        fax.pages = 0;
+        fax.nextAttemptAt = now;  // our failure, not the remote's: go again at once
+        setState(fax, FaxState::Waiting);
+      }
+    } else if (lastOk) {
+      // Received in full; the PDF was still being made when vfaxd went away.
+      const auto id = fax.id;
+      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Received, {}); });
+    } else {
+      spdlog::warn("fax {}: inbound call cut by a restart; keeping the {} page(s) that arrived",
+                   fax.id, fax.pages);
+      const auto id = fax.id;
+      setState(fax, FaxState::Failed, "call cut by a restart of vfaxd");
+      workers_->post([this, id] { makeInboundDocuments(id, FaxState::Failed, {}); });
+    }
+  }
+  // The runnable jobs, read once: from now on the scheduler keeps the index current, as the only
+  // code that changes a job's state.
+  auto runnable = store_.listFaxes(FaxQuery{.direction = Direction::Out,
+                                            .states = {FaxState::Queued, FaxState::Waiting},
+                                            .deviceId = std::nullopt,
+                                            .beforeId = 0,
+                                            .limit = 0,
+                                            .withAttempts = false});
+  if (!runnable) return runnable.error();
+  for (const auto& fax : *runnable) track(fax);
+  spdlog::info("recovery: {} job(s) queued or waiting", runQueue_.size());
+  // Staging folders of submissions that never got their record.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(options_.dataDir) / "faxes", ec)) {
+    if (entry.path().filename().string().rfind("tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
+  }
+  return {};
+}
+
+}  // namespace vfax::core
