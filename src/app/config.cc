@@ -324,16 +324,24 @@ Config loadConfig(const std::string& file) {
   const auto* sched = r.section("scheduler");
   auto& s = c.service;
   long long busy = s.retryBusy / 1000, noAnswer = s.retryNoAnswer / 1000,
-            dropped = s.retryDropped / 1000, other = s.retryOther / 1000;
+            dropped = s.retryDropped / 1000, other = s.retryOther / 1000,
+            unavailable = s.retryUnavailable / 1000, unavailableMax = s.retryUnavailableMax / 1000;
   r.get(sched, "scheduler", "retry_busy_seconds", busy);
   r.get(sched, "scheduler", "retry_no_answer_seconds", noAnswer);
   r.get(sched, "scheduler", "retry_dropped_seconds", dropped);
   r.get(sched, "scheduler", "retry_other_seconds", other);
+  r.get(sched, "scheduler", "retry_unavailable_seconds", unavailable);
+  r.get(sched, "scheduler", "retry_unavailable_max_seconds", unavailableMax);
   r.get(sched, "scheduler", "max_calls_per_destination", s.maxCallsPerDestination);
   r.get(sched, "scheduler", "conversion_workers", s.conversionWorkers);
   r.get(sched, "scheduler", "header_name", s.headerName);
   for (auto v : {busy, noAnswer, dropped, other}) {
     if (v < 0) throw std::runtime_error("config: [scheduler] retry delays must not be negative");
+  }
+  if (unavailable < 1 || unavailableMax < unavailable) {
+    throw std::runtime_error(
+        "config: [scheduler] retry_unavailable_seconds must be at least 1 and "
+        "retry_unavailable_max_seconds at least retry_unavailable_seconds");
   }
   positive(s.maxCallsPerDestination, "[scheduler] max_calls_per_destination");
   positive(s.conversionWorkers, "[scheduler] conversion_workers");
@@ -341,6 +349,8 @@ Config loadConfig(const std::string& file) {
   s.retryNoAnswer = noAnswer * 1000;
   s.retryDropped = dropped * 1000;
   s.retryOther = other * 1000;
+  s.retryUnavailable = unavailable * 1000;
+  s.retryUnavailableMax = unavailableMax * 1000;
 
   const auto* inbound = r.section("inbound");
   r.get(inbound, "inbound", "default_extension", s.defaultInboundExtension);

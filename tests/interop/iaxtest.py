@@ -117,6 +117,7 @@ def iax2_config(port, peers, extra=None, retry_seconds=2):
              '[scheduler]', f'retry_busy_seconds = {retry_seconds}',
              f'retry_no_answer_seconds = {retry_seconds}',
              f'retry_dropped_seconds = {retry_seconds}', f'retry_other_seconds = {retry_seconds}',
+             'retry_unavailable_seconds = 1', 'retry_unavailable_max_seconds = 4',
              '[iax2]', f'bind = "127.0.0.1:{port}"']
     for k, v in (extra or {}).items():
         lines.append(f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {str(v).lower()}")
