@@ -56,7 +56,9 @@ const VoiceFrame* JitterBuffer::pop() {
   // drains by itself and costs nothing.
   minLevel_ = std::min(minLevel_, count_);
   if (++windowPops_ >= kDriftWindow) {
-    if (minLevel_ > prefill_ + 2) {
+    // 160 ms above the target for a whole window: real drift (100 ppm takes half an hour to get
+    // there), not the aftermath of a busy second. A trim is a gap in the modem signal, so rare.
+    if (minLevel_ > prefill_ + kDriftSlack) {
       const std::size_t excess = minLevel_ - (prefill_ + 1);
       head_ = (head_ + excess) % kCapacity;
       count_ -= excess;

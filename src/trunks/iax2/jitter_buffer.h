@@ -30,8 +30,9 @@ struct JitterStats {
 
 class JitterBuffer {
  public:
-  static constexpr std::size_t kCapacity = 32;  // 640 ms
-  static constexpr int kDriftWindow = 250;      // pops (5 s)
+  static constexpr std::size_t kCapacity = 32;   // 640 ms
+  static constexpr int kDriftWindow = 250;       // pops (5 s)
+  static constexpr std::size_t kDriftSlack = 8;  // frames above the target before a trim
   explicit JitterBuffer(std::size_t prefill = 3) : prefill_(prefill < 1 ? 1 : prefill) {}
 
   /// Adds a frame; `timestamp` is the call's 32-bit ms timestamp (already unwrapped).
