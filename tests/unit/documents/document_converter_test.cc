@@ -172,6 +172,15 @@ TEST_F(DocumentConverterTest, SniffReportsTypeByContent) {
   auto tiff = converter.sniff(t);
   ASSERT_TRUE(tiff);
   EXPECT_EQ(*tiff, "tiff");
+  // Text is known without a child; it still converts like every type.
+  const std::string txt = dir.file("letter.bin");
+  testing::writeFile(txt, "Dear customer,\nyour order has shipped.\n");
+  auto text = converter.sniff(txt);
+  ASSERT_TRUE(text) << text.error().message;
+  EXPECT_EQ(*text, "text");
+  auto pages = convert({txt});
+  ASSERT_TRUE(pages) << pages.error().message;
+  EXPECT_EQ(*pages, 1);
 }
 
 void expectError(const core::Result<int>& r, const std::string& code) {
