@@ -4,7 +4,10 @@
 // iaxmodem to vfax) and sends every fax to an extension of B; each stack has its own telephony
 // loop thread and its own UDP socket, as two vfaxd processes would.
 //
-//   bench_iax2 [--first N] [--max-calls N] [--budget-seconds S] [--pages P]
+//   bench_iax2 [--first N] [--max-calls N] [--budget-seconds S] [--pages P] [--ramp-ms MS]
+//
+// --ramp-ms: the calls of a step are placed MS milliseconds apart (0: all at once, the worst
+// case; a PBX's calls arrive spread out).
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -16,6 +19,7 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "codec/g711.h"
@@ -49,7 +53,7 @@ struct StepResult {
   std::string firstFailure;
 };
 
-StepResult step(int calls, const std::string& tiff, const std::string& dir) {
+StepResult step(int calls, const std::string& tiff, const std::string& dir, int rampMs) {
   BenchEvents eventsA(dir), eventsB(dir);
   telephony::TelephonyOptions o;
   o.realtime = false;  // loopback only: IAX2 keeps its own 20 ms wall clock
@@ -87,6 +91,7 @@ StepResult step(int calls, const std::string& tiff, const std::string& dir) {
     c.tsi = "bench-tx";
     c.callerId = "100";
     a.placeCall(c);
+    if (rampMs > 0) std::this_thread::sleep_for(std::chrono::milliseconds(rampMs));
   }
   StepResult r;
   bool outDone = eventsA.waitFor(calls, std::chrono::seconds(300));
@@ -120,6 +125,7 @@ int main(int argc, char** argv) {
   int budgetSeconds = 240;
   int pages = 1;
   int first = 8;
+  int rampMs = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
@@ -127,6 +133,7 @@ int main(int argc, char** argv) {
     if (k == "--budget-seconds") budgetSeconds = v;
     if (k == "--pages") pages = v;
     if (k == "--first") first = v;
+    if (k == "--ramp-ms") rampMs = v;
   }
   std::string dir = testing::makeTempDir();
   std::vector<testing::Page> doc;
@@ -143,7 +150,9 @@ int main(int argc, char** argv) {
   double raw = rawResult.callSeconds > 0 ? rawResult.cpuSeconds * 1000 / rawResult.callSeconds : 0;
   std::printf("raw spandsp back to back (A-law): %.2f ms CPU per call-second (call %.1f s)\n", raw,
               rawCall);
-  std::printf("\nIAX2: stack A registered to stack B on 127.0.0.1, A-law, real time\n");
+  std::printf(
+      "\nIAX2: stack A registered to stack B on 127.0.0.1, A-law, real time, calls placed %s\n",
+      rampMs > 0 ? (std::to_string(rampMs) + " ms apart").c_str() : "all at once");
   std::printf("  %6s %7s %14s %14s %8s %9s %8s %13s %7s %s\n", "calls", "failed", "late A",
               "late B", "retrans", "wall s", "dgram/sc", "ms CPU/call-s", "x raw", "verdict");
   auto benchStart = std::chrono::steady_clock::now();
@@ -162,7 +171,7 @@ int main(int argc, char** argv) {
       std::printf("  (time budget of %d s used up)\n", budgetSeconds);
       break;
     }
-    StepResult r = step(n, tiff, dir);
+    StepResult r = step(n, tiff, dir, rampMs);
     bool behind = r.a.lateTicks * 100 > r.a.ticks || r.b.lateTicks * 100 > r.b.ticks;
     bool good = r.allFinished && r.failed == 0 && !behind;
     std::printf("  %6d %7d %6lld/%-7lld %6lld/%-7lld %8llu %9.1f %8.1f %13.2f %7.2f %s\n", n,
