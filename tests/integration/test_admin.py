@@ -133,6 +133,19 @@ class Admin(VfaxTestCase):
         # An inbound default that no device can have.
         self.assertIn("[inbound] default_extension must be 1 to 15 digits",
                       self.refused('[inbound]\ndefault_extension = "reception"\n'))
+        # A peer or registrar host that is neither an address nor a host name.
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
+                           '[[iax2.peer]]\nname = "pbx"\nsecret = "s3cret"\nhost = "pbx example"\n')
+        self.assertIn("host 'pbx example' is not an address or host name", out)
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n[[iax2.register]]\nserver = "-pbx"\n'
+                           'username = "vfax"\nsecret = "pw"\n')
+        self.assertIn("server '-pbx' is not an address or host name", out)
+        # A back-off for trunk trouble that would spin or never grow.
+        self.assertIn("retry_unavailable_seconds must be at least 1",
+                      self.refused('[scheduler]\nretry_unavailable_seconds = 0\n'))
+        self.assertIn("retry_unavailable_max_seconds at least retry_unavailable_seconds",
+                      self.refused('[scheduler]\nretry_unavailable_seconds = 60\n'
+                                   'retry_unavailable_max_seconds = 5\n'))
 
     def test_outbound_route_may_name_a_registration_and_iax2_runs_without_realtime(self):
         # The route may name a registration's username as well as a peer. And the IAX2 trunk no
@@ -177,6 +190,15 @@ class Iax2Admin(VfaxTestCase):
         self.expect_error(d, "POST", path + "/peers", {"name": "modem", "secret": "x", "port": "1"}, 400,
                           "invalid_setting")
         self.expect_error(d, "POST", path + "/peers", {"name": "modem"}, 400, "invalid_setting")
+        # Host names are welcome (resolved in the background); anything else is not a host.
+        self.expect_error(d, "POST", path + "/peers",
+                          {"name": "pbx", "secret": "a-long-secret", "host": "pbx example"}, 400,
+                          "invalid_setting")
+        status, body = d.request("POST", path + "/peers",
+                                 {"name": "pbx", "secret": "a-long-secret", "host": "pbx.example.test"})
+        self.assertEqual(status, 200, body)
+        self.assertIn("pbx.example.test", str(body))
+        self.assertEqual(d.request("POST", path + "/peers/remove", {"name": "pbx"})[0], 200)
 
         status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "sekrit", "port": 4570})
         self.assertEqual(status, 200, body)

@@ -209,8 +209,7 @@ Iax2Trunk::~Iax2Trunk() {
 
 std::optional<Address> Iax2Trunk::lookup(const std::string& host, int port) {
   // An address our socket can send to, when the name has both IPv4 and IPv6 ones.
-  auto bind = Address::numeric(options_.bindAddress, 0);
-  return resolver_->lookup(host, port, bind ? bind->ss.ss_family : AF_UNSPEC);
+  return resolver_->lookup(host, port, bindFamily_);
 }
 
 std::string Iax2Trunk::lookupError(const std::string& host) { return resolver_->error(host); }
@@ -232,6 +231,7 @@ core::Result<std::unique_ptr<reactor::UdpSocket>> Iax2Trunk::openSocket(const st
   }
   boundPort_ = bound->port();
   bound_ = bound->toString();
+  bindFamily_ = bound->ss.ss_family;
   spdlog::info("iax2: listening on {}", bound_);
   return socket;
 }

@@ -102,6 +102,7 @@ class Iax2Trunk final : public Trunk,
   TrunkEvents* events_ = nullptr;
   int boundPort_ = 0;
   std::string bound_;
+  int bindFamily_ = AF_UNSPEC;  // of the socket: names resolve to an address it can reach
   bool up_ = false;
   std::string reason_;
   bool stopping_ = false;

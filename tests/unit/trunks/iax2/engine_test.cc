@@ -285,13 +285,23 @@ TEST(Iax2Engine, SpoofedAndReplayedFramesDoNotTouchACall) {
   EXPECT_TRUE(server.engine->up(in));
 }
 
-TEST(Iax2Engine, AFarEndThatNeverAnswersIsUnreachable) {
+// A server, a client registered to it, and one call dialled from the client.
+struct DialledCall {
   Net net;
-  Node server(net, "127.0.0.1", 4569, serverConfig());
-  Node client(net, "127.0.0.2", 4570, clientConfig("s3cret"));
-  net.advance(100);
-  auto call = client.engine->dial("100", "", "", net.now);
-  ASSERT_TRUE(call.ok());
+  Node server{net, "127.0.0.1", 4569, serverConfig()};
+  Node client{net, "127.0.0.2", 4570, clientConfig("s3cret")};
+  bool dialled = false;
+  DialledCall() {
+    net.advance(100);
+    dialled = client.engine->dial("100", "", "", net.now).ok();
+  }
+};
+
+TEST(Iax2Engine, AFarEndThatNeverAnswersIsUnreachable) {
+  DialledCall c;
+  ASSERT_TRUE(c.dialled);
+  auto& net = c.net;
+  auto& client = c.client;
   net.drop = [](const Packet&) { return true; };  // the network goes away before the NEW
   net.advance(30'000);
   ASSERT_EQ(client.ended.size(), 1u);
@@ -300,12 +310,11 @@ TEST(Iax2Engine, AFarEndThatNeverAnswersIsUnreachable) {
 }
 
 TEST(Iax2Engine, AFarEndLostDuringTheCallIsATimeout) {
-  Net net;
-  Node server(net, "127.0.0.1", 4569, serverConfig());
-  Node client(net, "127.0.0.2", 4570, clientConfig("s3cret"));
-  net.advance(100);
-  auto call = client.engine->dial("100", "", "", net.now);
-  ASSERT_TRUE(call.ok());
+  DialledCall c;
+  ASSERT_TRUE(c.dialled);
+  auto& net = c.net;
+  auto& server = c.server;
+  auto& client = c.client;
   net.advance(200);
   ASSERT_EQ(server.inbound.size(), 1u);  // the far end took the call: it was placed
   server.engine->answer(server.inbound[0], net.now);
