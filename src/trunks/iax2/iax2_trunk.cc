@@ -227,7 +227,7 @@ core::Result<std::unique_ptr<reactor::UdpSocket>> Iax2Trunk::openSocket(const st
         engine_->onDatagram(data, len, from, nowMs());
       });
   if (!bound) {
-    return core::makeError(bound.error().code, "IAX2 " + bound.error().message);
+    return bound.error();  // the trunk is named wherever this is shown
   }
   boundPort_ = bound->port();
   bound_ = bound->toString();
