@@ -10,7 +10,7 @@ namespace {
 // Sorted by status, then code. Validation of what the client sent is 400 throughout, including
 // `unknown_device` (a field naming a device that does not exist: the request is wrong, the URL
 // is not); 404 is kept for the resource in the URL.
-constexpr std::array<std::pair<std::string_view, int>, 34> kStatus{{
+constexpr std::array<std::pair<std::string_view, int>, 35> kStatus{{
     {"bad_request", 400},
     {"conversion_failed", 400},
     {"corrupt_file", 400},
@@ -43,6 +43,7 @@ constexpr std::array<std::pair<std::string_view, int>, 34> kStatus{{
     {"missing_converter", 415},
     {"unsupported_media_type", 415},
     {"unsupported_type", 415},
+    {"too_many_requests", 429},
     {"internal", 500},
     {"storage_error", 500},
     {"unavailable", 503},
@@ -71,7 +72,8 @@ HttpError toHttpError(const core::Error& e) {
   const int status = httpStatusFor(e.code);
   if (status >= 500) {
     const std::string code = knownStatus(e.code) != 0 ? e.code : "internal";
-    return {status, errorJson(code, "the server could not complete the request; the error is in its log")};
+    return {status,
+            errorJson(code, "the server could not complete the request; the error is in its log")};
   }
   return {status, errorJson(e.code, e.message)};
 }

@@ -37,6 +37,10 @@ struct ApiOptions {
   MailAdmin* mail = nullptr;
   /// The /trunks/iax2 routes' component (not owned; null: no such routes).
   Iax2TrunkAdmin* iax2 = nullptr;
+  /// /metrics without credentials ([api] metrics_public).
+  bool metricsPublic = false;
+  /// Session cookies carry `Secure` (set when the API is served over TLS, or behind a TLS proxy).
+  bool secureCookies = false;
 };
 
 class HttpServer {

@@ -98,6 +98,37 @@ Json toJson(const core::Device& d, const std::string& effectiveTsi) {
       {"tsi", effectiveTsi},
       {"tsi_custom", !d.tsi.empty()},
       {"inbound_format", std::string(core::toString(d.inboundFormat))},
+      {"owner", d.owner ? Json(*d.owner) : Json(nullptr)},
+      {"members", d.members},
+  };
+}
+
+Json toJson(const core::User& u) {
+  return {
+      {"id", u.id},
+      {"username", u.username},
+      {"name", u.name},
+      {"email", u.email},
+      {"role", std::string(core::toString(u.role))},
+      {"enabled", u.enabled},
+      {"builtin", u.builtin},
+      {"has_password", !u.passwordHash.empty()},
+      {"created_at", isoTimeOrNull(u.createdAt)},
+      {"updated_at", isoTimeOrNull(u.updatedAt)},
+  };
+}
+
+Json toJson(const core::AuditEntry& a) {
+  return {
+      {"id", a.id},
+      {"at", isoTimeOrNull(a.at)},
+      {"user", a.userId ? Json(*a.userId) : Json(nullptr)},
+      {"username", a.username},
+      {"credential", a.credential},
+      {"source", a.source},
+      {"action", a.action},
+      {"target", a.target},
+      {"detail", a.detail},
   };
 }
 
@@ -123,10 +154,11 @@ Json toJson(const core::ApiToken& t) {
   return {
       {"id", t.id},
       {"name", t.name},
+      {"user", t.userId},
       {"prefix", t.prefix},
-      {"admin", t.admin},
       {"created_at", isoTimeOrNull(t.createdAt)},
       {"last_used_at", isoTimeOrNull(t.lastUsedAt)},
+      {"expires_at", isoTimeOrNull(t.expiresAt)},
   };
 }
 
@@ -196,7 +228,8 @@ core::Result<std::string> stringField(const Json& body, const char* name) {
 core::Result<void> mergeDevice(core::Device& d, const Json& body) {
   if (!body.is_object()) return core::makeError("invalid_json", "a device must be a JSON object");
   static const std::set<std::string, std::less<>> known{
-      "id", "kind", "name", "email", "extension", "tsi", "tsi_custom", "inbound_format"};
+      "id",  "kind",       "name",           "email", "extension",
+      "tsi", "tsi_custom", "inbound_format", "owner", "members"};
   for (const auto& [key, value] : body.items()) {
     if (!known.contains(key)) {
       return core::makeError("unknown_field", "a device has no field '" + key + "'");
@@ -232,6 +265,27 @@ core::Result<void> mergeDevice(core::Device& d, const Json& body) {
     auto s = stringField(body, name);
     if (!s) return s.error();
     *field = *s;
+  }
+  if (body.contains("owner")) {
+    const Json& o = body["owner"];
+    if (o.is_null()) {
+      d.owner.reset();
+    } else if (o.is_number_integer() && o.get<std::int64_t>() > 0) {
+      d.owner = o.get<std::int64_t>();
+    } else {
+      return core::makeError("invalid_device", "owner must be a user id or null");
+    }
+  }
+  if (body.contains("members")) {
+    const Json& m = body["members"];
+    if (!m.is_array())
+      return core::makeError("invalid_device", "members must be a list of user ids");
+    d.members.clear();
+    for (const auto& v : m) {
+      if (!v.is_number_integer() || v.get<std::int64_t>() <= 0)
+        return core::makeError("invalid_device", "members must be a list of user ids");
+      d.members.push_back(v.get<std::int64_t>());
+    }
   }
   if (body.contains("tsi_custom")) {
     const Json& c = body["tsi_custom"];

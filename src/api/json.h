@@ -31,6 +31,8 @@ Json toJson(const core::Device& d, const std::string& effectiveTsi);
 /// Integer settings as JSON numbers, the rest as strings.
 Json toJson(const core::Settings& s);
 Json toJson(const core::ApiToken& t);
+Json toJson(const core::User& u);
+Json toJson(const core::AuditEntry& a);
 Json toJson(const core::LineStatus& l);
 /// GET /lines: the line counts plus `trunks: [{name, up, reason, calls}]`.
 Json toJson(const core::LineStatus& l, const std::vector<core::TrunkStatus>& trunks);

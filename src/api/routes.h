@@ -32,13 +32,19 @@ struct Context {
 void replyError(httplib::Response& res, const core::Error& e);
 void replyJson(httplib::Response& res, int status, const Json& body);
 
-/// Checks the bearer token for `access`; on failure writes the reply and returns the error.
-std::optional<core::Error> authorize(Context& ctx, const httplib::Request& req, Access access);
+/// The caller behind the request's bearer token or session cookie, checked for `access`. A write
+/// made with a session cookie also needs the session's CSRF token (X-CSRF-Token) and a matching
+/// Origin. Errors: unauthorized, forbidden.
+core::Result<core::Caller> authorize(Context& ctx, const httplib::Request& req, Access access);
+
+/// The value of cookie `name` of the request, or "".
+std::string cookieValue(const httplib::Request& req, std::string_view name);
+
+/// The session cookie's name.
+inline constexpr const char* kSessionCookie = "vfax_session";
 
 /// Id from the first regex group of the route; null for an id that cannot exist.
 std::optional<std::int64_t> pathId(const httplib::Request& req);
-
-bool isLoopback(const std::string& addr);
 
 /// Route registration, split by subject.
 void addFaxRoutes(httplib::Server& server, Context& ctx);
@@ -50,5 +56,15 @@ void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2)
 httplib::Server::Handler guarded(
     Context& ctx, Access access,
     std::function<void(const httplib::Request&, httplib::Response&)> h);
+/// The same for handlers that need to know who asks.
+httplib::Server::Handler guardedAs(
+    Context& ctx, Access access,
+    std::function<void(const httplib::Request&, httplib::Response&, const core::Caller&)> h);
+
+/// Audit log entry for what `caller` just did.
+void audit(Context& ctx, const core::Caller& caller, std::string action, std::string target,
+           std::string detail = {});
+
+void addAccountRoutes(httplib::Server& server, Context& ctx);
 
 }  // namespace vfax::api::detail

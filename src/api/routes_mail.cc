@@ -1,7 +1,7 @@
 // /api/v1/mail over api::MailAdmin (the mail gateway, plugged in by app/):
-//   GET  /mail/settings   any token: the settings, passwords masked, and the mailbox status
+//   GET  /mail/settings   admin: the settings, passwords masked, and the mailbox status
 //   PUT  /mail/settings   admin: {"key": value, ...} -> the settings
-//   GET  /mail/outbox     any token: the latest 100 queued mails with state and last error
+//   GET  /mail/outbox     the latest 100 queued mails with state and last error (users: theirs)
 //   POST /mail/test       admin: {"to": "address"} queues a test mail
 #include "api/admin.h"
 #include "api/routes.h"
@@ -74,30 +74,45 @@ Json outboxJson(const std::vector<core::OutboxMail>& mails) {
 }  // namespace
 
 void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail) {
-  server.Get("/api/v1/mail/settings", guarded(ctx, Access::Token, [&mail](const auto&, auto& res) {
+  server.Get("/api/v1/mail/settings", guarded(ctx, Access::Admin, [&mail](const auto&, auto& res) {
                replyJson(res, 200, settingsJson(mail));
              }));
-  server.Put("/api/v1/mail/settings",
-             guarded(ctx, Access::Admin, [&mail](const auto& req, auto& res) {
-               auto body = mailBody(req.body);
-               if (!body) return replyError(res, body.error());
-               auto changes = settingChanges(*body);
-               if (!changes) return replyError(res, changes.error());
-               if (auto r = mail.updateSettings(*changes); !r) return replyError(res, r.error());
-               replyJson(res, 200, settingsJson(mail));
-             }));
-  server.Get("/api/v1/mail/outbox", guarded(ctx, Access::Token, [&mail](const auto&, auto& res) {
+  server.Put(
+      "/api/v1/mail/settings",
+      guardedAs(ctx, Access::Admin, [&ctx, &mail](const auto& req, auto& res, const auto& c) {
+        auto body = mailBody(req.body);
+        if (!body) return replyError(res, body.error());
+        auto changes = settingChanges(*body);
+        if (!changes) return replyError(res, changes.error());
+        if (auto r = mail.updateSettings(*changes); !r) return replyError(res, r.error());
+        std::string keys;
+        for (const auto& [k, v] : *changes) keys += (keys.empty() ? "" : ", ") + k;
+        audit(ctx, c, "mail.update", "mail settings", keys);
+        replyJson(res, 200, settingsJson(mail));
+      }));
+  server.Get("/api/v1/mail/outbox",
+             guardedAs(ctx, Access::Token, [&ctx, &mail](const auto&, auto& res, const auto& c) {
                auto list = mail.outbox(100);
                if (!list) return replyError(res, list.error());
+               if (!c.admin()) {
+                 // A user sees the mails about their own faxes, and those addressed to them.
+                 std::erase_if(*list, [&](const core::OutboxMail& m) {
+                   if (m.faxId) return !ctx.service.getFor(c, *m.faxId).ok();
+                   return c.email.empty() || m.recipient != c.email;
+                 });
+               }
                replyJson(res, 200, outboxJson(*list));
              }));
-  server.Post("/api/v1/mail/test", guarded(ctx, Access::Admin, [&mail](const auto& req, auto& res) {
-                auto body = mailBody(req.body);
-                if (!body) return replyError(res, body.error());
-                auto id = mail.sendTest(body->value("to", ""));
-                if (!id) return replyError(res, id.error());
-                replyJson(res, 200, {{"id", *id}, {"state", "pending"}});
-              }));
+  server.Post(
+      "/api/v1/mail/test",
+      guardedAs(ctx, Access::Admin, [&ctx, &mail](const auto& req, auto& res, const auto& c) {
+        auto body = mailBody(req.body);
+        if (!body) return replyError(res, body.error());
+        auto id = mail.sendTest(body->value("to", ""));
+        if (!id) return replyError(res, id.error());
+        audit(ctx, c, "mail.test", "mail " + std::to_string(*id));
+        replyJson(res, 200, {{"id", *id}, {"state", "pending"}});
+      }));
 }
 
 }  // namespace vfax::api::detail

@@ -163,27 +163,33 @@ void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2)
   server.Get("/api/v1/trunks/iax2", guarded(ctx, admin, [&iax2](const auto&, auto& res) {
                replyJson(res, 200, stateJson(iax2.state()));
              }));
-  server.Put("/api/v1/trunks/iax2", guarded(ctx, admin, [&iax2](const auto& req, auto& res) {
+  server.Put("/api/v1/trunks/iax2",
+             guardedAs(ctx, admin, [&ctx, &iax2](const auto& req, auto& res, const auto& c) {
                auto body = trunkBody(req.body);
                if (!body) return replyError(res, body.error());
                auto u = update(*body);
                if (!u) return replyError(res, u.error());
                reply(res, iax2.update(*u));
+               if (res.status < 300) audit(ctx, c, "trunk.update", "iax2");
              }));
-  server.Post("/api/v1/trunks/iax2/peers", guarded(ctx, admin, [&iax2](const auto& req, auto& res) {
+  server.Post("/api/v1/trunks/iax2/peers",
+              guardedAs(ctx, admin, [&ctx, &iax2](const auto& req, auto& res, const auto& c) {
                 auto body = trunkBody(req.body);
                 if (!body) return replyError(res, body.error());
                 auto p = peerInput(*body);
                 if (!p) return replyError(res, p.error());
                 reply(res, iax2.addPeer(*p));
+                if (res.status < 300)
+                  audit(ctx, c, "trunk.peer_add", "iax2", "peer " + p->peer.name);
               }));
   server.Post("/api/v1/trunks/iax2/peers/remove",
-              guarded(ctx, admin, [&iax2](const auto& req, auto& res) {
+              guardedAs(ctx, admin, [&ctx, &iax2](const auto& req, auto& res, const auto& c) {
                 auto body = trunkBody(req.body);
                 if (!body) return replyError(res, body.error());
                 auto name = str(*body, "name", "");
                 if (!name) return replyError(res, name.error());
                 reply(res, iax2.removePeer(*name));
+                if (res.status < 300) audit(ctx, c, "trunk.peer_remove", "iax2", "peer " + *name);
               }));
 }
 

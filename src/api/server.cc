@@ -86,49 +86,119 @@ void replyError(httplib::Response& res, const core::Error& e) {
   replyJson(res, h.status, h.body);
 }
 
-bool isLoopback(const std::string& addr) {
-  return addr == "::1" || addr.rfind("127.", 0) == 0 || addr.rfind("::ffff:127.", 0) == 0;
-}
-
 std::optional<std::int64_t> pathId(const httplib::Request& req) {
   if (req.matches.size() < 2) return std::nullopt;
   return parseId(req.matches[1].str());
 }
 
-std::optional<core::Error> authorize(Context& ctx, const httplib::Request& req, Access access) {
-  if (access == Access::Public) return std::nullopt;
+namespace {
+
+std::string bearerSecret(const httplib::Request& req) {
   const std::string header = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  std::string secret;
   // The scheme is case-insensitive (RFC 9110 section 11.1).
   if (header.size() > kBearer.size() &&
       strncasecmp(header.c_str(), kBearer.data(), kBearer.size()) == 0) {
-    secret = header.substr(kBearer.size());
+    return header.substr(kBearer.size());
   }
-  if (secret.empty()) {
-    return core::makeError("unauthorized", "send an API token as 'Authorization: Bearer TOKEN'");
-  }
-  auto token = ctx.service.authenticate(secret);
-  if (!token) return token.error();
-  if (access == Access::Admin && !token->admin) {
-    return core::makeError("forbidden",
-                           "this needs an admin token; '" + token->name + "' is not one");
-  }
-  return std::nullopt;
+  return {};
 }
 
-httplib::Server::Handler guarded(
+bool isSafeMethod(const std::string& m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
+
+// The page that sent a cookie-authenticated write must be ours: its Origin (or, from browsers
+// that send none, the Referer) names this Host.
+bool sameOrigin(const httplib::Request& req) {
+  const std::string host = req.get_header_value("Host");
+  if (host.empty()) return false;
+  std::string origin = req.get_header_value("Origin");
+  if (origin.empty() || origin == "null") {
+    const std::string referer = req.get_header_value("Referer");
+    for (const char* scheme : {"http://", "https://"}) {
+      const std::string base = std::string(scheme) + host;
+      if (referer.rfind(base + "/", 0) == 0 || referer == base) return true;
+    }
+    return false;
+  }
+  return origin == "http://" + host || origin == "https://" + host;
+}
+
+}  // namespace
+
+std::string cookieValue(const httplib::Request& req, std::string_view name) {
+  const std::string header = req.get_header_value("Cookie");
+  std::string_view rest = header;
+  while (!rest.empty()) {
+    const auto semi = rest.find(';');
+    std::string_view part = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    const auto eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+      return std::string(part.substr(eq + 1));
+    }
+  }
+  return {};
+}
+
+core::Result<core::Caller> authorize(Context& ctx, const httplib::Request& req, Access access) {
+  if (access == Access::Public) return core::Caller{};
+  auto& accounts = ctx.service.accounts();
+  core::Result<core::Caller> caller = core::makeError("unauthorized", "");
+  if (const std::string secret = bearerSecret(req); !secret.empty()) {
+    caller = accounts.authenticateToken(secret, req.remote_addr);
+  } else if (const std::string cookie = cookieValue(req, kSessionCookie); !cookie.empty()) {
+    caller = accounts.authenticateSession(cookie, req.remote_addr);
+    if (caller && !isSafeMethod(req.method)) {
+      if (!sameOrigin(req)) {
+        return core::makeError("forbidden",
+                               "a change made with a session cookie must come from the vfax page "
+                               "itself (Origin does not match)");
+      }
+      if (!accounts.checkCsrf(cookie, req.get_header_value("X-CSRF-Token"))) {
+        return core::makeError("forbidden",
+                               "a change made with a session cookie needs the session's "
+                               "X-CSRF-Token header");
+      }
+    }
+  } else {
+    return core::makeError("unauthorized",
+                           "send an API token as 'Authorization: Bearer TOKEN' or log in");
+  }
+  if (!caller) return caller.error();
+  if (access == Access::Admin && !caller->admin()) {
+    return core::makeError("forbidden",
+                           "this needs an admin; '" + caller->username + "' is not one");
+  }
+  return caller;
+}
+
+void audit(Context& ctx, const core::Caller& caller, std::string action, std::string target,
+           std::string detail) {
+  ctx.service.accounts().record(caller, std::move(action), std::move(target), std::move(detail));
+}
+
+httplib::Server::Handler guardedAs(
     Context& ctx, Access access,
-    std::function<void(const httplib::Request&, httplib::Response&)> h) {
+    std::function<void(const httplib::Request&, httplib::Response&, const core::Caller&)> h) {
   return [&ctx, access, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
     try {
-      if (auto e = authorize(ctx, req, access)) return replyError(res, *e);
-      h(req, res);
+      auto caller = authorize(ctx, req, access);
+      if (!caller) return replyError(res, caller.error());
+      h(req, res, *caller);
     } catch (const std::exception& ex) {
       replyError(res,
                  core::makeError("internal", std::string("unexpected exception: ") + ex.what()));
     }
   };
+}
+
+httplib::Server::Handler guarded(
+    Context& ctx, Access access,
+    std::function<void(const httplib::Request&, httplib::Response&)> h) {
+  return guardedAs(ctx, access,
+                   [h = std::move(h)](const httplib::Request& req, httplib::Response& res,
+                                      const core::Caller&) { h(req, res); });
 }
 
 }  // namespace detail
@@ -170,8 +240,8 @@ core::Result<int> HttpServer::start() {
         requestStart = std::chrono::steady_clock::now();
         if (tooLarge(req, options_, res, true)) return res.status;
         if (isUpload(req)) {
-          if (auto e = detail::authorize(ctx, req, Access::Token)) {
-            detail::replyError(res, *e);
+          if (auto c = detail::authorize(ctx, req, Access::Token); !c) {
+            detail::replyError(res, c.error());
             res.set_header("Connection", "close");
             return res.status;
           }
@@ -221,11 +291,13 @@ core::Result<int> HttpServer::start() {
   server->Get("/healthz", health);
   server->Get("/api/v1/healthz", health);
 
-  // Metrics: scrapers on the same host need no token; from elsewhere any valid token will do.
+  // Metrics: any valid token (a scraper gets a user and token of its own), or none at all with
+  // [api] metrics_public.
   auto metrics = [&ctx](const httplib::Request& req, httplib::Response& res) {
     try {
-      if (!detail::isLoopback(req.remote_addr)) {
-        if (auto e = detail::authorize(ctx, req, Access::Token)) return detail::replyError(res, *e);
+      if (!ctx.options.metricsPublic) {
+        if (auto c = detail::authorize(ctx, req, Access::Token); !c)
+          return detail::replyError(res, c.error());
       }
       auto counts = countFaxes(ctx.service);
       if (!counts) return detail::replyError(res, counts.error());
@@ -243,6 +315,7 @@ core::Result<int> HttpServer::start() {
 
   detail::addFaxRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);
+  detail::addAccountRoutes(*server, ctx);
   if (options_.mail) detail::addMailRoutes(*server, ctx, *options_.mail);
   if (options_.iax2) detail::addTrunkRoutes(*server, ctx, *options_.iax2);
 

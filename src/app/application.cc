@@ -244,18 +244,25 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     return core::makeError(r.error().code, "cannot start: " + r.error().message);
   }
   p.serviceStarted = true;
-  // First start (or no admin token left): an admin token, shown once and kept in
-  // DATA/admin-token (mode 600).
+  // First start (or the built-in admin has no token left): a token of the built-in admin user,
+  // shown once and kept in DATA/admin-token (mode 600).
   const fs::path tokenFile = fs::path(config_.dataDir) / "admin-token";
-  auto tokens = p.service->tokens();
-  if (tokens &&
-      std::none_of(tokens->begin(), tokens->end(), [](const auto& t) { return t.admin; })) {
-    auto t = p.service->createToken("admin", true);
+  auto& accounts = p.service->accounts();
+  auto admin = accounts.builtinAdmin();
+  if (!admin) return core::makeError("storage_error", "cannot start: " + admin.error().message);
+  auto tokens = accounts.tokens(core::systemCaller(), admin->id);
+  if (tokens && tokens->empty()) {
+    auto t = accounts.createToken(core::systemCaller(), "admin", admin->id, 0);
     if (!t || !writePrivateFile(tokenFile, t->secret)) {
       return core::makeError("storage_error", "cannot create the admin token");
     }
     std::cout << "vfaxd: admin API token (shown once; also in " << tokenFile.string() << "):\n  "
               << t->secret << std::endl;
+    if (admin->passwordHash.empty()) {
+      std::cout << "vfaxd: to log in to the web page as '" << admin->username
+                << "', set its password: VFAX_TOKEN=$(cat " << tokenFile.string()
+                << ") vfax user passwd " << admin->username << std::endl;
+    }
   }
   if (interrupted()) return stopping();
 
@@ -270,6 +277,8 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.port = config_.httpPort;
   apiOptions.maxUploadBytes = static_cast<std::uint64_t>(config_.maxUploadBytes);
   apiOptions.maxFilesPerRequest = config_.maxFilesPerFax;
+  apiOptions.metricsPublic = config_.metricsPublic;
+  apiOptions.secureCookies = config_.secureCookies;
   apiOptions.stagingDir = (fs::path(config_.dataDir) / "staging").string();
   fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
   fs::create_directories(apiOptions.stagingDir, ec);

@@ -311,6 +311,14 @@ Config loadConfig(const std::string& file) {
   r.get(api, "api", "max_files", c.maxFilesPerFax);
   positive(maxUploadMb, "[api] max_upload_mb");
   positive(c.maxFilesPerFax, "[api] max_files");
+  r.get(api, "api", "metrics_public", c.metricsPublic);
+  r.get(api, "api", "secure_cookies", c.secureCookies);
+  r.get(api, "api", "session_idle_minutes", c.sessionIdleMinutes);
+  r.get(api, "api", "session_max_hours", c.sessionMaxHours);
+  positive(c.sessionIdleMinutes, "[api] session_idle_minutes");
+  positive(c.sessionMaxHours, "[api] session_max_hours");
+  c.service.accounts.sessionIdle = static_cast<core::Millis>(c.sessionIdleMinutes) * 60'000;
+  c.service.accounts.sessionMax = static_cast<core::Millis>(c.sessionMaxHours) * 3'600'000;
   c.maxUploadBytes = maxUploadMb * 1024 * 1024;
 
   const auto* docs = r.section("documents");

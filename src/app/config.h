@@ -28,6 +28,10 @@ struct Config {
   // [api]
   long long maxUploadBytes = 50LL * 1024 * 1024;
   int maxFilesPerFax = 20;
+  bool metricsPublic = false;  // /metrics without a token
+  bool secureCookies = false;  // the session cookie only over HTTPS (TLS here or at a proxy)
+  int sessionIdleMinutes = 480;
+  int sessionMaxHours = 168;
 
   // [documents]
   int conversionTimeoutSeconds = 120;

@@ -21,14 +21,20 @@ void printDevices(const Json& devices) {
     rows.push_back({cell(d["id"]), cell(d["kind"]), cell(d["name"]), cell(d["extension"]),
                     cell(d["email"]),
                     cell(d["tsi"]) + (d.value("tsi_custom", false) ? "" : " (default)"),
-                    cell(d["inbound_format"])});
+                    cell(d["inbound_format"]), cell(d.value("owner", Json())),
+                    d.contains("members") ? d["members"].dump() : ""});
   }
-  printTable(std::cout, {"ID", "KIND", "NAME", "EXT", "EMAIL", "TSI", "FORMAT"}, rows);
+  printTable(std::cout, {"ID", "KIND", "NAME", "EXT", "EMAIL", "TSI", "FORMAT", "OWNER", "MEMBERS"},
+             rows);
 }
 
 struct DeviceOptions {
   long long id = 0;
   std::string kind, name, email, extension, tsi, format;
+  std::string owner;               // user id, or "" / "none" to unset
+  std::vector<long long> members;  // user ids
+  CLI::Option* ownerOpt = nullptr;
+  CLI::Option* membersOpt = nullptr;
   bool json = false;
   std::vector<CLI::Option*> given;  // options set on the command line
 };
@@ -49,6 +55,9 @@ void addDeviceFields(CLI::App* cmd, DeviceOptions& o, bool required) {
     ext->required();
   }
   o.given = {kind, name, email, ext, tsi, format};
+  o.ownerOpt =
+      cmd->add_option("--owner", o.owner, "User id the user device belongs to (none: unset)");
+  o.membersOpt = cmd->add_option("--member", o.members, "User id of a team member (repeat)");
   cmd->add_flag("--json", o.json, "Print the device's JSON");
 }
 
@@ -63,6 +72,18 @@ Json deviceBody(const DeviceOptions& o) {
     b.erase("tsi");
     b["tsi_custom"] = false;
   }
+  if (o.ownerOpt->count() > 0) {
+    if (o.owner.empty() || o.owner == "none") {
+      b["owner"] = nullptr;
+    } else {
+      try {
+        b["owner"] = std::stoll(o.owner);
+      } catch (const std::exception&) {
+        b["owner"] = o.owner;  // the server names the mistake
+      }
+    }
+  }
+  if (o.membersOpt->count() > 0) b["members"] = o.members;
   return b;
 }
 
@@ -128,30 +149,35 @@ void addDeviceCommands(CLI::App& app, Action& action) {
 }
 
 void addTokenCommands(CLI::App& app, Action& action) {
-  auto* token = app.add_subcommand("token", "API tokens (admin)");
+  auto* token = app.add_subcommand("token", "Personal API tokens (yours; admins: anyone's)");
   token->require_subcommand(1);
   {
     struct CreateOptions {
       std::string name;
-      bool admin = false;
+      long long user = 0;
+      double expiresDays = 0;
       bool json = false;
     };
     auto o = std::make_shared<CreateOptions>();
-    auto* cmd = token->add_subcommand("create", "Create a token; its secret is shown once");
+    auto* cmd = token->add_subcommand(
+        "create", "Create a token with its user's rights; its secret is shown once");
     cmd->add_option("name", o->name, "What the token is for")->required();
-    cmd->add_flag("--admin", o->admin, "May change settings, devices and tokens");
+    cmd->add_option("--user", o->user, "User id it belongs to (admins; default: you)");
+    cmd->add_option("--expires-days", o->expiresDays, "Days until it expires (default: never)");
     cmd->add_flag("--json", o->json, "Print the token's JSON, secret included");
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
-        auto r = c.post("/api/v1/tokens", Json{{"name", o->name}, {"admin", o->admin}});
+        Json body{{"name", o->name}};
+        if (o->user > 0) body["user"] = o->user;
+        if (o->expiresDays > 0) body["expires_in_days"] = o->expiresDays;
+        auto r = c.post("/api/v1/tokens", body);
         if (!r) return r.error();
         if (o->json) {
           std::cout << r->dump(2) << '\n';
           return {};
         }
-        std::cout << (*r)["secret"].get<std::string>() << '\n';
-        std::cerr << "token " << (*r)["id"] << " '" << o->name << "'"
-                  << (o->admin ? " (admin)" : "")
+        std::cout << (*r)["token"].get<std::string>() << '\n';
+        std::cerr << "token " << (*r)["id"] << " '" << o->name << "' of user " << (*r)["user"]
                   << " created; the secret above is shown only this once\n";
         return {};
       };
@@ -162,11 +188,12 @@ void addTokenCommands(CLI::App& app, Action& action) {
       [](const Json& r) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& t : r["tokens"]) {
-          rows.push_back({cell(t["id"]), cell(t["name"]), cell(t["prefix"]) + "...",
-                          t.value("admin", false) ? "yes" : "no", shortTime(t["created_at"]),
-                          shortTime(t["last_used_at"])});
+          rows.push_back({cell(t["id"]), cell(t["user"]), cell(t["name"]),
+                          cell(t["prefix"]) + "...", shortTime(t["created_at"]),
+                          shortTime(t["last_used_at"]), shortTime(t["expires_at"])});
         }
-        printTable(std::cout, {"ID", "NAME", "PREFIX", "ADMIN", "CREATED", "LAST USED"}, rows);
+        printTable(std::cout, {"ID", "USER", "NAME", "PREFIX", "CREATED", "LAST USED", "EXPIRES"},
+                   rows);
       },
       action);
   {

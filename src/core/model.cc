@@ -37,6 +37,7 @@ constexpr Names<OutcomeClass, 9> kOutcomes{{
     {OutcomeClass::Canceled, "canceled"},
 }};
 
+constexpr Names<Role, 2> kRoles{{{Role::Admin, "admin"}, {Role::User, "user"}}};
 constexpr Names<DeviceKind, 2> kKinds{{{DeviceKind::User, "user"}, {DeviceKind::Team, "team"}}};
 
 constexpr Names<InboundFormat, 3> kFormats{{
@@ -67,6 +68,8 @@ std::string_view toString(Direction d) { return nameOf(kDirections, d); }
 std::string_view toString(FaxState s) { return nameOf(kStates, s); }
 std::string_view toString(OutcomeClass c) { return nameOf(kOutcomes, c); }
 std::string_view toString(DeviceKind k) { return nameOf(kKinds, k); }
+std::string_view toString(Role r) { return nameOf(kRoles, r); }
+std::optional<Role> roleFromString(std::string_view s) { return valueOf(kRoles, s); }
 std::string_view toString(InboundFormat f) { return nameOf(kFormats, f); }
 
 std::optional<Direction> directionFromString(std::string_view s) { return valueOf(kDirections, s); }

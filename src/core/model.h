@@ -96,6 +96,7 @@ struct Fax {
   std::string subject;                   // cover page / mail subject
   std::string comment;                   // cover page text
   std::string origin;                    // where the job came from: api, mail, print
+  std::optional<std::int64_t> userId;    // outbound: who submitted it (unset: vfaxd itself)
 };
 
 enum class DeviceKind { User, Team };
@@ -109,16 +110,61 @@ struct Device {
   std::string extension;
   std::string tsi;  // empty: derived from settings
   InboundFormat inboundFormat = InboundFormat::Pdf;
+  std::optional<std::int64_t> owner;  // kind user: the user it belongs to (unset: admins only)
+  std::vector<std::int64_t> members;  // kind team: its members, ascending
 };
 
+enum class Role { Admin, User };
+
+/// A person (or a system, e.g. a monitoring scraper) that uses vfax. The password is stored only
+/// as an argon2id hash (libsodium's crypto_pwhash_str format); empty: cannot log in with one.
+struct User {
+  std::int64_t id = 0;
+  std::string username;  // unique, case-insensitive
+  std::string name;      // display name
+  std::string email;
+  Role role = Role::User;
+  bool enabled = true;
+  bool builtin = false;  // the bootstrap admin: cannot be deleted
+  std::string passwordHash;
+  Millis createdAt = 0;
+  Millis updatedAt = 0;
+};
+
+/// A personal API token. It carries exactly its user's rights.
 struct ApiToken {
   std::int64_t id = 0;
+  std::int64_t userId = 0;
   std::string name;
   std::string hash;    // hex of a keyed BLAKE2b of the secret; the secret itself is never stored
   std::string prefix;  // first characters of the secret, to recognise it in lists
-  bool admin = false;
   Millis createdAt = 0;
   Millis lastUsedAt = 0;
+  Millis expiresAt = 0;  // 0: never
+};
+
+/// A web page login. Only a keyed hash of the cookie's secret is stored.
+struct WebSession {
+  std::int64_t id = 0;
+  std::int64_t userId = 0;
+  std::string hash;
+  Millis createdAt = 0;
+  Millis lastSeenAt = 0;
+  Millis expiresAt = 0;  // absolute end, whatever the activity
+  std::string source;    // address it logged in from
+};
+
+/// One row of the audit log: who did what, when, from where.
+struct AuditEntry {
+  std::int64_t id = 0;
+  Millis at = 0;
+  std::optional<std::int64_t> userId;
+  std::string username;    // as it was then (the user may be gone)
+  std::string credential;  // "token 3 (ci)", "session", "mail", "system", ...
+  std::string source;      // client address, or "" for vfaxd itself
+  std::string action;      // login, login_failed, fax.send, device.update, ...
+  std::string target;      // "fax 12", "user 3", ...
+  std::string detail;      // short, no secrets
 };
 
 std::string_view toString(Direction d);
@@ -126,6 +172,8 @@ std::string_view toString(FaxState s);
 std::string_view toString(OutcomeClass c);
 std::string_view toString(DeviceKind k);
 std::string_view toString(InboundFormat f);
+std::string_view toString(Role r);
+std::optional<Role> roleFromString(std::string_view s);
 std::optional<Direction> directionFromString(std::string_view s);
 std::optional<FaxState> faxStateFromString(std::string_view s);
 std::optional<OutcomeClass> outcomeClassFromString(std::string_view s);

@@ -18,6 +18,7 @@ Result<void> Scheduler::recover() {
                .states = {FaxState::Converting, FaxState::Waiting, FaxState::Dialing,
                           FaxState::Sending, FaxState::Receiving},
                .deviceId = std::nullopt,
+               .deviceIds = std::nullopt,
                .beforeId = 0,
                .limit = 1'000'000,
                .withAttempts = true});
@@ -97,6 +98,7 @@ Result<void> Scheduler::recover() {
   auto runnable = store_.listFaxes(FaxQuery{.direction = Direction::Out,
                                             .states = {FaxState::Queued, FaxState::Waiting},
                                             .deviceId = std::nullopt,
+                                            .deviceIds = std::nullopt,
                                             .beforeId = 0,
                                             .limit = 0,
                                             .withAttempts = false});

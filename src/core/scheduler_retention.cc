@@ -26,6 +26,12 @@ Result<int> Scheduler::cleanupNow(std::optional<int> olderThanDays) {
     ++deleted;
   }
   spdlog::info("cleanup: deleted {} fax(es) older than {} days", deleted, days);
+  // The audit log follows the configured retention, whatever a manual cleanup asked for.
+  const int keepDays = currentSettings().retentionDays;
+  if (keepDays > 0) {
+    auto pruned = store_.pruneAudit(clock_.now() - static_cast<Millis>(keepDays) * 86'400'000);
+    if (!pruned) spdlog::warn("cleanup: audit log: {}", pruned.error().message);
+  }
   for (auto* o : observers_) o->onRetentionCleanup(cutoff);
   return deleted;
 }

@@ -16,21 +16,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kTokenKeyMeta = "token_hash_key";
-
 std::string toHex(const unsigned char* data, size_t n) {
   std::string out(n * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), data, n);
   out.pop_back();
   return out;
-}
-
-std::string randomToken() {
-  unsigned char raw[24];
-  randombytes_buf(raw, sizeof raw);
-  char b64[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-  sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  return std::string("vfx_") + b64;
 }
 
 bool plausibleEmail(std::string_view e) {
@@ -66,7 +56,8 @@ Result<void> moveFile(const std::string& from, const std::string& to) {
 
 Service::Service(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
                  ServiceOptions options)
-    : scheduler_(
+    : accounts_(std::make_unique<Accounts>(store, clock, options.accounts)),
+      scheduler_(
           std::make_unique<Scheduler>(store, documents, telephony, clock, std::move(options))) {
   telephony.setEvents(scheduler_.get());
 }
@@ -74,20 +65,7 @@ Service::Service(Store& store, Documents& documents, Telephony& telephony, const
 Service::~Service() { stop(); }
 
 Result<void> Service::start() {
-  if (sodium_init() < 0) return makeError("internal", "libsodium failed to initialise");
-  auto& store = scheduler_->store();
-  auto key = store.meta(kTokenKeyMeta);
-  if (!key) return key.error();
-  if (!*key) {
-    unsigned char raw[crypto_generichash_KEYBYTES];
-    randombytes_buf(raw, sizeof raw);
-    if (auto r = store.setMeta(kTokenKeyMeta, toHex(raw, sizeof raw)); !r) return r;
-    key = store.meta(kTokenKeyMeta);
-    if (!key) return key.error();
-  }
-  // Kept in memory: every API request hashes its token, and a read of the key each time would
-  // queue behind the store's commits for nothing (the key never changes).
-  if (*key) tokenKey_ = **key;
+  if (auto r = accounts_->start(); !r) return r;
   return scheduler_->start();
 }
 
@@ -95,7 +73,10 @@ void Service::addObserver(FaxObserver* observer) { scheduler_->addObserver(obser
 
 void Service::beginShutdown() { scheduler_->beginShutdown(); }
 
-void Service::stop() { scheduler_->stop(); }
+void Service::stop() {
+  scheduler_->stop();
+  accounts_->stop();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Faxes
@@ -158,6 +139,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
   fax.subject = req.subject;
   fax.comment = req.comment;
   fax.origin = req.origin;
+  fax.userId = req.userId;
   fax.deviceId = device ? std::optional<std::int64_t>(device->id) : std::nullopt;
   fax.tsi = device ? effectiveTsi(*device) : plan.defaultTsi("");
 
@@ -227,6 +209,58 @@ Result<Fax> Service::submit(SubmitRequest req) {
   });
   scheduler_->kick();
   return *stored;
+}
+
+Result<Fax> Service::submitAs(const Caller& caller, SubmitRequest req) {
+  auto discard = [&req](Error e) -> Result<Fax> {
+    std::error_code ec;
+    for (const auto& u : req.files) fs::remove(u.path, ec);
+    return e;
+  };
+  req.userId = caller.userId != 0 ? std::optional<std::int64_t>(caller.userId) : std::nullopt;
+  if (req.notify.empty()) req.notify = caller.email;
+  if (!caller.admin()) {
+    auto mine = accounts_->devicesOf(caller);
+    if (!mine) return discard(mine.error());
+    if (req.deviceId) {
+      // Someone else's device is as unknown as one that does not exist: ids leak nothing.
+      if (std::none_of(mine->begin(), mine->end(),
+                       [&](const Device& d) { return d.id == *req.deviceId; })) {
+        return discard(makeError(
+            "unknown_device",
+            "there is no device " + std::to_string(*req.deviceId) + " that you may send with"));
+      }
+    } else {
+      // Default: the user's own device, else their only team device.
+      auto own = std::find_if(mine->begin(), mine->end(), [&](const Device& d) {
+        return d.kind == DeviceKind::User && d.owner == caller.userId;
+      });
+      if (own != mine->end()) {
+        req.deviceId = own->id;
+      } else if (mine->size() == 1) {
+        req.deviceId = mine->front().id;
+      } else if (mine->empty()) {
+        return discard(
+            makeError("forbidden", "you have no fax device to send with; ask an admin for one"));
+      } else {
+        return discard(makeError("invalid_request",
+                                 "device: you may send with several team devices; name one"));
+      }
+    }
+  }
+  return submit(std::move(req));
+}
+
+Result<Fax> Service::getFor(const Caller& caller, std::int64_t id) {
+  auto f = get(id);
+  if (!f || caller.admin()) return f;
+  auto visible = accounts_->visibleDevices(caller);
+  if (!visible) return visible.error();
+  const auto& ids = **visible;
+  if (!f->deviceId || std::find(ids.begin(), ids.end(), *f->deviceId) == ids.end()) {
+    return makeError("not_found", "there is no fax " + std::to_string(id));
+  }
+  return f;
 }
 
 Result<Fax> Service::get(std::int64_t id) {
@@ -304,6 +338,28 @@ Result<void> validateDevice(const Device& d) {
   return {};
 }
 
+// Who a device belongs to: a user device has at most an owner, a team device members; each of
+// them an existing user.
+Result<void> validateOwners(Store& store, Device& d) {
+  if (d.kind == DeviceKind::User && !d.members.empty()) {
+    return makeError("invalid_device", "members: a user device has an owner, not members");
+  }
+  if (d.kind == DeviceKind::Team && d.owner) {
+    return makeError("invalid_device", "owner: a team device has members, not an owner");
+  }
+  std::sort(d.members.begin(), d.members.end());
+  d.members.erase(std::unique(d.members.begin(), d.members.end()), d.members.end());
+  if (d.members.size() > 1000) return makeError("invalid_device", "members: at most 1000");
+  std::vector<std::int64_t> ids = d.members;
+  if (d.owner) ids.push_back(*d.owner);
+  for (auto id : ids) {
+    auto u = store.user(id);
+    if (!u) return u.error();
+    if (!*u) return makeError("invalid_device", "there is no user " + std::to_string(id));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<Device>> Service::devices() { return scheduler_->store().listDevices(); }
@@ -317,12 +373,14 @@ Result<Device> Service::device(std::int64_t id) {
 
 Result<Device> Service::addDevice(Device d) {
   if (auto r = validateDevice(d); !r) return r.error();
+  if (auto r = validateOwners(scheduler_->store(), d); !r) return r.error();
   return scheduler_->store().insertDevice(d);
 }
 
-Result<Device> Service::updateDevice(const Device& d) {
+Result<Device> Service::updateDevice(Device d) {
   if (auto r = device(d.id); !r) return r;
   if (auto r = validateDevice(d); !r) return r.error();
+  if (auto r = validateOwners(scheduler_->store(), d); !r) return r.error();
   if (auto r = scheduler_->store().updateDevice(d); !r) return r.error();
   return device(d.id);
 }
@@ -348,84 +406,6 @@ Result<std::vector<FaxCount>> Service::countFaxes() { return scheduler_->store()
 Result<int> Service::cleanup(std::optional<int> olderThanDays) {
   return scheduler_->call<int>(
       [this, olderThanDays] { return scheduler_->cleanupNow(olderThanDays); });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tokens: random secrets; only a keyed BLAKE2b hash is stored (the secrets are high-entropy, so a
-// slow password hash would add nothing but latency to every request).
-
-namespace {
-
-Result<std::string> hashToken(Store& store, const std::string& cachedKey,
-                              const std::string& secret) {
-  Result<std::optional<std::string>> keyHex = std::optional<std::string>(cachedKey);
-  if (cachedKey.empty()) keyHex = store.meta(kTokenKeyMeta);  // before start()
-  if (!keyHex) return keyHex.error();
-  if (!*keyHex) return makeError("internal", "the token key is missing");
-  unsigned char key[crypto_generichash_KEYBYTES];
-  size_t keyLen = 0;
-  if (sodium_hex2bin(key, sizeof key, (*keyHex)->c_str(), (*keyHex)->size(), nullptr, &keyLen,
-                     nullptr) != 0 ||
-      keyLen != sizeof key) {
-    return makeError("internal", "the token key is damaged");
-  }
-  unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(secret.data()),
-                     secret.size(), key, sizeof key);
-  return toHex(out, sizeof out);
-}
-
-}  // namespace
-
-Result<NewToken> Service::createToken(const std::string& name, bool admin) {
-  if (name.empty() || name.size() > 100) {
-    return makeError("invalid_request", "a token needs a name of 1 to 100 characters");
-  }
-  NewToken t;
-  t.secret = randomToken();
-  auto hash = hashToken(scheduler_->store(), tokenKey_, t.secret);
-  if (!hash) return hash.error();
-  t.token.name = name;
-  t.token.admin = admin;
-  t.token.hash = *hash;
-  t.token.prefix = t.secret.substr(0, 8);
-  t.token.createdAt = scheduler_->clock().now();
-  auto stored = scheduler_->store().insertToken(t.token);
-  if (!stored) return stored.error();
-  t.token = *stored;
-  return t;
-}
-
-Result<std::vector<ApiToken>> Service::tokens() { return scheduler_->store().listTokens(); }
-
-Result<void> Service::revokeToken(std::int64_t id) {
-  auto all = tokens();
-  if (!all) return all.error();
-  const auto target =
-      std::find_if(all->begin(), all->end(), [id](const auto& t) { return t.id == id; });
-  if (target != all->end() && target->admin &&
-      std::count_if(all->begin(), all->end(), [](const auto& t) { return t.admin; }) == 1) {
-    return makeError("conflict", "token " + std::to_string(id) +
-                                     " is the last admin token; create another admin token first");
-  }
-  auto r = scheduler_->store().deleteToken(id);
-  if (!r) return r.error();
-  if (!*r) return makeError("not_found", "there is no token " + std::to_string(id));
-  return {};
-}
-
-Result<ApiToken> Service::authenticate(const std::string& secret) {
-  if (secret.empty()) return makeError("unauthorized", "an API token is required");
-  auto hash = hashToken(scheduler_->store(), tokenKey_, secret);
-  if (!hash) return hash.error();
-  auto t = scheduler_->store().tokenByHash(*hash);
-  if (!t) return t.error();
-  if (!*t) return makeError("unauthorized", "the API token is not valid");
-  const Millis now = scheduler_->clock().now();
-  if (now - (*t)->lastUsedAt > 60'000) {  // one write a minute per token is plenty
-    (void)scheduler_->store().touchToken((*t)->id, now);
-  }
-  return **t;
 }
 
 }  // namespace vfax::core

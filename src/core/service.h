@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/accounts.h"
 #include "core/clock.h"
 #include "core/documents.h"
 #include "core/model.h"
@@ -34,6 +35,7 @@ struct ServiceOptions {
   Millis retryUnavailableMax = 300'000;
   int conversionWorkers = 2;
   std::string headerName = "vfax";  // sender name in the page header line
+  AccountOptions accounts;
 };
 
 struct Upload {
@@ -53,6 +55,7 @@ struct SubmitRequest {
   std::string subject;
   std::string comment;
   std::string origin = "api";
+  std::optional<std::int64_t> userId;  // who submits (set by submitAs)
 };
 
 enum class DocumentKind { Pdf, Tiff, Preview };
@@ -64,11 +67,6 @@ struct LineStatus {
   int inbound = 0;
   int outbound = 0;
   int queued = 0;  // jobs queued/waiting/converting
-};
-
-struct NewToken {
-  ApiToken token;
-  std::string secret;  // shown once
 };
 
 class Scheduler;
@@ -96,7 +94,12 @@ class Service {
   // ("vfaxd is stopping") once stop() has begun, also to callers that were waiting for start().
   Result<Fax> submit(
       SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
+  /// submit() for a person: the device must be one they may use (default: their own), notify
+  /// defaults to their e-mail. Errors as submit(), and unknown_device for others' devices.
+  Result<Fax> submitAs(const Caller& caller, SubmitRequest req);
   Result<Fax> get(std::int64_t id);
+  /// get() if `caller` may see the fax (a device of theirs), else not_found.
+  Result<Fax> getFor(const Caller& caller, std::int64_t id);
   Result<std::vector<Fax>> list(const FaxQuery& q);
   Result<Fax> cancel(std::int64_t id);  // error `conflict` when already final
   Result<std::string> documentPath(std::int64_t id, DocumentKind kind);  // not_found / not_ready
@@ -109,7 +112,7 @@ class Service {
   Result<std::vector<Device>> devices();
   Result<Device> device(std::int64_t id);
   Result<Device> addDevice(Device d);
-  Result<Device> updateDevice(const Device& d);
+  Result<Device> updateDevice(Device d);
   Result<void> removeDevice(std::int64_t id);
   std::string effectiveTsi(const Device& d);  // its own, or the default from the number plan
 
@@ -118,15 +121,12 @@ class Service {
   Result<std::vector<FaxCount>> countFaxes();
   Result<int> cleanup(std::optional<int> olderThanDays);  // returns faxes deleted
 
-  // Tokens. The secret is random, shown once; only a keyed hash is stored.
-  Result<NewToken> createToken(const std::string& name, bool admin);
-  Result<std::vector<ApiToken>> tokens();
-  Result<void> revokeToken(std::int64_t id);
-  Result<ApiToken> authenticate(const std::string& secret);  // error `unauthorized`
+  /// Users, tokens, sessions, who sees what, the audit log. Started by start().
+  Accounts& accounts() { return *accounts_; }
 
  private:
+  std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::string tokenKey_;  // hex of the token hashing key; set by start(), read-only after
 };
 
 }  // namespace vfax::core

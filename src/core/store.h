@@ -17,9 +17,18 @@ struct FaxQuery {
   std::optional<Direction> direction;
   std::vector<FaxState> states;  // empty: any
   std::optional<std::int64_t> deviceId;
+  /// Set: only faxes of these devices (a user's view; empty: none at all).
+  std::optional<std::vector<std::int64_t>> deviceIds;
   std::int64_t beforeId = 0;  // cursor: only ids < beforeId (0: no limit); newest first
   int limit = 50;
   bool withAttempts = true;
+};
+
+struct AuditQuery {
+  std::int64_t beforeId = 0;  // cursor: only ids < beforeId (0: no limit); newest first
+  int limit = 100;
+  std::optional<std::int64_t> userId;
+  std::string action;  // "" = any; "fax." matches every action starting with it
 };
 
 struct FaxCount {
@@ -61,12 +70,41 @@ class Store {
   /// of waiting for a peer do not pile up rows. `not_found` if there is no such attempt.
   virtual Result<void> deleteAttempt(std::int64_t id) = 0;
 
+  /// Pages of the outbound jobs `userId` submitted since `since` (for the daily page limit).
+  virtual Result<std::int64_t> pagesSubmittedSince(std::int64_t userId, Millis since) = 0;
+
+  // Users. Usernames are unique regardless of case: insert/update give `conflict`. Deleting a
+  // user deletes their tokens and sessions, unsets them as device owner and drops them from teams.
+  virtual Result<std::vector<User>> listUsers() = 0;
+  virtual Result<std::optional<User>> user(std::int64_t id) = 0;
+  virtual Result<std::optional<User>> userByName(const std::string& username) = 0;
+  virtual Result<User> insertUser(const User& u) = 0;
+  virtual Result<void> updateUser(const User& u) = 0;
+  virtual Result<bool> deleteUser(std::int64_t id) = 0;
+
   // API tokens.
   virtual Result<ApiToken> insertToken(const ApiToken& t) = 0;
-  virtual Result<std::vector<ApiToken>> listTokens() = 0;
+  /// Every token, or only those of one user.
+  virtual Result<std::vector<ApiToken>> listTokens(std::optional<std::int64_t> userId = {}) = 0;
   virtual Result<std::optional<ApiToken>> tokenByHash(const std::string& hash) = 0;
   virtual Result<bool> deleteToken(std::int64_t id) = 0;
   virtual Result<void> touchToken(std::int64_t id, Millis when) = 0;
+
+  // Web sessions.
+  virtual Result<WebSession> insertSession(const WebSession& s) = 0;
+  virtual Result<std::optional<WebSession>> sessionByHash(const std::string& hash) = 0;
+  virtual Result<void> touchSession(std::int64_t id, Millis when) = 0;
+  virtual Result<bool> deleteSession(std::int64_t id) = 0;
+  /// Logs a user out everywhere (but `keep`, the session that asked, if set).
+  virtual Result<int> deleteSessionsOfUser(std::int64_t userId,
+                                           std::optional<std::int64_t> keep) = 0;
+  /// Drops sessions past their absolute end or idle since before `idleCutoff`.
+  virtual Result<int> pruneSessions(Millis now, Millis idleCutoff) = 0;
+
+  // Audit log.
+  virtual Result<void> insertAudit(const std::vector<AuditEntry>& entries) = 0;  // one transaction
+  virtual Result<std::vector<AuditEntry>> listAudit(const AuditQuery& q) = 0;
+  virtual Result<int> pruneAudit(Millis cutoff) = 0;
 
   // Small key/value facts (e.g. the secret key for token hashing, last cleanup time).
   virtual Result<std::optional<std::string>> meta(const std::string& key) = 0;

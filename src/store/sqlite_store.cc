@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "store/detail/rows.h"
 #include "store/detail/schema.h"
 #include "store/detail/sqlite_db.h"
 
@@ -15,23 +16,27 @@ namespace {
 
 using core::Error;
 using core::Result;
+using detail::notFound;
+using detail::readAll;
+using detail::readOne;
+using detail::run;
 using detail::Stmt;
 
 // Column lists drive the INSERT, UPDATE and SELECT text alike, so the bind order in bindX() and
 // the read order in readX() have one source to agree with. Every SELECT puts `id` first.
-constexpr std::array<std::string_view, 25> kFaxColumns{
-    "direction",     "state",           "number",      "dial_string", "extension",
-    "device_id",     "pages",           "pages_total", "remote_id",   "created_at",
-    "updated_at",    "error",           "priority",    "tag",         "notify",
-    "attempt_count", "next_attempt_at", "tsi",         "fine",        "source_files",
-    "caller_id",     "cover_page",      "subject",     "comment",     "origin"};
+constexpr std::array<std::string_view, 26> kFaxColumns{
+    "direction", "state",        "number",    "dial_string",   "extension",       "device_id",
+    "pages",     "pages_total",  "remote_id", "created_at",    "updated_at",      "error",
+    "priority",  "tag",          "notify",    "attempt_count", "next_attempt_at", "tsi",
+    "fine",      "source_files", "caller_id", "cover_page",    "subject",         "comment",
+    "origin",    "user_id"};
 constexpr std::array<std::string_view, 12> kAttemptColumns{
     "fax_id", "started_at", "ended_at", "outcome",     "finished", "code",
     "reason", "bit_rate",   "ecm",      "compression", "pages",    "remote_id"};
-constexpr std::array<std::string_view, 6> kDeviceColumns{"kind",      "name", "email",
-                                                         "extension", "tsi",  "inbound_format"};
-constexpr std::array<std::string_view, 6> kTokenColumns{"name",  "hash",       "prefix",
-                                                        "admin", "created_at", "last_used_at"};
+constexpr std::array<std::string_view, 8> kDeviceColumns{
+    "kind", "name", "email", "extension", "tsi", "inbound_format", "owner_id", "members"};
+constexpr std::array<std::string_view, 7> kTokenColumns{
+    "user_id", "name", "hash", "prefix", "created_at", "last_used_at", "expires_at"};
 
 template <std::size_t N>
 std::string insertSql(std::string_view table, const std::array<std::string_view, N>& cols) {
@@ -138,7 +143,8 @@ Result<void> bindFax(Stmt& st, const core::Fax& f) {
       .bindBool(f.coverPage)
       .bindText(f.subject)
       .bindText(f.comment)
-      .bindText(f.origin);
+      .bindText(f.origin)
+      .bindOptionalInt(f.userId);
   return {};
 }
 
@@ -176,6 +182,7 @@ Result<core::Fax> readFax(const Stmt& st) {
   f.subject = st.text(23);
   f.comment = st.text(24);
   f.origin = st.text(25);
+  f.userId = st.optionalInt(26);
   return f;
 }
 
@@ -224,7 +231,20 @@ void bindDevice(Stmt& st, const core::Device& d) {
       .bindText(d.email)
       .bindText(d.extension)
       .bindText(d.tsi)
-      .bindText(core::toString(d.inboundFormat));
+      .bindText(core::toString(d.inboundFormat))
+      .bindOptionalInt(d.owner)
+      .bindText(nlohmann::json(d.members).dump());
+}
+
+Result<std::vector<std::int64_t>> decodeIds(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_array()) return corrupt("list of members", text);
+  std::vector<std::int64_t> ids;
+  for (const auto& item : j) {
+    if (!item.is_number_integer()) return corrupt("list of members", text);
+    ids.push_back(item.get<std::int64_t>());
+  }
+  return ids;
 }
 
 Result<core::Device> readDevice(const Stmt& st) {
@@ -240,6 +260,10 @@ Result<core::Device> readDevice(const Stmt& st) {
   auto format = decode(core::inboundFormatFromString, "inbound format", st.text(6));
   if (!format) return format.error();
   d.inboundFormat = *format;
+  d.owner = st.optionalInt(7);
+  auto members = decodeIds(st.text(8));
+  if (!members) return members.error();
+  d.members = std::move(*members);
   return d;
 }
 
@@ -255,49 +279,14 @@ Error extensionTaken(Error e, const std::string& extension) {
 core::ApiToken readToken(const Stmt& st) {
   core::ApiToken t;
   t.id = st.int64(0);
-  t.name = st.text(1);
-  t.hash = st.text(2);
-  t.prefix = st.text(3);
-  t.admin = st.boolean(4);
+  t.userId = st.optionalInt(1).value_or(0);
+  t.name = st.text(2);
+  t.hash = st.text(3);
+  t.prefix = st.text(4);
   t.createdAt = st.int64(5);
   t.lastUsedAt = st.int64(6);
+  t.expiresAt = st.int64(7);
   return t;
-}
-
-Error notFound(std::string_view what, std::int64_t id) {
-  return core::makeError("not_found", fmt::format("There is no {} with id {}.", what, id));
-}
-
-// Collects every row of a SELECT through `read`.
-template <typename T, typename Read>
-Result<std::vector<T>> readAll(detail::Db& db, Stmt& st, Read read, std::string_view doing) {
-  std::vector<T> out;
-  for (;;) {
-    int rc = st.step();
-    if (rc == SQLITE_DONE) return out;
-    if (rc != SQLITE_ROW) return db.error(rc, doing);
-    Result<T> row = read(st);
-    if (!row) return row.error();
-    out.push_back(std::move(*row));
-  }
-}
-
-// Reads at most one row.
-template <typename T, typename Read>
-Result<std::optional<T>> readOne(detail::Db& db, Stmt& st, Read read, std::string_view doing) {
-  int rc = st.step();
-  if (rc == SQLITE_DONE) return std::optional<T>();
-  if (rc != SQLITE_ROW) return db.error(rc, doing);
-  Result<T> row = read(st);
-  if (!row) return row.error();
-  return std::optional<T>(std::move(*row));
-}
-
-// Runs a statement that returns no rows.
-Result<void> run(detail::Db& db, Stmt& st, std::string_view doing) {
-  int rc = st.step();
-  if (rc != SQLITE_DONE) return db.error(rc, doing);
-  return {};
 }
 
 }  // namespace
@@ -513,6 +502,8 @@ Result<std::vector<core::Fax>> SqliteStore::listFaxes(const core::FaxQuery& q) {
     add("state IN (" + marks + ")");
   }
   if (q.deviceId) add("device_id = ?");
+  // One statement text for any number of devices: the ids travel as one JSON array.
+  if (q.deviceIds) add("device_id IN (SELECT value FROM json_each(?))");
   if (q.beforeId > 0) add("id < ?");
   std::string text = sql().selectFax + where + " ORDER BY id DESC LIMIT ?";
 
@@ -522,12 +513,27 @@ Result<std::vector<core::Fax>> SqliteStore::listFaxes(const core::FaxQuery& q) {
   if (q.direction) st->bindText(core::toString(*q.direction));
   for (auto s : q.states) st->bindText(core::toString(s));
   if (q.deviceId) st->bindInt(*q.deviceId);
+  if (q.deviceIds) st->bindText(nlohmann::json(*q.deviceIds).dump());
   if (q.beforeId > 0) st->bindInt(q.beforeId);
   st->bindInt(q.limit > 0 ? q.limit : -1);  // SQLite reads a negative LIMIT as none
   auto faxes = readAll<core::Fax>(*db_, *st, readFax, "list the faxes");
   if (!faxes || !q.withAttempts) return faxes;
   if (auto r = fillAttempts(*faxes); !r) return r.error();
   return faxes;
+}
+
+Result<std::int64_t> SqliteStore::pagesSubmittedSince(std::int64_t userId, core::Millis since) {
+  std::lock_guard lock(mu_);
+  auto st = db_->prepare(
+      "SELECT COALESCE(SUM(pages_total), 0) FROM faxes "
+      "WHERE user_id = ? AND created_at >= ? AND direction = 'out' AND state != 'canceled'");
+  if (!st) return st.error();
+  st->bindInt(userId).bindInt(since);
+  auto n = readOne<std::int64_t>(
+      *db_, *st, [](const Stmt& s) -> Result<std::int64_t> { return s.int64(0); },
+      "count the pages sent today");
+  if (!n) return n.error();
+  return n->value_or(0);
 }
 
 Result<std::vector<std::int64_t>> SqliteStore::faxIdsCreatedBefore(core::Millis cutoff) {
@@ -629,12 +635,13 @@ Result<core::ApiToken> SqliteStore::insertToken(const core::ApiToken& t) {
   std::lock_guard lock(mu_);
   auto st = db_->prepare(sql().insertToken);
   if (!st) return st.error();
-  st->bindText(t.name)
+  st->bindInt(t.userId)
+      .bindText(t.name)
       .bindText(t.hash)
       .bindText(t.prefix)
-      .bindBool(t.admin)
       .bindInt(t.createdAt)
-      .bindInt(t.lastUsedAt);
+      .bindInt(t.lastUsedAt)
+      .bindInt(t.expiresAt);
   if (auto r = run(*db_, *st, "add the API token"); !r) {
     Error e = r.error();
     if (e.code == "conflict") e.message = "An API token with the same secret already exists.";
@@ -645,10 +652,12 @@ Result<core::ApiToken> SqliteStore::insertToken(const core::ApiToken& t) {
   return out;
 }
 
-Result<std::vector<core::ApiToken>> SqliteStore::listTokens() {
+Result<std::vector<core::ApiToken>> SqliteStore::listTokens(std::optional<std::int64_t> userId) {
   std::lock_guard lock(mu_);
-  auto st = db_->prepare(sql().selectToken + " ORDER BY id");
+  auto st = db_->prepare(sql().selectToken +
+                         (userId ? " WHERE user_id = ? ORDER BY id" : " ORDER BY id"));
   if (!st) return st.error();
+  if (userId) st->bindInt(*userId);
   return readAll<core::ApiToken>(
       *db_, *st, [](const Stmt& s) -> Result<core::ApiToken> { return readToken(s); },
       "list the API tokens");

@@ -65,10 +65,31 @@ class SqliteStore final : public core::Store, public core::MailStore {
   core::Result<void> deleteAttempt(std::int64_t id) override;
 
   core::Result<core::ApiToken> insertToken(const core::ApiToken& t) override;
-  core::Result<std::vector<core::ApiToken>> listTokens() override;
+  core::Result<std::vector<core::ApiToken>> listTokens(
+      std::optional<std::int64_t> userId = {}) override;
   core::Result<std::optional<core::ApiToken>> tokenByHash(const std::string& hash) override;
   core::Result<bool> deleteToken(std::int64_t id) override;
   core::Result<void> touchToken(std::int64_t id, core::Millis when) override;
+
+  core::Result<std::int64_t> pagesSubmittedSince(std::int64_t userId, core::Millis since) override;
+
+  // Accounts, in sqlite_accounts.cc.
+  core::Result<std::vector<core::User>> listUsers() override;
+  core::Result<std::optional<core::User>> user(std::int64_t id) override;
+  core::Result<std::optional<core::User>> userByName(const std::string& username) override;
+  core::Result<core::User> insertUser(const core::User& u) override;
+  core::Result<void> updateUser(const core::User& u) override;
+  core::Result<bool> deleteUser(std::int64_t id) override;
+  core::Result<core::WebSession> insertSession(const core::WebSession& s) override;
+  core::Result<std::optional<core::WebSession>> sessionByHash(const std::string& hash) override;
+  core::Result<void> touchSession(std::int64_t id, core::Millis when) override;
+  core::Result<bool> deleteSession(std::int64_t id) override;
+  core::Result<int> deleteSessionsOfUser(std::int64_t userId,
+                                         std::optional<std::int64_t> keep) override;
+  core::Result<int> pruneSessions(core::Millis now, core::Millis idleCutoff) override;
+  core::Result<void> insertAudit(const std::vector<core::AuditEntry>& entries) override;
+  core::Result<std::vector<core::AuditEntry>> listAudit(const core::AuditQuery& q) override;
+  core::Result<int> pruneAudit(core::Millis cutoff) override;
 
   core::Result<std::optional<std::string>> meta(const std::string& key) override;
   core::Result<void> setMeta(const std::string& key, const std::string& value) override;

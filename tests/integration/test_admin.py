@@ -173,7 +173,7 @@ class Iax2Admin(VfaxTestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(body, {"running": False, "bind": "127.0.0.1:4569", "outbound": "",
                                 "codecs": "alaw,ulaw,slinear", "peers": [], "registrations": []})
-        user = d.request("POST", "/api/v1/tokens", {"name": "user"})[1]["secret"]
+        user = d.user_token()
         self.assertEqual(d.request("GET", path, token=user)[0], 403)
         self.assertEqual(d.request("PUT", path, {}, token=user)[0], 403)
 

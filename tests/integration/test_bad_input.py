@@ -120,15 +120,17 @@ class BadInput(VfaxTestCase):
         p = self.d.cli("list", token="vfx_wrong", check=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("token", p.stderr.lower())
-        created = self.d.cli_json("token", "create", "reader")
-        user_token = created["secret"]
+        reader = self.d.add_user("reader")
+        created = self.d.cli_json("token", "create", "reader", "--user", str(reader["id"]))
+        user_token = created["token"]
         self.assertEqual(self.d.request("GET", "/api/v1/faxes", token=user_token)[0], 200)
         self.assertError(self.d.request("PUT", "/api/v1/settings", {"send_attempts": 2}, token=user_token), 403)
         self.d.cli("token", "revoke", str(created["id"]))
         self.assertError(self.d.request("GET", "/api/v1/faxes", token=user_token), 401)
-        # The last admin token cannot be revoked: that would lock every admin out.
-        admin = [t for t in self.d.request("GET", "/api/v1/tokens")[1]["tokens"] if t["admin"]]
-        self.assertError(self.d.request("DELETE", f"/api/v1/tokens/{admin[0]['id']}"), 409, "conflict")
+        # The built-in admin cannot be deleted, nor the last enabled admin disabled.
+        admin = self.d.request("GET", "/api/v1/session")[1]["user"]
+        self.assertError(self.d.request("DELETE", f"/api/v1/users/{admin['id']}"), 409, "conflict")
+        self.assertError(self.d.request("PUT", f"/api/v1/users/{admin['id']}", {"enabled": False}), 409, "conflict")
         self.assertEqual(self.d.request("GET", "/api/v1/faxes", auth=True)[0], 200)
 
     def test_text_that_is_not_utf8(self):

@@ -372,8 +372,10 @@ class MailApi(VfaxTestCase):
 
     def test_shapes_and_errors(self):
         d = self.daemon({"smtp": {"host": "127.0.0.1", "port": 1}})
-        user = d.request("POST", "/api/v1/tokens", {"name": "user"})[1]["secret"]
-        status, body = d.request("GET", "/api/v1/mail/settings", token=user)
+        user = d.user_token()
+        # Mail settings are for admins; users see only their own outbox rows.
+        self.assertEqual(d.request("GET", "/api/v1/mail/settings", token=user)[0], 403)
+        status, body = d.request("GET", "/api/v1/mail/settings")
         self.assertEqual(status, 200, body)
         self.assertEqual(body["smtp_host"], "127.0.0.1")
         self.assertEqual(body["smtp_port"], "1")
@@ -397,7 +399,10 @@ class MailApi(VfaxTestCase):
         status, body = d.request("POST", "/api/v1/mail/test", {"to": "admin@example.test"})
         self.assertEqual((status, body["state"]), (200, "pending"), body)
         mail_id = body["id"]
+        # The test mail is not about a fax of the user's, nor addressed to them: they do not see it.
         status, body = d.request("GET", "/api/v1/mail/outbox", token=user)
+        self.assertEqual((status, body["mails"]), (200, []), body)
+        status, body = d.request("GET", "/api/v1/mail/outbox")
         self.assertEqual(status, 200, body)
         self.assertEqual(body["mails"][0]["id"], mail_id)
         self.assertEqual(set(body["mails"][0]), {"id", "kind", "fax_id", "fax_state", "recipient", "subject",

@@ -156,6 +156,24 @@ class Daemon:
             return status, payload
         return status, json.loads(payload) if payload else None
 
+    def add_user(self, username, role="user", password=None, email=None, **fields):
+        """Creates a user through the API; returns its JSON."""
+        body = {"username": username, "role": role, **fields}
+        if password:
+            body["password"] = password
+        if email:
+            body["email"] = email
+        status, user = self.request("POST", "/api/v1/users", body)
+        assert status == 201, user
+        return user
+
+    def user_token(self, username="user", role="user", **fields):
+        """A new user (role `user` unless said) and a token of theirs; returns the secret."""
+        user = self.add_user(username, role=role, **fields)
+        status, t = self.request("POST", "/api/v1/tokens", {"name": username, "user": user["id"]})
+        assert status == 201, t
+        return t["token"]
+
     def post_fax(self, fields, files, token=None):
         """multipart/form-data POST /faxes; files: list of (filename, bytes, content type)."""
         boundary = "vfaxtest" + uuid.uuid4().hex

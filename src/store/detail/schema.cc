@@ -139,6 +139,67 @@ CREATE TABLE mail_processed (
       R"sql(
 SELECT 1;
 )sql",
+      // 5: accounts. Users (with a built-in admin that owns the tokens from before accounts),
+      // device owners and team members, tokens and web sessions of users, who submitted a job,
+      // and the audit log. Tokens from before that were not admin tokens go to a user `api` with
+      // the role user, which sees nothing until an admin gives it devices.
+      R"sql(
+CREATE TABLE users (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name          TEXT NOT NULL DEFAULT '',
+  email         TEXT NOT NULL DEFAULT '',
+  role          TEXT NOT NULL,
+  enabled       INTEGER NOT NULL DEFAULT 1,
+  builtin       INTEGER NOT NULL DEFAULT 0,
+  password_hash TEXT NOT NULL DEFAULT '',
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+INSERT INTO users (username, name, role, builtin, created_at, updated_at)
+  VALUES ('admin', 'Administrator', 'admin', 1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+          CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+INSERT INTO users (username, name, role, created_at, updated_at)
+  SELECT 'api', 'API tokens from before accounts', 'user',
+         CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+  WHERE EXISTS (SELECT 1 FROM tokens WHERE admin = 0);
+
+ALTER TABLE devices ADD COLUMN owner_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
+ALTER TABLE devices ADD COLUMN members  TEXT NOT NULL DEFAULT '[]';  -- JSON array of user ids
+
+ALTER TABLE tokens ADD COLUMN user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE;
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+UPDATE tokens SET user_id = (SELECT id FROM users WHERE username = 'admin') WHERE admin = 1;
+UPDATE tokens SET user_id = (SELECT id FROM users WHERE username = 'api') WHERE admin = 0;
+CREATE INDEX tokens_by_user ON tokens(user_id);
+
+ALTER TABLE faxes ADD COLUMN user_id INTEGER;  -- no reference: a job outlives its sender
+CREATE INDEX faxes_by_user ON faxes(user_id, created_at);
+
+CREATE TABLE sessions (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  hash         TEXT NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  source       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_by_user ON sessions(user_id);
+
+CREATE TABLE audit (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  at         INTEGER NOT NULL,
+  user_id    INTEGER,
+  username   TEXT NOT NULL DEFAULT '',
+  credential TEXT NOT NULL DEFAULT '',
+  source     TEXT NOT NULL DEFAULT '',
+  action     TEXT NOT NULL,
+  target     TEXT NOT NULL DEFAULT '',
+  detail     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_by_at ON audit(at);
+)sql",
   };
   return kSteps;
 }

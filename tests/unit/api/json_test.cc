@@ -81,8 +81,8 @@ TEST(FaxJson, CarriesEveryField) {
   EXPECT_EQ(a1["bit_rate"], 14400);
   EXPECT_EQ(a1["ecm"], true);
   EXPECT_EQ(a1["compression"], "T.6");
-  for (const char* key : {"started_at", "ended_at", "outcome", "reason", "bit_rate", "ecm", "compression",
-                          "pages", "remote_id"}) {
+  for (const char* key : {"started_at", "ended_at", "outcome", "reason", "bit_rate", "ecm",
+                          "compression", "pages", "remote_id"}) {
     EXPECT_TRUE(a1.contains(key)) << key;
   }
 }
@@ -209,11 +209,12 @@ TEST(TokenAndLinesJson, Shapes) {
   t.id = 2;
   t.name = "ci";
   t.prefix = "vfx_abcd";
-  t.admin = true;
+  t.userId = 7;
   t.createdAt = kT;
   Json j = toJson(t);
   EXPECT_EQ(j["name"], "ci");
-  EXPECT_EQ(j["admin"], true);
+  EXPECT_EQ(j["user"], 7);
+  EXPECT_TRUE(j["expires_at"].is_null());
   EXPECT_TRUE(j["last_used_at"].is_null());
   EXPECT_FALSE(j.contains("hash"));
   core::LineStatus l;

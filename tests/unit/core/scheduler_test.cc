@@ -632,6 +632,7 @@ TEST_F(SchedulerTest, JobCreatedWhileManyOthersWait) {
   auto waiting = service_->list(core::FaxQuery{.direction = core::Direction::Out,
                                                .states = {FaxState::Waiting},
                                                .deviceId = std::nullopt,
+                                               .deviceIds = std::nullopt,
                                                .beforeId = 0,
                                                .limit = 0,
                                                .withAttempts = false});

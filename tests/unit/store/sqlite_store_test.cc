@@ -184,11 +184,12 @@ TEST_F(SqliteStoreTest, FreshFileGetsLatestSchemaInWalMode) {
   EXPECT_GE(SqliteStore::schemaVersion(), 1);
   EXPECT_EQ(rawInt("PRAGMA user_version"), SqliteStore::schemaVersion());
   EXPECT_EQ(rawInt("SELECT count(*) FROM sqlite_schema WHERE type='table' AND name IN "
-                   "('settings','devices','faxes','attempts','tokens','meta')"),
-            6);
+                   "('settings','devices','faxes','attempts','tokens','meta','users','sessions',"
+                   "'audit')"),
+            9);
   EXPECT_EQ(rawInt("SELECT count(*) FROM sqlite_schema WHERE type='index' AND "
                    "name LIKE 'faxes_by_%'"),
-            5);
+            6);
   // WAL mode is persistent: bytes 18 and 19 of the file header (read/write versions) are 2.
   std::ifstream in(path_, std::ios::binary);
   char header[20] = {};
@@ -729,11 +730,18 @@ TEST_F(SqliteStoreTest, FaxIdsCreatedBefore) {
 
 TEST_F(SqliteStoreTest, TokensRoundTrip) {
   auto s = openStore();
+  auto admin = s->userByName("ADMIN");  // the built-in admin; names ignore case
+  ASSERT_TRUE(admin.ok() && admin->has_value());
+  EXPECT_TRUE((*admin)->builtin);
+  core::User printerUser;
+  printerUser.username = "printer";
+  auto pu = s->insertUser(printerUser);
+  ASSERT_TRUE(pu.ok()) << pu.error().message;
   core::ApiToken t;
+  t.userId = (*admin)->id;
   t.name = "admin";
   t.hash = "abcdef0123";
   t.prefix = "vfx_ab";
-  t.admin = true;
   t.createdAt = 1000;
   t.lastUsedAt = 0;
   auto a = s->insertToken(t);
@@ -743,7 +751,8 @@ TEST_F(SqliteStoreTest, TokensRoundTrip) {
   u.name = "printer";
   u.hash = "ffff";
   u.prefix = "vfx_ff";
-  u.admin = false;
+  u.userId = pu->id;
+  u.expiresAt = 99;
   auto b = s->insertToken(u);
   ASSERT_TRUE(b.ok());
 
@@ -762,7 +771,7 @@ TEST_F(SqliteStoreTest, TokensRoundTrip) {
   EXPECT_EQ((*found)->id, a->id);
   EXPECT_EQ((*found)->name, "admin");
   EXPECT_EQ((*found)->prefix, "vfx_ab");
-  EXPECT_TRUE((*found)->admin);
+  EXPECT_EQ((*found)->userId, (*admin)->id);
   EXPECT_EQ((*found)->createdAt, 1000);
   EXPECT_EQ((*found)->lastUsedAt, 5000);
   EXPECT_FALSE(s->tokenByHash("nope")->has_value());
@@ -771,12 +780,85 @@ TEST_F(SqliteStoreTest, TokensRoundTrip) {
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[1].name, "printer");
-  EXPECT_FALSE((*list)[1].admin);
+  EXPECT_EQ((*list)[1].expiresAt, 99);
+  EXPECT_EQ(s->listTokens(pu->id)->size(), 1u);
 
   EXPECT_TRUE(*s->deleteToken(a->id));
   EXPECT_FALSE(*s->deleteToken(a->id));
   EXPECT_FALSE(s->tokenByHash("abcdef0123")->has_value());
   EXPECT_EQ(s->listTokens()->size(), 1u);
+  // Deleting a user takes their tokens along.
+  EXPECT_TRUE(*s->deleteUser(pu->id));
+  EXPECT_EQ(s->listTokens()->size(), 0u);
+}
+
+TEST_F(SqliteStoreTest, UsersOwnersSessionsAndAudit) {
+  auto s = openStore();
+  core::User ann;
+  ann.username = "ann";
+  ann.email = "ann@example.com";
+  ann.passwordHash = "$argon2id$x";
+  auto a = s->insertUser(ann);
+  ASSERT_TRUE(a.ok());
+  core::User dup = ann;
+  dup.username = "ANN";
+  auto d = s->insertUser(dup);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, "conflict");
+  core::User bob;
+  bob.username = "bob";
+  auto b = s->insertUser(bob);
+  ASSERT_TRUE(b.ok());
+
+  core::Device own;
+  own.name = "Ann";
+  own.email = "ann@example.com";
+  own.extension = "21";
+  own.owner = a->id;
+  auto dev = s->insertDevice(own);
+  ASSERT_TRUE(dev.ok());
+  core::Device team;
+  team.kind = core::DeviceKind::Team;
+  team.name = "Sales";
+  team.email = "sales@example.com";
+  team.extension = "30";
+  team.members = {a->id, b->id};
+  auto tdev = s->insertDevice(team);
+  ASSERT_TRUE(tdev.ok());
+  EXPECT_EQ((*s->device(tdev->id))->members, (std::vector<std::int64_t>{a->id, b->id}));
+
+  core::WebSession ws;
+  ws.userId = a->id;
+  ws.hash = "h1";
+  ws.createdAt = ws.lastSeenAt = 1000;
+  ws.expiresAt = 10'000;
+  auto sess = s->insertSession(ws);
+  ASSERT_TRUE(sess.ok());
+  EXPECT_EQ((*s->sessionByHash("h1"))->userId, a->id);
+  EXPECT_EQ(*s->pruneSessions(5000, 500), 0);
+  EXPECT_EQ(*s->pruneSessions(10'000, 500), 1);
+  EXPECT_FALSE(s->sessionByHash("h1")->has_value());
+
+  // Deleting Ann: her device keeps no owner, the team drops her.
+  ASSERT_TRUE(*s->deleteUser(a->id));
+  EXPECT_FALSE((*s->device(dev->id))->owner.has_value());
+  EXPECT_EQ((*s->device(tdev->id))->members, (std::vector<std::int64_t>{b->id}));
+
+  core::AuditEntry e1;
+  e1.at = 100;
+  e1.userId = b->id;
+  e1.action = "fax.send";
+  core::AuditEntry e2 = e1;
+  e2.at = 200;
+  e2.action = "login";
+  ASSERT_TRUE(s->insertAudit({e1, e2}).ok());
+  core::AuditQuery q;
+  EXPECT_EQ(s->listAudit(q)->size(), 2u);
+  q.action = "fax.";
+  EXPECT_EQ(s->listAudit(q)->size(), 1u);
+  q.action = "login";
+  EXPECT_EQ(s->listAudit(q)->front().at, 200);
+  EXPECT_EQ(*s->pruneAudit(150), 1);
 }
 
 TEST_F(SqliteStoreTest, MetaRoundTrip) {

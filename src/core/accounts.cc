@@ -1,0 +1,622 @@
+#include "core/accounts.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+
+namespace vfax::core {
+
+namespace {
+
+constexpr const char* kKeyMeta = "token_hash_key";  // shared with tokens from before accounts
+constexpr std::size_t kMaxThrottleEntries = 10'000;
+constexpr Millis kTouchEvery = 60'000;  // one write a minute per token or session is plenty
+
+std::string toHex(const unsigned char* data, size_t n) {
+  std::string out(n * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, n);
+  out.pop_back();
+  return out;
+}
+
+std::string randomSecret(const char* prefix, size_t bytes) {
+  std::vector<unsigned char> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  std::string b64(sodium_base64_ENCODED_LEN(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(b64.data(), b64.size(), raw.data(), raw.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  b64.resize(std::strlen(b64.c_str()));
+  return prefix + b64;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Result<void> validateUsername(const std::string& u) {
+  const bool ok = !u.empty() && u.size() <= 64 && std::isalnum(static_cast<unsigned char>(u[0])) &&
+                  std::all_of(u.begin(), u.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+                           c == '-' || c == '@';
+                  });
+  if (!ok) {
+    return makeError("invalid_request",
+                     "username: 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a "
+                     "letter or digit");
+  }
+  return {};
+}
+
+Result<void> validateText(const std::string& field, const std::string& v, size_t max) {
+  if (v.size() > max || std::any_of(v.begin(), v.end(),
+                                    [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return makeError("invalid_request", field + ": at most " + std::to_string(max) +
+                                            " characters, no control characters");
+  }
+  return {};
+}
+
+Result<void> validateEmail(const std::string& e) {
+  if (e.empty()) return {};
+  const auto at = e.find('@');
+  const bool ok = at != std::string::npos && at != 0 && at == e.rfind('@') && at + 1 < e.size() &&
+                  e.size() <= 254 && std::none_of(e.begin(), e.end(), [](char c) {
+                    return static_cast<unsigned char>(c) <= 0x20 || c == '<' || c == '>' ||
+                           c == ',' || c == ';' || c == '"' || c == 0x7f;
+                  });
+  if (!ok) return makeError("invalid_request", "email: not an e-mail address");
+  return {};
+}
+
+Error notFoundToken(std::int64_t id) {
+  return makeError("not_found", "there is no token " + std::to_string(id));
+}
+
+}  // namespace
+
+Caller systemCaller() {
+  Caller c;
+  c.role = Role::Admin;
+  c.username = "vfaxd";
+  c.credential = "system";
+  return c;
+}
+
+Accounts::Accounts(Store& store, const Clock& clock, AccountOptions options)
+    : store_(store), clock_(clock), options_(options) {}
+
+Accounts::~Accounts() { stop(); }
+
+Result<void> Accounts::start() {
+  if (sodium_init() < 0) return makeError("internal", "libsodium failed to initialise");
+  auto key = store_.meta(kKeyMeta);
+  if (!key) return key.error();
+  if (!*key) {
+    unsigned char raw[crypto_generichash_KEYBYTES];
+    randombytes_buf(raw, sizeof raw);
+    if (auto r = store_.setMeta(kKeyMeta, toHex(raw, sizeof raw)); !r) return r;
+    key = store_.meta(kKeyMeta);
+    if (!key || !*key) return makeError("storage_error", "cannot store the token key");
+  }
+  key_.assign(crypto_generichash_KEYBYTES, 0);
+  size_t len = 0;
+  if (sodium_hex2bin(key_.data(), key_.size(), (*key)->c_str(), (*key)->size(), nullptr, &len,
+                     nullptr) != 0 ||
+      len != key_.size()) {
+    return makeError("storage_error", "the token key in the database is damaged");
+  }
+  if (dummyHash_.empty()) {
+    auto h = hashPassword(randomSecret("", 16));
+    if (!h) return h.error();
+    dummyHash_ = *h;
+  }
+  std::lock_guard lock(auditMu_);
+  if (!auditRunning_) {
+    auditStop_ = false;
+    auditRunning_ = true;
+    auditThread_ = std::thread([this] { auditLoop(); });
+  }
+  return {};
+}
+
+void Accounts::stop() {
+  {
+    std::lock_guard lock(auditMu_);
+    if (!auditRunning_) return;
+    auditStop_ = true;
+  }
+  auditCv_.notify_all();
+  if (auditThread_.joinable()) auditThread_.join();
+  std::lock_guard lock(auditMu_);
+  auditRunning_ = false;
+}
+
+// --- hashing
+
+Result<std::string> Accounts::keyedHash(std::string_view domain, const std::string& secret) const {
+  if (key_.empty()) return makeError("unavailable", "vfaxd is starting");
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, key_.data(), key_.size(), 32);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(domain.data()),
+                            domain.size());
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(secret.data()),
+                            secret.size());
+  unsigned char out[32];
+  crypto_generichash_final(&st, out, sizeof out);
+  return toHex(out, sizeof out);
+}
+
+Result<std::string> Accounts::hashPassword(const std::string& password) {
+  char out[crypto_pwhash_STRBYTES];
+  hashing_.acquire();
+  const int rc =
+      crypto_pwhash_str(out, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE);
+  hashing_.release();
+  if (rc != 0) return makeError("internal", "not enough memory to hash the password");
+  return std::string(out);
+}
+
+bool Accounts::verifyPassword(const std::string& hash, const std::string& password) {
+  hashing_.acquire();
+  const bool ok = crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
+  hashing_.release();
+  return ok;
+}
+
+Result<void> Accounts::validatePassword(const std::string& password) {
+  if (password.size() < 8 || password.size() > 1024) {
+    return makeError("invalid_request", "password: 8 to 1024 characters");
+  }
+  return {};
+}
+
+// --- users
+
+Result<std::vector<User>> Accounts::users() { return store_.listUsers(); }
+
+Result<User> Accounts::user(std::int64_t id) {
+  auto u = store_.user(id);
+  if (!u) return u.error();
+  if (!*u) return makeError("not_found", "there is no user " + std::to_string(id));
+  return **u;
+}
+
+Result<User> Accounts::builtinAdmin() {
+  auto all = store_.listUsers();
+  if (!all) return all.error();
+  for (const auto& u : *all)
+    if (u.builtin) return u;
+  return makeError("not_found", "the built-in admin user is missing");
+}
+
+Result<User> Accounts::addUser(const NewUser& in) {
+  if (auto r = validateUsername(in.username); !r) return r.error();
+  if (auto r = validateText("name", in.name, 200); !r) return r.error();
+  if (auto r = validateEmail(in.email); !r) return r.error();
+  User u;
+  u.username = in.username;
+  u.name = in.name;
+  u.email = in.email;
+  u.role = in.role;
+  u.enabled = in.enabled;
+  if (!in.password.empty()) {
+    if (auto r = validatePassword(in.password); !r) return r.error();
+    auto h = hashPassword(in.password);
+    if (!h) return h.error();
+    u.passwordHash = *h;
+  }
+  u.createdAt = u.updatedAt = clock_.now();
+  return store_.insertUser(u);
+}
+
+Result<void> Accounts::keepOneAdmin(const User& before, const UserChange& change) {
+  const bool staysAdmin =
+      change.role.value_or(before.role) == Role::Admin && change.enabled.value_or(before.enabled);
+  if (before.role != Role::Admin || !before.enabled || staysAdmin) return {};
+  auto all = store_.listUsers();
+  if (!all) return all.error();
+  const auto admins = std::count_if(
+      all->begin(), all->end(), [](const User& u) { return u.role == Role::Admin && u.enabled; });
+  if (admins <= 1) {
+    return makeError(
+        "conflict",
+        "'" + before.username + "' is the last enabled admin; make another user an admin first");
+  }
+  return {};
+}
+
+Result<User> Accounts::updateUser(const Caller& caller, std::int64_t id, const UserChange& change) {
+  if (!caller.admin() && caller.userId != id) {
+    return makeError("not_found", "there is no user " + std::to_string(id));
+  }
+  auto found = user(id);
+  if (!found) return found.error();
+  User u = *found;
+  const User before = u;
+  if (!caller.admin() && (change.username || change.role || change.enabled)) {
+    return makeError("forbidden", "only an admin can change a username, role or enabled state");
+  }
+  if (change.username) {
+    if (auto r = validateUsername(*change.username); !r) return r.error();
+    u.username = *change.username;
+  }
+  if (change.name) {
+    if (auto r = validateText("name", *change.name, 200); !r) return r.error();
+    u.name = *change.name;
+  }
+  if (change.email) {
+    if (auto r = validateEmail(*change.email); !r) return r.error();
+    u.email = *change.email;
+  }
+  if (change.role) u.role = *change.role;
+  if (change.enabled) u.enabled = *change.enabled;
+  if (auto r = keepOneAdmin(before, change); !r) return r.error();
+  bool passwordChanged = false;
+  if (change.password) {
+    if (auto r = validatePassword(*change.password); !r) return r.error();
+    // Someone who took over a session must not lock its owner out: users prove the old one.
+    if (!caller.admin() || (caller.userId == id && !before.passwordHash.empty())) {
+      if (!change.currentPassword || before.passwordHash.empty() ||
+          !verifyPassword(before.passwordHash, *change.currentPassword)) {
+        return makeError("forbidden",
+                         "current_password: give your current password to set a new one");
+      }
+    }
+    auto h = hashPassword(*change.password);
+    if (!h) return h.error();
+    u.passwordHash = *h;
+    passwordChanged = true;
+  }
+  u.updatedAt = clock_.now();
+  if (auto r = store_.updateUser(u); !r) return r.error();
+  // A new password or a disabled user ends the sessions elsewhere (not the one that asked).
+  if (passwordChanged || (before.enabled && !u.enabled)) {
+    std::optional<std::int64_t> keep;
+    if (caller.userId == id) keep = caller.sessionId;
+    (void)store_.deleteSessionsOfUser(id, keep);
+  }
+  return u;
+}
+
+Result<void> Accounts::removeUser(std::int64_t id) {
+  auto found = user(id);
+  if (!found) return found.error();
+  if (found->builtin) {
+    return makeError("conflict", "the built-in admin '" + found->username +
+                                     "' cannot be deleted; disable it instead");
+  }
+  UserChange gone;
+  gone.enabled = false;
+  if (auto r = keepOneAdmin(*found, gone); !r) return r;
+  auto r = store_.deleteUser(id);
+  if (!r) return r.error();
+  if (!*r) return makeError("not_found", "there is no user " + std::to_string(id));
+  return {};
+}
+
+// --- tokens
+
+Result<NewToken> Accounts::createToken(const Caller& caller, const std::string& name,
+                                       std::optional<std::int64_t> forUser, Millis expiresAt) {
+  if (name.empty() || name.size() > 100) {
+    return makeError("invalid_request", "name: a token needs a name of 1 to 100 characters");
+  }
+  if (auto r = validateText("name", name, 100); !r) return r.error();
+  const std::int64_t owner = forUser.value_or(caller.userId);
+  if (owner != caller.userId && !caller.admin()) {
+    return makeError("forbidden", "only an admin can create a token for another user");
+  }
+  auto u = user(owner);
+  if (!u) {
+    if (u.error().code == "not_found")
+      return makeError("invalid_request", "user: there is no user " + std::to_string(owner));
+    return u.error();
+  }
+  const Millis now = clock_.now();
+  if (expiresAt != 0 && expiresAt <= now) {
+    return makeError("invalid_request", "expires_at: the expiry must lie in the future");
+  }
+  NewToken t;
+  t.secret = randomSecret("vfx_", 24);
+  auto hash = keyedHash("", t.secret);
+  if (!hash) return hash.error();
+  t.token.userId = owner;
+  t.token.name = name;
+  t.token.hash = *hash;
+  t.token.prefix = t.secret.substr(0, 8);
+  t.token.createdAt = now;
+  t.token.expiresAt = expiresAt;
+  auto stored = store_.insertToken(t.token);
+  if (!stored) return stored.error();
+  t.token = *stored;
+  return t;
+}
+
+Result<std::vector<ApiToken>> Accounts::tokens(const Caller& caller,
+                                               std::optional<std::int64_t> ofUser) {
+  if (!caller.admin()) {
+    if (ofUser && *ofUser != caller.userId) return std::vector<ApiToken>{};
+    return store_.listTokens(caller.userId);
+  }
+  return store_.listTokens(ofUser);
+}
+
+Result<void> Accounts::revokeToken(const Caller& caller, std::int64_t id) {
+  auto mine = tokens(caller, std::nullopt);
+  if (!mine) return mine.error();
+  if (std::none_of(mine->begin(), mine->end(), [id](const ApiToken& t) { return t.id == id; })) {
+    return notFoundToken(id);
+  }
+  auto r = store_.deleteToken(id);
+  if (!r) return r.error();
+  if (!*r) return notFoundToken(id);
+  return {};
+}
+
+Result<Caller> Accounts::authenticateToken(const std::string& secret, const std::string& source) {
+  const auto invalid = makeError("unauthorized", "the API token is not valid");
+  if (secret.empty() || secret.size() > 200) return invalid;
+  auto hash = keyedHash("", secret);
+  if (!hash) return hash.error();
+  auto t = store_.tokenByHash(*hash);
+  if (!t) return t.error();
+  if (!*t) return invalid;
+  const Millis now = clock_.now();
+  if ((*t)->expiresAt != 0 && (*t)->expiresAt <= now) {
+    return makeError("unauthorized", "the API token has expired");
+  }
+  auto u = store_.user((*t)->userId);
+  if (!u) return u.error();
+  if (!*u || !(*u)->enabled) return makeError("unauthorized", "the token's user is disabled");
+  if (now - (*t)->lastUsedAt > kTouchEvery) (void)store_.touchToken((*t)->id, now);
+  Caller c;
+  c.userId = (*u)->id;
+  c.username = (*u)->username;
+  c.email = (*u)->email;
+  c.role = (*u)->role;
+  c.tokenId = (*t)->id;
+  c.credential = "token " + std::to_string((*t)->id) + " (" + (*t)->name + ")";
+  c.source = source;
+  return c;
+}
+
+// --- sessions and throttling
+
+int Accounts::blockedFor(const std::string& user, const std::string& source, Millis now) {
+  std::lock_guard lock(throttleMu_);
+  Millis until = 0;
+  for (const auto& key : {"u:" + user + "\n" + source, "s:" + source, "n:" + user}) {
+    auto it = failures_.find(key);
+    if (it == failures_.end()) continue;
+    if (now - it->second.last > options_.failureWindow) {
+      failures_.erase(it);
+      continue;
+    }
+    until = std::max(until, it->second.blockedUntil);
+  }
+  return until > now ? static_cast<int>((until - now + 999) / 1000) : 0;
+}
+
+void Accounts::noteFailure(const std::string& user, const std::string& source, Millis now) {
+  std::lock_guard lock(throttleMu_);
+  if (failures_.size() > kMaxThrottleEntries) {
+    // Forget the oldest half: bounded memory whatever a scanner sends.
+    std::vector<std::pair<Millis, std::string>> byAge;
+    for (const auto& [k, f] : failures_) byAge.emplace_back(f.last, k);
+    std::sort(byAge.begin(), byAge.end());
+    for (size_t i = 0; i < byAge.size() / 2; ++i) failures_.erase(byAge[i].second);
+  }
+  auto bump = [&](const std::string& key, int allowed, Millis cap) {
+    auto& f = failures_[key];
+    if (now - f.last > options_.failureWindow) f = Failures{};
+    f.count += 1;
+    f.last = now;
+    if (f.count >= allowed) {
+      // 1 s after the last allowed failure, doubling with each further one, up to the cap.
+      const int over = std::min(f.count - allowed, 20);
+      f.blockedUntil = now + std::min<Millis>(1000LL << over, cap);
+    }
+  };
+  bump("u:" + user + "\n" + source, options_.failuresPerUserAndSource, options_.maxBlock);
+  bump("s:" + source, options_.failuresPerSource, options_.maxBlock);
+  // From anywhere: a distributed guesser is slowed, but the user is never held for long.
+  bump("n:" + user, options_.failuresPerUser, 60'000);
+}
+
+LoginOutcome Accounts::login(const std::string& username, const std::string& password,
+                             const std::string& source) {
+  LoginOutcome out;
+  const Millis now = clock_.now();
+  const std::string who = lower(username.substr(0, 64));
+  if (int wait = blockedFor(who, source, now); wait > 0) {
+    out.error = makeError("too_many_requests",
+                          "too many failed logins; try again in " + std::to_string(wait) + " s");
+    out.retryAfterSeconds = wait;
+    return out;
+  }
+  const auto refused = makeError("unauthorized", "wrong username or password");
+  auto u = username.empty() || username.size() > 64 ? Result<std::optional<User>>(std::nullopt)
+                                                    : store_.userByName(username);
+  if (!u) {
+    out.error = u.error();
+    return out;
+  }
+  const bool known = u->has_value() && !(**u).passwordHash.empty();
+  // Unknown users cost the same hash, so the time of the answer tells nothing.
+  const bool match = verifyPassword(known ? (**u).passwordHash : dummyHash_, password) && known;
+  if (!match || !(**u).enabled) {
+    noteFailure(who, source, now);
+    out.error = refused;
+    return out;
+  }
+  {
+    std::lock_guard lock(throttleMu_);
+    failures_.erase("u:" + who + "\n" + source);
+  }
+  Login login;
+  login.user = **u;
+  login.secret = randomSecret("vfs_", 32);
+  auto hash = keyedHash("session\n", login.secret);
+  if (!hash) {
+    out.error = hash.error();
+    return out;
+  }
+  WebSession s;
+  s.userId = login.user.id;
+  s.hash = *hash;
+  s.createdAt = s.lastSeenAt = now;
+  s.expiresAt = now + options_.sessionMax;
+  s.source = source;
+  auto stored = store_.insertSession(s);
+  if (!stored) {
+    out.error = stored.error();
+    return out;
+  }
+  login.session = *stored;
+  login.csrfToken = csrfToken(login.secret);
+  out.login = std::move(login);
+  return out;
+}
+
+std::string Accounts::csrfToken(const std::string& secret) const {
+  auto h = keyedHash("csrf\n", secret);
+  return h ? h->substr(0, 40) : std::string();
+}
+
+bool Accounts::checkCsrf(const std::string& secret, const std::string& token) const {
+  const std::string want = csrfToken(secret);
+  return !want.empty() && token.size() == want.size() &&
+         sodium_memcmp(want.data(), token.data(), want.size()) == 0;
+}
+
+Result<Caller> Accounts::authenticateSession(const std::string& secret, const std::string& source) {
+  const auto invalid = makeError("unauthorized", "the session has ended; log in again");
+  if (secret.empty() || secret.size() > 200) return invalid;
+  auto hash = keyedHash("session\n", secret);
+  if (!hash) return hash.error();
+  auto s = store_.sessionByHash(*hash);
+  if (!s) return s.error();
+  if (!*s) return invalid;
+  const Millis now = clock_.now();
+  if ((*s)->expiresAt <= now || now - (*s)->lastSeenAt > options_.sessionIdle) {
+    (void)store_.deleteSession((*s)->id);
+    return invalid;
+  }
+  auto u = store_.user((*s)->userId);
+  if (!u) return u.error();
+  if (!*u || !(*u)->enabled) return invalid;
+  if (now - (*s)->lastSeenAt > kTouchEvery) (void)store_.touchSession((*s)->id, now);
+  Caller c;
+  c.userId = (*u)->id;
+  c.username = (*u)->username;
+  c.email = (*u)->email;
+  c.role = (*u)->role;
+  c.sessionId = (*s)->id;
+  c.credential = "session";
+  c.source = source;
+  return c;
+}
+
+Result<void> Accounts::logout(const Caller& caller) {
+  if (!caller.sessionId) return {};
+  auto r = store_.deleteSession(*caller.sessionId);
+  if (!r) return r.error();
+  return {};
+}
+
+Result<int> Accounts::pruneSessions() {
+  const Millis now = clock_.now();
+  return store_.pruneSessions(now, now - options_.sessionIdle);
+}
+
+// --- visibility
+
+Result<std::vector<Device>> Accounts::devicesOf(const Caller& caller) {
+  auto all = store_.listDevices();
+  if (!all || caller.admin()) return all;
+  std::vector<Device> mine;
+  for (auto& d : *all) {
+    const bool member =
+        std::find(d.members.begin(), d.members.end(), caller.userId) != d.members.end();
+    if (d.owner == caller.userId || member) mine.push_back(std::move(d));
+  }
+  return mine;
+}
+
+Result<std::optional<std::vector<std::int64_t>>> Accounts::visibleDevices(const Caller& caller) {
+  if (caller.admin()) return std::optional<std::vector<std::int64_t>>();
+  auto mine = devicesOf(caller);
+  if (!mine) return mine.error();
+  std::vector<std::int64_t> ids;
+  for (const auto& d : *mine) ids.push_back(d.id);
+  return std::optional<std::vector<std::int64_t>>(std::move(ids));
+}
+
+// --- audit
+
+void Accounts::record(const Caller& caller, std::string action, std::string target,
+                      std::string detail) {
+  AuditEntry e;
+  e.at = clock_.now();
+  if (caller.userId != 0) e.userId = caller.userId;
+  e.username = caller.username;
+  e.credential = caller.credential;
+  e.source = caller.source;
+  e.action = std::move(action);
+  e.target = std::move(target);
+  e.detail = detail.size() > 500 ? detail.substr(0, 500) : std::move(detail);
+  {
+    std::lock_guard lock(auditMu_);
+    auditQueue_.push_back(std::move(e));
+  }
+  auditCv_.notify_all();
+}
+
+void Accounts::auditLoop() {
+  std::unique_lock lock(auditMu_);
+  for (;;) {
+    auditCv_.wait(lock, [this] { return auditStop_ || !auditQueue_.empty(); });
+    if (!auditStop_) {
+      // Gather what arrives in the next moment into the same transaction (one fsync).
+      auditCv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return auditStop_; });
+    }
+    std::vector<AuditEntry> batch;
+    batch.swap(auditQueue_);
+    const bool stopping = auditStop_;
+    auditWriting_ = !batch.empty();
+    lock.unlock();
+    if (!batch.empty()) {
+      if (auto r = store_.insertAudit(batch); !r) {
+        spdlog::error("audit: {} entries could not be written: {}", batch.size(),
+                      r.error().message);
+      }
+    }
+    lock.lock();
+    auditWriting_ = false;
+    auditCv_.notify_all();  // flushAudit() waits for this
+    if (stopping && auditQueue_.empty()) return;
+  }
+}
+
+void Accounts::flushAudit() {
+  std::unique_lock lock(auditMu_);
+  if (!auditRunning_) return;
+  auditCv_.notify_all();
+  auditCv_.wait_for(lock, std::chrono::seconds(5),
+                    [this] { return auditQueue_.empty() && !auditWriting_; });
+}
+
+Result<std::vector<AuditEntry>> Accounts::audit(const AuditQuery& q) {
+  flushAudit();
+  return store_.listAudit(q);
+}
+
+Result<int> Accounts::pruneAudit(Millis cutoff) { return store_.pruneAudit(cutoff); }
+
+}  // namespace vfax::core
