@@ -109,6 +109,7 @@ struct Device {
   std::string extension;
   std::string tsi;  // empty: derived from settings
   InboundFormat inboundFormat = InboundFormat::Pdf;
+  std::string pinHash;  // Mail-to-Fax PIN, argon2id (core/pin.h); empty: none. Never shown.
 };
 
 struct ApiToken {

@@ -28,8 +28,8 @@ constexpr std::array<std::string_view, 25> kFaxColumns{
 constexpr std::array<std::string_view, 12> kAttemptColumns{
     "fax_id", "started_at", "ended_at", "outcome",     "finished", "code",
     "reason", "bit_rate",   "ecm",      "compression", "pages",    "remote_id"};
-constexpr std::array<std::string_view, 6> kDeviceColumns{"kind",      "name", "email",
-                                                         "extension", "tsi",  "inbound_format"};
+constexpr std::array<std::string_view, 7> kDeviceColumns{
+    "kind", "name", "email", "extension", "tsi", "inbound_format", "pin_hash"};
 constexpr std::array<std::string_view, 6> kTokenColumns{"name",  "hash",       "prefix",
                                                         "admin", "created_at", "last_used_at"};
 
@@ -224,7 +224,8 @@ void bindDevice(Stmt& st, const core::Device& d) {
       .bindText(d.email)
       .bindText(d.extension)
       .bindText(d.tsi)
-      .bindText(core::toString(d.inboundFormat));
+      .bindText(core::toString(d.inboundFormat))
+      .bindText(d.pinHash);
 }
 
 Result<core::Device> readDevice(const Stmt& st) {
@@ -240,6 +241,7 @@ Result<core::Device> readDevice(const Stmt& st) {
   auto format = decode(core::inboundFormatFromString, "inbound format", st.text(6));
   if (!format) return format.error();
   d.inboundFormat = *format;
+  d.pinHash = st.text(7);
   return d;
 }
 
