@@ -344,25 +344,28 @@ SenderVerdict checkAuthenticationResults(const std::vector<std::string>& headers
     }
     std::string seen;
     for (const auto& r : h->results) {
+      seen += (seen.empty() ? "" : ", ") + r.method + "=" + r.result;
       if (r.method == "dmarc" && r.result == "fail" &&
           normalDomain(r.property("header", "from")) == fromDomain) {
         return {false, id + " says dmarc=fail for " + fromDomain};
       }
     }
+    // DMARC first (it is the From domain's own verdict), then DKIM, then SPF.
     for (const auto& r : h->results) {
-      seen += (seen.empty() ? "" : ", ") + r.method + "=" + r.result;
-      if (r.result != "pass") continue;
-      if (r.method == "dmarc") {
-        const std::string d = normalDomain(r.property("header", "from"));
-        if (d == fromDomain) return {true, id + ": dmarc=pass header.from=" + d};
-      } else if (r.method == "dkim") {
-        std::string d = normalDomain(r.property("header", "d"));
-        if (d.empty()) d = domainOf(r.property("header", "i"));
-        if (domainsAligned(d, fromDomain)) return {true, id + ": dkim=pass header.d=" + d};
-      } else if (r.method == "spf") {
-        const std::string d = domainOf(r.property("smtp", "mailfrom"));
-        if (domainsAligned(d, fromDomain)) return {true, id + ": spf=pass smtp.mailfrom=" + d};
-      }
+      if (r.method != "dmarc" || r.result != "pass") continue;
+      const std::string d = normalDomain(r.property("header", "from"));
+      if (d == fromDomain) return {true, id + ": dmarc=pass header.from=" + d};
+    }
+    for (const auto& r : h->results) {
+      if (r.method != "dkim" || r.result != "pass") continue;
+      std::string d = normalDomain(r.property("header", "d"));
+      if (d.empty()) d = domainOf(r.property("header", "i"));
+      if (domainsAligned(d, fromDomain)) return {true, id + ": dkim=pass header.d=" + d};
+    }
+    for (const auto& r : h->results) {
+      if (r.method != "spf" || r.result != "pass") continue;
+      const std::string d = domainOf(r.property("smtp", "mailfrom"));
+      if (domainsAligned(d, fromDomain)) return {true, id + ": spf=pass smtp.mailfrom=" + d};
     }
     return {false, id + " found no pass aligned with " + fromDomain +
                        (seen.empty() ? " (it checked nothing)" : " (" + seen + ")")};
