@@ -565,6 +565,40 @@ class MailApi(VfaxTestCase):
         self.assertIsNone(body["mails"][0]["fax_id"])
         self.assertEqual(body["mails"][0]["kind"], "test")
 
+    def test_bad_sender_auth_config_and_bad_pins_get_clear_errors(self):
+        # The config file: vfaxd refuses to start and names the key.
+        bad = os.path.join(self.tmp, "bad.toml")
+        for toml, want in (('[mail]\nsender_auth = "authentication-results"\n', "needs trusted_authserv_ids"),
+                           ('[mail]\nsender_auth = "dkim"\n', "sender_auth must be authentication-results, pin, either or none"),
+                           ('[mail]\nmax_numbers_per_mail = 0\n', "max_numbers_per_mail must be a whole number from 1")):
+            with open(bad, "w") as f:
+                f.write(toml)
+            p = subprocess.run([os.environ.get("VFAXD", "vfaxd"), "--config", bad, "--data", os.path.join(self.tmp, "x"),
+                                "--http", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn(want, p.stdout + p.stderr)
+        # PINs: API and CLI refuse anything but 4 to 12 digits, without echoing it.
+        d = self.daemon()
+        dev = self.add_device(d, "300", name="Sales", email="sales@example.test")
+        self.assertFalse(dev["has_pin"])
+        for bad_pin in ("12", "1234567890123", "12a4", 1234):
+            status, body = d.request("PUT", f"/api/v1/devices/{dev['id']}", {"pin": bad_pin})
+            self.assertEqual((status, body["error"]["code"]), (400, "invalid_device"), body)
+            self.assertIn("4 to 12 digits", body["error"]["message"])
+        p = d.cli("device", "update", str(dev["id"]), "--pin", "12x45", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("4 to 12 digits", p.stderr)
+        self.assertNotIn("12x45", p.stderr)
+        p = d.cli("device", "update", str(dev["id"]), "--pin", "-", check=False, input="")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no PIN on standard input", p.stderr)
+        added = d.cli_json("device", "add", "--name", "Boss", "--email", "boss@example.test", "--extension", "301",
+                           "--pin", "97531")
+        self.assertTrue(added["has_pin"])
+        self.assertIn("PIN", d.cli("device", "list").stdout)
+        removed = d.cli_json("device", "update", str(added["id"]), "--pin", "")
+        self.assertFalse(removed["has_pin"])
+
 
 class Settings(MailTestCase):
     def test_passwords_sealed_and_masked(self):
