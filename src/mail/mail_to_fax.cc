@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/number_plan.h"
 #include "mail/composer.h"
@@ -84,6 +85,30 @@ std::string withoutInput(const std::string& message) {
   return at == std::string::npos ? "not a valid fax number" : message.substr(at + kMark.size());
 }
 
+// Why a verified sender's PIN did not count (SenderAuthResult::replyReason), in the language.
+std::string senderAuthText(bool de, const std::string& key) {
+  static const std::map<std::string, std::pair<const char*, const char*>> kTexts = {
+      {"pin_missing", {"Der Betreff enthält keine PIN.", "the subject holds no PIN."}},
+      {"pin_several",
+       {"Der Betreff enthält mehr als eine PIN.", "the subject holds more than one PIN."}},
+      {"pin_no_device",
+       {"Eine PIN gilt nur für die Adresse eines Faxgeräts.",
+        "a PIN only counts for the address of a fax device."}},
+      {"pin_not_set",
+       {"Ihr Faxgerät hat keine PIN; bitten Sie die Administration, eine zu setzen.",
+        "your fax device has no PIN; ask the administrator to set one."}},
+      {"pin_locked",
+       {"Zu viele falsche PINs in der letzten Stunde; bitte später erneut versuchen.",
+        "too many wrong PINs in the last hour; try again later."}},
+      {"pin_wrong", {"Die PIN im Betreff ist falsch.", "the PIN in the subject is wrong."}},
+  };
+  auto it = kTexts.find(key);
+  if (it == kTexts.end()) {
+    return de ? "Der Absender ist nicht nachgewiesen." : "nothing proves who sent it.";
+  }
+  return de ? it->second.first : it->second.second;
+}
+
 bool writeFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -124,9 +149,9 @@ std::string rejectionText(const std::string& language, const std::string& code,
   } else {
     text = de ? "Ein Anhang kann nicht gefaxt werden: " : "an attachment cannot be faxed: ";
   }
-  if (!detail.empty() &&
-      (code == "invalid_number" || code == "mail_too_large" || code == "sender_not_authenticated" ||
-       code == "too_many_numbers" || text.back() == ' ')) {
+  if (code == "sender_not_authenticated") return text + senderAuthText(de, detail);
+  if (!detail.empty() && (code == "invalid_number" || code == "mail_too_large" ||
+                          code == "too_many_numbers" || text.back() == ' ')) {
     text += detail;
   }
   return text;
@@ -287,8 +312,7 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   if (!auth.authenticated) {
     spdlog::warn("mail-to-fax: mail {} from {}: sender not authenticated: {}",
                  logSafe(mail.messageId), logSafe(mail.from), logSafe(auth.how, 400));
-    return rejectWith("sender_not_authenticated",
-                      auth.replyReason.empty() ? "no proof of the sender" : auth.replyReason);
+    return rejectWith("sender_not_authenticated", auth.replyReason);
   }
   spdlog::info("mail-to-fax: mail {} from {}: sender authenticated by {}", logSafe(mail.messageId),
                logSafe(mail.from), logSafe(auth.how, 400));
@@ -297,12 +321,15 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
                       std::to_string(s.maxMailBytes / (1024 * 1024)) + " MB max.");
   }
 
+  const bool de = s.language != "en";
   const auto numbers = numbersFromSubject(subject);
   if (numbers.empty()) return rejectWith("no_number", "");
   if (static_cast<int>(numbers.size()) > s.maxNumbersPerMail) {
-    return rejectWith("too_many_numbers", std::to_string(numbers.size()) + ", at most " +
-                                              std::to_string(s.maxNumbersPerMail) +
-                                              " per mail; nothing was sent.");
+    return rejectWith(
+        "too_many_numbers",
+        std::to_string(numbers.size()) + (de ? ", höchstens " : ", at most ") +
+            std::to_string(s.maxNumbersPerMail) +
+            (de ? " pro Mail; nichts wurde gesendet." : " per mail; nothing was sent."));
   }
   auto coreSettings = service_.settings();
   if (!coreSettings)
@@ -310,13 +337,15 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   const core::NumberPlan plan(*coreSettings);
   // Replies name a number by its place, never by what the subject said.
   auto place = [&](std::size_t i) {
-    return "number " + std::to_string(i + 1) + " of " + std::to_string(numbers.size()) +
-           " in the subject";
+    return (de ? "Nummer " : "number ") + std::to_string(i + 1) + (de ? " von " : " of ") +
+           std::to_string(numbers.size()) + (de ? " im Betreff" : " in the subject");
   };
   for (std::size_t i = 0; i < numbers.size(); ++i) {
     const std::string& n = numbers[i];
     if (!looksLikeNumber(n)) {
-      return rejectWith("invalid_number", place(i) + " holds characters a fax number has not");
+      return rejectWith("invalid_number",
+                        place(i) + (de ? " enthält Zeichen, die keine Faxnummer hat"
+                                       : " holds characters a fax number has not"));
     }
     const std::string digits = digitsOnly(n);
     const bool internal = std::any_of(devices->begin(), devices->end(), [&](const core::Device& d) {

@@ -18,33 +18,30 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 struct PinCheck {
   bool ok = false;
   std::string log;    // for the log
-  std::string reply;  // for the sender, when the From is verified otherwise
+  std::string reply;  // a pin_* key for the reply, when the From is verified otherwise
 };
 
 PinCheck checkPin(const SubjectPin& pin, const std::optional<core::Device>& device,
                   PinGuard& guard) {
-  if (pin.pins.empty()) return {false, "no PIN in the subject", "the subject holds no PIN."};
+  if (pin.pins.empty()) return {false, "no PIN in the subject", "pin_missing"};
   if (pin.pins.size() > 1) {
-    return {false, "several PINs in the subject", "the subject holds more than one PIN."};
+    return {false, "several PINs in the subject", "pin_several"};
   }
   if (!device) {
-    return {false, "the From is no device's address, so no PIN can count",
-            "a PIN only counts for the address of a fax device."};
+    return {false, "the From is no device's address, so no PIN can count", "pin_no_device"};
   }
   const std::string which = "device " + std::to_string(device->id);
   if (device->pinHash.empty()) {
-    return {false, which + " has no PIN",
-            "your fax device has no PIN; ask the administrator to set one."};
+    return {false, which + " has no PIN", "pin_not_set"};
   }
   if (guard.locked(device->id)) {
-    return {false, which + ": PIN not checked, too many wrong PINs in the last hour",
-            "too many wrong PINs in the last hour; try again later."};
+    return {false, which + ": PIN not checked, too many wrong PINs in the last hour", "pin_locked"};
   }
   if (pin.malformed || !core::verifyPin(device->pinHash, pin.pins.front())) {
     guard.wrong(device->id);
-    return {false, "wrong PIN for " + which, "the PIN in the subject is wrong."};
+    return {false, "wrong PIN for " + which, "pin_wrong"};
   }
-  guard.right(device->id);
+  // A right PIN does not clear the count: a guesser's tries stay counted between the owner's mails.
   return {true, "the PIN of " + which, ""};
 }
 
@@ -104,11 +101,6 @@ void PinGuard::wrong(std::int64_t deviceId) {
   auto& times = wrong_[deviceId];
   expire(times);
   times.push_back(clock_.now());
-}
-
-void PinGuard::right(std::int64_t deviceId) {
-  std::lock_guard lock(mu_);
-  wrong_.erase(deviceId);
 }
 
 SenderAuthResult authenticateSender(const IncomingMail& mail, const SubjectPin& pin,

@@ -43,7 +43,6 @@ class PinGuard {
   explicit PinGuard(const core::Clock& clock) : clock_(clock) {}
   bool locked(std::int64_t deviceId);
   void wrong(std::int64_t deviceId);
-  void right(std::int64_t deviceId);
 
  private:
   void expire(std::deque<core::Millis>& times);
@@ -56,7 +55,9 @@ struct SenderAuthResult {
   bool authenticated = false;  // the mail may become faxes
   bool fromVerified = false;   // the From address is the real sender: a reply may go there
   std::string how;             // for the log: what proved it, or why it failed
-  std::string replyReason;     // for a reply to a verified sender whose mail failed: why
+  // For a reply to a verified sender whose PIN failed (`pin` mode): pin_missing, pin_several,
+  // pin_no_device, pin_not_set, pin_locked or pin_wrong (rejectionText words them).
+  std::string replyReason;
 };
 
 /// Decides for one mail. `device` is the device whose address is the From (if any); `pin` is

@@ -237,7 +237,7 @@ TEST_F(SenderAuthTest, EachMode) {
   auto r = run(confirmed, SenderAuth::Pin);
   EXPECT_FALSE(r.authenticated);
   EXPECT_TRUE(r.fromVerified);
-  EXPECT_EQ(r.replyReason, "the subject holds no PIN.");
+  EXPECT_EQ(r.replyReason, "pin_missing");
   // `none` takes the From as it is.
   EXPECT_TRUE(run(forged, SenderAuth::None).authenticated);
   // Several From addresses: never authenticated, whatever proof comes with it.
