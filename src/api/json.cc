@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/pin.h"
+
 namespace vfax::api {
 
 namespace {
@@ -100,6 +102,7 @@ Json toJson(const core::Device& d, const std::string& effectiveTsi) {
       {"inbound_format", std::string(core::toString(d.inboundFormat))},
       {"owner", d.owner ? Json(*d.owner) : Json(nullptr)},
       {"members", d.members},
+      {"has_pin", !d.pinHash.empty()},
   };
 }
 
@@ -228,8 +231,8 @@ core::Result<std::string> stringField(const Json& body, const char* name) {
 core::Result<void> mergeDevice(core::Device& d, const Json& body) {
   if (!body.is_object()) return core::makeError("invalid_json", "a device must be a JSON object");
   static const std::set<std::string, std::less<>> known{
-      "id",  "kind",       "name",           "email", "extension",
-      "tsi", "tsi_custom", "inbound_format", "owner", "members"};
+      "id",         "kind",           "name",  "email",   "extension", "tsi",
+      "tsi_custom", "inbound_format", "owner", "members", "has_pin",   "pin"};
   for (const auto& [key, value] : body.items()) {
     if (!known.contains(key)) {
       return core::makeError("unknown_field", "a device has no field '" + key + "'");
@@ -285,6 +288,29 @@ core::Result<void> mergeDevice(core::Device& d, const Json& body) {
       if (!v.is_number_integer() || v.get<std::int64_t>() <= 0)
         return core::makeError("invalid_device", "members must be a list of user ids");
       d.members.push_back(v.get<std::int64_t>());
+    }
+  }
+  if (body.contains("pin")) {
+    // Write-only: hashed here (argon2id), never stored or returned in clear.
+    const Json& p = body["pin"];
+    if (p.is_null() || (p.is_string() && p.get_ref<const std::string&>().empty())) {
+      d.pinHash.clear();
+    } else if (!p.is_string()) {
+      return core::makeError("invalid_device",
+                             "pin must be a string of 4 to 12 digits (or null to remove it)");
+    } else {
+      auto hash = core::hashPin(p.get_ref<const std::string&>());
+      if (!hash) return hash.error();
+      d.pinHash = std::move(*hash);
+    }
+  }
+  if (body.contains("has_pin")) {
+    // Accepted so that a GET result can be sent back; only "pin" sets or removes the PIN.
+    const Json& h = body["has_pin"];
+    if (!h.is_boolean() || h.get<bool>() != !d.pinHash.empty()) {
+      return core::makeError("invalid_device",
+                             "has_pin cannot be changed; send \"pin\" to set (or null to remove) "
+                             "the PIN");
     }
   }
   if (body.contains("tsi_custom")) {

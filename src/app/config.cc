@@ -196,7 +196,8 @@ void readMail(Reader& r, Config& c) {
         "ignore_invalid_certificates", "idle"}},
       {"mail",
        {"language", "status_mails", "status_format", "allowed_senders", "templates_dir",
-        "retry_initial_seconds", "retry_max_seconds", "max_mail_mb"}},
+        "retry_initial_seconds", "retry_max_seconds", "max_mail_mb", "sender_auth",
+        "trusted_authserv_ids", "max_numbers_per_mail", "replies_per_sender_per_hour"}},
   };
   for (const auto& [section, keys] : kSections) {
     const auto* t = r.section(section);

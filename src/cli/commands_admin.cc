@@ -22,20 +22,23 @@ void printDevices(const Json& devices) {
                     cell(d["email"]),
                     cell(d["tsi"]) + (d.value("tsi_custom", false) ? "" : " (default)"),
                     cell(d["inbound_format"]), cell(d.value("owner", Json())),
-                    d.contains("members") ? d["members"].dump() : ""});
+                    d.contains("members") ? d["members"].dump() : "",
+                    d.value("has_pin", false) ? "yes" : "no"});
   }
-  printTable(std::cout, {"ID", "KIND", "NAME", "EXT", "EMAIL", "TSI", "FORMAT", "OWNER", "MEMBERS"},
+  printTable(std::cout,
+             {"ID", "KIND", "NAME", "EXT", "EMAIL", "TSI", "FORMAT", "OWNER", "MEMBERS", "PIN"},
              rows);
 }
 
 struct DeviceOptions {
   long long id = 0;
-  std::string kind, name, email, extension, tsi, format;
+  std::string kind, name, email, extension, tsi, format, pin;
   std::string owner;               // user id, or "" / "none" to unset
   std::vector<long long> members;  // user ids
   CLI::Option* ownerOpt = nullptr;
   CLI::Option* membersOpt = nullptr;
   bool json = false;
+  CLI::Option* pinOption = nullptr;
   std::vector<CLI::Option*> given;  // options set on the command line
 };
 
@@ -58,10 +61,13 @@ void addDeviceFields(CLI::App* cmd, DeviceOptions& o, bool required) {
   o.ownerOpt =
       cmd->add_option("--owner", o.owner, "User id the user device belongs to (none: unset)");
   o.membersOpt = cmd->add_option("--member", o.members, "User id of a team member (repeat)");
+  o.pinOption = cmd->add_option("--pin", o.pin,
+                                "Mail-to-Fax PIN, 4 to 12 digits, stored hashed ('' removes it, "
+                                "'-' reads it from standard input)");
   cmd->add_flag("--json", o.json, "Print the device's JSON");
 }
 
-Json deviceBody(const DeviceOptions& o) {
+Result<Json> deviceBody(const DeviceOptions& o) {
   Json b = Json::object();
   const char* keys[] = {"kind", "name", "email", "extension", "tsi", "inbound_format"};
   const std::string* values[] = {&o.kind, &o.name, &o.email, &o.extension, &o.tsi, &o.format};
@@ -84,6 +90,16 @@ Json deviceBody(const DeviceOptions& o) {
     }
   }
   if (o.membersOpt->count() > 0) b["members"] = o.members;
+  if (o.pinOption->count() > 0) {
+    std::string pin = o.pin;
+    if (pin == "-") {
+      // Keeps the PIN out of the shell history and the process list.
+      if (!std::getline(std::cin, pin)) pin.clear();
+      while (!pin.empty() && (pin.back() == '\r' || pin.back() == ' ')) pin.pop_back();
+      if (pin.empty()) return core::makeError(kUsage, "--pin -: no PIN on standard input");
+    }
+    b["pin"] = pin.empty() ? Json(nullptr) : Json(pin);
+  }
   return b;
 }
 
@@ -96,7 +112,9 @@ void addDeviceCommands(CLI::App& app, Action& action) {
     addDeviceFields(cmd, *o, true);
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
-        Json body = deviceBody(*o);
+        auto parsed = deviceBody(*o);
+        if (!parsed) return parsed.error();
+        Json body = std::move(*parsed);
         if (!body.contains("kind")) body["kind"] = "user";
         auto r = c.post("/api/v1/devices", body);
         if (!r) return r.error();
@@ -119,7 +137,9 @@ void addDeviceCommands(CLI::App& app, Action& action) {
     addDeviceFields(cmd, *o, false);
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
-        Json body = deviceBody(*o);
+        auto parsed = deviceBody(*o);
+        if (!parsed) return parsed.error();
+        Json body = std::move(*parsed);
         if (body.empty())
           return core::makeError(kUsage, "give at least one field to change (see --help)");
         auto r = c.put("/api/v1/devices/" + std::to_string(o->id), body);

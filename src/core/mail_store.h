@@ -58,6 +58,10 @@ class MailStore {
   /// Newest first; `limit` <= 0: all.
   virtual Result<std::vector<OutboxMail>> listOutbox(int limit) = 0;
   virtual Result<void> updateMail(const OutboxMail& m) = 0;
+  /// Outbox mails of `kind` to `recipient` (exact, lower case) created at or after `since`,
+  /// whatever their state: the rejection-reply limit per sender and hour counts these.
+  virtual Result<int> countMailsTo(const std::string& kind, const std::string& recipient,
+                                   Millis since) = 0;
 
   virtual Result<std::optional<ProcessedMail>> processedMail(const std::string& key) = 0;
   /// Inserts or replaces the record.

@@ -112,6 +112,7 @@ struct Device {
   InboundFormat inboundFormat = InboundFormat::Pdf;
   std::optional<std::int64_t> owner;  // kind user: the user it belongs to (unset: admins only)
   std::vector<std::int64_t> members;  // kind team: its members, ascending
+  std::string pinHash;  // Mail-to-Fax PIN, argon2id (core/pin.h); empty: none. Never shown.
 };
 
 enum class Role { Admin, User };

@@ -181,11 +181,10 @@ core::Result<OutgoingMail> composeStatus(const ComposeContext& ctx, const core::
 }
 
 OutgoingMail composeRejection(const ComposeContext& ctx, const std::string& to,
-                              const std::string& subject, const std::string& reason,
-                              const std::string& inReplyTo) {
-  OutgoingMail m =
-      base(ctx, to, ctx.templates.render("rejected", {{"subject", subject}, {"reason", reason}}));
+                              const std::string& reason, const std::string& inReplyTo) {
+  OutgoingMail m = base(ctx, to, ctx.templates.render("rejected", {{"reason", reason}}));
   m.inReplyTo = inReplyTo;
+  m.autoSubmitted = "auto-replied";
   return m;
 }
 

@@ -31,9 +31,10 @@ core::Result<OutgoingMail> composeFaxReceived(const ComposeContext& ctx, const c
 core::Result<OutgoingMail> composeStatus(const ComposeContext& ctx, const core::Fax& fax,
                                          core::FaxState state, const FaxFiles& files);
 
+/// A reply to a Mail-to-Fax mail that was not faxed. It never quotes the mail's subject or body
+/// (a reply must not carry a stranger's text to whoever the From names); In-Reply-To threads it.
 OutgoingMail composeRejection(const ComposeContext& ctx, const std::string& to,
-                              const std::string& subject, const std::string& reason,
-                              const std::string& inReplyTo);
+                              const std::string& reason, const std::string& inReplyTo);
 
 OutgoingMail composeTest(const ComposeContext& ctx, const std::string& to);
 

@@ -59,10 +59,31 @@ core::Result<void> MailGateway::init() {
   return {};
 }
 
+namespace {
+
+// Said at start and whenever the settings change: a Mail-to-Fax that trusts the From alone, or
+// one that can only take PINs, is the administrator's choice but should not go unnoticed.
+void warnAboutSenderAuth(const MailSettings& s) {
+  if (s.mailbox.server.empty()) return;
+  if (s.senderAuth == SenderAuth::None) {
+    spdlog::warn(
+        "mail: sender_auth = none: Mail-to-Fax believes every From address; anyone who can mail "
+        "the mailbox can fax as any device. Set sender_auth to either, pin or "
+        "authentication-results.");
+  } else if (s.senderAuth == SenderAuth::Either && s.trustedAuthservIds.empty()) {
+    spdlog::warn(
+        "mail: sender_auth = either but no trusted_authserv_ids: only a device PIN in the subject "
+        "authenticates a Mail-to-Fax sender");
+  }
+}
+
+}  // namespace
+
 void MailGateway::start() {
   outbox_->start();
   poller_->start();
   const auto s = settings();
+  warnAboutSenderAuth(s);
   spdlog::info("mail: outbox via {} ({}), mailbox {}",
                s.smtp.host.empty() ? "(no SMTP server)" : s.smtp.host, toString(s.smtp.tls),
                s.mailbox.server.empty()
@@ -118,6 +139,10 @@ core::Result<std::map<std::string, std::string>> MailGateway::updateSettings(
   {
     std::lock_guard lock(mu_);
     settings_ = s;
+  }
+  if (changes.contains("sender_auth") || changes.contains("trusted_authserv_ids") ||
+      changes.contains("mailbox_server")) {
+    warnAboutSenderAuth(s);
   }
   outbox_->wake();
   poller_->wake();

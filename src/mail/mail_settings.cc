@@ -1,6 +1,7 @@
 #include "mail/mail_settings.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "core/secrets.h"
@@ -94,7 +95,11 @@ const std::vector<std::string>& mailSettingKeys() {
                                                  "templates_dir",
                                                  "retry_initial_seconds",
                                                  "retry_max_seconds",
-                                                 "max_mail_mb"};
+                                                 "max_mail_mb",
+                                                 "sender_auth",
+                                                 "trusted_authserv_ids",
+                                                 "max_numbers_per_mail",
+                                                 "replies_per_sender_per_hour"};
   return kKeys;
 }
 
@@ -224,6 +229,30 @@ core::Result<void> assignMailSetting(MailSettings& s, std::string_view key, std:
     s.maxMailBytes = *n * 1024 * 1024;
     return {};
   }
+  if (key == "sender_auth") {
+    for (auto a : {SenderAuth::AuthenticationResults, SenderAuth::Pin, SenderAuth::Either,
+                   SenderAuth::None}) {
+      if (v == toString(a)) {
+        s.senderAuth = a;
+        return {};
+      }
+    }
+    return bad(key, "authentication-results, pin, either or none");
+  }
+  if (key == "trusted_authserv_ids") {
+    auto ids = splitList(v);
+    for (const auto& id : ids) {
+      // An authserv-id is a host name in practice (RFC 8601 2.5); nothing else is ever matched.
+      const bool ok = id.size() <= 253 && std::all_of(id.begin(), id.end(), [](unsigned char c) {
+                        return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+                      });
+      if (!ok) return bad(key, "a list of host names (the receiving servers' authserv-ids)");
+    }
+    s.trustedAuthservIds = std::move(ids);
+    return {};
+  }
+  if (key == "max_numbers_per_mail") return setInt(s.maxNumbersPerMail, 1, 1000);
+  if (key == "replies_per_sender_per_hour") return setInt(s.repliesPerSenderPerHour, 0, 100);
   return core::makeError("invalid_setting", "unknown mail setting '" + std::string(key) + "'");
 }
 
@@ -234,6 +263,12 @@ core::Result<void> validateMailSettings(const MailSettings& s) {
   }
   if (!s.mailbox.server.empty() && s.mailbox.user.empty()) {
     return core::makeError("invalid_setting", "mailbox_user is needed when mailbox_server is set");
+  }
+  if (s.senderAuth == SenderAuth::AuthenticationResults && s.trustedAuthservIds.empty()) {
+    return core::makeError("invalid_setting",
+                           "sender_auth = authentication-results needs trusted_authserv_ids: the "
+                           "authserv-id your receiving mail server writes into its "
+                           "Authentication-Results header");
   }
   if (s.mailbox.protocol == MailboxProtocol::Pop3 && s.mailbox.folder != "INBOX") {
     return core::makeError("invalid_setting",
@@ -272,6 +307,10 @@ std::map<std::string, std::string> toMap(const MailSettings& s, bool withSecrets
       {"retry_initial_seconds", std::to_string(s.retryInitialSeconds)},
       {"retry_max_seconds", std::to_string(s.retryMaxSeconds)},
       {"max_mail_mb", std::to_string(s.maxMailBytes / (1024 * 1024))},
+      {"sender_auth", std::string(toString(s.senderAuth))},
+      {"trusted_authserv_ids", joinList(s.trustedAuthservIds)},
+      {"max_numbers_per_mail", std::to_string(s.maxNumbersPerMail)},
+      {"replies_per_sender_per_hour", std::to_string(s.repliesPerSenderPerHour)},
   };
 }
 
@@ -304,5 +343,18 @@ std::string_view toString(StatusMails m) {
   return m == StatusMails::Every ? "every" : m == StatusMails::Final ? "final" : "off";
 }
 std::string_view toString(StatusFormat f) { return f == StatusFormat::Text ? "text" : "html"; }
+std::string_view toString(SenderAuth a) {
+  switch (a) {
+    case SenderAuth::AuthenticationResults:
+      return "authentication-results";
+    case SenderAuth::Pin:
+      return "pin";
+    case SenderAuth::Either:
+      return "either";
+    case SenderAuth::None:
+      return "none";
+  }
+  return "either";
+}
 
 }  // namespace vfax::mail

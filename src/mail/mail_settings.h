@@ -15,6 +15,8 @@ enum class TlsMode { None, StartTls, Tls };
 enum class MailboxProtocol { Imap, Pop3 };
 enum class StatusMails { Every, Final, Off };
 enum class StatusFormat { Text, Html };
+// How Mail-to-Fax knows that a mail comes from whom its From: says (mail_to_fax.h).
+enum class SenderAuth { AuthenticationResults, Pin, Either, None };
 
 struct SmtpSettings {
   std::string host;  // empty: no mail is sent (the outbox keeps it until a server is set)
@@ -51,6 +53,10 @@ struct MailSettings {
   int retryInitialSeconds = 30;             // outbox back-off: doubles per failed attempt ...
   int retryMaxSeconds = 3600;               // ... up to this
   long long maxMailBytes = 30LL * 1024 * 1024;  // larger mails are rejected unread
+  SenderAuth senderAuth = SenderAuth::Either;
+  std::vector<std::string> trustedAuthservIds;  // whose Authentication-Results count (lower case)
+  int maxNumbersPerMail = 10;                   // more: no fax, one reply
+  int repliesPerSenderPerHour = 3;              // rejection replies to one address per hour
 };
 
 /// The keys in documented order.
@@ -71,5 +77,6 @@ std::string_view toString(TlsMode m);
 std::string_view toString(MailboxProtocol p);
 std::string_view toString(StatusMails m);
 std::string_view toString(StatusFormat f);
+std::string_view toString(SenderAuth a);
 
 }  // namespace vfax::mail

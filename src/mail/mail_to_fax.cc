@@ -9,15 +9,19 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/number_plan.h"
 #include "mail/composer.h"
+#include "mail/mime_build.h"
 #include "mail/mime_intake.h"
 
 namespace fs = std::filesystem;
 
 namespace vfax::mail {
 namespace {
+
+constexpr core::Millis kReplyWindow = 3600 * 1000;  // replies_per_sender_per_hour counts this
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -73,6 +77,38 @@ std::string digitsOnly(const std::string& s) {
   return out;
 }
 
+// A number plan message names the input ("'x' is not a valid fax number: why"); a reply gives
+// only the why.
+std::string withoutInput(const std::string& message) {
+  static const std::string kMark = "is not a valid fax number: ";
+  const auto at = message.find(kMark);
+  return at == std::string::npos ? "not a valid fax number" : message.substr(at + kMark.size());
+}
+
+// Why a verified sender's PIN did not count (SenderAuthResult::replyReason), in the language.
+std::string senderAuthText(bool de, const std::string& key) {
+  static const std::map<std::string, std::pair<const char*, const char*>> kTexts = {
+      {"pin_missing", {"Der Betreff enthält keine PIN.", "the subject holds no PIN."}},
+      {"pin_several",
+       {"Der Betreff enthält mehr als eine PIN.", "the subject holds more than one PIN."}},
+      {"pin_no_device",
+       {"Eine PIN gilt nur für die Adresse eines Faxgeräts.",
+        "a PIN only counts for the address of a fax device."}},
+      {"pin_not_set",
+       {"Ihr Faxgerät hat keine PIN; bitten Sie die Administration, eine zu setzen.",
+        "your fax device has no PIN; ask the administrator to set one."}},
+      {"pin_locked",
+       {"Zu viele falsche PINs in der letzten Stunde; bitte später erneut versuchen.",
+        "too many wrong PINs in the last hour; try again later."}},
+      {"pin_wrong", {"Die PIN im Betreff ist falsch.", "the PIN in the subject is wrong."}},
+  };
+  auto it = kTexts.find(key);
+  if (it == kTexts.end()) {
+    return de ? "Der Absender ist nicht nachgewiesen." : "nothing proves who sent it.";
+  }
+  return de ? it->second.first : it->second.second;
+}
+
 bool writeFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -88,6 +124,11 @@ std::string rejectionText(const std::string& language, const std::string& code,
   if (code == "sender_not_allowed") {
     text = de ? "Ihre Absenderadresse darf keine Faxe senden."
               : "your sender address may not send faxes.";
+  } else if (code == "sender_not_authenticated") {
+    text = de ? "Ihre Mail konnte nicht als von Ihnen stammend bestätigt werden: "
+              : "the mail could not be confirmed as yours: ";
+  } else if (code == "too_many_numbers") {
+    text = de ? "Zu viele Faxnummern im Betreff: " : "too many fax numbers in the subject: ";
   } else if (code == "no_number") {
     text = de ? "Der Betreff enthält keine Faxnummer." : "the subject holds no fax number.";
   } else if (code == "invalid_number") {
@@ -108,8 +149,9 @@ std::string rejectionText(const std::string& language, const std::string& code,
   } else {
     text = de ? "Ein Anhang kann nicht gefaxt werden: " : "an attachment cannot be faxed: ";
   }
-  if (!detail.empty() &&
-      (code == "invalid_number" || code == "mail_too_large" || text.back() == ' ')) {
+  if (code == "sender_not_authenticated") return text + senderAuthText(de, detail);
+  if (!detail.empty() && (code == "invalid_number" || code == "mail_too_large" ||
+                          code == "too_many_numbers" || text.back() == ' ')) {
     text += detail;
   }
   return text;
@@ -121,7 +163,8 @@ MailToFax::MailToFax(core::Service& service, core::MailStore& store, Outbox& out
       store_(store),
       outbox_(outbox),
       clock_(clock),
-      stagingDir_(std::move(stagingDir)) {}
+      stagingDir_(std::move(stagingDir)),
+      pinGuard_(clock) {}
 
 std::vector<std::string> MailToFax::numbersFromSubject(const std::string& subject) {
   std::vector<std::string> out;
@@ -161,29 +204,58 @@ std::string MailToFax::mailKey(const std::string& messageId, const std::string& 
   return hex(key, sizeof key);
 }
 
-IntakeResult MailToFax::reject(const MailSettings& s, const std::string& key, const std::string& to,
-                               const std::string& subject, const std::string& messageId,
-                               const std::string& code, const std::string& reason) {
+std::string MailToFax::replyBlocked(const MailSettings& s, const IncomingMail& mail,
+                                    const std::string& to) {
+  // RFC 3834: never answer automatic mail, lists or bounces.
+  if (mail.autoSubmitted) return "it is auto-submitted";
+  if (mail.bulk) return "it is list or bulk mail";
+  if (mail.nullReturnPath) return "its Return-Path is empty";
+  if (lower(to) == lower(s.smtp.from)) return "it is from vfax's own address";
+  if (s.repliesPerSenderPerHour <= 0) return "replies are off (replies_per_sender_per_hour = 0)";
+  auto sent = store_.countMailsTo("reply", to, clock_.now() - kReplyWindow);
+  if (!sent) return "the reply count cannot be read (" + sent.error().message + ")";
+  if (*sent >= s.repliesPerSenderPerHour) {
+    return std::to_string(*sent) + " replies went to that address in the last hour";
+  }
+  return {};
+}
+
+IntakeResult MailToFax::reject(const MailSettings& s, const std::string& key,
+                               const IncomingMail* mail, const std::string& to,
+                               const std::string& noReplyWhy, const std::string& code,
+                               const std::string& reason) {
   const std::string text = rejectionText(s.language, code, reason);
-  spdlog::warn("mail-to-fax: mail from {} ('{}') rejected: {} ({})", to.empty() ? "?" : to, subject,
-               code, reason);
-  const bool ownAddress = lower(to) == lower(s.smtp.from);
-  if (!to.empty() && !ownAddress) {
+  std::string why = noReplyWhy;
+  if (!to.empty() && mail) why = replyBlocked(s, *mail, to);
+  // Outside text (addresses, Message-ID) only escaped; never the subject or the body.
+  spdlog::warn("mail-to-fax: mail {} from {} rejected: {} ({}); {}",
+               mail ? logSafe(mail->messageId) : "?",
+               mail && !mail->from.empty() ? logSafe(mail->from) : "?", code, logSafe(reason, 300),
+               why.empty() ? "reply to " + logSafe(to) : "no reply: " + why);
+  if (why.empty() && !to.empty()) {
     Templates templates(s.language, s.templatesDir);
     ComposeContext ctx{s, templates};
-    auto message = buildMessage(composeRejection(ctx, to, subject, text, messageId));
+    // In-Reply-To only with a Message-ID that is one (no spaces, brackets or controls).
+    std::string inReplyTo = mail ? mail->messageId : "";
+    if (std::any_of(inReplyTo.begin(), inReplyTo.end(), [](unsigned char c) {
+          return c <= 0x20 || c >= 0x7f || c == '<' || c == '>';
+        })) {
+      inReplyTo.clear();
+    }
+    OutgoingMail reply = composeRejection(ctx, to, text, inReplyTo);
+    auto message = buildMessage(reply);
     if (message) {
       core::OutboxMail m;
       m.kind = "reply";
-      m.recipient = to;
-      m.subject = subject;
+      m.recipient = lower(to);
+      m.subject = reply.subject;
       m.message = std::move(*message);
       (void)outbox_.enqueue(std::move(m));
     }
   }
   core::ProcessedMail p;
   p.key = key;
-  p.messageId = messageId;
+  p.messageId = mail ? mail->messageId : "";
   p.state = "done";
   p.outcome = code;
   p.createdAt = clock_.now();
@@ -203,21 +275,19 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   if (!seen) return {IntakeOutcome::Retry, seen.error().code, seen.error().message, {}};
   if (*seen && (*seen)->state == "done") {
     spdlog::info("mail-to-fax: mail {} was taken before (faxes {}); removing it",
-                 (*seen)->messageId, (*seen)->faxIds.size());
+                 logSafe((*seen)->messageId), (*seen)->faxIds.size());
     return {IntakeOutcome::AlreadyDone, (*seen)->outcome, "", (*seen)->faxIds};
   }
   const bool resuming = seen->has_value();
 
-  if (!parsed) return reject(s, key, "", "", "", parsed.error().code, parsed.error().message);
-  const IncomingMail& mail = *parsed;
-  const std::string replyTo = mail.autoSubmitted ? "" : mail.replyTo;
-  auto rejectWith = [&](const std::string& code, const std::string& detail) {
-    return reject(s, key, replyTo, mail.subject, mail.messageId, code, detail);
-  };
-  if (tooLarge) {
-    return rejectWith("mail_too_large",
-                      std::to_string(s.maxMailBytes / (1024 * 1024)) + " MB max.");
+  if (!parsed) {
+    return reject(s, key, nullptr, "", "the mail cannot be read", parsed.error().code,
+                  parsed.error().message);
   }
+  const IncomingMail& mail = *parsed;
+  // The PIN leaves the subject before the subject is used for anything.
+  const SubjectPin pin = extractPin(mail.subject);
+  const std::string& subject = pin.subject;
 
   // Who sends: a device's address (its TSI and notify address), or the allow-list.
   auto devices = service_.devices();
@@ -229,25 +299,61 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
       break;
     }
   }
+  const SenderAuthResult auth = authenticateSender(mail, pin, device, s, pinGuard_);
+  // Replies go to the From, never to Reply-To, and only when the From is proven.
+  const std::string replyTo = auth.fromVerified ? mail.from : "";
+  const std::string noReply = auth.fromVerified ? "" : "the sender is not authenticated";
+  auto rejectWith = [&](const std::string& code, const std::string& detail) {
+    return reject(s, key, &mail, replyTo, noReply, code, detail);
+  };
   if (mail.from.empty() || (!device && !allowed(mail.from, s.allowedSenders))) {
     return rejectWith("sender_not_allowed", mail.from);
   }
+  if (!auth.authenticated) {
+    spdlog::warn("mail-to-fax: mail {} from {}: sender not authenticated: {}",
+                 logSafe(mail.messageId), logSafe(mail.from), logSafe(auth.how, 400));
+    return rejectWith("sender_not_authenticated", auth.replyReason);
+  }
+  spdlog::info("mail-to-fax: mail {} from {}: sender authenticated by {}", logSafe(mail.messageId),
+               logSafe(mail.from), logSafe(auth.how, 400));
+  if (tooLarge) {
+    return rejectWith("mail_too_large",
+                      std::to_string(s.maxMailBytes / (1024 * 1024)) + " MB max.");
+  }
 
-  const auto numbers = numbersFromSubject(mail.subject);
+  const bool de = s.language != "en";
+  const auto numbers = numbersFromSubject(subject);
   if (numbers.empty()) return rejectWith("no_number", "");
+  if (static_cast<int>(numbers.size()) > s.maxNumbersPerMail) {
+    return rejectWith(
+        "too_many_numbers",
+        std::to_string(numbers.size()) + (de ? ", höchstens " : ", at most ") +
+            std::to_string(s.maxNumbersPerMail) +
+            (de ? " pro Mail; nichts wurde gesendet." : " per mail; nothing was sent."));
+  }
   auto coreSettings = service_.settings();
   if (!coreSettings)
     return {IntakeOutcome::Retry, coreSettings.error().code, coreSettings.error().message, {}};
   const core::NumberPlan plan(*coreSettings);
-  for (const auto& n : numbers) {
-    if (!looksLikeNumber(n)) return rejectWith("invalid_number", "'" + n + "'");
+  // Replies name a number by its place, never by what the subject said.
+  auto place = [&](std::size_t i) {
+    return (de ? "Nummer " : "number ") + std::to_string(i + 1) + (de ? " von " : " of ") +
+           std::to_string(numbers.size()) + (de ? " im Betreff" : " in the subject");
+  };
+  for (std::size_t i = 0; i < numbers.size(); ++i) {
+    const std::string& n = numbers[i];
+    if (!looksLikeNumber(n)) {
+      return rejectWith("invalid_number",
+                        place(i) + (de ? " enthält Zeichen, die keine Faxnummer hat"
+                                       : " holds characters a fax number has not"));
+    }
     const std::string digits = digitsOnly(n);
     const bool internal = std::any_of(devices->begin(), devices->end(), [&](const core::Device& d) {
       return d.extension == digits && digits == n;
     });
     if (!internal) {
       if (auto p = plan.parse(n); !p)
-        return rejectWith("invalid_number", "'" + n + "' (" + p.error().message + ")");
+        return rejectWith("invalid_number", place(i) + ": " + withoutInput(p.error().message));
     }
   }
 
@@ -343,12 +449,14 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
       const auto& e = fax.error();
       if (e.code == "storage_error" || e.code == "internal")
         return {IntakeOutcome::Retry, e.code, e.message, ids};
-      if (ids.empty())
-        return rejectWith(e.code == "invalid_number" ? "invalid_number" : "unsupported_attachment",
-                          e.message);
+      if (ids.empty()) {
+        if (e.code == "invalid_number")
+          return rejectWith("invalid_number", place(i) + ": " + withoutInput(e.message));
+        return rejectWith("unsupported_attachment", e.message);
+      }
       // Some numbers have their job already: tell about the one that failed, keep the others.
-      spdlog::warn("mail-to-fax: number '{}' of mail {} failed: {}", numbers[i], mail.messageId,
-                   e.message);
+      spdlog::warn("mail-to-fax: {} of mail {} failed: {}", place(i), logSafe(mail.messageId),
+                   logSafe(e.message, 300));
       continue;
     }
     ids.push_back(fax->id);
@@ -364,8 +472,8 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   record.faxIds = ids;
   if (auto r = store_.saveProcessedMail(record); !r)
     return {IntakeOutcome::Retry, r.error().code, r.error().message, ids};
-  spdlog::info("mail-to-fax: mail {} from {} -> {} fax job(s)", mail.messageId, mail.from,
-               ids.size());
+  spdlog::info("mail-to-fax: mail {} from {} -> {} fax job(s)", logSafe(mail.messageId),
+               logSafe(mail.from), ids.size());
   return {IntakeOutcome::Faxed, "faxed", "", ids};
 }
 

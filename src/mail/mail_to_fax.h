@@ -3,7 +3,8 @@
 // says why not. Exactly once: a mail's key (hash of Message-ID and content) is recorded as
 // `pending` before its first job is submitted and `done` after the last; each job carries the
 // key in its tag, so a crash in between resumes without submitting a number twice, and a mail
-// seen again after `done` is only removed from the mailbox.
+// seen again after `done` is only removed from the mailbox. Before anything else the sender must
+// be authenticated (sender_auth.h); a PIN is taken out of the subject before the subject is used.
 #include <atomic>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/service.h"
 #include "mail/mail_settings.h"
 #include "mail/outbox.h"
+#include "mail/sender_auth.h"
 
 namespace vfax::mail {
 
@@ -51,9 +53,13 @@ class MailToFax {
   void setStopFlag(const std::atomic<bool>* stopping) { stopping_ = stopping; }
 
  private:
-  IntakeResult reject(const MailSettings& s, const std::string& key, const std::string& to,
-                      const std::string& subject, const std::string& messageId,
-                      const std::string& code, const std::string& reason);
+  /// Records the mail as done with `code` and queues a reply to `to` if `to` is set and may be
+  /// answered (RFC 3834 and the per-sender limit); `noReplyWhy` says why `to` is empty.
+  IntakeResult reject(const MailSettings& s, const std::string& key, const IncomingMail* mail,
+                      const std::string& to, const std::string& noReplyWhy, const std::string& code,
+                      const std::string& reason);
+  /// Why no reply may go to `to` now, or "" if one may.
+  std::string replyBlocked(const MailSettings& s, const IncomingMail& mail, const std::string& to);
 
   core::Service& service_;
   core::MailStore& store_;
@@ -61,6 +67,7 @@ class MailToFax {
   const core::Clock& clock_;
   std::string stagingDir_;
   const std::atomic<bool>* stopping_ = nullptr;
+  PinGuard pinGuard_;
 };
 
 /// A reason for a reply, in the language.

@@ -96,7 +96,8 @@ core::Result<std::string> buildMessage(const OutgoingMail& mail) {
     g_mime_object_set_header(GMIME_OBJECT(msg.get()), "In-Reply-To", ref.c_str(), nullptr);
     g_mime_object_set_header(GMIME_OBJECT(msg.get()), "References", ref.c_str(), nullptr);
   }
-  g_mime_object_set_header(GMIME_OBJECT(msg.get()), "Auto-Submitted", "auto-generated", nullptr);
+  g_mime_object_set_header(GMIME_OBJECT(msg.get()), "Auto-Submitted", mail.autoSubmitted.c_str(),
+                           nullptr);
 
   // text | alternative(text, related(html, inline...)); then mixed(that, attachments...).
   GMimeObject* body = textPart("plain", mail.text);

@@ -25,7 +25,8 @@ struct OutgoingMail {
   std::string text;
   std::string html;  // empty: plain text only
   std::vector<OutgoingPart> parts;
-  std::string inReplyTo;  // Message-ID of the mail answered
+  std::string inReplyTo;                         // Message-ID of the mail answered
+  std::string autoSubmitted = "auto-generated";  // RFC 3834: "auto-replied" for replies
 };
 
 /// The message with CRLF line ends, ready for SMTP. Error `mail_error` on a GMime failure.

@@ -26,6 +26,62 @@ std::string decodedContent(GMimePart* part) {
   return data;
 }
 
+int countAddresses(InternetAddressList* list) {
+  if (!list) return 0;
+  int count = 0;
+  const int n = internet_address_list_length(list);
+  for (int i = 0; i < n; ++i) {
+    InternetAddress* a = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+      ++count;
+    } else if (INTERNET_ADDRESS_IS_GROUP(a)) {
+      count += countAddresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)));
+    }
+  }
+  return count;
+}
+
+std::string trimmed(const char* v) {
+  std::string s = v ? v : "";
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// The header fields that decide whether the mail may be answered and who vouches for its sender.
+void readTopHeaders(GMimeMessage* msg, IncomingMail& out) {
+  GMimeHeaderList* headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+  const int n = headers ? g_mime_header_list_get_count(headers) : 0;
+  int fromFields = 0;
+  for (int i = 0; i < n; ++i) {
+    GMimeHeader* h = g_mime_header_list_get_header_at(headers, i);
+    const std::string name = lower(g_mime_header_get_name(h) ? g_mime_header_get_name(h) : "");
+    const char* raw = g_mime_header_get_raw_value(h);
+    const std::string value = lower(trimmed(raw));
+    if (name == "from") {
+      ++fromFields;
+    } else if (name == "authentication-results") {
+      out.authenticationResults.push_back(raw ? raw : "");
+    } else if (name == "auto-submitted") {
+      // "no", optionally with parameters ("no; x=y"), is the only value a person's mail has.
+      out.autoSubmitted |= !(value == "no" || value.rfind("no;", 0) == 0 ||
+                             value.rfind("no ", 0) == 0 || value.rfind("no(", 0) == 0);
+    } else if (name == "precedence") {
+      out.bulk |= value == "bulk" || value == "list" || value == "junk";
+    } else if (name == "list-id" || name == "list-unsubscribe") {
+      out.bulk = true;
+    } else if (name == "return-path") {
+      std::string v;
+      for (char c : value) {
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') v += c;
+      }
+      out.nullReturnPath |= v == "<>" || v.empty();
+    }
+  }
+  out.fromCount = countAddresses(g_mime_message_get_from(msg));
+  if (fromFields > 1) out.fromCount = std::max(out.fromCount, 2);
+}
+
 std::string firstAddress(InternetAddressList* list) {
   if (!list) return {};
   const int n = internet_address_list_length(list);
@@ -169,13 +225,9 @@ core::Result<IncomingMail> parseMail(const std::string& raw, const IntakeLimits&
 
   IncomingMail out;
   out.from = firstAddress(g_mime_message_get_from(msg));
-  out.replyTo = firstAddress(g_mime_message_get_reply_to(msg));
-  if (out.replyTo.empty()) out.replyTo = out.from;
+  readTopHeaders(msg, out);
   if (const char* s = g_mime_message_get_subject(msg)) out.subject = s;
   if (const char* id = g_mime_message_get_message_id(msg)) out.messageId = id;
-  if (const char* a = g_mime_object_get_header(GMIME_OBJECT(msg), "Auto-Submitted")) {
-    out.autoSubmitted = lower(a).rfind("no", 0) != 0;
-  }
   Walker walker(out, limits);
   walker.walk(g_mime_message_get_mime_part(msg), 0, false, true);
   g_object_unref(msg);

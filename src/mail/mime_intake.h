@@ -17,8 +17,8 @@ struct IncomingAttachment {
 };
 
 struct IncomingMail {
-  std::string from;     // address, lower case; empty when there is none
-  std::string replyTo;  // where replies go: Reply-To, else From
+  std::string from;     // the first From address, lower case; empty when there is none
+  int fromCount = 0;    // addresses in From (all From fields): only exactly 1 can be authenticated
   std::string subject;  // decoded UTF-8
   std::string messageId;
   std::string textBody;  // UTF-8
@@ -26,7 +26,12 @@ struct IncomingMail {
   std::vector<IncomingAttachment> attachments;
   std::vector<std::string> skipped;  // parts left out on purpose (signatures, TNEF), for replies
   bool tnef = false;                 // an Outlook winmail.dat was among them
-  bool autoSubmitted = false;        // Auto-Submitted other than "no": never answered
+  // RFC 3834: mails that are never answered.
+  bool autoSubmitted = false;   // Auto-Submitted other than "no"
+  bool bulk = false;            // Precedence bulk/list/junk, List-Id or List-Unsubscribe
+  bool nullReturnPath = false;  // Return-Path: <> (a bounce or other automatic mail)
+  // The raw values of every Authentication-Results field (RFC 8601), topmost first.
+  std::vector<std::string> authenticationResults;
 };
 
 struct IntakeLimits {

@@ -32,8 +32,8 @@ const std::map<std::string, std::string>& builtIn(const std::string& language) {
        "Sendebericht\n"
        "------------\n{{report}}"},
       {"rejected",
-       "Subject: Fax nicht gesendet: {{subject}}\n\n"
-       "Ihre Mail \"{{subject}}\" wurde nicht als Fax gesendet.\n\n"
+       "Subject: Fax nicht gesendet\n\n"
+       "Ihre Mail an den Faxdienst wurde nicht als Fax gesendet.\n\n"
        "Grund: {{reason}}\n\n"
        "So senden Sie ein Fax per Mail: die Faxnummer (mit Amtsholung) in den Betreff, "
        "mehrere Nummern durch Komma oder Semikolon getrennt, und das Dokument (PDF, TIFF) "
@@ -67,8 +67,8 @@ const std::map<std::string, std::string>& builtIn(const std::string& language) {
        "Transmission report\n"
        "-------------------\n{{report}}"},
       {"rejected",
-       "Subject: Fax not sent: {{subject}}\n\n"
-       "Your mail \"{{subject}}\" was not sent as a fax.\n\n"
+       "Subject: Fax not sent\n\n"
+       "Your mail to the fax service was not sent as a fax.\n\n"
        "Reason: {{reason}}\n\n"
        "To send a fax by mail: put the fax number (with the outside-line prefix) in the subject, "
        "several numbers separated by commas or semicolons, and attach the document (PDF, TIFF).\n"},

@@ -1,5 +1,5 @@
 // core::MailStore on SqliteStore: mail settings, the outbox and the processed-mail records
-// (schema step 3).
+// (schema step 3; step 5 indexes the outbox by recipient for the reply limit).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
@@ -135,6 +135,18 @@ Result<std::vector<OutboxMail>> SqliteStore::listOutbox(int limit) {
   return readMails(*db_, *st);
 }
 
+Result<int> SqliteStore::countMailsTo(const std::string& kind, const std::string& recipient,
+                                      core::Millis since) {
+  std::lock_guard lock(mu_);
+  auto st = db_->prepare(
+      "SELECT COUNT(*) FROM mail_outbox WHERE recipient = ? AND kind = ? AND created_at >= ?");
+  if (!st) return st.error();
+  st->bindText(recipient).bindText(kind).bindInt(since);
+  const int rc = st->step();
+  if (rc != SQLITE_ROW) return db_->error(rc, "count the replies to a sender");
+  return static_cast<int>(st->int64(0));
+}
+
 Result<void> SqliteStore::updateMail(const OutboxMail& m) {
   std::lock_guard lock(mu_);
   auto st = db_->prepare(
@@ -200,8 +212,7 @@ Result<void> SqliteStore::saveProcessedMail(const core::ProcessedMail& p) {
 Result<int> SqliteStore::pruneMail(core::Millis cutoff, bool processedToo) {
   std::lock_guard lock(mu_);
   int deleted = 0;
-  auto outbox =
-      db_->prepare("DELETE FROM mail_outbox WHERE state != 'pending' AND created_at < ?");
+  auto outbox = db_->prepare("DELETE FROM mail_outbox WHERE state != 'pending' AND created_at < ?");
   if (!outbox) return outbox.error();
   outbox->bindInt(cutoff);
   if (auto r = runDone(*db_, *outbox, "prune the outbox"); !r) return r.error();

@@ -33,8 +33,9 @@ constexpr std::array<std::string_view, 26> kFaxColumns{
 constexpr std::array<std::string_view, 12> kAttemptColumns{
     "fax_id", "started_at", "ended_at", "outcome",     "finished", "code",
     "reason", "bit_rate",   "ecm",      "compression", "pages",    "remote_id"};
-constexpr std::array<std::string_view, 8> kDeviceColumns{
-    "kind", "name", "email", "extension", "tsi", "inbound_format", "owner_id", "members"};
+constexpr std::array<std::string_view, 9> kDeviceColumns{"kind",      "name",    "email",
+                                                         "extension", "tsi",     "inbound_format",
+                                                         "owner_id",  "members", "pin_hash"};
 constexpr std::array<std::string_view, 7> kTokenColumns{
     "user_id", "name", "hash", "prefix", "created_at", "last_used_at", "expires_at"};
 
@@ -233,7 +234,8 @@ void bindDevice(Stmt& st, const core::Device& d) {
       .bindText(d.tsi)
       .bindText(core::toString(d.inboundFormat))
       .bindOptionalInt(d.owner)
-      .bindText(nlohmann::json(d.members).dump());
+      .bindText(nlohmann::json(d.members).dump())
+      .bindText(d.pinHash);
 }
 
 Result<std::vector<std::int64_t>> decodeIds(const std::string& text) {
@@ -264,6 +266,7 @@ Result<core::Device> readDevice(const Stmt& st) {
   auto members = decodeIds(st.text(8));
   if (!members) return members.error();
   d.members = std::move(*members);
+  d.pinHash = st.text(9);
   return d;
 }
 

@@ -100,6 +100,8 @@ class SqliteStore final : public core::Store, public core::MailStore {
   core::Result<std::int64_t> enqueueMail(const core::OutboxMail& m) override;
   core::Result<std::vector<core::OutboxMail>> dueMails(core::Millis now, int limit) override;
   core::Result<std::vector<core::OutboxMail>> listOutbox(int limit) override;
+  core::Result<int> countMailsTo(const std::string& kind, const std::string& recipient,
+                                 core::Millis since) override;
   core::Result<void> updateMail(const core::OutboxMail& m) override;
   core::Result<std::optional<core::ProcessedMail>> processedMail(const std::string& key) override;
   core::Result<void> saveProcessedMail(const core::ProcessedMail& p) override;

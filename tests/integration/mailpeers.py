@@ -3,6 +3,7 @@ self-signed certificate) and aiosmtpd storing what it receives in a Maildir. Eac
 written into a temp folder, on free ports, and is stopped by its pid."""
 import email
 import email.policy
+import email.utils
 import glob
 import os
 import signal
@@ -212,12 +213,32 @@ def attachments(msg, ctype=None):
     return out
 
 
-def build_mail(sender, subject, files=(), body="Please fax this.", message_id=None, html=None):
-    """A mail with attachments: files are (filename, bytes, content type)."""
+# The authserv-id of the (pretended) receiving mail server. Dovecot delivers what it is given:
+# the mails here arrive as if the company's MX had checked them and stamped its
+# Authentication-Results on top, which is what vfax reads (`[mail] trusted_authserv_ids`).
+MX = "mx.example.test"
+AUTO = "auto"
+
+
+def dmarc_pass(sender, authserv_id=MX):
+    domain = email.utils.parseaddr(sender)[1].rsplit("@", 1)[-1]
+    return f"{authserv_id}; spf=pass smtp.mailfrom={domain}; dmarc=pass (p=reject) header.from={domain}"
+
+
+def build_mail(sender, subject, files=(), body="Please fax this.", message_id=None, html=None,
+               authres=AUTO, headers=()):
+    """A mail with attachments: files are (filename, bytes, content type). `authres`: the
+    Authentication-Results values on top, topmost first (AUTO: the MX's dmarc=pass for the
+    sender's domain; None or []: none). `headers`: more (name, value) pairs."""
     from email.message import EmailMessage
-    import email.utils
     m = EmailMessage()
+    if authres == AUTO:
+        authres = [dmarc_pass(sender)]
+    for value in authres or ():
+        m["Authentication-Results"] = value
     m["From"] = sender
+    for name, value in headers:
+        m[name] = value
     m["To"] = Dovecot.USER
     m["Subject"] = subject
     m["Date"] = email.utils.formatdate(localtime=True)

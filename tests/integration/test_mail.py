@@ -1,7 +1,8 @@
 """The mail gateway against real peers on 127.0.0.1: Dovecot (IMAP, IMAPS, IMAP STARTTLS, POP3,
 POP3S) and an aiosmtpd sink. Mail-to-Fax end to end over the loopback trunk, fax-to-email, status
 mails with the transmission report, rejection replies, exactly once across a kill -9, and the
-durable outbox while the SMTP server is down."""
+durable outbox while the SMTP server is down. Mail-to-Fax senders are authenticated: the
+receiving server's Authentication-Results or a device PIN, replies only to a proven From."""
 import json
 import os
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from mailpeers import Dovecot, SmtpSink, attachments, build_mail
+from mailpeers import MX, Dovecot, SmtpSink, attachments, build_mail, dmarc_pass
 from vfaxtest import VfaxTestCase, make_pdf
 
 SENDER = "sender@example.test"
@@ -50,7 +51,10 @@ class MailTestCase(VfaxTestCase):
             "smtp": {"host": "127.0.0.1", "port": self.smtp.port, "tls": "none", "from": "vfax@example.test"},
             "mailbox": {"server": "127.0.0.1", "port": port, "protocol": protocol, "tls": tls,
                         "user": Dovecot.USER, "password": Dovecot.PASSWORD, "poll_seconds": 1},
-            "mail": {"language": "en", "retry_initial_seconds": 1, "retry_max_seconds": 2},
+            # Senders are authenticated by the receiving MX's Authentication-Results, which
+            # build_mail puts on every mail unless a test says otherwise.
+            "mail": {"language": "en", "retry_initial_seconds": 1, "retry_max_seconds": 2,
+                     "sender_auth": "authentication-results", "trusted_authserv_ids": [MX]},
         }
         cfg["mail"].update(mail)
         return cfg
@@ -194,6 +198,148 @@ class Rejections(MailTestCase):
         self.dovecot.deliver(build_mail("Boss <boss@partner.test>", "100", [("a.pdf", self.pdf_bytes, "application/pdf")]))
         jobs = d.wait_for(lambda: d.faxes(direction="out"), 60, "a job")
         self.assertEqual(jobs[0]["notify"], "boss@partner.test")
+
+
+class SenderAuthentication(MailTestCase):
+    """Issue 9 part 5: a mail is faxed only when the receiving server vouches for its From, or it
+    carries the sending device's PIN; replies go only to a proven From, never to Reply-To, never
+    to automatic or list mail, at most replies_per_sender_per_hour, and quote nothing of the mail."""
+
+    def replies(self, d):
+        return [m for m in self.outbox(d) if m["kind"] == "reply"]
+
+    def settle(self, d):
+        """Every delivered mail taken: its reply (if any) is queued before the mail leaves."""
+        d.wait_for(lambda: self.dovecot.count() == 0, 60, "an empty mailbox")
+
+    def test_forged_from_without_a_trusted_header_gets_no_fax_and_no_reply(self):
+        d = self.start()
+        pdf = [("a.pdf", self.pdf_bytes, "application/pdf")]
+        self.dovecot.deliver(build_mail(SENDER, "100", pdf, authres=None, message_id="<bare@x.test>"))
+        self.dovecot.deliver(build_mail(SENDER, "100", pdf, message_id="<untrusted@x.test>",
+                                        authres=[dmarc_pass(SENDER, "mx.evil.test")]))
+        self.settle(d)
+        self.assertEqual(d.faxes(direction="out"), [])
+        self.assertEqual(self.replies(d), [])
+        self.assertIn("sender not authenticated: no Authentication-Results header from a trusted server", d.log())
+
+    def test_trusted_header_with_dmarc_pass_is_faxed(self):
+        d = self.start(status_mails="off")
+        self.dovecot.deliver(build_mail(SENDER, "100", [("a.pdf", self.pdf_bytes, "application/pdf")]))
+        jobs = d.wait_for(lambda: d.faxes(direction="out"), 60, "a job")
+        self.assertEqual(jobs[0]["notify"], SENDER)
+        self.assertIn(f"sender authenticated by {MX}: dmarc=pass header.from=example.test", d.log())
+
+    def test_a_pass_forged_further_down_is_not_trusted(self):
+        d = self.start()
+        pdf = [("a.pdf", self.pdf_bytes, "application/pdf")]
+        # The MX's own header on top says the mail failed; below its Received line the sender
+        # wrote passes of its own, one with the MX's very authserv-id.
+        forged = build_mail(SENDER, "100", pdf, authres=[
+            f"{MX}; dmarc=pass header.from=example.test",
+            "mx.evil.test; dmarc=pass header.from=example.test"])
+        top = (f"Authentication-Results: {MX}; spf=fail smtp.mailfrom=evil.test;\r\n"
+               f"  dkim=none; dmarc=fail header.from=example.test\r\n"
+               f"Received: from evil.test by {MX}; Wed, 2 Dec 2026 03:00:00 +0000\r\n").encode()
+        self.dovecot.deliver(top + forged)
+        self.settle(d)
+        self.assertEqual(d.faxes(direction="out"), [])
+        self.assertEqual(self.replies(d), [])
+        self.assertIn("says dmarc=fail for example.test", d.log())
+
+    def test_pin_right_faxes_and_the_pin_shows_nowhere(self):
+        d = self.start(sender_auth="pin", status_mails="final")
+        dev = [x for x in d.request("GET", "/api/v1/devices")[1]["devices"] if x["email"] == SENDER][0]
+        out = d.cli("device", "update", str(dev["id"]), "--pin", "-", input="482915\n").stdout
+        self.assertNotIn("482915", out)
+        status, got = d.request("GET", f"/api/v1/devices/{dev['id']}")
+        self.assertEqual((status, got["has_pin"]), (200, True))
+        self.assertNotIn("pin", {k for k in got if k != "has_pin"})
+        self.dovecot.deliver(build_mail(SENDER, "PIN 482915, 100", [("offer.pdf", self.pdf_bytes, "application/pdf")],
+                                        authres=None))
+        jobs = d.wait_for(lambda: d.faxes(direction="out"), 60, "a job")
+        final = d.wait_final(jobs[0]["id"], 120)
+        self.assertEqual(final["state"], "done")
+        self.assertNotIn("482915", json.dumps(final))  # subject (cover page), tag, notify, ...
+        self.assertEqual(final["subject"], "offer.pdf")
+        self.smtp.wait_for(self.to(SENDER, ": sent"), what="the final status mail")
+        for m in self.smtp.messages():
+            self.assertNotIn("482915", m.as_string())
+        self.assertNotIn("482915", d.log())
+        self.assertIn(f"sender authenticated by the PIN of device {dev['id']}", d.log())
+
+    def test_pin_wrong_gets_no_fax_and_a_reply_only_when_the_from_is_proven(self):
+        d = self.start(sender_auth="pin")
+        dev = [x for x in d.request("GET", "/api/v1/devices")[1]["devices"] if x["email"] == SENDER][0]
+        status, body = d.request("PUT", f"/api/v1/devices/{dev['id']}", {"pin": "1357"})
+        self.assertEqual(status, 200, body)
+        pdf = [("a.pdf", self.pdf_bytes, "application/pdf")]
+        # Forged From, wrong PIN: nobody to answer.
+        self.dovecot.deliver(build_mail(SENDER, "PIN:9999, 100", pdf, authres=None, message_id="<forged@x.test>"))
+        # The MX confirms the From, but the PIN is wrong: the real sender hears why.
+        self.dovecot.deliver(build_mail(SENDER, "PIN:2468, 100", pdf, message_id="<confirmed@x.test>"))
+        self.settle(d)
+        self.assertEqual(d.faxes(direction="out"), [])
+        replies = self.replies(d)
+        self.assertEqual([r["recipient"] for r in replies], [SENDER], replies)
+        reply = self.smtp.wait_for(self.to(SENDER, "Fax not sent"), what="the reply")[0]
+        text = reply.get_body(("plain",)).get_content()
+        self.assertIn("the PIN in the subject is wrong", text)
+        self.assertNotIn("2468", reply.as_string())
+        self.assertNotIn("9999", d.log())
+        self.assertNotIn("2468", d.log())
+
+    def test_no_reply_to_automatic_list_or_bounce_mail_and_never_to_reply_to(self):
+        d = self.start()
+        bad = [("a.pdf", self.pdf_bytes, "application/pdf")]
+        for i, headers in enumerate([[("Auto-Submitted", "auto-replied")], [("Precedence", "bulk")],
+                                     [("List-Id", "<staff.example.test>")],
+                                     [("List-Unsubscribe", "<mailto:leave@example.test>")]]):
+            self.dovecot.deliver(build_mail(SENDER, "no number here", bad, headers=headers,
+                                            message_id=f"<auto{i}@x.test>"))
+        self.dovecot.deliver(b"Return-Path: <>\r\n" + build_mail(SENDER, "no number here", bad,
+                                                                 message_id="<bounce@x.test>"))
+        # A person's mail with a Reply-To: the reply goes to the From all the same.
+        self.dovecot.deliver(build_mail(SENDER, "no number here", bad, headers=[("Reply-To", "other@example.test")],
+                                        message_id="<person@x.test>"))
+        self.settle(d)
+        replies = self.replies(d)
+        self.assertEqual([r["recipient"] for r in replies], [SENDER], replies)
+        reply = self.smtp.wait_for(self.to(SENDER, "Fax not sent"), what="the one reply")[0]
+        self.assertEqual(reply["Auto-Submitted"], "auto-replied")
+        self.assertIn("<person@x.test>", reply["In-Reply-To"])
+        body = reply.as_string()
+        self.assertNotIn("no number here", body)
+        self.assertNotIn("Please fax this", body)
+        self.assertNotIn("other@example.test", reply["X-RcptTo"])
+
+    def test_replies_per_sender_are_limited_per_hour(self):
+        d = self.start()
+        for i in range(5):
+            self.dovecot.deliver(build_mail(SENDER, "no number", [("a.pdf", self.pdf_bytes, "application/pdf")],
+                                            message_id=f"<limit{i}@x.test>"))
+        self.dovecot.deliver(build_mail("boss@example.test", "no number", [("a.pdf", self.pdf_bytes, "application/pdf")],
+                                        message_id="<other@x.test>"))
+        self.settle(d)
+        recipients = sorted(r["recipient"] for r in self.replies(d))
+        self.assertEqual(recipients, ["boss@example.test"] + [SENDER] * 3, recipients)
+        self.assertIn("no reply: 3 replies went to that address in the last hour", d.log())
+
+    def test_too_many_numbers_no_fax_one_reply(self):
+        d = self.start(max_numbers_per_mail=2)
+        self.dovecot.deliver(build_mail(SENDER, "100, 100, 100", [("a.pdf", self.pdf_bytes, "application/pdf")]))
+        reply = self.smtp.wait_for(self.to(SENDER, "Fax not sent"), what="the reply")[0]
+        text = reply.get_body(("plain",)).get_content()
+        self.assertIn("too many fax numbers in the subject: 3, at most 2 per mail", text)
+        self.settle(d)
+        self.assertEqual(d.faxes(direction="out"), [])
+        self.assertEqual(len(self.replies(d)), 1)
+
+    def test_none_warns_at_start_and_takes_the_from_as_it_is(self):
+        d = self.start(sender_auth="none", status_mails="off")
+        self.assertIn("sender_auth = none", d.log())
+        self.dovecot.deliver(build_mail(SENDER, "100", [("a.pdf", self.pdf_bytes, "application/pdf")], authres=None))
+        d.wait_for(lambda: d.faxes(direction="out"), 60, "a job")
 
 
 class Protocols(MailTestCase):
@@ -394,6 +540,19 @@ class MailApi(VfaxTestCase):
         self.assertEqual((body["smtp_port"], body["mailbox_idle"], body["allowed_senders"]),
                          ("2525", "false", "a.test,b.test"))
         self.assertIn("mailbox_status", body)
+        self.assertEqual((body["sender_auth"], body["trusted_authserv_ids"], body["max_numbers_per_mail"],
+                          body["replies_per_sender_per_hour"]), ("either", "", "10", "3"))
+        for bad in ({"sender_auth": "authentication-results"},  # needs trusted_authserv_ids
+                    {"sender_auth": "dkim"}, {"max_numbers_per_mail": 0},
+                    {"trusted_authserv_ids": ["mx.example.test; dmarc=pass"]}):
+            status, body = d.request("PUT", "/api/v1/mail/settings", bad)
+            self.assertEqual((status, body["error"]["code"]), (400, "invalid_setting"), (bad, body))
+        status, body = d.request("PUT", "/api/v1/mail/settings",
+                                 {"sender_auth": "authentication-results", "trusted_authserv_ids": ["MX.example.test"],
+                                  "max_numbers_per_mail": 5})
+        self.assertEqual(status, 200, body)
+        self.assertEqual((body["sender_auth"], body["trusted_authserv_ids"], body["max_numbers_per_mail"]),
+                         ("authentication-results", "mx.example.test", "5"))
         status, body = d.request("POST", "/api/v1/mail/test", {})
         self.assertEqual((status, body["error"]["code"]), (400, "invalid_request"), body)
         status, body = d.request("POST", "/api/v1/mail/test", {"to": "admin@example.test"})
@@ -410,6 +569,40 @@ class MailApi(VfaxTestCase):
                                                  "created_at", "sent_at"})
         self.assertIsNone(body["mails"][0]["fax_id"])
         self.assertEqual(body["mails"][0]["kind"], "test")
+
+    def test_bad_sender_auth_config_and_bad_pins_get_clear_errors(self):
+        # The config file: vfaxd refuses to start and names the key.
+        bad = os.path.join(self.tmp, "bad.toml")
+        for toml, want in (('[mail]\nsender_auth = "authentication-results"\n', "needs trusted_authserv_ids"),
+                           ('[mail]\nsender_auth = "dkim"\n', "sender_auth must be authentication-results, pin, either or none"),
+                           ('[mail]\nmax_numbers_per_mail = 0\n', "max_numbers_per_mail must be a whole number from 1")):
+            with open(bad, "w") as f:
+                f.write(toml)
+            p = subprocess.run([os.environ.get("VFAXD", "vfaxd"), "--config", bad, "--data", os.path.join(self.tmp, "x"),
+                                "--http", "127.0.0.1:0"], capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn(want, p.stdout + p.stderr)
+        # PINs: API and CLI refuse anything but 4 to 12 digits, without echoing it.
+        d = self.daemon()
+        dev = self.add_device(d, "300", name="Sales", email="sales@example.test")
+        self.assertFalse(dev["has_pin"])
+        for bad_pin in ("12", "1234567890123", "12a4", 1234):
+            status, body = d.request("PUT", f"/api/v1/devices/{dev['id']}", {"pin": bad_pin})
+            self.assertEqual((status, body["error"]["code"]), (400, "invalid_device"), body)
+            self.assertIn("4 to 12 digits", body["error"]["message"])
+        p = d.cli("device", "update", str(dev["id"]), "--pin", "12x45", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("4 to 12 digits", p.stderr)
+        self.assertNotIn("12x45", p.stderr)
+        p = d.cli("device", "update", str(dev["id"]), "--pin", "-", check=False, input="")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no PIN on standard input", p.stderr)
+        added = d.cli_json("device", "add", "--name", "Boss", "--email", "boss@example.test", "--extension", "301",
+                           "--pin", "97531")
+        self.assertTrue(added["has_pin"])
+        self.assertIn("PIN", d.cli("device", "list").stdout)
+        removed = d.cli_json("device", "update", str(added["id"]), "--pin", "")
+        self.assertFalse(removed["has_pin"])
 
 
 class Settings(MailTestCase):

@@ -120,9 +120,10 @@ class Daemon:
             return f.read().strip()
 
     # -- CLI -------------------------------------------------------------------------------
-    def cli(self, *args, check=True, token=None, url=None):
+    def cli(self, *args, check=True, token=None, url=None, input=None):
         env = dict(os.environ, VFAX_URL=url or self.url, VFAX_TOKEN=token if token is not None else self.token)
-        p = subprocess.run([VFAX, *args], env=env, capture_output=True, text=True, timeout=600)
+        extra = {} if input is None else {"input": input}
+        p = subprocess.run([VFAX, *args], env=env, capture_output=True, text=True, timeout=600, **extra)
         if check and p.returncode != 0:
             raise AssertionError(f"vfax {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
         return p

@@ -200,6 +200,12 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_at ON audit(at);
 )sql",
+      // 6: Mail-to-Fax sender authentication: a device's PIN (argon2id hash, '' = none), and the
+      // rejection replies of the last hour per recipient, counted for the reply limit.
+      R"sql(
+ALTER TABLE devices ADD COLUMN pin_hash TEXT NOT NULL DEFAULT '';
+CREATE INDEX mail_outbox_by_recipient ON mail_outbox(recipient, kind, created_at);
+)sql",
   };
   return kSteps;
 }

@@ -1,4 +1,5 @@
 #include "api/json.h"
+#include "core/pin.h"
 
 #include <gtest/gtest.h>
 
@@ -126,6 +127,37 @@ TEST(DeviceJson, EffectiveTsiAndCustomFlag) {
   EXPECT_EQ(j["inbound_format"], "inline");
   d.tsi = "+1 555 0100";
   EXPECT_EQ(toJson(d, d.tsi)["tsi_custom"], true);
+  EXPECT_EQ(j["has_pin"], false);
+  d.pinHash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+  const Json withPin = toJson(d, d.tsi);
+  EXPECT_EQ(withPin["has_pin"], true);
+  EXPECT_EQ(withPin.dump().find("argon2"), std::string::npos);  // the hash never leaves
+  EXPECT_FALSE(withPin.contains("pin"));
+}
+
+TEST(MergeDevice, PinIsWriteOnlyHashedAndValidated) {
+  core::Device d;
+  d.id = 4;
+  ASSERT_TRUE(mergeDevice(d, Json{{"pin", "0815"}}));
+  EXPECT_EQ(d.pinHash.rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(core::verifyPin(d.pinHash, "0815"));
+  // A GET result (has_pin) can be put back; has_pin alone cannot change anything.
+  ASSERT_TRUE(mergeDevice(d, toJson(d, "")));
+  EXPECT_TRUE(core::verifyPin(d.pinHash, "0815"));
+  EXPECT_EQ(mergeDevice(d, Json{{"has_pin", false}}).error().code, "invalid_device");
+  for (const Json& bad :
+       {Json("12"), Json("1234567890123"), Json("12a4"), Json(1234), Json(true)}) {
+    auto r = mergeDevice(d, Json{{"pin", bad}});
+    ASSERT_FALSE(r) << bad.dump();
+    EXPECT_EQ(r.error().code, "invalid_device");
+    EXPECT_EQ(r.error().message.find(bad.dump()), std::string::npos);  // never echoed
+  }
+  EXPECT_TRUE(core::verifyPin(d.pinHash, "0815"));  // a refused change leaves it
+  ASSERT_TRUE(mergeDevice(d, Json{{"pin", nullptr}}));
+  EXPECT_TRUE(d.pinHash.empty());
+  ASSERT_TRUE(mergeDevice(d, Json{{"pin", "123456"}, {"has_pin", true}}));
+  ASSERT_TRUE(mergeDevice(d, Json{{"pin", ""}}));
+  EXPECT_TRUE(d.pinHash.empty());
 }
 
 TEST(MergeDevice, PartialUpdateKeepsOtherFields) {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "core/clock.h"
 #include "mail/composer.h"
@@ -78,11 +79,13 @@ TEST(MailToFaxRules, NumbersAndAllowList) {
 TEST(Templates, BuiltInAndOverride) {
   TempDir dir;
   Templates en("en", dir.path());
+  // A rejection never quotes the mail it answers: the built-in text has no {{subject}}.
   auto t = en.render("rejected", {{"subject", "100"}, {"reason", "no"}});
-  EXPECT_EQ(t.subject, "Fax not sent: 100");
+  EXPECT_EQ(t.subject, "Fax not sent");
   EXPECT_NE(t.body.find("Reason: no"), std::string::npos);
+  EXPECT_EQ(t.body.find("100"), std::string::npos);
   Templates de("de", dir.path());
-  EXPECT_EQ(de.render("rejected", {{"subject", "x"}}).subject, "Fax nicht gesendet: x");
+  EXPECT_EQ(de.render("rejected", {{"subject", "x"}}).subject, "Fax nicht gesendet");
   fs::create_directories(dir.path() + "/de");
   std::ofstream(dir.path() + "/de/rejected.txt")
       << "Subject: Eigener {{subject}}\n\nText {{reason}} {{unknown}}\n";
@@ -213,6 +216,49 @@ TEST(MailStore, ProcessedMailsRoundTrip) {
   EXPECT_FALSE(*(*store)->processedMail("k2"));
   ASSERT_TRUE((*store)->saveMailSettings({{"language", "en"}}));
   EXPECT_EQ((*store)->loadMailSettings()->at("language"), "en");
+}
+
+TEST(MailStore, RepliesCountedPerRecipientKindAndTime) {
+  auto store = store::SqliteStore::open(":memory:");
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  for (auto [kind, to, at] : {std::tuple{"reply", "a@x.test", 1000},
+                              {"reply", "a@x.test", 5000},
+                              {"status", "a@x.test", 5000},
+                              {"reply", "b@x.test", 5000}}) {
+    core::OutboxMail m;
+    m.kind = kind;
+    m.recipient = to;
+    m.createdAt = at;
+    ASSERT_TRUE(s.enqueueMail(m));
+  }
+  EXPECT_EQ(*s.countMailsTo("reply", "a@x.test", 0), 2);
+  EXPECT_EQ(*s.countMailsTo("reply", "a@x.test", 2000), 1);
+  EXPECT_EQ(*s.countMailsTo("reply", "c@x.test", 0), 0);
+}
+
+TEST(MailSettings, SenderAuthKeys) {
+  MailSettings s;
+  EXPECT_EQ(s.senderAuth, SenderAuth::Either);
+  EXPECT_EQ(s.maxNumbersPerMail, 10);
+  EXPECT_TRUE(validateMailSettings(s));  // the default needs no trusted id (PINs work)
+  EXPECT_TRUE(assignMailSetting(s, "sender_auth", "authentication-results"));
+  auto v = validateMailSettings(s);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("trusted_authserv_ids"), std::string::npos);
+  EXPECT_TRUE(assignMailSetting(s, "trusted_authserv_ids", "MX.example.com, mx2.example.com"));
+  EXPECT_EQ(s.trustedAuthservIds, (std::vector<std::string>{"mx.example.com", "mx2.example.com"}));
+  EXPECT_TRUE(validateMailSettings(s));
+  EXPECT_FALSE(assignMailSetting(s, "trusted_authserv_ids", "mx.example.com; dmarc=pass"));
+  EXPECT_FALSE(assignMailSetting(s, "sender_auth", "dkim"));
+  EXPECT_FALSE(assignMailSetting(s, "max_numbers_per_mail", "0"));
+  EXPECT_TRUE(assignMailSetting(s, "max_numbers_per_mail", "3"));
+  EXPECT_TRUE(assignMailSetting(s, "replies_per_sender_per_hour", "0"));
+  EXPECT_FALSE(assignMailSetting(s, "replies_per_sender_per_hour", "-1"));
+  auto m = toMap(s, false);
+  EXPECT_EQ(m["sender_auth"], "authentication-results");
+  EXPECT_EQ(m["trusted_authserv_ids"], "mx.example.com,mx2.example.com");
+  EXPECT_EQ(m["max_numbers_per_mail"], "3");
 }
 
 TEST(MailStore, RetentionPrunesFinishedRecordsOnly) {

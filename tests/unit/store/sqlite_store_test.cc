@@ -169,6 +169,7 @@ void expectSameDevice(const Device& a, const Device& b) {
   EXPECT_EQ(a.extension, b.extension);
   EXPECT_EQ(a.tsi, b.tsi);
   EXPECT_EQ(a.inboundFormat, b.inboundFormat);
+  EXPECT_EQ(a.pinHash, b.pinHash);
 }
 
 std::vector<std::int64_t> ids(const std::vector<Fax>& faxes) {
@@ -347,6 +348,7 @@ TEST_F(SqliteStoreTest, DeviceRoundTripUpdateDelete) {
   changed.extension = "103";
   changed.tsi = "";
   changed.inboundFormat = core::InboundFormat::Tiff;
+  changed.pinHash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";  // stored as given
   ASSERT_TRUE(s->updateDevice(changed).ok());
 
   s = openStore();
