@@ -43,6 +43,7 @@ bool isLoopback(const std::string& addr);
 /// Route registration, split by subject.
 void addFaxRoutes(httplib::Server& server, Context& ctx);
 void addAdminRoutes(httplib::Server& server, Context& ctx);
+void addNumberRoutes(httplib::Server& server, Context& ctx);
 void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail);
 void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2);
 

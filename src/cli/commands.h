@@ -14,17 +14,17 @@ using Action = std::function<Result<void>(Client&)>;
 
 /// A read-only command: GET `path` and print it with `print`, or as the API's JSON with --json.
 void addGetCommand(CLI::App& parent, const std::string& name, const std::string& help,
-                   const std::string& path, std::function<void(const Json&)> print,
-                   Action& action);
+                   const std::string& path, std::function<void(const Json&)> print, Action& action);
 
 /// Shows settings (GET `path`), or changes them from KEY=VALUE arguments (PUT `path`).
 void addSettingsCommand(CLI::App& parent, const std::string& name, const std::string& help,
                         const std::string& example, const std::string& path,
                         std::function<void(const Json&)> print, Action& action);
 
-void addFaxCommands(CLI::App& app, Action& action);    // send, list, show, get, cancel
-void addAdminCommands(CLI::App& app, Action& action);  // settings, device, cleanup, token, lines
-void addTrunkCommands(CLI::App& app, Action& action);  // trunk (IAX2)
-void addMailCommands(CLI::App& app, Action& action);   // mail settings, outbox, test
+void addFaxCommands(CLI::App& app, Action& action);     // send, list, show, get, cancel
+void addAdminCommands(CLI::App& app, Action& action);   // settings, device, cleanup, token, lines
+void addTrunkCommands(CLI::App& app, Action& action);   // trunk (IAX2)
+void addMailCommands(CLI::App& app, Action& action);    // mail settings, outbox, test
+void addNumberCommands(CLI::App& app, Action& action);  // number
 
 }  // namespace vfax::cli

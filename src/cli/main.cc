@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   addAdminCommands(app, action);
   addTrunkCommands(app, action);
   addMailCommands(app, action);
+  addNumberCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/destination_policy.h"
 #include "core/number_plan.h"
 #include "core/scheduler.h"
 
@@ -60,6 +61,25 @@ Result<void> moveFile(const std::string& from, const std::string& to) {
   if (ec) return makeError("storage_error", "cannot store the document: " + ec.message());
   fs::remove(from, ec);
   return {};
+}
+
+// The destination as submit() takes it: an own extension typed as it is (internal, always
+// allowed), otherwise whatever the number plan reads.
+Result<ParsedNumber> resolveDestination(Store& store, const NumberPlan& plan, const Settings& s,
+                                        const std::string& to) {
+  const std::string digits = digitsOnly(to);
+  if (!digits.empty() && digits.size() == to.size()) {
+    auto d = store.deviceByExtension(digits);
+    if (!d) return d.error();
+    if (*d) {
+      ParsedNumber p = plan.describe("+" + s.countryCode + s.areaCode + s.baseNumber + digits);
+      p.internal = true;
+      p.extension = (*d)->extension;
+      p.dialString = (*d)->extension;
+      return p;
+    }
+  }
+  return plan.parse(to);
 }
 
 }  // namespace
@@ -161,25 +181,18 @@ Result<Fax> Service::submit(SubmitRequest req) {
   fax.deviceId = device ? std::optional<std::int64_t>(device->id) : std::nullopt;
   fax.tsi = device ? effectiveTsi(*device) : plan.defaultTsi("");
 
-  // An own extension (as typed, or behind the outside-line prefix is not needed) is internal.
-  const std::string digits = digitsOnly(req.to);
-  std::optional<Device> target;
-  if (!digits.empty() && digits.size() == req.to.size()) {
-    auto d = store.deviceByExtension(digits);
-    if (!d) return fail(d.error());
-    if (*d) target = **d;
+  // An own extension typed as it is is internal; anything else must be a valid number that the
+  // destination policy allows.
+  auto dest = resolveDestination(store, plan, settings, req.to);
+  if (!dest) return fail(dest.error());
+  if (auto allowed = checkDestination(*dest, settings); !allowed) {
+    spdlog::warn("refused a fax to {} (from {}): {}", dest->e164, req.origin,
+                 allowed.error().message);
+    return fail(allowed.error());
   }
-  if (target) {
-    fax.extension = target->extension;
-    fax.dialString = target->extension;
-    fax.number =
-        "+" + settings.countryCode + settings.areaCode + settings.baseNumber + target->extension;
-  } else {
-    auto parsed = plan.parse(req.to);
-    if (!parsed) return fail(parsed.error());
-    fax.number = parsed->e164;
-    fax.dialString = parsed->dialString;
-  }
+  if (dest->internal) fax.extension = dest->extension;
+  fax.number = dest->e164;
+  fax.dialString = dest->dialString;
 
   // Stage the documents next to the records, then insert, then give the folder its id: a crash in
   // between leaves either a tmp- folder (removed at start) or a job whose recovery sees no files.
@@ -229,6 +242,30 @@ Result<Fax> Service::submit(SubmitRequest req) {
   return *stored;
 }
 
+Result<NumberCheck> Service::checkNumber(const std::string& input) {
+  const Settings settings = scheduler_->currentSettings();
+  const NumberPlan plan(settings);
+  NumberCheck c;
+  c.input = input;
+  c.asYouType = plan.asYouType(input);
+  auto dest = resolveDestination(scheduler_->store(), plan, settings, input);
+  if (!dest) {
+    if (dest.error().code != "invalid_number") return dest.error();
+    c.reasonCode = dest.error().code;
+    c.reason = dest.error().message;
+    return c;
+  }
+  c.valid = true;
+  c.number = *dest;
+  if (auto allowed = checkDestination(*dest, settings); !allowed) {
+    c.reasonCode = allowed.error().code;
+    c.reason = allowed.error().message;
+  } else {
+    c.allowed = true;
+  }
+  return c;
+}
+
 Result<Fax> Service::get(std::int64_t id) {
   auto f = scheduler_->store().fax(id);
   if (!f) return f.error();
@@ -273,10 +310,7 @@ Result<Settings> Service::updateSettings(const std::map<std::string, std::string
   static std::mutex updateMutex;
   std::lock_guard lock(updateMutex);
   Settings s = scheduler_->currentSettings();
-  for (const auto& [key, value] : changes) {
-    if (auto r = assignSetting(s, key, value); !r) return r.error();
-  }
-  if (auto r = validate(s); !r) return r.error();
+  if (auto r = applyChanges(s, changes); !r) return r.error();
   if (auto r = scheduler_->store().saveSettings(s); !r) return r.error();
   scheduler_->settingsChanged(s);
   return s;

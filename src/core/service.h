@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/documents.h"
 #include "core/model.h"
+#include "core/number_plan.h"
 #include "core/observer.h"
 #include "core/result.h"
 #include "core/settings.h"
@@ -66,6 +67,17 @@ struct LineStatus {
   int queued = 0;  // jobs queued/waiting/converting
 };
 
+/// What GET /numbers/parse and `vfax number` show while a number is typed.
+struct NumberCheck {
+  std::string input;
+  bool valid = false;
+  ParsedNumber number;  // e164, dial string, type, formats: when valid
+  std::string asYouType;
+  bool allowed = false;
+  std::string reasonCode;  // invalid_number | destination_not_allowed; empty when allowed
+  std::string reason;      // why not, in words
+};
+
 struct NewToken {
   ApiToken token;
   std::string secret;  // shown once
@@ -94,8 +106,12 @@ class Service {
 
   // Faxes. What runs on the scheduler thread (submit, cancel, cleanup) answers `unavailable`
   // ("vfaxd is stopping") once stop() has begun, also to callers that were waiting for start().
-  Result<Fax> submit(
-      SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
+  // Every way in (API, CLI, mail, print) submits here; the destination policy is checked here
+  // and again before each dial.
+  Result<Fax> submit(SubmitRequest req);  // error codes: invalid_number, destination_not_allowed,
+                                          // unknown_device, no_file, ...
+  /// Reads a number as submit() would and says whether it may be dialled; store errors only.
+  Result<NumberCheck> checkNumber(const std::string& input);
   Result<Fax> get(std::int64_t id);
   Result<std::vector<Fax>> list(const FaxQuery& q);
   Result<Fax> cancel(std::int64_t id);  // error `conflict` when already final

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/number_plan.h"
 #include "mail/composer.h"
 #include "mail/mime_intake.h"
 
@@ -65,14 +64,6 @@ bool looksLikeNumber(const std::string& n) {
   return digit;
 }
 
-std::string digitsOnly(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isdigit(c)) out += static_cast<char>(c);
-  }
-  return out;
-}
-
 bool writeFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -92,6 +83,9 @@ std::string rejectionText(const std::string& language, const std::string& code,
     text = de ? "Der Betreff enthält keine Faxnummer." : "the subject holds no fax number.";
   } else if (code == "invalid_number") {
     text = de ? "Ungültige Faxnummer: " : "invalid fax number: ";
+  } else if (code == "destination_not_allowed") {
+    text =
+        de ? "Diese Faxnummer darf nicht gewählt werden: " : "this fax number may not be dialled: ";
   } else if (code == "no_attachment") {
     text = de ? "Die Mail hat keinen Anhang, der gefaxt werden kann."
               : "the mail has no attachment that can be faxed.";
@@ -108,8 +102,8 @@ std::string rejectionText(const std::string& language, const std::string& code,
   } else {
     text = de ? "Ein Anhang kann nicht gefaxt werden: " : "an attachment cannot be faxed: ";
   }
-  if (!detail.empty() &&
-      (code == "invalid_number" || code == "mail_too_large" || text.back() == ' ')) {
+  if (!detail.empty() && (code == "invalid_number" || code == "destination_not_allowed" ||
+                          code == "mail_too_large" || text.back() == ' ')) {
     text += detail;
   }
   return text;
@@ -238,17 +232,14 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   auto coreSettings = service_.settings();
   if (!coreSettings)
     return {IntakeOutcome::Retry, coreSettings.error().code, coreSettings.error().message, {}};
-  const core::NumberPlan plan(*coreSettings);
+  // Every number is read and checked against the destination policy before any job exists, so
+  // that a mail with one refused number sends nothing.
   for (const auto& n : numbers) {
     if (!looksLikeNumber(n)) return rejectWith("invalid_number", "'" + n + "'");
-    const std::string digits = digitsOnly(n);
-    const bool internal = std::any_of(devices->begin(), devices->end(), [&](const core::Device& d) {
-      return d.extension == digits && digits == n;
-    });
-    if (!internal) {
-      if (auto p = plan.parse(n); !p)
-        return rejectWith("invalid_number", "'" + n + "' (" + p.error().message + ")");
-    }
+    auto check = service_.checkNumber(n);
+    if (!check) return {IntakeOutcome::Retry, check.error().code, check.error().message, {}};
+    if (!check->valid) return rejectWith("invalid_number", "'" + n + "' (" + check->reason + ")");
+    if (!check->allowed) return rejectWith("destination_not_allowed", check->reason);
   }
 
   // The documents: the body first (body_and_attachments), then the attachments in order.
@@ -344,7 +335,9 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
       if (e.code == "storage_error" || e.code == "internal")
         return {IntakeOutcome::Retry, e.code, e.message, ids};
       if (ids.empty())
-        return rejectWith(e.code == "invalid_number" ? "invalid_number" : "unsupported_attachment",
+        return rejectWith(e.code == "invalid_number" || e.code == "destination_not_allowed"
+                              ? e.code
+                              : "unsupported_attachment",
                           e.message);
       // Some numbers have their job already: tell about the one that failed, keep the others.
       spdlog::warn("mail-to-fax: number '{}' of mail {} failed: {}", numbers[i], mail.messageId,
