@@ -162,8 +162,8 @@ Result<Fax> Service::submit(SubmitRequest req) {
     device = **d;
   }
 
-  const NumberPlan plan = scheduler_->numberPlan();
   const Settings settings = scheduler_->currentSettings();
+  const NumberPlan plan(settings);  // the same settings for the number and the policy
   const Millis now = scheduler_->clock().now();
   Fax fax;
   fax.direction = Direction::Out;
