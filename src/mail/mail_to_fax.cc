@@ -84,8 +84,7 @@ std::string rejectionText(const std::string& language, const std::string& code,
   } else if (code == "invalid_number") {
     text = de ? "Ungültige Faxnummer: " : "invalid fax number: ";
   } else if (code == "destination_not_allowed") {
-    text =
-        de ? "Diese Faxnummer darf nicht gewählt werden: " : "this fax number may not be dialled: ";
+    text = de ? "Abgelehnte Faxnummer: " : "refused fax number: ";
   } else if (code == "no_attachment") {
     text = de ? "Die Mail hat keinen Anhang, der gefaxt werden kann."
               : "the mail has no attachment that can be faxed.";
