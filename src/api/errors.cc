@@ -9,8 +9,10 @@ namespace {
 
 // Sorted by status, then code. Validation of what the client sent is 400 throughout, including
 // `unknown_device` (a field naming a device that does not exist: the request is wrong, the URL
-// is not); 404 is kept for the resource in the URL.
-constexpr std::array<std::pair<std::string_view, int>, 35> kStatus{{
+// is not); 404 is kept for the resource in the URL. A refusal by policy of a well-formed request
+// (`destination_not_allowed`) is 422, so that clients can tell it from a typo (400) and from a
+// missing right (403).
+constexpr std::array<std::pair<std::string_view, int>, 36> kStatus{{
     {"bad_request", 400},
     {"conversion_failed", 400},
     {"corrupt_file", 400},
@@ -43,6 +45,8 @@ constexpr std::array<std::pair<std::string_view, int>, 35> kStatus{{
     {"missing_converter", 415},
     {"unsupported_media_type", 415},
     {"unsupported_type", 415},
+    // The request is well formed, but the destination policy refuses the number.
+    {"destination_not_allowed", 422},
     {"too_many_requests", 429},
     {"internal", 500},
     {"storage_error", 500},

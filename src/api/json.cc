@@ -14,7 +14,8 @@ namespace {
 // Keys whose values are integers (JSON numbers on output); the rest of settingKeys() are strings.
 const std::set<std::string, std::less<>>& intSettingKeys() {
   static const std::set<std::string, std::less<>> keys{"total_lines", "reserved_inbound_lines",
-                                                       "retention_days", "send_attempts"};
+                                                       "retention_days", "send_attempts",
+                                                       "daily_page_limit"};
   return keys;
 }
 
@@ -138,7 +139,9 @@ Json toJson(const core::AuditEntry& a) {
 Json toJson(const core::Settings& s) {
   Json out = Json::object();
   for (const auto& [key, value] : core::toMap(s)) {
-    if (boolSettingKeys().contains(key)) {
+    if (core::isListSetting(key)) {
+      out[key] = core::settingList(s, key);
+    } else if (boolSettingKeys().contains(key)) {
       out[key] = value == "true";
     } else if (intSettingKeys().contains(key)) {
       try {
@@ -151,6 +154,25 @@ Json toJson(const core::Settings& s) {
     }
   }
   return out;
+}
+
+Json toJson(const core::NumberCheck& c) {
+  const auto& n = c.number;
+  auto known = [&c](const std::string& v) { return c.valid ? stringOrNull(v) : Json(nullptr); };
+  return {
+      {"input", c.input},
+      {"valid", c.valid},
+      {"e164", known(n.e164)},
+      {"dial_string", known(n.dialString)},
+      {"national", known(n.national)},
+      {"international", known(n.international)},
+      {"as_you_type", c.asYouType},
+      {"type", c.valid && !n.internal ? Json(std::string(core::toString(n.type))) : Json(nullptr)},
+      {"internal", c.valid && n.internal},
+      {"allowed", c.allowed},
+      {"reason", stringOrNull(c.reason)},
+      {"reason_code", stringOrNull(c.reasonCode)},
+  };
 }
 
 Json toJson(const core::ApiToken& t) {
@@ -200,7 +222,24 @@ core::Result<std::map<std::string, std::string>> settingsChanges(const Json& bod
   }
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : body.items()) {
-    if (value.is_string()) {
+    if (core::isListSetting(key) && (value.is_array() || value.is_null())) {
+      // A list is an array of strings (the CLI's comma-separated string is taken as well); null
+      // or [] returns allowed_destinations to its default.
+      std::string joined;
+      for (const auto& item : value.is_array() ? value : Json::array()) {
+        if (!item.is_string()) {
+          return core::makeError("invalid_setting",
+                                 key + " must be an array of strings, got " + value.dump());
+        }
+        const std::string text = item.get<std::string>();
+        if (text.find(',') != std::string::npos) {
+          return core::makeError("invalid_setting",
+                                 key + ": an item may not contain a comma, got '" + text + "'");
+        }
+        joined += (joined.empty() ? "" : ",") + text;
+      }
+      out[key] = std::move(joined);
+    } else if (value.is_string()) {
       out[key] = value.get<std::string>();
     } else if (value.is_number_integer() ||
                (value.is_boolean() && boolSettingKeys().contains(key))) {
@@ -208,7 +247,8 @@ core::Result<std::map<std::string, std::string>> settingsChanges(const Json& bod
     } else {
       return core::makeError("invalid_setting",
                              "the value of " + key +
-                                 " must be a string, a whole number or true/false, got " +
+                                 " must be a string, a whole number, true/false or (for lists) "
+                                 "an array of strings, got " +
                                  value.dump());
     }
   }

@@ -28,8 +28,12 @@ Json toJson(const core::Attempt& a);
 Json toJson(const core::Fax& f);
 /// `effectiveTsi` is Service::effectiveTsi(d); `tsi_custom` tells whether the device set its own.
 Json toJson(const core::Device& d, const std::string& effectiveTsi);
-/// Integer settings as JSON numbers, the rest as strings.
+/// Integer settings as JSON numbers, lists (allowed_destinations as in force, blocked_number_types,
+/// blocked_prefixes) as arrays of strings, the rest as strings.
 Json toJson(const core::Settings& s);
+/// GET /numbers/parse: {input, valid, e164, dial_string, national, international, as_you_type,
+/// type, internal, allowed, reason, reason_code}; what is not known is null.
+Json toJson(const core::NumberCheck& c);
 Json toJson(const core::ApiToken& t);
 Json toJson(const core::User& u);
 Json toJson(const core::AuditEntry& a);
@@ -43,7 +47,8 @@ Json toJson(const core::TrunkStatus& t);
 Json healthJson(const std::vector<core::TrunkStatus>& trunks);
 
 /// PUT /settings body -> the string map Service::updateSettings takes. Numbers become decimal
-/// strings; anything but a string or an integer is `invalid_setting`.
+/// strings, lists (arrays of strings, or null) comma-separated strings; anything else is
+/// `invalid_setting`.
 core::Result<std::map<std::string, std::string>> settingsChanges(const Json& body);
 
 /// Merges a device JSON object (POST: onto a default Device, PUT: onto the stored one) into `d`.

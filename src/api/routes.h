@@ -49,6 +49,7 @@ std::optional<std::int64_t> pathId(const httplib::Request& req);
 /// Route registration, split by subject.
 void addFaxRoutes(httplib::Server& server, Context& ctx);
 void addAdminRoutes(httplib::Server& server, Context& ctx);
+void addNumberRoutes(httplib::Server& server, Context& ctx);
 void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail);
 void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2);
 

@@ -316,6 +316,7 @@ core::Result<int> HttpServer::start() {
   detail::addFaxRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);
   detail::addAccountRoutes(*server, ctx);
+  detail::addNumberRoutes(*server, ctx);
   if (options_.mail) detail::addMailRoutes(*server, ctx, *options_.mail);
   if (options_.iax2) detail::addTrunkRoutes(*server, ctx, *options_.iax2);
 

@@ -26,5 +26,6 @@ void addAdminCommands(CLI::App& app, Action& action);    // settings, device, cl
 void addTrunkCommands(CLI::App& app, Action& action);    // trunk (IAX2)
 void addMailCommands(CLI::App& app, Action& action);     // mail settings, outbox, test
 void addAccountCommands(CLI::App& app, Action& action);  // user, audit, whoami
+void addNumberCommands(CLI::App& app, Action& action);   // number
 
 }  // namespace vfax::cli

@@ -8,10 +8,19 @@ namespace vfax::cli {
 
 namespace {
 
+// Lists print comma-separated: the form KEY=VALUE takes them back.
 void printSettings(const Json& s) {
   for (const auto& [key, value] : s.items()) {
-    std::cout << key << " = " << (value.is_string() ? value.get<std::string>() : value.dump())
-              << '\n';
+    std::string shown;
+    if (value.is_array()) {
+      for (const auto& item : value) {
+        if (!shown.empty()) shown += ',';
+        shown += item.is_string() ? item.get<std::string>() : item.dump();
+      }
+    } else {
+      shown = value.is_string() ? value.get<std::string>() : value.dump();
+    }
+    std::cout << key << " = " << shown << '\n';
   }
 }
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   addTrunkCommands(app, action);
   addMailCommands(app, action);
   addAccountCommands(app, action);
+  addNumberCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,5 +1,9 @@
 #include "core/number_plan.h"
 
+#include <phonenumbers/asyoutypeformatter.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <memory>
 #include <vector>
 
 namespace vfax::core {
@@ -26,10 +30,18 @@ namespace {
 //    international), while "0 089 123456" is +49 89 123456. Someone who wants the OLP read as such
 //    writes it apart; that is the only form that cannot be misread.
 // 6. Valid means: 3 or more digits typed for the number itself, at most 15 digits in E.164, the
-//    country code does not start with 0, and +1 numbers have exactly 10 digits after the 1.
+//    country code does not start with 0, +1 numbers have exactly 10 digits after the 1, and
+//    libphonenumber knows the number as valid in its country's numbering plan (so "+49 20" is
+//    refused, and in rule 5b a literal reading such as "+89 ..." with no such country loses).
 //
 // parse() never sets `internal`: NumberPlan does not know the devices; the scheduler asks the store
 // whether the number is one of our extensions.
+
+using i18n::phonenumbers::AsYouTypeFormatter;
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+const PhoneNumberUtil& util() { return *PhoneNumberUtil::GetInstance(); }
 
 constexpr std::size_t kMaxE164Digits = 15;
 constexpr std::size_t kMinDigits = 3;
@@ -105,23 +117,96 @@ std::string join(const std::vector<Group>& groups, std::size_t from, bool dropTr
   return out;
 }
 
+std::string regionOf(int countryCode) {
+  std::string region;
+  util().GetRegionCodeForCountryCode(countryCode, &region);
+  return region;
+}
+
+// "DE (+49)", or "the international service +800" for non-geographic codes.
+std::string where(int countryCode) {
+  const std::string region = regionOf(countryCode);
+  if (region == "001") return "the international service +" + std::to_string(countryCode);
+  return region + " (+" + std::to_string(countryCode) + ")";
+}
+
+// libphonenumber's verdict on an E.164 number ("+" and digits).
+Result<void> checkKnown(std::string_view input, const std::string& e164) {
+  PhoneNumber n;
+  const auto err = util().Parse(e164, "ZZ", &n);
+  if (err == PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR) {
+    return invalidNumber(input, "no country uses a code at the start of " + e164 +
+                                    " (did you forget the country code, or type one 0 too many?)");
+  }
+  if (err != PhoneNumberUtil::NO_PARSING_ERROR) {
+    return invalidNumber(input, "it is not a telephone number (" + e164 + ")");
+  }
+  if (util().IsValidNumber(n)) return {};
+  const int cc = n.country_code();
+  switch (util().IsPossibleNumberWithReason(n)) {
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE:
+      return invalidNumber(input, "no country uses a code at the start of " + e164);
+    case PhoneNumberUtil::TOO_SHORT:
+      return invalidNumber(input, e164 + " is too short for a number in " + where(cc));
+    case PhoneNumberUtil::TOO_LONG:
+      return invalidNumber(input, e164 + " is too long for a number in " + where(cc));
+    default:
+      return invalidNumber(input, e164 + " is not a valid number in " + where(cc) +
+                                      ": no number there has this prefix and length");
+  }
+}
+
+NumberType typeOf(PhoneNumberUtil::PhoneNumberType t) {
+  switch (t) {
+    case PhoneNumberUtil::FIXED_LINE:
+      return NumberType::FixedLine;
+    case PhoneNumberUtil::MOBILE:
+      return NumberType::Mobile;
+    case PhoneNumberUtil::FIXED_LINE_OR_MOBILE:
+      return NumberType::FixedLineOrMobile;
+    case PhoneNumberUtil::TOLL_FREE:
+      return NumberType::TollFree;
+    case PhoneNumberUtil::PREMIUM_RATE:
+      return NumberType::PremiumRate;
+    case PhoneNumberUtil::SHARED_COST:
+      return NumberType::SharedCost;
+    case PhoneNumberUtil::VOIP:
+      return NumberType::Voip;
+    case PhoneNumberUtil::PERSONAL_NUMBER:
+      return NumberType::PersonalNumber;
+    case PhoneNumberUtil::PAGER:
+      return NumberType::Pager;
+    case PhoneNumberUtil::UAN:
+      return NumberType::Uan;
+    case PhoneNumberUtil::VOICEMAIL:
+      return NumberType::Voicemail;
+    default:
+      return NumberType::Unknown;
+  }
+}
+
 // Checks the digits after '+'; returns the E.164 string.
 Result<std::string> checkE164(std::string_view input, const std::string& body) {
   if (body.empty()) return invalidNumber(input, "there are no digits after the country prefix");
   if (body[0] == '0') {
-    return invalidNumber(input, "a country code never starts with 0 (did you type one 0 too many?)");
+    return invalidNumber(input,
+                         "a country code never starts with 0 (did you type one 0 too many?)");
   }
   if (body.size() > kMaxE164Digits) {
-    return invalidNumber(input, "it is too long; an international number has at most 15 digits "
-                                "including the country code, this one has " +
-                                    std::to_string(body.size()));
+    return invalidNumber(input,
+                         "it is too long; an international number has at most 15 digits "
+                         "including the country code, this one has " +
+                             std::to_string(body.size()));
   }
   if (body[0] == '1' && body.size() != 11) {
-    return invalidNumber(input, "numbers in North America (+1) have 10 digits after the 1, this "
-                                "one has " +
-                                    std::to_string(body.size() - 1));
+    return invalidNumber(input,
+                         "numbers in North America (+1) have 10 digits after the 1, this "
+                         "one has " +
+                             std::to_string(body.size() - 1));
   }
-  return "+" + body;
+  std::string e164 = "+" + body;
+  if (auto known = checkKnown(input, e164); !known) return known.error();
+  return e164;
 }
 
 Error tooShort(std::string_view input) {
@@ -138,8 +223,7 @@ Result<ParsedNumber> NumberPlan::parse(std::string_view input) const {
 
   auto finish = [&](Result<std::string> e164) -> Result<ParsedNumber> {
     if (!e164) return e164.error();
-    ParsedNumber p;
-    p.e164 = std::move(*e164);
+    ParsedNumber p = describe(*e164);
     p.dialString = dialString(p.e164);
     return p;
   };
@@ -194,6 +278,48 @@ Result<ParsedNumber> NumberPlan::parse(std::string_view input) const {
     if (stripped) return finish(std::move(stripped));
   }
   return literal.error();
+}
+
+ParsedNumber NumberPlan::describe(std::string_view e164) const {
+  ParsedNumber p;
+  p.e164 = std::string(e164);
+  p.national = p.e164;
+  p.international = p.e164;
+  PhoneNumber n;
+  if (util().Parse(p.e164, "ZZ", &n) != PhoneNumberUtil::NO_PARSING_ERROR) return p;
+  p.region = regionOf(n.country_code());
+  if (!util().IsValidNumber(n)) return p;
+  p.type = typeOf(util().GetNumberType(n));
+  util().Format(n, PhoneNumberUtil::NATIONAL, &p.national);
+  util().Format(n, PhoneNumberUtil::INTERNATIONAL, &p.international);
+  return p;
+}
+
+std::string NumberPlan::asYouType(std::string_view input) const {
+  std::string prefix;
+  std::string_view rest = input;
+  // An outside-line prefix written apart ("0 089 ...") is no part of the number: keep it in front.
+  const auto start = rest.find_first_not_of(" \t");
+  if (start != std::string_view::npos && !s_.outsideLinePrefix.empty()) {
+    const std::string_view from = rest.substr(start);
+    const std::string& olp = s_.outsideLinePrefix;
+    if (from.size() > olp.size() && from.starts_with(olp) && isSeparator(from[olp.size()]) &&
+        from[olp.size()] != '(') {
+      const auto more = from.find_first_not_of(" \t-/.", olp.size());
+      if (more != std::string_view::npos) {
+        prefix = olp + " ";
+        rest = from.substr(more);
+      }
+    }
+  }
+  int cc = 0;
+  for (char c : s_.countryCode) cc = cc * 10 + (c - '0');
+  std::unique_ptr<AsYouTypeFormatter> formatter(util().GetAsYouTypeFormatter(regionOf(cc)));
+  std::string out;
+  for (char c : rest) {
+    if (isDigit(c) || c == '+') formatter->InputDigit(static_cast<int>(c), &out);
+  }
+  return out.empty() ? std::string() : prefix + out;
 }
 
 std::string NumberPlan::dialString(std::string_view e164) const {

@@ -1,6 +1,8 @@
 // Dispatch: conversions for queued jobs, calls for waiting jobs within the line limits.
 #include "core/scheduler.h"
 
+#include "core/destination_policy.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -118,6 +120,14 @@ void Scheduler::conversionDone(std::int64_t id, Result<int> pages) {
 }
 
 void Scheduler::placeCall(Fax fax) {
+  // The policy may have been tightened since the job was accepted: asked again before each dial.
+  if (fax.extension.empty()) {
+    const Settings s = currentSettings();
+    if (auto allowed = checkDestination(NumberPlan(s).describe(fax.number), s); !allowed) {
+      setState(fax, FaxState::Failed, allowed.error().code + ": " + allowed.error().message);
+      return;
+    }
+  }
   Attempt a;
   a.faxId = fax.id;
   a.startedAt = clock_.now();

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 
+#include "core/destination_policy.h"
 #include "core/number_plan.h"
 #include "core/scheduler.h"
 
@@ -50,6 +52,25 @@ Result<void> moveFile(const std::string& from, const std::string& to) {
   if (ec) return makeError("storage_error", "cannot store the document: " + ec.message());
   fs::remove(from, ec);
   return {};
+}
+
+// The destination as submit() takes it: an own extension typed as it is (internal, always
+// allowed), otherwise whatever the number plan reads.
+Result<ParsedNumber> resolveDestination(Store& store, const NumberPlan& plan, const Settings& s,
+                                        const std::string& to) {
+  const std::string digits = digitsOnly(to);
+  if (!digits.empty() && digits.size() == to.size()) {
+    auto d = store.deviceByExtension(digits);
+    if (!d) return d.error();
+    if (*d) {
+      ParsedNumber p = plan.describe("+" + s.countryCode + s.areaCode + s.baseNumber + digits);
+      p.internal = true;
+      p.extension = (*d)->extension;
+      p.dialString = (*d)->extension;
+      return p;
+    }
+  }
+  return plan.parse(to);
 }
 
 }  // namespace
@@ -123,8 +144,8 @@ Result<Fax> Service::submit(SubmitRequest req) {
     device = **d;
   }
 
-  const NumberPlan plan = scheduler_->numberPlan();
   const Settings settings = scheduler_->currentSettings();
+  const NumberPlan plan(settings);  // the same settings for the number and the policy
   const Millis now = scheduler_->clock().now();
   Fax fax;
   fax.direction = Direction::Out;
@@ -143,25 +164,18 @@ Result<Fax> Service::submit(SubmitRequest req) {
   fax.deviceId = device ? std::optional<std::int64_t>(device->id) : std::nullopt;
   fax.tsi = device ? effectiveTsi(*device) : plan.defaultTsi("");
 
-  // An own extension (as typed, or behind the outside-line prefix is not needed) is internal.
-  const std::string digits = digitsOnly(req.to);
-  std::optional<Device> target;
-  if (!digits.empty() && digits.size() == req.to.size()) {
-    auto d = store.deviceByExtension(digits);
-    if (!d) return fail(d.error());
-    if (*d) target = **d;
+  // An own extension typed as it is is internal; anything else must be a valid number that the
+  // destination policy allows.
+  auto dest = resolveDestination(store, plan, settings, req.to);
+  if (!dest) return fail(dest.error());
+  if (auto allowed = checkDestination(*dest, settings); !allowed) {
+    spdlog::warn("refused a fax to {} (from {}): {}", dest->e164, req.origin,
+                 allowed.error().message);
+    return fail(allowed.error());
   }
-  if (target) {
-    fax.extension = target->extension;
-    fax.dialString = target->extension;
-    fax.number =
-        "+" + settings.countryCode + settings.areaCode + settings.baseNumber + target->extension;
-  } else {
-    auto parsed = plan.parse(req.to);
-    if (!parsed) return fail(parsed.error());
-    fax.number = parsed->e164;
-    fax.dialString = parsed->dialString;
-  }
+  if (dest->internal) fax.extension = dest->extension;
+  fax.number = dest->e164;
+  fax.dialString = dest->dialString;
 
   // Stage the documents next to the records, then insert, then give the folder its id: a crash in
   // between leaves either a tmp- folder (removed at start) or a job whose recovery sees no files.
@@ -248,6 +262,24 @@ Result<Fax> Service::submitAs(const Caller& caller, SubmitRequest req) {
       }
     }
   }
+  // The daily page limit: pages of the user's jobs since local midnight (their pages are known
+  // once converted; a job still converting counts once it is).
+  const int limit = scheduler_->currentSettings().dailyPageLimit;
+  if (limit > 0 && req.userId) {
+    const std::time_t now = scheduler_->clock().now() / 1000;
+    std::tm local{};
+    localtime_r(&now, &local);
+    local.tm_hour = local.tm_min = local.tm_sec = 0;
+    const Millis midnight = static_cast<Millis>(std::mktime(&local)) * 1000;
+    auto used = scheduler_->store().pagesSubmittedSince(*req.userId, midnight);
+    if (!used) return discard(used.error());
+    if (*used >= limit) {
+      return discard(makeError("destination_not_allowed",
+                               "the daily page limit of " + std::to_string(limit) +
+                                   " pages is reached (" + std::to_string(*used) +
+                                   " sent today; setting daily_page_limit)"));
+    }
+  }
   return submit(std::move(req));
 }
 
@@ -261,6 +293,30 @@ Result<Fax> Service::getFor(const Caller& caller, std::int64_t id) {
     return makeError("not_found", "there is no fax " + std::to_string(id));
   }
   return f;
+}
+
+Result<NumberCheck> Service::checkNumber(const std::string& input) {
+  const Settings settings = scheduler_->currentSettings();
+  const NumberPlan plan(settings);
+  NumberCheck c;
+  c.input = input;
+  c.asYouType = plan.asYouType(input);
+  auto dest = resolveDestination(scheduler_->store(), plan, settings, input);
+  if (!dest) {
+    if (dest.error().code != "invalid_number") return dest.error();
+    c.reasonCode = dest.error().code;
+    c.reason = dest.error().message;
+    return c;
+  }
+  c.valid = true;
+  c.number = *dest;
+  if (auto allowed = checkDestination(*dest, settings); !allowed) {
+    c.reasonCode = allowed.error().code;
+    c.reason = allowed.error().message;
+  } else {
+    c.allowed = true;
+  }
+  return c;
 }
 
 Result<Fax> Service::get(std::int64_t id) {
@@ -307,10 +363,7 @@ Result<Settings> Service::updateSettings(const std::map<std::string, std::string
   static std::mutex updateMutex;
   std::lock_guard lock(updateMutex);
   Settings s = scheduler_->currentSettings();
-  for (const auto& [key, value] : changes) {
-    if (auto r = assignSetting(s, key, value); !r) return r.error();
-  }
-  if (auto r = validate(s); !r) return r.error();
+  if (auto r = applyChanges(s, changes); !r) return r.error();
   if (auto r = scheduler_->store().saveSettings(s); !r) return r.error();
   scheduler_->settingsChanged(s);
   return s;

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/documents.h"
 #include "core/model.h"
+#include "core/number_plan.h"
 #include "core/observer.h"
 #include "core/result.h"
 #include "core/settings.h"
@@ -69,6 +70,17 @@ struct LineStatus {
   int queued = 0;  // jobs queued/waiting/converting
 };
 
+/// What GET /numbers/parse and `vfax number` show while a number is typed.
+struct NumberCheck {
+  std::string input;
+  bool valid = false;
+  ParsedNumber number;  // e164, dial string, type, formats: when valid
+  std::string asYouType;
+  bool allowed = false;
+  std::string reasonCode;  // invalid_number | destination_not_allowed; empty when allowed
+  std::string reason;      // why not, in words
+};
+
 class Scheduler;
 
 class Service {
@@ -92,11 +104,16 @@ class Service {
 
   // Faxes. What runs on the scheduler thread (submit, cancel, cleanup) answers `unavailable`
   // ("vfaxd is stopping") once stop() has begun, also to callers that were waiting for start().
-  Result<Fax> submit(
-      SubmitRequest req);  // error codes: invalid_number, unknown_device, no_file, ...
+  // Every way in (API, CLI, mail, print) submits here; the destination policy is checked here
+  // and again before each dial.
+  Result<Fax> submit(SubmitRequest req);  // error codes: invalid_number, destination_not_allowed,
+                                          // unknown_device, no_file, ...
   /// submit() for a person: the device must be one they may use (default: their own), notify
-  /// defaults to their e-mail. Errors as submit(), and unknown_device for others' devices.
+  /// defaults to their e-mail, and the daily page limit applies. Errors as submit(), and
+  /// unknown_device for others' devices.
   Result<Fax> submitAs(const Caller& caller, SubmitRequest req);
+  /// Reads a number as submit() would and says whether it may be dialled; store errors only.
+  Result<NumberCheck> checkNumber(const std::string& input);
   Result<Fax> get(std::int64_t id);
   /// get() if `caller` may see the fax (a device of theirs), else not_found.
   Result<Fax> getFor(const Caller& caller, std::int64_t id);

@@ -1,5 +1,6 @@
 #include "core/settings.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 
@@ -60,6 +61,86 @@ Result<void> parseBool(bool& out, std::string_view key, std::string_view value) 
     return invalid(key, "true or false", value);
   }
   return {};
+}
+
+constexpr std::size_t kMaxListItems = 200;
+
+std::string trim(std::string_view v) {
+  const auto b = v.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  const auto e = v.find_last_not_of(" \t");
+  return std::string(v.substr(b, e - b + 1));
+}
+
+// "a, b,,c" -> {"a", "b", "c"}: the CLI's and the store's form of a list.
+std::vector<std::string> splitList(std::string_view v) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    const auto comma = v.find(',', start);
+    const auto end = comma == std::string_view::npos ? v.size() : comma;
+    std::string item = trim(v.substr(start, end - start));
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string joinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += ',';
+    out += i;
+  }
+  return out;
+}
+
+// E.164 prefixes: "+" and up to 15 digits, the first not 0; spaces and '-' inside are dropped
+// ("+49 900" is "+49900"). `anyAllowed`: "+" alone (every number) is a valid item.
+Result<std::vector<std::string>> parsePrefixes(std::string_view key, std::string_view value,
+                                               bool anyAllowed) {
+  std::vector<std::string> out;
+  const auto items = splitList(value);
+  if (items.size() > kMaxListItems) {
+    return makeError("invalid_setting", std::string(key) + " may hold at most " +
+                                            std::to_string(kMaxListItems) + " prefixes, got " +
+                                            std::to_string(items.size()));
+  }
+  for (const auto& item : items) {
+    std::string p;
+    for (char c : item) {
+      if (c != ' ' && c != '-') p += c;
+    }
+    const std::string allowed =
+        std::string(
+            "a list of E.164 prefixes such as +49 or +49900 (a '+', then up to 15 digits, "
+            "the first not 0)") +
+        (anyAllowed ? ", or + alone for every number" : "");
+    const std::string digits = p.size() > 1 ? p.substr(1) : "";
+    const bool ok = !p.empty() && p[0] == '+' && digits.size() <= 15 && allDigits(digits) &&
+                    (digits.empty() ? anyAllowed : digits[0] != '0');
+    if (!ok) {
+      if (p == "+") {
+        return makeError(
+            "invalid_setting",
+            std::string(key) + ": '+' alone would match every number; list the prefixes to block");
+      }
+      return makeError("invalid_setting",
+                       std::string(key) + " must be " + allowed + ", got '" + item + "'");
+    }
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::string typeNames() {
+  std::string out;
+  for (const auto& n : kNumberTypeNames) {
+    if (!out.empty()) out += ", ";
+    out += n.name;
+  }
+  return out;
 }
 
 struct Field {
@@ -142,7 +223,8 @@ const std::vector<Field>& fields() {
            if (!cron) {
              return makeError("invalid_setting",
                               "cleanup_schedule must be empty or a cron expression such as "
-                              "'0 3 * * *': " + cron.error().message);
+                              "'0 3 * * *': " +
+                                  cron.error().message);
            }
          }
          s.cleanupSchedule = std::string(v);
@@ -163,6 +245,51 @@ const std::vector<Field>& fields() {
          }
          s.coverLanguage = std::string(v);
          return {};
+       }},
+      // Empty is "unset": the own country, following country_code.
+      {"allowed_destinations",
+       [](const Settings& s) {
+         return s.allowedDestinations ? joinList(*s.allowedDestinations) : std::string();
+       },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         auto list = parsePrefixes("allowed_destinations", v, true);
+         if (!list) return list.error();
+         if (list->empty()) {
+           s.allowedDestinations.reset();
+         } else {
+           s.allowedDestinations = std::move(*list);
+         }
+         return {};
+       }},
+      {"blocked_number_types",
+       [](const Settings& s) {
+         std::vector<std::string> names;
+         for (auto t : s.blockedNumberTypes) names.emplace_back(toString(t));
+         return joinList(names);
+       },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         std::vector<NumberType> types;
+         for (const auto& name : splitList(v)) {
+           auto t = numberTypeFromString(name);
+           if (!t) {
+             return makeError("invalid_setting", "blocked_number_types: unknown number type '" +
+                                                     name + "'; known types are " + typeNames());
+           }
+           if (std::find(types.begin(), types.end(), *t) == types.end()) types.push_back(*t);
+         }
+         s.blockedNumberTypes = std::move(types);
+         return {};
+       }},
+      {"blocked_prefixes", [](const Settings& s) { return joinList(s.blockedPrefixes); },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         auto list = parsePrefixes("blocked_prefixes", v, false);
+         if (!list) return list.error();
+         s.blockedPrefixes = std::move(*list);
+         return {};
+       }},
+      {"daily_page_limit", [](const Settings& s) { return std::to_string(s.dailyPageLimit); },
+       [](Settings& s, std::string_view v) {
+         return parseInt(s.dailyPageLimit, "daily_page_limit", v, 0, 1'000'000);
        }},
   };
   return kFields;
@@ -221,23 +348,23 @@ Result<void> validate(const Settings& s) {
     if (auto r = f.set(scratch, f.get(s)); !r) return r;
   }
   if (s.reservedInboundLines >= s.totalLines) {
-    return makeError("invalid_setting",
-                     "reserved_inbound_lines must be less than total_lines (" +
-                         std::to_string(s.totalLines) + ") so that faxes can be sent, got " +
-                         std::to_string(s.reservedInboundLines));
+    return makeError("invalid_setting", "reserved_inbound_lines must be less than total_lines (" +
+                                            std::to_string(s.totalLines) +
+                                            ") so that faxes can be sent, got " +
+                                            std::to_string(s.reservedInboundLines));
   }
   if (!s.nationalPrefix.empty() && !s.areaCode.empty() &&
       s.areaCode.starts_with(s.nationalPrefix)) {
-    return makeError("invalid_setting",
-                     "area_code must be given without the national prefix '" + s.nationalPrefix +
-                         "' (e.g. 89 instead of 089), got '" + s.areaCode + "'");
+    return makeError("invalid_setting", "area_code must be given without the national prefix '" +
+                                            s.nationalPrefix + "' (e.g. 89 instead of 089), got '" +
+                                            s.areaCode + "'");
   }
   if (!s.internationalPrefix.empty() && !s.nationalPrefix.empty() &&
       s.nationalPrefix.starts_with(s.internationalPrefix)) {
-    return makeError("invalid_setting",
-                     "national_prefix '" + s.nationalPrefix +
-                         "' must not begin with the international_prefix '" +
-                         s.internationalPrefix + "', or national numbers look international");
+    return makeError("invalid_setting", "national_prefix '" + s.nationalPrefix +
+                                            "' must not begin with the international_prefix '" +
+                                            s.internationalPrefix +
+                                            "', or national numbers look international");
   }
   if (s.countryCode.size() + s.areaCode.size() + s.baseNumber.size() > 15) {
     return makeError("invalid_setting",
@@ -246,6 +373,40 @@ Result<void> validate(const Settings& s) {
                          s.countryCode + s.areaCode + s.baseNumber + "'");
   }
   return {};
+}
+
+Result<void> applyChanges(Settings& s, const std::map<std::string, std::string>& changes) {
+  Settings next = s;
+  for (const auto& [key, value] : changes) {
+    if (key == "allowed_destinations" && !s.allowedDestinations) {
+      Settings probe = next;
+      if (auto r = assignSetting(probe, key, value); !r) return r.error();
+      if (probe.allowedDestinations &&
+          *probe.allowedDestinations == effectiveAllowedDestinations(s)) {
+        continue;  // the default as shown: stays unset
+      }
+    }
+    if (auto r = assignSetting(next, key, value); !r) return r.error();
+  }
+  if (auto r = validate(next); !r) return r.error();
+  s = std::move(next);
+  return {};
+}
+
+bool isListSetting(std::string_view key) {
+  return key == "allowed_destinations" || key == "blocked_number_types" ||
+         key == "blocked_prefixes";
+}
+
+std::vector<std::string> settingList(const Settings& s, std::string_view key) {
+  if (key == "allowed_destinations") return effectiveAllowedDestinations(s);
+  auto v = getSetting(s, key);
+  return v ? splitList(*v) : std::vector<std::string>{};
+}
+
+std::vector<std::string> effectiveAllowedDestinations(const Settings& s) {
+  if (s.allowedDestinations) return *s.allowedDestinations;
+  return {"+" + s.countryCode};
 }
 
 std::map<std::string, std::string> toMap(const Settings& s) {

@@ -1,10 +1,12 @@
 #pragma once
 // Server settings: one set per installation. Keys are fixed by ARCHITECTURE.md.
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/number_type.h"
 #include "core/result.h"
 
 namespace vfax::core {
@@ -23,10 +25,18 @@ struct Settings {
   MailToFaxMode mailToFaxMode = MailToFaxMode::Attachments;
   int retentionDays = 30;
   int sendAttempts = 3;
-  std::string cleanupSchedule;  // cron expression; empty: no automatic cleanup
+  std::string cleanupSchedule;    // cron expression; empty: no automatic cleanup
   bool coverPageDefault = false;  // cover_page_default: a job that does not say gets a cover page
   bool ocrReceived = false;       // ocr_received: received PDFs get a searchable text layer
   std::string coverLanguage = "de+en";  // cover_language: de+en | de | en (the cover's labels)
+  // The destination policy (who may make vfax dial). allowed_destinations: E.164 prefixes a number
+  // must start with ("+" alone: any); unset, the own country ("+" + countryCode), following it.
+  std::optional<std::vector<std::string>> allowedDestinations;
+  std::vector<NumberType> blockedNumberTypes = {NumberType::PremiumRate, NumberType::SharedCost,
+                                                NumberType::PersonalNumber, NumberType::Uan,
+                                                NumberType::Voip};
+  std::vector<std::string> blockedPrefixes;  // E.164 prefixes never dialled
+  int dailyPageLimit = 0;                    // pages a user may send a day; 0: no limit
 };
 
 /// The keys in their documented order.
@@ -42,8 +52,22 @@ Result<void> assignSetting(Settings& s, std::string_view key, std::string_view v
 /// Every rule, across keys (e.g. reserved < total, cron parses). The error names the key.
 Result<void> validate(const Settings& s);
 
-/// All keys as strings, for the store and for JSON.
+/// Applies KEY=VALUE changes (API, CLI) all or nothing, then validate(). Sending back the value
+/// shown for an unset allowed_destinations (its default) leaves it unset, so a form that submits
+/// every field does not pin the own country.
+Result<void> applyChanges(Settings& s, const std::map<std::string, std::string>& changes);
+
+/// All keys as strings, for the store (lists comma-separated, an unset list empty).
 std::map<std::string, std::string> toMap(const Settings& s);
+
+/// Keys whose value is a list (JSON arrays; comma-separated in the CLI and the store).
+bool isListSetting(std::string_view key);
+
+/// The effective items of a list key (allowed_destinations unset: the own country).
+std::vector<std::string> settingList(const Settings& s, std::string_view key);
+
+/// allowed_destinations as in force: the set prefixes, or "+" + country_code while unset.
+std::vector<std::string> effectiveAllowedDestinations(const Settings& s);
 
 std::string_view toString(MailToFaxMode m);
 

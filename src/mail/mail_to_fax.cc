@@ -11,7 +11,6 @@
 #include <fstream>
 #include <map>
 
-#include "core/number_plan.h"
 #include "mail/composer.h"
 #include "mail/mime_build.h"
 #include "mail/mime_intake.h"
@@ -67,14 +66,6 @@ bool looksLikeNumber(const std::string& n) {
     }
   }
   return digit;
-}
-
-std::string digitsOnly(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isdigit(c)) out += static_cast<char>(c);
-  }
-  return out;
 }
 
 // A number plan message names the input ("'x' is not a valid fax number: why"); a reply gives
@@ -133,6 +124,8 @@ std::string rejectionText(const std::string& language, const std::string& code,
     text = de ? "Der Betreff enthält keine Faxnummer." : "the subject holds no fax number.";
   } else if (code == "invalid_number") {
     text = de ? "Ungültige Faxnummer: " : "invalid fax number: ";
+  } else if (code == "destination_not_allowed") {
+    text = de ? "Abgelehnte Faxnummer: " : "refused fax number: ";
   } else if (code == "no_attachment") {
     text = de ? "Die Mail hat keinen Anhang, der gefaxt werden kann."
               : "the mail has no attachment that can be faxed.";
@@ -150,8 +143,9 @@ std::string rejectionText(const std::string& language, const std::string& code,
     text = de ? "Ein Anhang kann nicht gefaxt werden: " : "an attachment cannot be faxed: ";
   }
   if (code == "sender_not_authenticated") return text + senderAuthText(de, detail);
-  if (!detail.empty() && (code == "invalid_number" || code == "mail_too_large" ||
-                          code == "too_many_numbers" || text.back() == ' ')) {
+  if (!detail.empty() &&
+      (code == "invalid_number" || code == "destination_not_allowed" || code == "mail_too_large" ||
+       code == "too_many_numbers" || text.back() == ' ')) {
     text += detail;
   }
   return text;
@@ -334,12 +328,13 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   auto coreSettings = service_.settings();
   if (!coreSettings)
     return {IntakeOutcome::Retry, coreSettings.error().code, coreSettings.error().message, {}};
-  const core::NumberPlan plan(*coreSettings);
   // Replies name a number by its place, never by what the subject said.
   auto place = [&](std::size_t i) {
     return (de ? "Nummer " : "number ") + std::to_string(i + 1) + (de ? " von " : " of ") +
            std::to_string(numbers.size()) + (de ? " im Betreff" : " in the subject");
   };
+  // Every number is read and checked against the destination policy before any job exists, so
+  // that a mail with one refused number sends nothing.
   for (std::size_t i = 0; i < numbers.size(); ++i) {
     const std::string& n = numbers[i];
     if (!looksLikeNumber(n)) {
@@ -347,14 +342,12 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
                         place(i) + (de ? " enthält Zeichen, die keine Faxnummer hat"
                                        : " holds characters a fax number has not"));
     }
-    const std::string digits = digitsOnly(n);
-    const bool internal = std::any_of(devices->begin(), devices->end(), [&](const core::Device& d) {
-      return d.extension == digits && digits == n;
-    });
-    if (!internal) {
-      if (auto p = plan.parse(n); !p)
-        return rejectWith("invalid_number", place(i) + ": " + withoutInput(p.error().message));
-    }
+    auto check = service_.checkNumber(n);
+    if (!check) return {IntakeOutcome::Retry, check.error().code, check.error().message, {}};
+    if (!check->valid)
+      return rejectWith("invalid_number", place(i) + ": " + withoutInput(check->reason));
+    if (!check->allowed)
+      return rejectWith("destination_not_allowed", place(i) + ": " + check->reason);
   }
 
   // The documents: the body first (body_and_attachments), then the attachments in order.
@@ -452,6 +445,8 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
       if (ids.empty()) {
         if (e.code == "invalid_number")
           return rejectWith("invalid_number", place(i) + ": " + withoutInput(e.message));
+        if (e.code == "destination_not_allowed")
+          return rejectWith(e.code, place(i) + ": " + e.message);
         return rejectWith("unsupported_attachment", e.message);
       }
       // Some numbers have their job already: tell about the one that failed, keep the others.

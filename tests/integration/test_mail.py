@@ -180,6 +180,27 @@ class Rejections(MailTestCase):
         d.wait_for(lambda: self.dovecot.count() == 0, 30, "an empty mailbox")
         self.assertEqual(d.faxes(direction="out"), [])
 
+    def test_destination_policy_refuses_the_whole_mail_and_says_why(self):
+        d = self.start()
+        pdf = [("a.pdf", self.pdf_bytes, "application/pdf")]
+        # An own extension and a premium-rate number in one mail: nothing is sent, not even to 100.
+        self.dovecot.deliver(build_mail(SENDER, "100, 0 0900 1234567", pdf, message_id="<premium@example.test>"))
+        self.dovecot.deliver(build_mail(SENDER, "0 0043 1 2345678", pdf, message_id="<abroad@example.test>"))
+        premium = self.smtp.wait_for(lambda m: "<premium@" in (m["In-Reply-To"] or ""), what="premium reply")[0]
+        text = premium.get_body(("plain",)).get_content()
+        self.assertIn("refused fax number: +49 900 1 234567 may not be dialled", text)
+        self.assertIn("premium-rate", text)
+        self.assertIn("blocked_number_types", text)
+        abroad = self.smtp.wait_for(lambda m: "<abroad@" in (m["In-Reply-To"] or ""), what="abroad reply")[0]
+        self.assertIn("not in the allowed destinations (+49", abroad.get_body(("plain",)).get_content())
+        d.wait_for(lambda: self.dovecot.count() == 0, 30, "an empty mailbox")
+        self.assertEqual(d.faxes(direction="out"), [])
+        # Opened up by the admin, the same number is taken.
+        d.cli("settings", "allowed_destinations=+49,+43")
+        self.dovecot.deliver(build_mail(SENDER, "0 0043 1 2345678", pdf, message_id="<opened@example.test>"))
+        jobs = d.wait_for(lambda: d.faxes(direction="out"), 60, "the job to Vienna")
+        self.assertEqual(jobs[0]["number"], "+4312345678")
+
     def test_huge_and_malformed_mails_are_answered_or_dropped_never_stuck(self):
         cfg = self.mail_config(max_mail_mb=1)
         d = self.daemon(cfg)

@@ -20,6 +20,7 @@ TEST(HttpStatusFor, MapsDomainCodes) {
   EXPECT_EQ(httpStatusFor("payload_too_large"), 413);
   EXPECT_EQ(httpStatusFor("too_many_files"), 413);
   EXPECT_EQ(httpStatusFor("unsupported_type"), 415);
+  EXPECT_EQ(httpStatusFor("destination_not_allowed"), 422);
   EXPECT_EQ(httpStatusFor("storage_error"), 500);
   EXPECT_EQ(httpStatusFor("internal"), 500);
 }
@@ -34,7 +35,8 @@ TEST(ToHttpError, ClientErrorKeepsCodeAndMessage) {
 }
 
 TEST(ToHttpError, ServerErrorHidesInternals) {
-  auto h = toHttpError(core::makeError("storage_error", "cannot open /var/lib/vfax/db: disk I/O error"));
+  auto h =
+      toHttpError(core::makeError("storage_error", "cannot open /var/lib/vfax/db: disk I/O error"));
   EXPECT_EQ(h.status, 500);
   EXPECT_EQ(h.body["error"]["code"], "storage_error");
   EXPECT_EQ(h.body["error"]["message"].get<std::string>().find("/var/lib"), std::string::npos);

@@ -227,6 +227,74 @@ TEST(SettingsChanges, NumbersBecomeStrings) {
   EXPECT_EQ(settingsChanges(Json::array()).error().code, "invalid_json");
 }
 
+TEST(SettingsJson, ListsAreArrays) {
+  core::Settings s;
+  Json j = toJson(s);
+  EXPECT_EQ(j["allowed_destinations"], Json::array({"+49"}));  // unset: the own country
+  EXPECT_EQ(j["blocked_number_types"],
+            Json::array({"premium_rate", "shared_cost", "personal_number", "uan", "voip"}));
+  EXPECT_EQ(j["blocked_prefixes"], Json::array());
+  EXPECT_EQ(j["daily_page_limit"], 0);
+  s.blockedPrefixes = {"+49900", "+44"};
+  EXPECT_EQ(toJson(s)["blocked_prefixes"], Json::array({"+49900", "+44"}));
+}
+
+TEST(SettingsChanges, ListsFromArraysStringsAndNull) {
+  auto c = settingsChanges(Json{{"allowed_destinations", Json::array({"+49", "+43"})},
+                                {"blocked_prefixes", "+44,+1900"},
+                                {"blocked_number_types", Json::array()}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->at("allowed_destinations"), "+49,+43");
+  EXPECT_EQ(c->at("blocked_prefixes"), "+44,+1900");
+  EXPECT_EQ(c->at("blocked_number_types"), "");
+  EXPECT_EQ(settingsChanges(Json{{"allowed_destinations", nullptr}})->at("allowed_destinations"),
+            "");
+  auto notStrings = settingsChanges(Json{{"blocked_prefixes", Json::array({49})}});
+  ASSERT_FALSE(notStrings);
+  EXPECT_EQ(notStrings.error().code, "invalid_setting");
+  EXPECT_NE(notStrings.error().message.find("blocked_prefixes"), std::string::npos);
+  EXPECT_EQ(settingsChanges(Json{{"blocked_prefixes", Json::array({"+1,+2"})}}).error().code,
+            "invalid_setting");
+  // Arrays are for lists only.
+  EXPECT_EQ(settingsChanges(Json{{"total_lines", Json::array({"1"})}}).error().code,
+            "invalid_setting");
+}
+
+TEST(NumberCheckJson, Shapes) {
+  core::NumberCheck ok;
+  ok.input = "089 123456";
+  ok.valid = true;
+  ok.allowed = true;
+  ok.asYouType = "089 123456";
+  ok.number.e164 = "+4989123456";
+  ok.number.dialString = "0123456";
+  ok.number.national = "089 123456";
+  ok.number.international = "+49 89 123456";
+  ok.number.type = core::NumberType::FixedLine;
+  Json j = toJson(ok);
+  EXPECT_EQ(j["e164"], "+4989123456");
+  EXPECT_EQ(j["dial_string"], "0123456");
+  EXPECT_EQ(j["type"], "fixed_line");
+  EXPECT_EQ(j["internal"], false);
+  EXPECT_EQ(j["allowed"], true);
+  EXPECT_TRUE(j["reason"].is_null());
+  core::NumberCheck bad;
+  bad.input = "+49 20";
+  bad.asYouType = "+49 20";
+  bad.reasonCode = "invalid_number";
+  bad.reason = "'+49 20' is not a valid fax number";
+  j = toJson(bad);
+  EXPECT_EQ(j["valid"], false);
+  EXPECT_TRUE(j["e164"].is_null());
+  EXPECT_TRUE(j["type"].is_null());
+  EXPECT_EQ(j["as_you_type"], "+49 20");
+  EXPECT_EQ(j["reason_code"], "invalid_number");
+  for (const char* key : {"input", "valid", "e164", "dial_string", "national", "international",
+                          "as_you_type", "type", "internal", "allowed", "reason"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+}
+
 TEST(ParseObject, EmptyAndBrokenBodies) {
   EXPECT_TRUE(parseObject("", true));
   EXPECT_TRUE(parseObject(" \n", true)->empty());

@@ -35,9 +35,9 @@ std::string dial(const NumberPlan& p, std::string_view in) {
 
 TEST(NumberPlan, BriefExamplesGermany) {
   NumberPlan p(germany());
-  for (const char* in : {"+49 89 1234-56", "0049 89 123456", "089/123456", "(089) 123456",
-                         "123456", "+49 (0)89 123456", "0049 (0) 89 123456", "089.123456",
-                         "  089 123456  "}) {
+  for (const char* in :
+       {"+49 89 1234-56", "0049 89 123456", "089/123456", "(089) 123456", "123456",
+        "+49 (0)89 123456", "0049 (0) 89 123456", "089.123456", "  089 123456  "}) {
     EXPECT_EQ(e164(p, in), "+4989123456") << in;
   }
   EXPECT_EQ(e164(p, "030 1234567"), "+49301234567");
@@ -55,8 +55,13 @@ TEST(NumberPlan, OutsideLinePrefixGermany) {
   // Run together: stripped only when the literal reading is not a valid number (rule 5b).
   EXPECT_EQ(e164(p, "00049 89 123456"), "+4989123456");  // literal: country code 049
   EXPECT_EQ(e164(p, "000331 23 45 67 89"), "+33123456789");
-  EXPECT_EQ(e164(p, "0089 123456"), "+89123456");  // literal reading is valid: international
-  EXPECT_EQ(e164(p, "0123456"), "+49123456");      // literal reading is valid: national
+  // Literal readings libphonenumber does not know lose: there is no country +89, and no German
+  // number 0123456.
+  EXPECT_EQ(e164(p, "0089 123456"), "+4989123456");
+  EXPECT_EQ(e164(p, "0123456"), "+4989123456");
+  EXPECT_EQ(e164(p, "0030 1234567"), "+49301234567");  // no Greek number: Berlin
+  // A literal reading that is valid wins: this is Athens.
+  EXPECT_EQ(e164(p, "0030 210 1234567"), "+302101234567");
   // "(0)" in front is not the outside-line prefix written apart; it is the trunk prefix.
   EXPECT_EQ(e164(p, "(0)89 123456"), "+4989123456");
 }
@@ -76,7 +81,7 @@ TEST(NumberPlan, NoOutsideLinePrefix) {
   Settings s = germany();
   s.outsideLinePrefix = "";
   NumberPlan p(s);
-  EXPECT_EQ(e164(p, "0 123456"), "+49123456");  // the lone 0 is the national prefix here
+  EXPECT_EQ(e164(p, "0 30 1234567"), "+49301234567");  // the lone 0 is the national prefix here
   EXPECT_EQ(dial(p, "+49 89 123456"), "123456");
   EXPECT_EQ(dial(p, "+49 30 1234567"), "0301234567");
 }
@@ -124,10 +129,10 @@ TEST(NumberPlan, ClosedNumberingPlan) {
 
 TEST(NumberPlan, Rejects) {
   NumberPlan p(germany());
-  for (const char* in : {"", "   ", "--", "12", "+49", "+4", "0 1", "089 12345a", "Tel 089 123456",
-                         "089*123", "089#1", "+49 89 +123", "12+3", "+0049 89 123456",
-                         "+49 89 1234567890123", "0049 89 1234567890123", "089_123",
-                         "0 9 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5"}) {
+  for (const char* in :
+       {"", "   ", "--", "12", "+49", "+4", "0 1", "089 12345a", "Tel 089 123456", "089*123",
+        "089#1", "+49 89 +123", "12+3", "+0049 89 123456", "+49 89 1234567890123",
+        "0049 89 1234567890123", "089_123", "0 9 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5"}) {
     auto r = p.parse(in);
     ASSERT_FALSE(r) << in << " -> " << r->e164;
     EXPECT_EQ(r.error().code, "invalid_number") << in;
@@ -136,8 +141,82 @@ TEST(NumberPlan, Rejects) {
   EXPECT_NE(p.parse("089 12x456").error().message.find("'x'"), std::string::npos);
   EXPECT_NE(p.parse("12").error().message.find("too short"), std::string::npos);
   EXPECT_NE(p.parse("+49 89 1234567890123").error().message.find("too long"), std::string::npos);
-  const std::string withNul("089\0" "123", 7);
+  const std::string withNul(
+      "089\0"
+      "123",
+      7);
   EXPECT_EQ(p.parse(withNul).error().code, "invalid_number");
+}
+
+TEST(NumberPlan, LibphonenumberDecidesValidity) {
+  NumberPlan p(germany());
+  auto tooShort = p.parse("+49 20");
+  ASSERT_FALSE(tooShort);
+  EXPECT_EQ(tooShort.error().code, "invalid_number");
+  EXPECT_NE(tooShort.error().message.find("not a valid number in DE (+49)"), std::string::npos)
+      << tooShort.error().message;
+  auto noCountry = p.parse("+89 123456");
+  ASSERT_FALSE(noCountry);
+  EXPECT_NE(noCountry.error().message.find("no country uses a code"), std::string::npos)
+      << noCountry.error().message;
+  auto ukTooShort = p.parse("+44 20 123");
+  ASSERT_FALSE(ukTooShort);
+  EXPECT_NE(ukTooShort.error().message.find("GB (+44)"), std::string::npos)
+      << ukTooShort.error().message;
+  EXPECT_FALSE(p.parse("+49 32 12345678"));  // the 032 range has longer numbers
+  EXPECT_TRUE(p.parse("+49 32 1234567890"));
+}
+
+TEST(NumberPlan, TypesFromLibphonenumber) {
+  NumberPlan p(germany());
+  auto type = [&](std::string_view in) {
+    auto r = p.parse(in);
+    EXPECT_TRUE(r) << in << ": " << r.error().message;
+    return r ? r->type : NumberType::Unknown;
+  };
+  EXPECT_EQ(type("+49 900 1234567"), NumberType::PremiumRate);
+  EXPECT_EQ(type("0 0900 1234567"), NumberType::PremiumRate);
+  EXPECT_EQ(type("089 123456"), NumberType::FixedLine);
+  EXPECT_EQ(type("0151 12345678"), NumberType::Mobile);
+  EXPECT_EQ(type("0800 1234567"), NumberType::TollFree);
+  EXPECT_EQ(type("0180 5 1234567"), NumberType::SharedCost);
+  EXPECT_EQ(type("0700 12345678"), NumberType::PersonalNumber);
+  EXPECT_EQ(type("+44 55 1234 5678"), NumberType::Uan);
+  EXPECT_EQ(type("+44 56 1234 5678"), NumberType::Voip);
+  EXPECT_EQ(type("+1 212 555 1234"), NumberType::FixedLineOrMobile);
+  EXPECT_EQ(type("+1 900 555 1234"), NumberType::PremiumRate);
+  EXPECT_EQ(type("+43 900 123456"), NumberType::PremiumRate);
+}
+
+TEST(NumberPlan, FormatsAsTheCountryWritesThem) {
+  NumberPlan p(germany());
+  auto r = p.parse("0 0049 89 123456");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->national, "089 123456");
+  EXPECT_EQ(r->international, "+49 89 123456");
+  EXPECT_EQ(r->region, "DE");
+  auto us = p.parse("001 212 555 1234");
+  ASSERT_TRUE(us);
+  EXPECT_EQ(us->national, "(212) 555-1234");
+  EXPECT_EQ(us->international, "+1 212-555-1234");
+  EXPECT_EQ(us->region, "US");
+  // describe() never fails: what libphonenumber cannot read stays as it is.
+  auto odd = p.describe("+999");
+  EXPECT_EQ(odd.type, NumberType::Unknown);
+  EXPECT_EQ(odd.international, "+999");
+}
+
+TEST(NumberPlan, AsYouType) {
+  NumberPlan p(germany());
+  EXPECT_EQ(p.asYouType("+4989123"), "+49 89 123");
+  EXPECT_EQ(p.asYouType("089123456"), "089 123456");
+  EXPECT_EQ(p.asYouType("0 089 12"), "0 089 12");  // the outside-line prefix stays in front
+  EXPECT_EQ(p.asYouType("0 0900 1234567"), "0 0900 1 234567");
+  EXPECT_EQ(p.asYouType(""), "");
+  EXPECT_EQ(p.asYouType("abc"), "");
+  NumberPlan us(nanp());
+  EXPECT_EQ(us.asYouType("2125551234"), "(212) 555-1234");
+  EXPECT_EQ(us.asYouType("9 212555"), "9 212-555");
 }
 
 TEST(NumberPlan, LongestValidNumber) {
@@ -162,7 +241,7 @@ TEST(NumberPlan, DefaultTsi) {
   EXPECT_EQ(q.defaultTsi("1234"), "+493641 1234567 1234");
   EXPECT_EQ(q.defaultTsi("12345"), "+4936411234567 12345");
   EXPECT_EQ(q.defaultTsi("123456789"), "+4936411234567123456");  // cut to 20
-  EXPECT_EQ(q.defaultTsi("12-34"), "+493641 1234567 1234");       // only digits survive
+  EXPECT_EQ(q.defaultTsi("12-34"), "+493641 1234567 1234");      // only digits survive
   for (const char* ext : {"1", "1234", "123456789012345"}) {
     EXPECT_TRUE(validateTsi(q.defaultTsi(ext))) << ext;
   }

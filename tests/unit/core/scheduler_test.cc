@@ -457,6 +457,73 @@ TEST_F(SchedulerTest, BadSubmissionsCreateNothing) {
   EXPECT_TRUE(all->empty());
 }
 
+TEST_F(SchedulerTest, DestinationPolicyRefusesAtSubmit) {
+  startService();
+  const std::string staged = dir_ + "/premium.pdf";
+  fs::copy_file(pdf_, staged);
+  core::SubmitRequest req;
+  req.files.push_back({"premium.pdf", staged});
+  req.to = "0 0900 1234567";
+  auto r = service_->submit(req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "destination_not_allowed");
+  EXPECT_NE(r.error().message.find("premium-rate"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(fs::exists(staged));
+  auto all = service_->list(core::FaxQuery{});
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty());
+  EXPECT_TRUE(telephony_.placed().empty());
+}
+
+TEST_F(SchedulerTest, CheckNumberSaysWhyAndOwnExtensionsAreAlwaysAllowed) {
+  startService({{"allowed_destinations", "+43"}});
+  core::Device d;
+  d.name = "Sales";
+  d.email = "sales@example.test";
+  d.extension = "100";
+  ASSERT_TRUE(service_->addDevice(d));
+  auto own = service_->checkNumber("100");
+  ASSERT_TRUE(own);
+  EXPECT_TRUE(own->valid && own->allowed && own->number.internal);
+  EXPECT_EQ(own->number.dialString, "100");
+  auto munich = service_->checkNumber("089 123456");
+  ASSERT_TRUE(munich);
+  EXPECT_TRUE(munich->valid);
+  EXPECT_FALSE(munich->allowed);
+  EXPECT_EQ(munich->reasonCode, "destination_not_allowed");
+  EXPECT_NE(munich->reason.find("allowed destinations (+43"), std::string::npos) << munich->reason;
+  auto bad = service_->checkNumber("+49 20");
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(bad->valid);
+  EXPECT_EQ(bad->reasonCode, "invalid_number");
+  EXPECT_EQ(bad->asYouType, "+49 20");
+  // An internal job is dialled although the policy allows only Austria.
+  auto job = submit("100");
+  EXPECT_EQ(job.extension, "100");
+}
+
+// A job accepted under a wide policy meets the narrower one before it is dialled: it fails with
+// destination_not_allowed and no call is placed.
+TEST_F(SchedulerTest, TightenedPolicyFailsAQueuedJobWithoutACall) {
+  startService(
+      {{"allowed_destinations", "+"}, {"total_lines", "2"}, {"reserved_inbound_lines", "1"}});
+  auto first = submit("+49 30 1234567");  // holds the only outbound line
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  auto vienna = submit("+43 1 2345678");
+  waitState(vienna.id, {FaxState::Waiting});
+  ASSERT_TRUE(service_->updateSettings({{"allowed_destinations", ""}}));  // back to +49 only
+  telephony_.release(first.id, OutcomeClass::Ok, 1);
+  auto f = waitState(vienna.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(f.state, FaxState::Failed);
+  EXPECT_EQ(f.error.rfind("destination_not_allowed: ", 0), 0u) << f.error;
+  EXPECT_NE(f.error.find("allowed destinations (+49"), std::string::npos) << f.error;
+  EXPECT_TRUE(f.attempts.empty());
+  EXPECT_EQ(f.attemptCount, 0);
+  const auto placed = telephony_.placed();
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(placed[0].faxId, first.id);
+}
+
 // Once vfaxd stops, what needs the scheduler thread answers a clear error instead of waiting.
 TEST_F(SchedulerTest, AfterStopCallsAnswerUnavailable) {
   startService();

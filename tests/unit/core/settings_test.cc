@@ -23,11 +23,16 @@ void expectValid(std::string_view key, std::string_view value) {
 }
 
 TEST(Settings, KeysInDocumentedOrder) {
-  const std::vector<std::string> expected{
-      "total_lines",         "reserved_inbound_lines", "country_code",    "area_code",
-      "base_number",         "outside_line_prefix",    "international_prefix",
-      "national_prefix",     "mail_to_fax_mode",       "retention_days",  "send_attempts",
-      "cleanup_schedule",    "cover_page_default",     "ocr_received",    "cover_language"};
+  const std::vector<std::string> expected{"total_lines",          "reserved_inbound_lines",
+                                          "country_code",         "area_code",
+                                          "base_number",          "outside_line_prefix",
+                                          "international_prefix", "national_prefix",
+                                          "mail_to_fax_mode",     "retention_days",
+                                          "send_attempts",        "cleanup_schedule",
+                                          "cover_page_default",   "ocr_received",
+                                          "cover_language",       "allowed_destinations",
+                                          "blocked_number_types", "blocked_prefixes",
+                                          "daily_page_limit"};
   EXPECT_EQ(settingKeys(), expected);
   Settings s;
   const auto m = toMap(s);
@@ -37,7 +42,81 @@ TEST(Settings, KeysInDocumentedOrder) {
   EXPECT_EQ(m.at("country_code"), "49");
   EXPECT_EQ(m.at("mail_to_fax_mode"), "attachments");
   EXPECT_EQ(m.at("cleanup_schedule"), "");
+  EXPECT_EQ(m.at("allowed_destinations"), "");  // unset: the own country
+  EXPECT_EQ(m.at("blocked_number_types"), "premium_rate,shared_cost,personal_number,uan,voip");
+  EXPECT_EQ(m.at("blocked_prefixes"), "");
+  EXPECT_EQ(m.at("daily_page_limit"), "0");
   EXPECT_TRUE(validate(s));
+}
+
+TEST(Settings, AllowedDestinationsFollowTheCountryWhileUnset) {
+  Settings s;
+  EXPECT_EQ(effectiveAllowedDestinations(s), std::vector<std::string>{"+49"});
+  ASSERT_TRUE(assignSetting(s, "country_code", "43"));
+  EXPECT_EQ(effectiveAllowedDestinations(s), std::vector<std::string>{"+43"});
+  EXPECT_EQ(settingList(s, "allowed_destinations"), std::vector<std::string>{"+43"});
+  ASSERT_TRUE(assignSetting(s, "allowed_destinations", " +49, +43 1 ,+49,"));
+  EXPECT_EQ(getSetting(s, "allowed_destinations").value(), "+49,+431");  // spaces out, deduped
+  ASSERT_TRUE(assignSetting(s, "country_code", "41"));
+  EXPECT_EQ(effectiveAllowedDestinations(s), (std::vector<std::string>{"+49", "+431"}));
+  ASSERT_TRUE(assignSetting(s, "allowed_destinations", ""));  // back to the default
+  EXPECT_EQ(effectiveAllowedDestinations(s), std::vector<std::string>{"+41"});
+  expectValid("allowed_destinations", "+");
+  expectValid("allowed_destinations", "+1,+44,+49");
+  for (auto v : {"49", "+049", "+49a", "++49", "+1234567890123456", "0049", "+4 9x"}) {
+    expectInvalid("allowed_destinations", v);
+  }
+}
+
+TEST(Settings, ApplyChangesKeepsTheDefaultUnpinned) {
+  Settings s;  // country 49
+  // A form that sends back what GET showed does not pin the own country ...
+  ASSERT_TRUE(applyChanges(s, {{"allowed_destinations", "+49"}, {"country_code", "43"}}));
+  EXPECT_FALSE(s.allowedDestinations);
+  EXPECT_EQ(effectiveAllowedDestinations(s), std::vector<std::string>{"+43"});
+  // ... anything else is set.
+  ASSERT_TRUE(applyChanges(s, {{"allowed_destinations", "+43,+49"}}));
+  ASSERT_TRUE(s.allowedDestinations);
+  ASSERT_TRUE(applyChanges(s, {{"country_code", "49"}}));
+  EXPECT_EQ(effectiveAllowedDestinations(s), (std::vector<std::string>{"+43", "+49"}));
+  // All or nothing: one bad key leaves everything as it was.
+  const auto before = toMap(s);
+  auto r = applyChanges(s, {{"blocked_prefixes", "+44"}, {"daily_page_limit", "-1"}});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("daily_page_limit"), std::string::npos);
+  EXPECT_EQ(toMap(s), before);
+}
+
+TEST(Settings, BlockedNumberTypes) {
+  expectValid("blocked_number_types", "");
+  expectValid("blocked_number_types", "premium_rate");
+  expectValid("blocked_number_types", "mobile,toll_free,pager,voicemail,fixed_line_or_mobile");
+  Settings s;
+  ASSERT_TRUE(assignSetting(s, "blocked_number_types", "voip, voip ,uan"));
+  EXPECT_EQ(s.blockedNumberTypes, (std::vector<NumberType>{NumberType::Voip, NumberType::Uan}));
+  for (auto v : {"premium", "Premium_Rate", "premium_rate;voip", "premium-rate"}) {
+    expectInvalid("blocked_number_types", v);
+  }
+  auto r = assignSetting(s, "blocked_number_types", "premium");
+  EXPECT_NE(r.error().message.find("known types are fixed_line, mobile"), std::string::npos)
+      << r.error().message;
+}
+
+TEST(Settings, BlockedPrefixes) {
+  expectValid("blocked_prefixes", "");
+  expectValid("blocked_prefixes", "+49900,+44");
+  Settings s;
+  ASSERT_TRUE(assignSetting(s, "blocked_prefixes", "+49 137, +49-180"));
+  EXPECT_EQ(s.blockedPrefixes, (std::vector<std::string>{"+49137", "+49180"}));
+  for (auto v : {"+", "49900", "+0", "+49 9x"}) expectInvalid("blocked_prefixes", v);
+  std::string many;
+  for (int i = 0; i < 201; ++i) many += "+49" + std::to_string(1000 + i) + ",";
+  expectInvalid("blocked_prefixes", many);
+}
+
+TEST(Settings, DailyPageLimit) {
+  for (auto v : {"0", "1", "500", "1000000"}) expectValid("daily_page_limit", v);
+  for (auto v : {"-1", "1000001", "x", "", "1.5"}) expectInvalid("daily_page_limit", v);
 }
 
 TEST(Settings, TotalLines) {
@@ -96,8 +175,10 @@ TEST(Settings, RetentionDaysAndSendAttempts) {
 }
 
 TEST(Settings, CleanupSchedule) {
-  for (auto v : {"", "0 3 * * *", "@daily", "*/15 * * * mon-fri"}) expectValid("cleanup_schedule", v);
-  for (auto v : {"daily", "0 3 * *", "61 * * * *", "0 0 31 2 *"}) expectInvalid("cleanup_schedule", v);
+  for (auto v : {"", "0 3 * * *", "@daily", "*/15 * * * mon-fri"})
+    expectValid("cleanup_schedule", v);
+  for (auto v : {"daily", "0 3 * *", "61 * * * *", "0 0 31 2 *"})
+    expectInvalid("cleanup_schedule", v);
   Settings s;
   auto r = assignSetting(s, "cleanup_schedule", "0 25 * * *");
   EXPECT_NE(r.error().message.find("hour"), std::string::npos) << r.error().message;

@@ -291,5 +291,11 @@ TEST(MailStore, RetentionPrunesFinishedRecordsOnly) {
   EXPECT_EQ(*s.pruneMail(500, true), 0);
 }
 
+TEST(RejectionText, DestinationPolicyGivesTheReason) {
+  const std::string why = "+49 900 1 234567 may not be dialled: it is a premium-rate number";
+  EXPECT_EQ(rejectionText("en", "destination_not_allowed", why), "refused fax number: " + why);
+  EXPECT_EQ(rejectionText("de", "destination_not_allowed", why), "Abgelehnte Faxnummer: " + why);
+}
+
 }  // namespace
 }  // namespace vfax::mail
