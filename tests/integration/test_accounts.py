@@ -1,0 +1,239 @@
+"""Accounts against the real vfaxd: every route for {owner, other user, team member, admin, no
+credentials, expired token, disabled user}; sessions with CSRF; login throttling; the daily page
+limit; the audit log; the user CLI."""
+import http.client
+import json
+import os
+import time
+import unittest
+
+from vfaxtest import VfaxTestCase, make_pdf
+
+
+class Accounts(VfaxTestCase):
+    def setUp(self):
+        super().setUp()
+        d = self.d = self.daemon()
+        pdf = make_pdf(os.path.join(self.tmp, "one.pdf"), 1)
+        with open(pdf, "rb") as f:
+            self.pdf = f.read()
+        self.users = {}
+        for name in ("ann", "bob", "tina", "dan"):
+            self.users[name] = d.add_user(name, password=name + "-secret-pw", email=f"{name}@example.test")
+        ids = {n: u["id"] for n, u in self.users.items()}
+        dev = lambda body: d.request("POST", "/api/v1/devices", body)[1]
+        self.dev_ann = dev({"kind": "user", "name": "Ann", "email": "ann@example.test", "extension": "201",
+                            "owner": ids["ann"]})
+        self.dev_bob = dev({"kind": "user", "name": "Bob", "email": "bob@example.test", "extension": "202",
+                            "owner": ids["bob"]})
+        self.dev_team = dev({"kind": "team", "name": "Sales", "email": "sales@example.test", "extension": "300",
+                             "members": [ids["tina"]]})
+        self.tokens = {}
+        for name in ("ann", "bob", "tina", "dan"):
+            status, t = d.request("POST", "/api/v1/tokens", {"name": name, "user": ids[name]})
+            self.assertEqual(status, 201, t)
+            self.tokens[name] = t["token"]
+        status, t = d.request("POST", "/api/v1/tokens",
+                              {"name": "short", "user": ids["ann"], "expires_in_days": 0.00001})
+        self.assertEqual(status, 201, t)
+        self.tokens["expired"] = t["token"]
+        self.tokens["admin"] = d.token
+        # Ann faxes Bob (internal), Tina faxes Ann through the team device.
+        status, fax = d.post_fax({"to": "202"}, [("a.pdf", self.pdf, "application/pdf")], token=self.tokens["ann"])
+        self.assertEqual(status, 201, fax)
+        self.ann_out = fax["id"]
+        self.assertEqual(fax["device"], self.dev_ann["id"])
+        self.assertEqual(fax["notify"], "ann@example.test")
+        status, fax = d.post_fax({"to": "201"}, [("t.pdf", self.pdf, "application/pdf")], token=self.tokens["tina"])
+        self.assertEqual(status, 201, fax)
+        self.team_out = fax["id"]
+        d.wait_final(self.ann_out)
+        d.wait_final(self.team_out)
+        self.bob_in = d.wait_for(lambda: [f["id"] for f in d.faxes("in") if f["device"] == self.dev_bob["id"]],
+                                 what="Bob's inbound fax")[0]
+        self.assertEqual(d.request("PUT", f"/api/v1/users/{ids['dan']}", {"enabled": False})[0], 200)
+        time.sleep(1.2)  # the short token expires
+
+    def call(self, who, method, path, body=None):
+        if who == "none":
+            return self.d.request(method, path, body, auth=False)
+        return self.d.request(method, path, body, token=self.tokens[who])
+
+    def test_every_route_for_every_caller(self):
+        a, t, b = self.ann_out, self.team_out, self.bob_in
+        ann, bob = self.users["ann"]["id"], self.users["bob"]["id"]
+        who = ("ann", "bob", "tina", "admin", "none", "expired", "dan")
+        # route -> expected status for (ann, bob, tina, admin); none/expired/dan always 401.
+        table = [
+            ("GET", f"/api/v1/faxes/{a}", (200, 404, 404, 200)),
+            ("GET", f"/api/v1/faxes/{a}/document.pdf", (200, 404, 404, 200)),
+            ("GET", f"/api/v1/faxes/{a}/document.tiff", (200, 404, 404, 200)),
+            ("GET", f"/api/v1/faxes/{a}/preview.png", (200, 404, 404, 200)),
+            ("GET", f"/api/v1/faxes/{a}/pages/1.png", (200, 404, 404, 200)),
+            ("DELETE", f"/api/v1/faxes/{a}", (409, 404, 404, 409)),
+            ("GET", f"/api/v1/faxes/{t}", (404, 404, 200, 200)),
+            ("GET", f"/api/v1/faxes/{b}", (404, 200, 404, 200)),
+            ("GET", "/api/v1/faxes", (200, 200, 200, 200)),
+            ("GET", "/api/v1/settings", (403, 403, 403, 200)),
+            ("PUT", "/api/v1/settings", (403, 403, 403, 200)),
+            ("GET", "/api/v1/devices", (200, 200, 200, 200)),
+            ("GET", f"/api/v1/devices/{self.dev_bob['id']}", (404, 200, 404, 200)),
+            ("POST", "/api/v1/devices", (403, 403, 403, 400)),
+            ("PUT", f"/api/v1/devices/{self.dev_ann['id']}", (403, 403, 403, 200)),
+            ("DELETE", "/api/v1/devices/999", (403, 403, 403, 404)),
+            ("GET", "/api/v1/users", (403, 403, 403, 200)),
+            ("POST", "/api/v1/users", (403, 403, 403, 400)),
+            ("GET", f"/api/v1/users/{ann}", (200, 404, 404, 200)),
+            ("PUT", f"/api/v1/users/{ann}", (200, 404, 404, 200)),
+            ("DELETE", f"/api/v1/users/{bob}", (403, 403, 403, None)),
+            ("GET", "/api/v1/tokens", (200, 200, 200, 200)),
+            ("GET", "/api/v1/session", (200, 200, 200, 200)),
+            ("GET", "/api/v1/lines", (200, 200, 200, 200)),
+            ("GET", "/api/v1/audit", (403, 403, 403, 200)),
+            ("POST", "/api/v1/maintenance/cleanup", (403, 403, 403, None)),
+            ("GET", "/api/v1/trunks/iax2", (403, 403, 403, 200)),
+            ("GET", "/api/v1/mail/settings", (403, 403, 403, 200)),
+            ("PUT", "/api/v1/mail/settings", (403, 403, 403, 200)),
+            ("GET", "/api/v1/mail/outbox", (200, 200, 200, 200)),
+            ("GET", "/metrics", (200, 200, 200, 200)),
+        ]
+        bodies = {"PUT": {}, "POST": {}}
+        failures = []
+        for method, path, expect in table:
+            for i, caller in enumerate(who):
+                want = expect[i] if i < 4 else 401
+                if want is None:
+                    continue
+                status, body = self.call(caller, method, path, bodies.get(method))
+                if status != want:
+                    failures.append(f"{caller} {method} {path}: {status} (want {want}) {str(body)[:120]}")
+        self.assertEqual(failures, [])
+        # Lists show only what is the caller's.
+        ids = lambda who: {f["id"] for f in self.call(who, "GET", "/api/v1/faxes?limit=500")[1]["faxes"]}
+        self.assertIn(a, ids("ann"))
+        self.assertNotIn(t, ids("ann"))
+        self.assertNotIn(b, ids("ann"))
+        self.assertEqual(ids("bob") & {a, t}, set())
+        self.assertIn(b, ids("bob"))
+        self.assertEqual(ids("tina") & {a, b}, set())
+        self.assertTrue({a, t, b} <= ids("admin"))
+        devs = lambda who: [x["id"] for x in self.call(who, "GET", "/api/v1/devices")[1]["devices"]]
+        self.assertEqual(devs("ann"), [self.dev_ann["id"]])
+        self.assertEqual(devs("tina"), [self.dev_team["id"]])
+        toks = {x["user"] for x in self.call("ann", "GET", "/api/v1/tokens")[1]["tokens"]}
+        self.assertEqual(toks, {ann})
+
+    def test_sending_with_someone_elses_device_or_none(self):
+        status, body = self.d.post_fax({"to": "300", "device": str(self.dev_bob["id"])},
+                                       [("a.pdf", self.pdf, "application/pdf")], token=self.tokens["ann"])
+        self.assertEqual((status, body["error"]["code"]), (400, "unknown_device"), body)
+        carl = self.d.user_token("carl")
+        status, body = self.d.post_fax({"to": "300"}, [("a.pdf", self.pdf, "application/pdf")], token=carl)
+        self.assertEqual((status, body["error"]["code"]), (403, "forbidden"), body)
+        # A user cannot make themselves admin, nor create tokens for others.
+        ann = self.users["ann"]["id"]
+        self.assertEqual(self.call("ann", "PUT", f"/api/v1/users/{ann}", {"role": "admin"})[0], 403)
+        self.assertEqual(self.call("ann", "POST", "/api/v1/tokens",
+                                   {"name": "x", "user": self.users["bob"]["id"]})[0], 403)
+
+    def test_daily_page_limit(self):
+        self.assertEqual(self.d.request("PUT", "/api/v1/settings", {"daily_page_limit": 1})[0], 200)
+        status, body = self.d.post_fax({"to": "202"}, [("a.pdf", self.pdf, "application/pdf")],
+                                       token=self.tokens["ann"])
+        self.assertEqual((status, body["error"]["code"]), (422, "destination_not_allowed"), body)
+        self.assertIn("daily page limit", body["error"]["message"])
+        # Bob has sent nothing today.
+        status, body = self.d.post_fax({"to": "201"}, [("a.pdf", self.pdf, "application/pdf")],
+                                       token=self.tokens["bob"])
+        self.assertEqual(status, 201, body)
+
+    def login(self, username, password, source="127.0.0.1"):
+        host, port = self.d.url.split("//")[1].split(":")
+        c = http.client.HTTPConnection(host, int(port), timeout=30, source_address=(source, 0))
+        c.request("POST", "/api/v1/session", json.dumps({"username": username, "password": password}),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        body = r.read()
+        return r.status, r.headers, json.loads(body) if body else None
+
+    def test_session_cookie_and_csrf(self):
+        status, headers, body = self.login("ann", "ann-secret-pw")
+        self.assertEqual(status, 201, body)
+        cookie = headers["Set-Cookie"]
+        for attr in ("HttpOnly", "SameSite=Strict", "Path=/"):
+            self.assertIn(attr, cookie)
+        value = cookie.split(";")[0]
+        csrf = body["csrf_token"]
+        origin = self.d.url
+        ann = self.users["ann"]["id"]
+        req = lambda method, path, body=None, h=None: self.d.request(
+            method, path, body, auth=False, headers={"Cookie": value, **(h or {})})
+        status, me = req("GET", "/api/v1/session")
+        self.assertEqual((status, me["user"]["username"], me["csrf_token"]), (200, "ann", csrf), me)
+        self.assertEqual(req("GET", f"/api/v1/faxes/{self.ann_out}")[0], 200)
+        # Writes with the cookie need the CSRF token and our own Origin.
+        self.assertEqual(req("PUT", f"/api/v1/users/{ann}", {"name": "A"})[0], 403)
+        self.assertEqual(req("PUT", f"/api/v1/users/{ann}", {"name": "A"},
+                             {"X-CSRF-Token": csrf, "Origin": "http://evil.example"})[0], 403)
+        self.assertEqual(req("PUT", f"/api/v1/users/{ann}", {"name": "A"},
+                             {"X-CSRF-Token": "0" * 40, "Origin": origin})[0], 403)
+        self.assertEqual(req("PUT", f"/api/v1/users/{ann}", {"name": "A"},
+                             {"X-CSRF-Token": csrf, "Origin": origin})[0], 200)
+        # Changing the password needs the current one, and ends the user's other sessions.
+        other = self.login("ann", "ann-secret-pw")[1]["Set-Cookie"].split(";")[0]
+        self.assertEqual(req("PUT", f"/api/v1/users/{ann}", {"password": "new-secret-pw"},
+                             {"X-CSRF-Token": csrf, "Origin": origin})[0], 403)
+        self.assertEqual(req("PUT", f"/api/v1/users/{ann}",
+                             {"password": "new-secret-pw", "current_password": "ann-secret-pw"},
+                             {"X-CSRF-Token": csrf, "Origin": origin})[0], 200)
+        self.assertEqual(self.d.request("GET", "/api/v1/session", auth=False, headers={"Cookie": other})[0], 401)
+        self.assertEqual(req("DELETE", "/api/v1/session", None, {"X-CSRF-Token": csrf, "Origin": origin})[0], 204)
+        self.assertEqual(req("GET", "/api/v1/session")[0], 401)
+        # A disabled user cannot log in.
+        self.assertEqual(self.login("dan", "dan-secret-pw")[0], 401)
+
+    def test_login_throttling(self):
+        for _ in range(5):
+            self.assertEqual(self.login("bob", "wrong-password")[0], 401)
+        status, headers, body = self.login("bob", "bob-secret-pw")
+        self.assertEqual((status, body["error"]["code"]), (429, "too_many_requests"), body)
+        self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+        # From another address the real user still gets in.
+        status, _, body = self.login("bob", "bob-secret-pw", source="127.0.0.2")
+        self.assertEqual(status, 201, body)
+        # Unknown users answer as wrong passwords do.
+        status, _, body = self.login("nobody", "whatever-pw", source="127.0.0.3")
+        self.assertEqual((status, body["error"]["code"]), (401, "unauthorized"))
+
+    def test_audit_log_and_user_cli(self):
+        self.login("bob", "wrong-password", source="127.0.0.4")
+        self.d.request("GET", f"/api/v1/faxes/{self.ann_out}/document.pdf", token=self.tokens["ann"])
+        p = self.d.cli("user", "add", "carl", "--email", "carl@example.test", "--password-stdin",
+                       "--json", input="carl-secret-pw\n")
+        carl = json.loads(p.stdout)
+        self.assertEqual((carl["username"], carl["role"], carl["has_password"]), ("carl", "user", True))
+        self.assertNotIn("carl-secret-pw", p.stdout + p.stderr)
+        self.assertEqual(self.login("carl", "carl-secret-pw")[0], 201)
+        self.assertIn("carl", self.d.cli("user", "list").stdout)
+        self.d.cli("user", "update", "carl", "--role", "admin")
+        self.d.cli("user", "rm", "carl")
+        who = self.d.cli("whoami", token=self.tokens["ann"]).stdout
+        self.assertIn("ann (user)", who)
+        status, log = self.d.request("GET", "/api/v1/audit?limit=1000")
+        self.assertEqual(status, 200, log)
+        actions = [(e["action"], e["username"]) for e in log["entries"]]
+        for want in [("fax.send", "ann"), ("fax.send", "tina"), ("login_failed", "bob"), ("fax.download", "ann"),
+                     ("user.create", "admin"), ("user.update", "admin"), ("user.delete", "admin"),
+                     ("device.create", "admin"), ("token.create", "admin"), ("login", "carl")]:
+            self.assertIn(want, actions)
+        failed = [e for e in log["entries"] if e["action"] == "login_failed"][0]
+        self.assertEqual(failed["source"], "127.0.0.4")
+        self.assertNotIn("wrong-password", json.dumps(log))
+        self.assertIn("login_failed", self.d.cli("audit", "--action", "login_failed").stdout)
+        status, only = self.d.request("GET", "/api/v1/audit?action=fax.")
+        self.assertTrue(only["entries"] and all(e["action"].startswith("fax.") for e in only["entries"]))
+        self.assertEqual(self.d.request("GET", "/api/v1/audit?bogus=1")[0], 400)
+
+
+if __name__ == "__main__":
+    unittest.main()
