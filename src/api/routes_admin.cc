@@ -78,7 +78,10 @@ void putDevice(Context& ctx, const httplib::Request& req, httplib::Response& res
   if (auto r = mergeDevice(*d, *body); !r) return replyError(res, r.error());
   auto updated = ctx.service.updateDevice(*d);
   if (!updated) return replyError(res, updated.error());
-  audit(ctx, caller, "device.update", "device " + std::to_string(*id), req.body.substr(0, 300));
+  // The keys only: a body may hold a PIN.
+  std::string keys;
+  for (const auto& [k, v] : body->items()) keys += (keys.empty() ? "" : ", ") + k;
+  audit(ctx, caller, "device.update", "device " + std::to_string(*id), keys);
   replyDevice(ctx, res, 200, *updated);
 }
 

@@ -1,5 +1,4 @@
 #include <spdlog/spdlog.h>
-#include <strings.h>
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +8,7 @@
 #include <system_error>
 #include <thread>
 
+#include "api/credentials.h"
 #include "api/errors.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
@@ -94,51 +94,21 @@ std::optional<std::int64_t> pathId(const httplib::Request& req) {
 namespace {
 
 std::string bearerSecret(const httplib::Request& req) {
-  const std::string header = req.get_header_value("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  // The scheme is case-insensitive (RFC 9110 section 11.1).
-  if (header.size() > kBearer.size() &&
-      strncasecmp(header.c_str(), kBearer.data(), kBearer.size()) == 0) {
-    return header.substr(kBearer.size());
-  }
-  return {};
+  return bearerToken(req.get_header_value("Authorization"));
 }
 
 bool isSafeMethod(const std::string& m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
 
-// The page that sent a cookie-authenticated write must be ours: its Origin (or, from browsers
-// that send none, the Referer) names this Host.
+// The page that sent a cookie-authenticated write must be ours.
 bool sameOrigin(const httplib::Request& req) {
-  const std::string host = req.get_header_value("Host");
-  if (host.empty()) return false;
-  std::string origin = req.get_header_value("Origin");
-  if (origin.empty() || origin == "null") {
-    const std::string referer = req.get_header_value("Referer");
-    for (const char* scheme : {"http://", "https://"}) {
-      const std::string base = std::string(scheme) + host;
-      if (referer.rfind(base + "/", 0) == 0 || referer == base) return true;
-    }
-    return false;
-  }
-  return origin == "http://" + host || origin == "https://" + host;
+  return api::sameOrigin(req.get_header_value("Host"), req.get_header_value("Origin"),
+                         req.get_header_value("Referer"));
 }
 
 }  // namespace
 
 std::string cookieValue(const httplib::Request& req, std::string_view name) {
-  const std::string header = req.get_header_value("Cookie");
-  std::string_view rest = header;
-  while (!rest.empty()) {
-    const auto semi = rest.find(';');
-    std::string_view part = rest.substr(0, semi);
-    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    const auto eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
-      return std::string(part.substr(eq + 1));
-    }
-  }
-  return {};
+  return api::cookieValue(req.get_header_value("Cookie"), name);
 }
 
 core::Result<core::Caller> authorize(Context& ctx, const httplib::Request& req, Access access) {

@@ -12,8 +12,10 @@ int exitCode(const core::Error& e) {
 
 Result<std::unique_ptr<Client>> Client::create(const std::string& url, const std::string& token) {
   const auto scheme = url.find("://");
-  if (scheme == std::string::npos || (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
-    return core::makeError(kUsage, "the server URL must start with http:// or https://, got '" + url + "'");
+  if (scheme == std::string::npos ||
+      (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
+    return core::makeError(kUsage,
+                           "the server URL must start with http:// or https://, got '" + url + "'");
   }
   const auto pathStart = url.find('/', scheme + 3);
   const std::string hostPart = url.substr(0, pathStart);
@@ -27,8 +29,12 @@ Result<std::unique_ptr<Client>> Client::create(const std::string& url, const std
   return std::unique_ptr<Client>(new Client(url, prefix, std::move(http), token));
 }
 
-Client::Client(std::string url, std::string prefix, std::unique_ptr<httplib::Client> http, std::string token)
-    : url_(std::move(url)), prefix_(std::move(prefix)), http_(std::move(http)), token_(std::move(token)) {
+Client::Client(std::string url, std::string prefix, std::unique_ptr<httplib::Client> http,
+               std::string token)
+    : url_(std::move(url)),
+      prefix_(std::move(prefix)),
+      http_(std::move(http)),
+      token_(std::move(token)) {
   if (!token_.empty()) http_->set_bearer_token_auth(token_);
 }
 
@@ -61,13 +67,15 @@ Result<Json> asJson(Result<std::string> body) {
   if (!body) return body.error();
   if (body->empty()) return Json(nullptr);
   Json j = Json::parse(*body, nullptr, false);
-  if (j.is_discarded()) return core::makeError("bad_response", "the server sent a reply that is not JSON");
+  if (j.is_discarded())
+    return core::makeError("bad_response", "the server sent a reply that is not JSON");
   return j;
 }
 
 }  // namespace
 
-Result<Json> Client::get(const std::string& path, const std::multimap<std::string, std::string>& params) {
+Result<Json> Client::get(const std::string& path,
+                         const std::multimap<std::string, std::string>& params) {
   const httplib::Params p(params.begin(), params.end());
   return asJson(body(http_->Get(httplib::append_query_params(prefix_ + path, p))));
 }
@@ -80,9 +88,12 @@ Result<Json> Client::put(const std::string& path, const Json& b) {
   return asJson(body(http_->Put(prefix_ + path, b.dump(), "application/json")));
 }
 
-Result<Json> Client::del(const std::string& path) { return asJson(body(http_->Delete(prefix_ + path))); }
+Result<Json> Client::del(const std::string& path) {
+  return asJson(body(http_->Delete(prefix_ + path)));
+}
 
-Result<Json> Client::postForm(const std::string& path, const std::multimap<std::string, std::string>& fields,
+Result<Json> Client::postForm(const std::string& path,
+                              const std::multimap<std::string, std::string>& fields,
                               const std::vector<FilePart>& files) {
   httplib::MultipartFormDataItems items;
   for (const auto& [k, v] : fields) items.push_back({k, v, "", ""});
@@ -90,6 +101,40 @@ Result<Json> Client::postForm(const std::string& path, const std::multimap<std::
   return asJson(body(http_->Post(prefix_ + path, items)));
 }
 
-Result<std::string> Client::download(const std::string& path) { return body(http_->Get(prefix_ + path)); }
+Result<std::string> Client::download(const std::string& path) {
+  return body(http_->Get(prefix_ + path));
+}
+
+Result<Json> Client::loginForToken(const std::string& username, const std::string& password,
+                                   const std::string& tokenName, double expiresDays) {
+  // A client of its own: no bearer token, and the session cookie sent by hand.
+  auto http = std::make_unique<httplib::Client>(url_.substr(0, url_.size() - prefix_.size()));
+  http->set_connection_timeout(5);
+  http->set_read_timeout(120);
+  auto r =
+      http->Post(prefix_ + "/api/v1/session",
+                 Json{{"username", username}, {"password", password}}.dump(), "application/json");
+  std::string cookie;
+  if (r && r->status < 400) {
+    const std::string set = r->get_header_value("Set-Cookie");
+    cookie = set.substr(0, set.find(';'));
+  }
+  auto session = asJson(body(std::move(r)));
+  if (!session) return session.error();
+  if (cookie.empty() || !session->contains("csrf_token")) {
+    return core::makeError("bad_response", "the server did not start a session");
+  }
+  // A write with the session needs its CSRF token and the server's own origin.
+  const std::string origin = url_.substr(0, url_.find('/', url_.find("://") + 3));
+  const httplib::Headers headers{{"Cookie", cookie},
+                                 {"X-CSRF-Token", (*session)["csrf_token"].get<std::string>()},
+                                 {"Origin", origin}};
+  Json req{{"name", tokenName}};
+  if (expiresDays > 0) req["expires_in_days"] = expiresDays;
+  auto token =
+      asJson(body(http->Post(prefix_ + "/api/v1/tokens", headers, req.dump(), "application/json")));
+  (void)http->Delete(prefix_ + "/api/v1/session", headers);
+  return token;
+}
 
 }  // namespace vfax::cli

@@ -39,19 +39,28 @@ class Client {
   static Result<std::unique_ptr<Client>> create(const std::string& url, const std::string& token);
   ~Client();
 
-  Result<Json> get(const std::string& path, const std::multimap<std::string, std::string>& params = {});
+  Result<Json> get(const std::string& path,
+                   const std::multimap<std::string, std::string>& params = {});
   Result<Json> post(const std::string& path, const Json& body);
   Result<Json> put(const std::string& path, const Json& body);
   Result<Json> del(const std::string& path);  // null for 204
-  Result<Json> postForm(const std::string& path, const std::multimap<std::string, std::string>& fields,
+  Result<Json> postForm(const std::string& path,
+                        const std::multimap<std::string, std::string>& fields,
                         const std::vector<FilePart>& files);
   /// Raw body of a download.
   Result<std::string> download(const std::string& path);
 
+  /// Logs in with a password (POST /session), creates a personal token named `tokenName` with the
+  /// session (expiring after `expiresDays`, 0 = never), and ends the session again. Returns the
+  /// token's JSON, secret in `token`.
+  Result<Json> loginForToken(const std::string& username, const std::string& password,
+                             const std::string& tokenName, double expiresDays);
+
   const std::string& url() const { return url_; }
 
  private:
-  Client(std::string url, std::string prefix, std::unique_ptr<httplib::Client> http, std::string token);
+  Client(std::string url, std::string prefix, std::unique_ptr<httplib::Client> http,
+         std::string token);
   template <typename R>
   Result<std::string> body(R&& r);
 

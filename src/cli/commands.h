@@ -2,6 +2,7 @@
 // Subcommand registration. Each subcommand's parse callback stores the action to run; main()
 // runs it with a Client once parsing succeeded.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -25,7 +26,9 @@ void addFaxCommands(CLI::App& app, Action& action);      // send, list, show, ge
 void addAdminCommands(CLI::App& app, Action& action);    // settings, device, cleanup, token, lines
 void addTrunkCommands(CLI::App& app, Action& action);    // trunk (IAX2)
 void addMailCommands(CLI::App& app, Action& action);     // mail settings, outbox, test
-void addAccountCommands(CLI::App& app, Action& action);  // user, audit, whoami
-void addNumberCommands(CLI::App& app, Action& action);   // number
+void addAccountCommands(CLI::App& app, Action& action);  // login, logout, user, audit, whoami
+/// What `vfax login` kept (url, token, id, username), if anything.
+std::optional<Json> savedCredentials();
+void addNumberCommands(CLI::App& app, Action& action);  // number
 
 }  // namespace vfax::cli

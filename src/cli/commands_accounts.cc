@@ -1,13 +1,21 @@
 // vfax user add|list|update|rm|passwd, vfax whoami, vfax audit
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/format.h"
 
 namespace vfax::cli {
+
+std::optional<Json> readCredentials(const std::string& path);
 
 namespace {
 
@@ -236,9 +244,94 @@ void addAuditCommand(CLI::App& app, Action& action) {
   });
 }
 
+std::string credentialsPath() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  std::string dir = xdg != nullptr && *xdg != '\0' ? std::string(xdg)
+                    : home != nullptr              ? std::string(home) + "/.config"
+                                                   : std::string(".");
+  return dir + "/vfax/credentials";
+}
+
+void addLoginCommands(CLI::App& app, Action& action) {
+  struct LoginOptions {
+    std::string username;
+    std::string name;
+    double expiresDays = 0;
+    bool passwordStdin = false;
+  };
+  auto o = std::make_shared<LoginOptions>();
+  auto* cmd = app.add_subcommand(
+      "login", "Log in with your password and keep a personal token for this CLI");
+  cmd->add_option("username", o->username, "Your username")->required();
+  cmd->add_option("--token-name", o->name, "Name of the token (default: vfax CLI on HOST)");
+  cmd->add_option("--expires-days", o->expiresDays,
+                  "Days until the token expires (default: never)");
+  cmd->add_flag("--password-stdin", o->passwordStdin, "Read the password from stdin");
+  cmd->callback([o, &action] {
+    action = [o](Client& c) -> Result<void> {
+      auto pw = readPassword("Password for " + o->username + ": ");
+      if (!pw) return pw.error();
+      std::string name = o->name;
+      if (name.empty()) {
+        char host[256] = {};
+        gethostname(host, sizeof host - 1);
+        name = std::string("vfax CLI on ") + host;
+      }
+      auto t = c.loginForToken(o->username, *pw, name, o->expiresDays);
+      if (!t) return t.error();
+      const std::string path = credentialsPath();
+      const std::string dir = path.substr(0, path.rfind('/'));
+      std::string mk = dir.substr(0, dir.rfind('/'));
+      ::mkdir(mk.c_str(), 0700);
+      ::mkdir(dir.c_str(), 0700);
+      const Json saved{{"url", c.url()},
+                       {"token", (*t)["token"]},
+                       {"id", (*t)["id"]},
+                       {"username", o->username}};
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0) return core::makeError(kUsage, "cannot write " + path);
+      const std::string text = saved.dump(2) + "\n";
+      const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      ::close(fd);
+      if (!ok) return core::makeError(kUsage, "cannot write " + path);
+      std::cout << "logged in as " << o->username << "; token " << (*t)["id"] << " kept in " << path
+                << " (VFAX_TOKEN and --token still take precedence)\n";
+      return {};
+    };
+  });
+  auto* out = app.add_subcommand("logout", "Revoke the token kept by vfax login and forget it");
+  out->callback([&action] {
+    action = [](Client& c) -> Result<void> {
+      const std::string path = credentialsPath();
+      auto saved = readCredentials(path);
+      if (!saved) return core::makeError(kUsage, "not logged in (no " + path + ")");
+      if (saved->contains("id")) {
+        auto r = c.del("/api/v1/tokens/" + std::to_string((*saved)["id"].get<long long>()));
+        if (!r && r.error().code != "not_found" && r.error().code != "unauthorized")
+          return r.error();
+      }
+      std::remove(path.c_str());
+      std::cout << "logged out; " << path << " removed\n";
+      return {};
+    };
+  });
+}
+
 }  // namespace
 
+std::optional<Json> readCredentials(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  Json j = Json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("token") || !j["token"].is_string()) return std::nullopt;
+  return j;
+}
+
+std::optional<Json> savedCredentials() { return readCredentials(credentialsPath()); }
+
 void addAccountCommands(CLI::App& app, Action& action) {
+  addLoginCommands(app, action);
   addUserCommands(app, action);
   addAuditCommand(app, action);
   addGetCommand(

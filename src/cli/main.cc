@@ -38,6 +38,16 @@ int main(int argc, char** argv) {
     std::cerr << "vfax: nothing to do (see vfax --help)\n";
     return 2;
   }
+  // No token given: the one `vfax login` kept (and its server, unless one was given).
+  if (token.empty()) {
+    if (auto saved = savedCredentials()) {
+      token = (*saved)["token"].get<std::string>();
+      if ((envUrl == nullptr || *envUrl == '\0') && app.get_option("--url")->count() == 0 &&
+          saved->contains("url") && (*saved)["url"].is_string()) {
+        url = (*saved)["url"].get<std::string>();
+      }
+    }
+  }
   auto client = Client::create(url, token);
   if (!client) {
     std::cerr << "vfax: " << client.error().message << '\n';

@@ -144,6 +144,25 @@ Result<Fax> Service::submit(SubmitRequest req) {
     device = **d;
   }
 
+  // The daily page limit of the user who submits (API, CLI, web; Mail-to-Fax: the device's
+  // owner): pages of their jobs since local midnight. Pages are known once a job is converted.
+  const int limit = scheduler_->currentSettings().dailyPageLimit;
+  if (limit > 0 && req.userId) {
+    const std::time_t nowSeconds = scheduler_->clock().now() / 1000;
+    std::tm local{};
+    localtime_r(&nowSeconds, &local);
+    local.tm_hour = local.tm_min = local.tm_sec = 0;
+    const Millis midnight = static_cast<Millis>(std::mktime(&local)) * 1000;
+    auto used = store.pagesSubmittedSince(*req.userId, midnight);
+    if (!used) return fail(used.error());
+    if (*used >= limit) {
+      return fail(
+          makeError("destination_not_allowed", "the daily page limit of " + std::to_string(limit) +
+                                                   " pages is reached (" + std::to_string(*used) +
+                                                   " sent today; setting daily_page_limit)"));
+    }
+  }
+
   const Settings settings = scheduler_->currentSettings();
   const NumberPlan plan(settings);  // the same settings for the number and the policy
   const Millis now = scheduler_->clock().now();
@@ -260,24 +279,6 @@ Result<Fax> Service::submitAs(const Caller& caller, SubmitRequest req) {
         return discard(makeError("invalid_request",
                                  "device: you may send with several team devices; name one"));
       }
-    }
-  }
-  // The daily page limit: pages of the user's jobs since local midnight (their pages are known
-  // once converted; a job still converting counts once it is).
-  const int limit = scheduler_->currentSettings().dailyPageLimit;
-  if (limit > 0 && req.userId) {
-    const std::time_t now = scheduler_->clock().now() / 1000;
-    std::tm local{};
-    localtime_r(&now, &local);
-    local.tm_hour = local.tm_min = local.tm_sec = 0;
-    const Millis midnight = static_cast<Millis>(std::mktime(&local)) * 1000;
-    auto used = scheduler_->store().pagesSubmittedSince(*req.userId, midnight);
-    if (!used) return discard(used.error());
-    if (*used >= limit) {
-      return discard(makeError("destination_not_allowed",
-                               "the daily page limit of " + std::to_string(limit) +
-                                   " pages is reached (" + std::to_string(*used) +
-                                   " sent today; setting daily_page_limit)"));
     }
   }
   return submit(std::move(req));

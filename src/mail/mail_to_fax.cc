@@ -425,7 +425,10 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
     req.tag = tag;
     req.subject = names;
     req.notify = device ? device->email : mail.from;
-    if (device) req.deviceId = device->id;
+    if (device) {
+      req.deviceId = device->id;
+      req.userId = device->owner;  // a user device's owner: their daily page limit applies
+    }
     for (size_t j = 0; j < docs.size(); ++j) {
       const std::string path =
           (fs::path(stagingDir_) / (key.substr(0, 16) + "-" + std::to_string(i + 1) + "-" +
@@ -455,6 +458,12 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
       continue;
     }
     ids.push_back(fax->id);
+    core::Caller sender;
+    sender.userId = device && device->owner ? *device->owner : 0;
+    sender.username = mail.from;
+    sender.credential = "mail";
+    service_.accounts().record(sender, "fax.send", "fax " + std::to_string(fax->id),
+                               "to " + fax->number + " by Mail-to-Fax");
     // A deliberately injected fault for the exactly-once test: die between two jobs of a mail.
     if (const char* crash = std::getenv("VFAX_TEST_CRASH_BETWEEN_JOBS");
         crash && *crash == '1' && i + 1 < numbers.size()) {

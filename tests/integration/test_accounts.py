@@ -205,6 +205,32 @@ class Accounts(VfaxTestCase):
         status, _, body = self.login("nobody", "whatever-pw", source="127.0.0.3")
         self.assertEqual((status, body["error"]["code"]), (401, "unauthorized"))
 
+    def test_cli_login_keeps_a_personal_token(self):
+        home = os.path.join(self.tmp, "home")
+        os.makedirs(home)
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME="", VFAX_TOKEN="", VFAX_URL=self.d.url)
+        run = lambda *args, **kw: __import__("subprocess").run(
+            [os.environ["VFAX"], *args], env=env, capture_output=True, text=True, timeout=120, **kw)
+        p = run("login", "ann", "--password-stdin", input="wrong-password\n")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("wrong username or password", p.stderr)
+        p = run("login", "ann", "--password-stdin", input="ann-secret-pw\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        path = os.path.join(home, ".config", "vfax", "credentials")
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        self.assertNotIn("ann-secret-pw", open(path).read())
+        # Later commands use it, with Ann's rights.
+        env["VFAX_URL"] = ""
+        p = run("whoami")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("ann (user)", p.stdout)
+        self.assertEqual(run("settings").returncode, 1)
+        p = run("logout")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(os.path.exists(path))
+        names = [t["name"] for t in self.call("admin", "GET", f"/api/v1/tokens?user={self.users['ann']['id']}")[1]["tokens"]]
+        self.assertFalse([n for n in names if n.startswith("vfax CLI on")])
+
     def test_audit_log_and_user_cli(self):
         self.login("bob", "wrong-password", source="127.0.0.4")
         self.d.request("GET", f"/api/v1/faxes/{self.ann_out}/document.pdf", token=self.tokens["ann"])
