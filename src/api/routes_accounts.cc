@@ -37,6 +37,11 @@ std::string sessionCookie(Context& ctx, const std::string& value, long long maxA
 }
 
 void login(Context& ctx, const httplib::Request& req, httplib::Response& res) {
+  // Another site must not log a visitor in to an account of its choosing (login CSRF).
+  if (req.has_header("Origin") && !sameOriginRequest(req)) {
+    return replyError(res,
+                      core::makeError("forbidden", "a login must come from the vfax page itself"));
+  }
   auto body = parseObject(req.body, false);
   if (!body) return replyError(res, body.error());
   for (const auto& [key, value] : body->items()) {
@@ -58,8 +63,9 @@ void login(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   who.source = req.remote_addr;
   if (!outcome.login) {
     if (outcome.error.code == "too_many_requests") {
+      // Not audited one by one: a throttled attempt costs the sender nothing, so each would be
+      // a free row in the log. The failures that led to it are there.
       res.set_header("Retry-After", std::to_string(outcome.retryAfterSeconds));
-      audit(ctx, who, "login_throttled", "user " + who.username);
     } else if (outcome.error.code == "unauthorized") {
       audit(ctx, who, "login_failed", "user " + who.username);
     }

@@ -162,6 +162,7 @@ void document(Context& ctx, const httplib::Request& req, httplib::Response& res,
     audit(ctx, caller, "fax.download", "fax " + std::to_string(*id), which);
   }
   res.set_header("Content-Disposition", "inline; filename=\"" + filename + "\"");
+  res.set_header("X-Content-Type-Options", "nosniff");
   res.set_content_provider(static_cast<size_t>(size), type,
                            [file](size_t offset, size_t length, httplib::DataSink& sink) {
                              char buf[64 * 1024];

@@ -95,10 +95,10 @@ void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail) {
                auto list = mail.outbox(100);
                if (!list) return replyError(res, list.error());
                if (!c.admin()) {
-                 // A user sees the mails about their own faxes, and those addressed to them.
+                 // A user sees the mails about their own faxes (not by address: a user sets
+                 // their own e-mail address, and could pick someone else's).
                  std::erase_if(*list, [&](const core::OutboxMail& m) {
-                   if (m.faxId) return !ctx.service.getFor(c, *m.faxId).ok();
-                   return c.email.empty() || m.recipient != c.email;
+                   return !m.faxId || !ctx.service.getFor(c, *m.faxId).ok();
                  });
                }
                replyJson(res, 200, outboxJson(*list));

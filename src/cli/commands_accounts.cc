@@ -247,9 +247,10 @@ void addAuditCommand(CLI::App& app, Action& action) {
 std::string credentialsPath() {
   const char* xdg = std::getenv("XDG_CONFIG_HOME");
   const char* home = std::getenv("HOME");
-  std::string dir = xdg != nullptr && *xdg != '\0' ? std::string(xdg)
-                    : home != nullptr              ? std::string(home) + "/.config"
-                                                   : std::string(".");
+  std::string dir = xdg != nullptr && *xdg != '\0'     ? std::string(xdg)
+                    : home != nullptr && *home != '\0' ? std::string(home) + "/.config"
+                                                       : std::string();
+  if (dir.empty()) return {};  // no home: nowhere safe to keep a token
   return dir + "/vfax/credentials";
 }
 
@@ -270,6 +271,10 @@ void addLoginCommands(CLI::App& app, Action& action) {
   cmd->add_flag("--password-stdin", o->passwordStdin, "Read the password from stdin");
   cmd->callback([o, &action] {
     action = [o](Client& c) -> Result<void> {
+      if (credentialsPath().empty()) {
+        return core::makeError(kUsage,
+                               "set HOME (or XDG_CONFIG_HOME): vfax login keeps its token there");
+      }
       auto pw = readPassword("Password for " + o->username + ": ");
       if (!pw) return pw.error();
       std::string name = o->name;
@@ -281,6 +286,13 @@ void addLoginCommands(CLI::App& app, Action& action) {
       auto t = c.loginForToken(o->username, *pw, name, o->expiresDays);
       if (!t) return t.error();
       const std::string path = credentialsPath();
+      // A token kept by an earlier login to the same server is revoked: one per login.
+      if (auto old = readCredentials(path);
+          old && old->value("url", "") == c.url() && (*old)["id"].is_number_integer()) {
+        auto again = Client::create(c.url(), (*old)["token"].get<std::string>());
+        if (again)
+          (void)(*again)->del("/api/v1/tokens/" + std::to_string((*old)["id"].get<long long>()));
+      }
       const std::string dir = path.substr(0, path.rfind('/'));
       std::string mk = dir.substr(0, dir.rfind('/'));
       ::mkdir(mk.c_str(), 0700);
@@ -289,12 +301,21 @@ void addLoginCommands(CLI::App& app, Action& action) {
                        {"token", (*t)["token"]},
                        {"id", (*t)["id"]},
                        {"username", o->username}};
-      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (fd < 0) return core::makeError(kUsage, "cannot write " + path);
+      // Written to a new file of mode 600 and renamed over the old one: never readable by others,
+      // never through a symbolic link someone placed there.
+      const std::string tmp = path + ".tmp";
+      ::unlink(tmp.c_str());
+      const int fd =
+          ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0) return core::makeError(kUsage, "cannot write " + tmp);
       const std::string text = saved.dump(2) + "\n";
-      const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                      ::fsync(fd) == 0;
       ::close(fd);
-      if (!ok) return core::makeError(kUsage, "cannot write " + path);
+      if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        return core::makeError(kUsage, "cannot write " + path);
+      }
       std::cout << "logged in as " << o->username << "; token " << (*t)["id"] << " kept in " << path
                 << " (VFAX_TOKEN and --token still take precedence)\n";
       return {};
@@ -306,7 +327,11 @@ void addLoginCommands(CLI::App& app, Action& action) {
       const std::string path = credentialsPath();
       auto saved = readCredentials(path);
       if (!saved) return core::makeError(kUsage, "not logged in (no " + path + ")");
-      if (saved->contains("id")) {
+      if (saved->value("url", "") != c.url()) {
+        return core::makeError(kUsage, "the kept token is for " + saved->value("url", "?") +
+                                           ", not " + c.url() + "; run vfax logout with that URL");
+      }
+      if ((*saved)["id"].is_number_integer()) {
         auto r = c.del("/api/v1/tokens/" + std::to_string((*saved)["id"].get<long long>()));
         if (!r && r.error().code != "not_found" && r.error().code != "unauthorized")
           return r.error();

@@ -10,7 +10,8 @@ void printTable(std::ostream& out, const std::vector<std::string>& header,
   std::vector<std::size_t> width(header.size());
   for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
   for (const auto& row : rows) {
-    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
   }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
@@ -26,8 +27,15 @@ void printTable(std::ostream& out, const std::vector<std::string>& header,
 
 std::string cell(const nlohmann::json& v) {
   if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();
-  return v.dump();
+  if (!v.is_string()) return v.dump();
+  std::string s = v.get<std::string>();
+  if (s.empty()) return "-";
+  // Text from outside (a remote TSI, a username typed at a login) never reaches the terminal
+  // as control characters.
+  for (auto& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return s;
 }
 
 std::string shortTime(const nlohmann::json& v) {

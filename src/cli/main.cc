@@ -39,13 +39,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   // No token given: the one `vfax login` kept (and its server, unless one was given).
+  // It goes only to the server it came from: with another URL, no token is sent.
   if (token.empty()) {
-    if (auto saved = savedCredentials()) {
-      token = (*saved)["token"].get<std::string>();
-      if ((envUrl == nullptr || *envUrl == '\0') && app.get_option("--url")->count() == 0 &&
-          saved->contains("url") && (*saved)["url"].is_string()) {
-        url = (*saved)["url"].get<std::string>();
-      }
+    if (auto saved = savedCredentials();
+        saved && saved->contains("url") && (*saved)["url"].is_string()) {
+      const std::string savedUrl = (*saved)["url"].get<std::string>();
+      const bool urlGiven =
+          (envUrl != nullptr && *envUrl != '\0') || app.get_option("--url")->count() > 0;
+      if (!urlGiven) url = savedUrl;
+      if (url == savedUrl) token = (*saved)["token"].get<std::string>();
     }
   }
   auto client = Client::create(url, token);

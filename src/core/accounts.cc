@@ -1,11 +1,13 @@
 #include "core/accounts.h"
 
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace vfax::core {
@@ -15,6 +17,30 @@ namespace {
 constexpr const char* kKeyMeta = "token_hash_key";  // shared with tokens from before accounts
 constexpr std::size_t kMaxThrottleEntries = 10'000;
 constexpr Millis kTouchEvery = 60'000;  // one write a minute per token or session is plenty
+constexpr Millis kKnownClientFor = 30LL * 24 * 3600 * 1000;
+constexpr std::size_t kMaxAuditQueue = 10'000;  // beyond this, entries are counted, not kept
+
+// Throttling key of a client address: IPv6 by its /64 (one host owns a whole /64 and could rotate
+// through it), IPv4 and v4-mapped addresses as they are.
+std::string throttleSource(const std::string& addr) {
+  if (addr.find(':') == std::string::npos || addr.rfind("::ffff:", 0) == 0) return addr;
+  unsigned char raw[16];
+  if (inet_pton(AF_INET6, addr.c_str(), raw) != 1) return addr;
+  char out[64];
+  std::snprintf(out, sizeof out, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", raw[0], raw[1], raw[2],
+                raw[3], raw[4], raw[5], raw[6], raw[7]);
+  return out;
+}
+
+// Text from outside (a username typed at login, a number) goes into the audit log without
+// control characters, so that it cannot move a terminal's cursor when shown.
+std::string printable(std::string s, std::size_t max) {
+  if (s.size() > max) s.resize(max);
+  for (auto& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return s;
+}
 
 std::string toHex(const unsigned char* data, size_t n) {
   std::string out(n * 2 + 1, '\0');
@@ -153,7 +179,9 @@ Result<std::string> Accounts::keyedHash(std::string_view domain, const std::stri
 
 Result<std::string> Accounts::hashPassword(const std::string& password) {
   char out[crypto_pwhash_STRBYTES];
-  hashing_.acquire();
+  if (!hashing_.try_acquire_for(std::chrono::seconds(5))) {
+    return makeError("unavailable", "too many password checks at once; try again in a moment");
+  }
   const int rc =
       crypto_pwhash_str(out, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE);
@@ -163,7 +191,8 @@ Result<std::string> Accounts::hashPassword(const std::string& password) {
 }
 
 bool Accounts::verifyPassword(const std::string& hash, const std::string& password) {
-  hashing_.acquire();
+  // A flood of logins waits here at most a few seconds: the HTTP workers are not held for long.
+  if (!hashing_.try_acquire_for(std::chrono::seconds(5))) return false;
   const bool ok = crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
   hashing_.release();
   return ok;
@@ -196,6 +225,7 @@ Result<User> Accounts::builtinAdmin() {
 }
 
 Result<User> Accounts::addUser(const NewUser& in) {
+  std::lock_guard users(usersMu_);
   if (auto r = validateUsername(in.username); !r) return r.error();
   if (auto r = validateText("name", in.name, 200); !r) return r.error();
   if (auto r = validateEmail(in.email); !r) return r.error();
@@ -231,14 +261,22 @@ Result<void> Accounts::keepOneAdmin(const User& before, const UserChange& change
   return {};
 }
 
-Result<User> Accounts::updateUser(const Caller& caller, std::int64_t id, const UserChange& change) {
+Result<User> Accounts::updateUser(const Caller& caller, std::int64_t id, const UserChange& asked) {
   if (!caller.admin() && caller.userId != id) {
     return makeError("not_found", "there is no user " + std::to_string(id));
   }
+  // Read, check and write as one step: an admin's disable must not be undone by a concurrent
+  // change of the same user (each writes the whole row).
+  std::lock_guard users(usersMu_);
   auto found = user(id);
   if (!found) return found.error();
   User u = *found;
   const User before = u;
+  UserChange change = asked;
+  // Fields sent back unchanged (a GET result) are no change.
+  if (change.username == before.username) change.username.reset();
+  if (change.role == before.role) change.role.reset();
+  if (change.enabled == before.enabled) change.enabled.reset();
   if (!caller.admin() && (change.username || change.role || change.enabled)) {
     return makeError("forbidden", "only an admin can change a username, role or enabled state");
   }
@@ -262,8 +300,19 @@ Result<User> Accounts::updateUser(const Caller& caller, std::int64_t id, const U
     if (auto r = validatePassword(*change.password); !r) return r.error();
     // Someone who took over a session must not lock its owner out: users prove the old one.
     if (!caller.admin() || (caller.userId == id && !before.passwordHash.empty())) {
+      // Throttled like a login: a stolen session must not become a password oracle.
+      const Millis now = clock_.now();
+      const std::string who = lower(before.username);
+      if (int wait = blockedFor(who, caller.source, now); wait > 0) {
+        return makeError("too_many_requests",
+                         "too many wrong passwords; try again in " + std::to_string(wait) + " s");
+      }
       if (!change.currentPassword || before.passwordHash.empty() ||
           !verifyPassword(before.passwordHash, *change.currentPassword)) {
+        if (change.currentPassword) {
+          noteFailure(who, caller.source, now);
+          record(caller, "password_check_failed", "user " + std::to_string(id));
+        }
         return makeError("forbidden",
                          "current_password: give your current password to set a new one");
       }
@@ -281,10 +330,17 @@ Result<User> Accounts::updateUser(const Caller& caller, std::int64_t id, const U
     if (caller.userId == id) keep = caller.sessionId;
     (void)store_.deleteSessionsOfUser(id, keep);
   }
+  // An admin who resets someone's password assumes it was lost or stolen: their tokens go too.
+  if (passwordChanged && caller.userId != id) {
+    if (auto tokens = store_.listTokens(id)) {
+      for (const auto& t : *tokens) (void)store_.deleteToken(t.id);
+    }
+  }
   return u;
 }
 
 Result<void> Accounts::removeUser(std::int64_t id) {
+  std::lock_guard users(usersMu_);
   auto found = user(id);
   if (!found) return found.error();
   if (found->builtin) {
@@ -388,13 +444,22 @@ Result<Caller> Accounts::authenticateToken(const std::string& secret, const std:
 
 // --- sessions and throttling
 
-int Accounts::blockedFor(const std::string& user, const std::string& source, Millis now) {
+bool Accounts::knownClient(const std::string& user, const std::string& source, Millis now) {
+  auto it = knownClients_.find(user + "\n" + source);
+  return it != knownClients_.end() && now - it->second < kKnownClientFor;
+}
+
+int Accounts::blockedFor(const std::string& user, const std::string& rawSource, Millis now) {
+  const std::string source = throttleSource(rawSource);
   std::lock_guard lock(throttleMu_);
+  // A user at an address they logged in from before is held only by their own failures there.
+  const bool known = knownClient(user, source, now);
   Millis until = 0;
   for (const auto& key : {"u:" + user + "\n" + source, "s:" + source, "n:" + user}) {
+    if (known && key[0] != 'u') continue;
     auto it = failures_.find(key);
     if (it == failures_.end()) continue;
-    if (now - it->second.last > options_.failureWindow) {
+    if (now - it->second.first > options_.failureWindow && it->second.blockedUntil <= now) {
       failures_.erase(it);
       continue;
     }
@@ -403,18 +468,23 @@ int Accounts::blockedFor(const std::string& user, const std::string& source, Mil
   return until > now ? static_cast<int>((until - now + 999) / 1000) : 0;
 }
 
-void Accounts::noteFailure(const std::string& user, const std::string& source, Millis now) {
+void Accounts::noteFailure(const std::string& user, const std::string& rawSource, Millis now) {
+  const std::string source = throttleSource(rawSource);
   std::lock_guard lock(throttleMu_);
   if (failures_.size() > kMaxThrottleEntries) {
-    // Forget the oldest half: bounded memory whatever a scanner sends.
+    // Forget the oldest half of what is not blocking anyone now: bounded memory whatever a
+    // scanner sends, without freeing a victim's counter by spraying other names.
     std::vector<std::pair<Millis, std::string>> byAge;
-    for (const auto& [k, f] : failures_) byAge.emplace_back(f.last, k);
+    for (const auto& [k, f] : failures_) {
+      if (f.blockedUntil <= now) byAge.emplace_back(f.last, k);
+    }
     std::sort(byAge.begin(), byAge.end());
     for (size_t i = 0; i < byAge.size() / 2; ++i) failures_.erase(byAge[i].second);
   }
   auto bump = [&](const std::string& key, int allowed, Millis cap) {
     auto& f = failures_[key];
-    if (now - f.last > options_.failureWindow) f = Failures{};
+    if (now - f.first > options_.failureWindow && f.blockedUntil <= now) f = Failures{};
+    if (f.count == 0) f.first = now;
     f.count += 1;
     f.last = now;
     if (f.count >= allowed) {
@@ -425,7 +495,8 @@ void Accounts::noteFailure(const std::string& user, const std::string& source, M
   };
   bump("u:" + user + "\n" + source, options_.failuresPerUserAndSource, options_.maxBlock);
   bump("s:" + source, options_.failuresPerSource, options_.maxBlock);
-  // From anywhere: a distributed guesser is slowed, but the user is never held for long.
+  // From anywhere: a distributed guesser is slowed, but the user is never held for long, and
+  // not at all at an address they logged in from before.
   bump("n:" + user, options_.failuresPerUser, 60'000);
 }
 
@@ -456,8 +527,16 @@ LoginOutcome Accounts::login(const std::string& username, const std::string& pas
     return out;
   }
   {
+    const std::string src = throttleSource(source);
     std::lock_guard lock(throttleMu_);
-    failures_.erase("u:" + who + "\n" + source);
+    failures_.erase("u:" + who + "\n" + src);
+    if (knownClients_.size() > kMaxThrottleEntries) {
+      for (auto it = knownClients_.begin(); it != knownClients_.end();) {
+        it = now - it->second >= kKnownClientFor ? knownClients_.erase(it) : std::next(it);
+      }
+      if (knownClients_.size() > kMaxThrottleEntries) knownClients_.clear();
+    }
+    knownClients_[who + "\n" + src] = now;
   }
   Login login;
   login.user = **u;
@@ -565,14 +644,21 @@ void Accounts::record(const Caller& caller, std::string action, std::string targ
   AuditEntry e;
   e.at = clock_.now();
   if (caller.userId != 0) e.userId = caller.userId;
-  e.username = caller.username;
-  e.credential = caller.credential;
-  e.source = caller.source;
+  e.username = printable(caller.username, 64);
+  e.credential = printable(caller.credential, 200);
+  e.source = printable(caller.source, 64);
   e.action = std::move(action);
-  e.target = std::move(target);
-  e.detail = detail.size() > 500 ? detail.substr(0, 500) : std::move(detail);
+  e.target = printable(std::move(target), 200);
+  e.detail = printable(std::move(detail), 500);
   {
     std::lock_guard lock(auditMu_);
+    if (auditQueue_.size() >= kMaxAuditQueue) {
+      // The disk cannot keep up (or someone floods): count, and say so once in a while.
+      if (auditDropped_++ % 1000 == 0) {
+        spdlog::error("audit: the log cannot keep up; {} entries dropped so far", auditDropped_);
+      }
+      return;
+    }
     auditQueue_.push_back(std::move(e));
   }
   auditCv_.notify_all();

@@ -101,7 +101,7 @@ class Accounts {
   Result<std::vector<User>> users();
   Result<User> user(std::int64_t id);
   Result<User> addUser(const NewUser& u);
-  Result<User> updateUser(const Caller& caller, std::int64_t id, const UserChange& change);
+  Result<User> updateUser(const Caller& caller, std::int64_t id, const UserChange& asked);
   Result<void> removeUser(std::int64_t id);
   Result<User> builtinAdmin();
 
@@ -142,6 +142,7 @@ class Accounts {
  private:
   struct Failures {
     int count = 0;
+    Millis first = 0;  // the window runs from the first failure, not the last
     Millis last = 0;
     Millis blockedUntil = 0;
   };
@@ -150,6 +151,7 @@ class Accounts {
   bool verifyPassword(const std::string& hash, const std::string& password);
   Result<void> keepOneAdmin(const User& before, const UserChange& change);
   int blockedFor(const std::string& user, const std::string& source, Millis now);
+  bool knownClient(const std::string& user, const std::string& source, Millis now);
   void noteFailure(const std::string& user, const std::string& source, Millis now);
   void auditLoop();
 
@@ -163,6 +165,11 @@ class Accounts {
 
   std::mutex throttleMu_;
   std::map<std::string, Failures> failures_;  // "u:NAME\nSRC", "s:SRC", "n:NAME"
+  // "NAME\nSRC" -> last successful login: a user at an address they logged in from before is
+  // held only by their own failures there, not by those of others (shared NAT, a guesser).
+  std::map<std::string, Millis> knownClients_;
+  std::mutex usersMu_;  // one read-modify-write of a user at a time (disable vs. self-update)
+  std::uint64_t auditDropped_ = 0;
 
   std::mutex auditMu_;
   std::condition_variable auditCv_;

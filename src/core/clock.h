@@ -1,5 +1,6 @@
 #pragma once
 #include <chrono>
+#include <ctime>
 
 #include "core/model.h"
 
@@ -20,5 +21,15 @@ class SystemClock final : public Clock {
         .count();
   }
 };
+
+/// The last local midnight at or before `t` (for per-day limits).
+inline Millis startOfLocalDay(Millis t) {
+  const std::time_t seconds = t / 1000;
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  local.tm_hour = local.tm_min = local.tm_sec = 0;
+  local.tm_isdst = -1;
+  return static_cast<Millis>(std::mktime(&local)) * 1000;
+}
 
 }  // namespace vfax::core

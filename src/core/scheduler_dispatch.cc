@@ -114,6 +114,19 @@ void Scheduler::conversionDone(std::int64_t id, Result<int> pages) {
     setState(*fax, FaxState::Failed, "the documents have no pages");
     return;
   }
+  // The daily page limit, now that the pages are known: what the user's other jobs of today
+  // have, plus these (submit() could only check what was known then).
+  const int limit = currentSettings().dailyPageLimit;
+  if (limit > 0 && fax->userId) {
+    auto used = store_.pagesSubmittedSince(*fax->userId, startOfLocalDay(clock_.now()));
+    if (used && *used + *pages > limit) {
+      setState(*fax, FaxState::Failed,
+               "destination_not_allowed: the daily page limit of " + std::to_string(limit) +
+                   " pages would be passed (" + std::to_string(*used) + " sent today, " +
+                   std::to_string(*pages) + " in this fax; setting daily_page_limit)");
+      return;
+    }
+  }
   fax->pagesTotal = *pages;
   fax->nextAttemptAt = clock_.now();
   setState(*fax, FaxState::Waiting);

@@ -148,11 +148,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
   // owner): pages of their jobs since local midnight. Pages are known once a job is converted.
   const int limit = scheduler_->currentSettings().dailyPageLimit;
   if (limit > 0 && req.userId) {
-    const std::time_t nowSeconds = scheduler_->clock().now() / 1000;
-    std::tm local{};
-    localtime_r(&nowSeconds, &local);
-    local.tm_hour = local.tm_min = local.tm_sec = 0;
-    const Millis midnight = static_cast<Millis>(std::mktime(&local)) * 1000;
+    const Millis midnight = startOfLocalDay(scheduler_->clock().now());
     auto used = store.pagesSubmittedSince(*req.userId, midnight);
     if (!used) return fail(used.error());
     if (*used >= limit) {

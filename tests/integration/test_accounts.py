@@ -183,6 +183,13 @@ class Accounts(VfaxTestCase):
         other = self.login("ann", "ann-secret-pw")[1]["Set-Cookie"].split(";")[0]
         self.assertEqual(req("PUT", f"/api/v1/users/{ann}", {"password": "new-secret-pw"},
                              {"X-CSRF-Token": csrf, "Origin": origin})[0], 403)
+        # A GET result sent back as it is changes nothing, and is no attempt to change the role.
+        status, mine = req("GET", f"/api/v1/users/{ann}")
+        self.assertEqual(req("PUT", f"/api/v1/users/{ann}", mine, {"X-CSRF-Token": csrf, "Origin": origin})[0], 200)
+        # A login from another site is refused (login CSRF).
+        status, _ = self.d.request("POST", "/api/v1/session", {"username": "ann", "password": "ann-secret-pw"},
+                                   auth=False, headers={"Origin": "http://evil.example"})
+        self.assertEqual(status, 403)
         self.assertEqual(req("PUT", f"/api/v1/users/{ann}",
                              {"password": "new-secret-pw", "current_password": "ann-secret-pw"},
                              {"X-CSRF-Token": csrf, "Origin": origin})[0], 200)
@@ -201,6 +208,13 @@ class Accounts(VfaxTestCase):
         # From another address the real user still gets in.
         status, _, body = self.login("bob", "bob-secret-pw", source="127.0.0.2")
         self.assertEqual(status, 201, body)
+        # Failures of others from a shared address (NAT, a proxy) do not hold a user who logged in
+        # from there before; a user new at that address is held.
+        self.assertEqual(self.login("tina", "tina-secret-pw", source="127.0.0.5")[0], 201)
+        for i in range(25):
+            self.login(f"guess{i}", "wrong-password", source="127.0.0.5")
+        self.assertEqual(self.login("tina", "tina-secret-pw", source="127.0.0.5")[0], 201)
+        self.assertEqual(self.login("ann", "ann-secret-pw", source="127.0.0.5")[0], 429)
         # Unknown users answer as wrong passwords do.
         status, _, body = self.login("nobody", "whatever-pw", source="127.0.0.3")
         self.assertEqual((status, body["error"]["code"]), (401, "unauthorized"))
@@ -231,6 +245,16 @@ class Accounts(VfaxTestCase):
         names = [t["name"] for t in self.call("admin", "GET", f"/api/v1/tokens?user={self.users['ann']['id']}")[1]["tokens"]]
         self.assertFalse([n for n in names if n.startswith("vfax CLI on")])
 
+    def test_admin_password_reset_revokes_tokens(self):
+        bob = self.users["bob"]["id"]
+        self.assertEqual(self.call("bob", "GET", "/api/v1/session")[0], 200)
+        self.assertEqual(self.d.request("PUT", f"/api/v1/users/{bob}", {"password": "reset-by-admin"})[0], 200)
+        self.assertEqual(self.call("bob", "GET", "/api/v1/session")[0], 401)
+        # A disabled user's tokens stop working at once.
+        self.assertEqual(self.call("tina", "GET", "/api/v1/session")[0], 200)
+        self.assertEqual(self.d.request("PUT", f"/api/v1/users/{self.users['tina']['id']}", {"enabled": False})[0], 200)
+        self.assertEqual(self.call("tina", "GET", "/api/v1/session")[0], 401)
+
     def test_audit_log_and_user_cli(self):
         self.login("bob", "wrong-password", source="127.0.0.4")
         self.d.request("GET", f"/api/v1/faxes/{self.ann_out}/document.pdf", token=self.tokens["ann"])
@@ -255,6 +279,10 @@ class Accounts(VfaxTestCase):
         failed = [e for e in log["entries"] if e["action"] == "login_failed"][0]
         self.assertEqual(failed["source"], "127.0.0.4")
         self.assertNotIn("wrong-password", json.dumps(log))
+        # A username with control characters reaches the log without them.
+        self.login("x\x1b[2Jy", "wrong-password", source="127.0.0.6")
+        status, log = self.d.request("GET", "/api/v1/audit?action=login_failed")
+        self.assertTrue(any(e["username"] == "x?[2Jy" for e in log["entries"]), log)
         self.assertIn("login_failed", self.d.cli("audit", "--action", "login_failed").stdout)
         status, only = self.d.request("GET", "/api/v1/audit?action=fax.")
         self.assertTrue(only["entries"] and all(e["action"].startswith("fax.") for e in only["entries"]))

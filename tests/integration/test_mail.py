@@ -188,7 +188,7 @@ class Rejections(MailTestCase):
         self.dovecot.deliver(build_mail(SENDER, "0 0043 1 2345678", pdf, message_id="<abroad@example.test>"))
         premium = self.smtp.wait_for(lambda m: "<premium@" in (m["In-Reply-To"] or ""), what="premium reply")[0]
         text = premium.get_body(("plain",)).get_content()
-        self.assertIn("refused fax number: +49 900 1 234567 may not be dialled", text)
+        self.assertIn("refused fax number: number 2 of 2 in the subject: +49 900 1 234567 may not be dialled", text)
         self.assertIn("premium-rate", text)
         self.assertIn("blocked_number_types", text)
         abroad = self.smtp.wait_for(lambda m: "<abroad@" in (m["In-Reply-To"] or ""), what="abroad reply")[0]
