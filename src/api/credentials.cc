@@ -31,7 +31,16 @@ std::string bearerToken(std::string_view header) {
   return {};
 }
 
-bool sameOrigin(std::string_view host, std::string_view origin, std::string_view referer) {
+bool sameOrigin(std::string_view host, std::string_view origin, std::string_view referer,
+                std::string_view publicOrigin) {
+  if (!publicOrigin.empty()) {
+    if (!origin.empty() && origin != "null") {
+      if (origin == publicOrigin) return true;
+    } else if (referer == publicOrigin ||
+               referer.substr(0, publicOrigin.size() + 1) == std::string(publicOrigin) + "/") {
+      return true;
+    }
+  }
   if (host.empty()) return false;
   for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
     const std::string base = std::string(scheme) + std::string(host);

@@ -13,7 +13,9 @@ std::string cookieValue(std::string_view cookieHeader, std::string_view name);
 std::string bearerToken(std::string_view authorizationHeader);
 
 /// True when the request's Origin (or, when a browser sent none, its Referer) names `host`, the
-/// request's Host header, with http or https.
-bool sameOrigin(std::string_view host, std::string_view origin, std::string_view referer);
+/// request's Host header, with http or https, or is `publicOrigin` (`https://fax.example.com`:
+/// the address people use when a reverse proxy sends another Host; "" for none).
+bool sameOrigin(std::string_view host, std::string_view origin, std::string_view referer,
+                std::string_view publicOrigin = {});
 
 }  // namespace vfax::api

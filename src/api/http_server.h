@@ -41,6 +41,9 @@ struct ApiOptions {
   bool metricsPublic = false;
   /// Session cookies carry `Secure` (set when the API is served over TLS, or behind a TLS proxy).
   bool secureCookies = false;
+  /// The origin people reach the web page at behind a reverse proxy (`https://fax.example.com`),
+  /// accepted for cookie writes besides the request's own Host ([api] public_url).
+  std::string publicOrigin;
 };
 
 class HttpServer {

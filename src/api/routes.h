@@ -41,7 +41,7 @@ core::Result<core::Caller> authorize(Context& ctx, const httplib::Request& req, 
 std::string cookieValue(const httplib::Request& req, std::string_view name);
 
 /// True when the request's Origin (or Referer) names its own Host.
-bool sameOriginRequest(const httplib::Request& req);
+bool sameOriginRequest(const httplib::Request& req, std::string_view publicOrigin);
 
 /// The session cookie's name.
 inline constexpr const char* kSessionCookie = "vfax_session";

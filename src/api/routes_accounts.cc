@@ -38,7 +38,7 @@ std::string sessionCookie(Context& ctx, const std::string& value, long long maxA
 
 void login(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   // Another site must not log a visitor in to an account of its choosing (login CSRF).
-  if (req.has_header("Origin") && !sameOriginRequest(req)) {
+  if (req.has_header("Origin") && !sameOriginRequest(req, ctx.options.publicOrigin)) {
     return replyError(res,
                       core::makeError("forbidden", "a login must come from the vfax page itself"));
   }

@@ -1,7 +1,5 @@
 // /api/v1 settings, devices, tokens, lines and cleanup. Settings, device changes and cleanup are
 // for admins; users see their own devices and manage their own tokens; lines take any caller.
-#include <chrono>
-
 #include "api/query.h"
 #include "api/routes.h"
 
@@ -129,20 +127,17 @@ void createToken(Context& ctx, const httplib::Request& req, httplib::Response& r
       return replyError(res, core::makeError("invalid_request", "user must be a user id"));
     user = u.get<std::int64_t>();
   }
-  core::Millis expiresAt = 0;
+  core::Millis expiresIn = 0;
   if (body->contains("expires_in_days")) {
     const Json& d = (*body)["expires_in_days"];
     if (!d.is_number() || d.get<double>() <= 0 || d.get<double>() > 3650)
       return replyError(res,
                         core::makeError("invalid_request",
                                         "expires_in_days must be a number of days, 0 < n <= 3650"));
-    expiresAt = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count() +
-                static_cast<core::Millis>(d.get<double>() * 86'400'000);
+    expiresIn = static_cast<core::Millis>(d.get<double>() * 86'400'000);
   }
   auto created =
-      ctx.service.accounts().createToken(caller, name.get<std::string>(), user, expiresAt);
+      ctx.service.accounts().createToken(caller, name.get<std::string>(), user, expiresIn);
   if (!created) return replyError(res, created.error());
   audit(ctx, caller, "token.create", "token " + std::to_string(created->token.id),
         "for user " + std::to_string(created->token.userId) + ", name " + created->token.name);

@@ -102,9 +102,9 @@ bool isSafeMethod(const std::string& m) { return m == "GET" || m == "HEAD" || m 
 }  // namespace
 
 // The page that sent a cookie-authenticated write must be ours.
-bool sameOriginRequest(const httplib::Request& req) {
+bool sameOriginRequest(const httplib::Request& req, std::string_view publicOrigin) {
   return api::sameOrigin(req.get_header_value("Host"), req.get_header_value("Origin"),
-                         req.get_header_value("Referer"));
+                         req.get_header_value("Referer"), publicOrigin);
 }
 
 std::string cookieValue(const httplib::Request& req, std::string_view name) {
@@ -120,7 +120,7 @@ core::Result<core::Caller> authorize(Context& ctx, const httplib::Request& req, 
   } else if (const std::string cookie = cookieValue(req, kSessionCookie); !cookie.empty()) {
     caller = accounts.authenticateSession(cookie, req.remote_addr);
     if (caller && !isSafeMethod(req.method)) {
-      if (!sameOriginRequest(req)) {
+      if (!sameOriginRequest(req, ctx.options.publicOrigin)) {
         return core::makeError("forbidden",
                                "a change made with a session cookie must come from the vfax page "
                                "itself (Origin does not match)");

@@ -279,6 +279,7 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.maxFilesPerRequest = config_.maxFilesPerFax;
   apiOptions.metricsPublic = config_.metricsPublic;
   apiOptions.secureCookies = config_.secureCookies;
+  apiOptions.publicOrigin = config_.publicUrl;
   apiOptions.stagingDir = (fs::path(config_.dataDir) / "staging").string();
   fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
   fs::create_directories(apiOptions.stagingDir, ec);

@@ -314,6 +314,19 @@ Config loadConfig(const std::string& file) {
   positive(c.maxFilesPerFax, "[api] max_files");
   r.get(api, "api", "metrics_public", c.metricsPublic);
   r.get(api, "api", "secure_cookies", c.secureCookies);
+  r.get(api, "api", "public_url", c.publicUrl);
+  if (!c.publicUrl.empty()) {
+    while (!c.publicUrl.empty() && c.publicUrl.back() == '/') c.publicUrl.pop_back();
+    const auto scheme = c.publicUrl.find("://");
+    if ((c.publicUrl.rfind("http://", 0) != 0 && c.publicUrl.rfind("https://", 0) != 0) ||
+        c.publicUrl.find('/', scheme + 3) != std::string::npos ||
+        c.publicUrl.size() <= scheme + 3) {
+      throw std::runtime_error(
+          "config: [api] public_url must be like https://fax.example.com (scheme and host, no "
+          "path), got '" +
+          c.publicUrl + "'");
+    }
+  }
   r.get(api, "api", "session_idle_minutes", c.sessionIdleMinutes);
   r.get(api, "api", "session_max_hours", c.sessionMaxHours);
   positive(c.sessionIdleMinutes, "[api] session_idle_minutes");

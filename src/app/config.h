@@ -29,7 +29,9 @@ struct Config {
   long long maxUploadBytes = 50LL * 1024 * 1024;
   int maxFilesPerFax = 20;
   bool metricsPublic = false;  // /metrics without a token
-  bool secureCookies = false;  // the session cookie only over HTTPS (TLS here or at a proxy)
+  bool secureCookies = false;
+  std::string publicUrl;  // the web page's address behind a reverse proxy  // the session cookie
+                          // only over HTTPS (TLS here or at a proxy)
   int sessionIdleMinutes = 480;
   int sessionMaxHours = 168;
 

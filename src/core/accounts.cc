@@ -359,7 +359,7 @@ Result<void> Accounts::removeUser(std::int64_t id) {
 // --- tokens
 
 Result<NewToken> Accounts::createToken(const Caller& caller, const std::string& name,
-                                       std::optional<std::int64_t> forUser, Millis expiresAt) {
+                                       std::optional<std::int64_t> forUser, Millis expiresIn) {
   if (name.empty() || name.size() > 100) {
     return makeError("invalid_request", "name: a token needs a name of 1 to 100 characters");
   }
@@ -375,9 +375,10 @@ Result<NewToken> Accounts::createToken(const Caller& caller, const std::string& 
     return u.error();
   }
   const Millis now = clock_.now();
-  if (expiresAt != 0 && expiresAt <= now) {
-    return makeError("invalid_request", "expires_at: the expiry must lie in the future");
+  if (expiresIn < 0) {
+    return makeError("invalid_request", "expires_in_days: the expiry must lie in the future");
   }
+  const Millis expiresAt = expiresIn == 0 ? 0 : now + std::max<Millis>(expiresIn, 1);
   NewToken t;
   t.secret = randomSecret("vfx_", 24);
   auto hash = keyedHash("", t.secret);

@@ -106,8 +106,9 @@ class Accounts {
   Result<User> builtinAdmin();
 
   // Tokens: a caller creates and revokes their own; admins anyone's (forUser). Others' ids: 404.
+  // `expiresIn` from now (0: never).
   Result<NewToken> createToken(const Caller& caller, const std::string& name,
-                               std::optional<std::int64_t> forUser, Millis expiresAt);
+                               std::optional<std::int64_t> forUser, Millis expiresIn);
   Result<std::vector<ApiToken>> tokens(const Caller& caller, std::optional<std::int64_t> ofUser);
   Result<void> revokeToken(const Caller& caller, std::int64_t id);
   /// Error `unauthorized` (unknown, expired, user disabled or gone).

@@ -310,6 +310,11 @@ IntakeResult MailToFax::process(const std::string& raw, const MailSettings& s, b
   }
   spdlog::info("mail-to-fax: mail {} from {}: sender authenticated by {}", logSafe(mail.messageId),
                logSafe(mail.from), logSafe(auth.how, 400));
+  // A disabled user's device sends nothing by mail either.
+  if (device && device->owner) {
+    auto owner = service_.accounts().user(*device->owner);
+    if (owner && !owner->enabled) return rejectWith("sender_not_allowed", mail.from);
+  }
   if (tooLarge) {
     return rejectWith("mail_too_large",
                       std::to_string(s.maxMailBytes / (1024 * 1024)) + " MB max.");

@@ -34,6 +34,10 @@ TEST(Credentials, SameOrigin) {
   EXPECT_FALSE(sameOrigin("fax.example", "", "http://fax.example.evil/"));
   EXPECT_FALSE(sameOrigin("fax.example", "", ""));
   EXPECT_FALSE(sameOrigin("", "http://", ""));
+  // Behind a reverse proxy that sends its own Host: the configured public origin counts.
+  EXPECT_TRUE(sameOrigin("127.0.0.1:8080", "https://fax.example", "", "https://fax.example"));
+  EXPECT_TRUE(sameOrigin("127.0.0.1:8080", "", "https://fax.example/x", "https://fax.example"));
+  EXPECT_FALSE(sameOrigin("127.0.0.1:8080", "https://fax.example.evil", "", "https://fax.example"));
 }
 
 }  // namespace
