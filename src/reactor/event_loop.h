@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <typeinfo>
 #include <unordered_map>
 #include <vector>
 
@@ -51,11 +52,17 @@ class ManualClock final : public MonoClock {
 using TimerId = std::uint64_t;
 
 struct EventLoopStats {
-  std::int64_t ticks = 0;      // media timer firings
-  std::int64_t lateTicks = 0;  // media timer firings a whole tick (20 ms) or more late
-  std::int64_t maxLagUs = 0;   // worst lateness of a media timer
-  std::int64_t busyUs = 0;     // time spent running handlers, timers and posted work
+  std::int64_t ticks = 0;           // media timer firings
+  std::int64_t lateTicks = 0;       // media timer firings a whole tick (20 ms) or more late
+  std::int64_t maxLagUs = 0;        // worst lateness of a media timer
+  std::int64_t busyUs = 0;          // time spent running handlers, timers and posted work
+  std::int64_t longIterations = 0;  // iterations that ran kLongIterationUs or longer
+  std::int64_t maxIterationUs = 0;  // the longest iteration
 };
+
+/// An iteration this long delays every call's next media frame noticeably: it is counted and,
+/// at debug level, logged with the handler that took longest.
+inline constexpr std::int64_t kLongIterationUs = 15'000;
 
 class EventLoop {
  public:
@@ -174,6 +181,15 @@ class EventLoop {
   std::atomic<std::int64_t> lateTicks_{0};
   std::atomic<std::int64_t> maxLagUs_{0};
   std::atomic<std::int64_t> busyUs_{0};
+  std::atomic<std::int64_t> longIterations_{0};
+  std::atomic<std::int64_t> maxIterationUs_{0};
+  // The slowest handler of the current iteration (loop thread), for the long-iteration log.
+  template <typename F>
+  void timed(const char* what, const std::type_info& type, F&& f);
+  std::int64_t slowestUs_ = 0;
+  const char* slowestWhat_ = nullptr;
+  const std::type_info* slowestType_ = nullptr;
+  int handlersRun_ = 0;
 };
 
 }  // namespace vfax::reactor

@@ -1,5 +1,6 @@
 // The reactor: timers on an injected clock, periodic grids, posted and deferred work, file
-// events, runSync errors (a throwing task, a stopped loop), and the resolver off the loop.
+// events, runSync errors (a throwing task, a stopped loop), long iterations counted, and the
+// resolver off the loop.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -121,6 +122,23 @@ TEST(EventLoop, RunSyncReportsAThrowingTaskAndAStoppedLoop) {
   // After stop the task runs on the caller's thread (nobody else runs loop work any more).
   ASSERT_TRUE(loop.runSync([&] { ++n; }).ok());
   EXPECT_EQ(n.load(), 2);
+}
+
+// A handler that holds the loop (a stand-in for a blocking call) shows up in the stall counters;
+// quick ones do not. (The sleep only bounds the iteration from below: no timing assertion.)
+TEST(EventLoop, ALongIterationIsCounted) {
+  EventLoop loop;
+  loop.start();
+  std::atomic<bool> ran{false};
+  loop.post([&ran] {
+    std::this_thread::sleep_for(std::chrono::microseconds(kLongIterationUs + 5'000));
+    ran = true;
+  });
+  ASSERT_TRUE(waitUntil([&] { return ran.load() && loop.stats().longIterations >= 1; }));
+  EXPECT_GE(loop.stats().maxIterationUs, kLongIterationUs);
+  loop.resetStats();
+  EXPECT_EQ(loop.stats().longIterations, 0);
+  loop.stop();
 }
 
 TEST(EventLoop, FileEventsAndBatchedUdp) {
