@@ -68,6 +68,7 @@ StepResult step(Mode mode, int calls, const std::string& tiff, const std::string
   telephony::TelephonyOptions o;
   o.realtime = false;  // loopback only: IAX2 keeps its own 20 ms wall clock
   o.lingerMs = 500;
+  o.protocolLog = std::getenv("VFAX_BENCH_PROTOCOL_LOG") != nullptr;  // T.30 flow, per call
   telephony::TelephonyImpl b(o), a(o);
 
   trunks::iax2::Iax2TrunkOptions ob;

@@ -241,7 +241,12 @@ void EventLoop::runTimers() {
       continue;
     }
     std::int64_t next = e.deadlineUs + t.periodUs;
-    if (now - next > 10 * t.periodUs) next = now + t.periodUs;  // a long stall: no burst
+    // After a stall a timer catches up (each missed period fires, one per pass) as long as the
+    // stall was short; after a long one it skips ahead instead of bursting. Media timers catch
+    // up further: each missed tick is audio the far end sent (waiting in the socket) and audio
+    // it expects; up to kMediaCatchUpTicks the jitter buffers hold it, and nothing is lost.
+    const std::int64_t catchUp = t.media ? kMediaCatchUpTicks : 10;
+    if (now - next > catchUp * t.periodUs) next = now + t.periodUs;
     t.deadlineUs = next;
     pushHeap({next, e.id});
     // Moved out while it runs: the callback may cancel its own timer (or add timers, which may

@@ -64,6 +64,11 @@ struct EventLoopStats {
 /// at debug level, logged with the handler that took longest.
 inline constexpr std::int64_t kLongIterationUs = 15'000;
 
+/// A media timer stalled for up to this many ticks (500 ms) runs every missed tick when the loop
+/// is back, so no audio is dropped; the IAX2 jitter buffer (640 ms, 100 ms of it prefill) holds
+/// what arrived meanwhile. Longer stalls skip ahead.
+inline constexpr std::int64_t kMediaCatchUpTicks = 25;
+
 class EventLoop {
  public:
   explicit EventLoop(const MonoClock* clock = nullptr);
@@ -95,7 +100,8 @@ class EventLoop {
     return at(nowUs() + delayUs, std::move(fn));
   }
   /// A periodic timer on a fixed grid starting at `firstUs`: a late firing does not shift the
-  /// grid; after a stall of more than 10 periods it skips ahead instead of bursting. `media`
+  /// grid; after a stall of more than 10 periods (media: kMediaCatchUpTicks) it skips ahead
+  /// instead of bursting. `media`
   /// timers count in stats() (ticks, lateness).
   TimerId every(std::int64_t periodUs, std::int64_t firstUs, std::function<void()> fn,
                 bool media = false);

@@ -18,6 +18,9 @@ inline constexpr int kMaxTries = 8;
 inline constexpr int kLingerMs = 3000;  // an ended call still answers retransmissions this long
 inline constexpr int kAuthTimeoutMs = 15'000;  // NEW or REGREQ left without AUTHREP/REGREQ
 inline constexpr int kRetryRegistrationMs = 10'000;
+// How far our voice timestamps may fall behind the wall clock before they rejoin it: the
+// reactor's media catch-up after a stall (reactor::kMediaCatchUpTicks), plus a tick.
+inline constexpr int kMediaCatchUpMs = 520;
 
 enum Kind { kCallIn, kCallOut, kRegServer, kRegClient, kOneShot };
 enum class State { Idle, WaitAuth, Dialing, Accepted, Ringing, Up, Ended };

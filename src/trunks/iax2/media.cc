@@ -111,7 +111,11 @@ void Engine::sendVoice(std::uint16_t call, const std::uint8_t* data, std::size_t
   } else {
     s->txTs += 20;
     // After a stall of the loop, rejoin the wall clock instead of running behind for ever.
-    if (static_cast<std::int32_t>(elapsed - s->txTs) > 200) s->txTs = (elapsed / 20) * 20;
+    // (The loop runs missed media ticks after a stall of up to 500 ms: those frames keep their
+    // places on the grid.)
+    if (static_cast<std::int32_t>(elapsed - s->txTs) > kMediaCatchUpMs) {
+      s->txTs = (elapsed / 20) * 20;
+    }
   }
   bool full = !s->txVoice || s->txFormat != s->format ||
               (s->txTs & 0xffff0000u) != (s->lastTxTs & 0xffff0000u);

@@ -84,6 +84,32 @@ TEST(EventLoop, PeriodicTimerKeepsItsGridAndCanCancelItself) {
   EXPECT_GE(st.maxLagUs, 5'000);
 }
 
+// After a stall a media timer runs every missed tick (audio that arrived and audio the far end
+// expects) up to kMediaCatchUpTicks; an ordinary timer skips ahead after 10 periods, and so does a
+// media timer after a longer stall.
+TEST(EventLoop, MediaTimersCatchUpAfterAStall) {
+  ManualClock clock(0);
+  EventLoop loop(&clock);
+  loop.start();
+  std::atomic<int> media{0}, plain{0};
+  ASSERT_TRUE(loop.runSync([&] {
+                    loop.every(
+                        20'000, 20'000, [&] { ++media; }, true);
+                    loop.every(20'000, 20'000, [&] { ++plain; });
+                  })
+                  .ok());
+  clock.advance(20'000 * 20);  // 20 ticks due at once
+  ASSERT_TRUE(waitUntil([&] {
+    (void)loop.runSync([] {});
+    return media.load() == 20;
+  }));
+  EXPECT_EQ(plain.load(), 1);                         // skipped ahead
+  clock.advance(20'000 * (kMediaCatchUpTicks + 20));  // too long: skipped ahead as well
+  for (int i = 0; i < 50; ++i) (void)loop.runSync([] {});
+  EXPECT_EQ(media.load(), 21);
+  loop.stop();
+}
+
 TEST(EventLoop, DeferredWorkRunsFastButLetsPostedWorkThrough) {
   EventLoop loop;
   loop.start();
