@@ -150,9 +150,16 @@ void printHeader() {
               "x raw", "verdict");
 }
 
-bool printStep(Mode mode, int n, const StepResult& r, double raw) {
+// The goal is no failed fax. Late ticks (a whole tick or more) are shown next to it: when all
+// calls of a step start in the same tick they reach their costly moments (the sender's page
+// set-up, the receiver's page end) in the same tick too, and the loop runs late for a moment.
+enum class Verdict { Ok, Late, Failed };
+
+Verdict printStep(Mode mode, int n, const StepResult& r, double raw) {
   const bool behind = r.a.lateTicks * 100 > r.a.ticks || r.b.lateTicks * 100 > r.b.ticks;
-  const bool good = r.allFinished && r.failed == 0 && !behind;
+  const Verdict v = !r.allFinished || r.failed > 0 ? Verdict::Failed
+                    : behind                       ? Verdict::Late
+                                                   : Verdict::Ok;
   std::printf(
       "  %-9s %6d %7d %6lld/%-8lld %6lld/%-8lld %5lld/%-5lld %6.1fms %7llu %8.1f %13.2f %7.2f "
       "%s\n",
@@ -163,9 +170,12 @@ bool printStep(Mode mode, int n, const StepResult& r, double raw) {
       static_cast<double>(std::max(r.a.maxIterationUs, r.b.maxIterationUs)) / 1000.0,
       static_cast<unsigned long long>(r.retransmits),
       r.syscalls ? static_cast<double>(r.datagrams) / r.syscalls : 0.0, r.cpuMsPerCallSecond,
-      raw > 0 ? r.cpuMsPerCallSecond / raw : 0.0, good ? "ok" : "LIMIT");
+      raw > 0 ? r.cpuMsPerCallSecond / raw : 0.0,
+      v == Verdict::Ok     ? "ok"
+      : v == Verdict::Late ? "ok, >1% late ticks"
+                           : "FAILED");
   if (r.failed > 0) std::printf("            first failure: %s\n", r.firstFailure.c_str());
-  return good;
+  return v;
 }
 
 }  // namespace
@@ -221,7 +231,7 @@ int main(int argc, char** argv) {
       raws.push_back(rawFigure(tiff, dir));
       for (std::size_t m = 0; m < modeList.size(); ++m) {
         StepResult r = step(modeList[m], cpuCalls, tiff, dir, rampMs);
-        if (!printStep(modeList[m], cpuCalls, r, raws.back())) ++cpuFailed;
+        if (printStep(modeList[m], cpuCalls, r, raws.back()) == Verdict::Failed) ++cpuFailed;
         perMode[m].push_back(r.cpuMsPerCallSecond);
       }
     }
@@ -233,7 +243,7 @@ int main(int argc, char** argv) {
                   (std::string(modeName(modeList[m])) + " (median)").c_str(), v,
                   raw > 0 ? v / raw : 0.0);
     }
-    if (cpuFailed) std::printf("  (%d of these runs were not clean: see LIMIT above)\n", cpuFailed);
+    if (cpuFailed) std::printf("  (%d of these runs had failed faxes: see above)\n", cpuFailed);
   }
   const double raw = raws.empty() ? rawFigure(tiff, dir) : median(raws);
 
@@ -256,7 +266,8 @@ int main(int argc, char** argv) {
         break;
       }
       StepResult r = step(modeList[m], n, tiff, dir, rampMs);
-      if (!printStep(modeList[m], n, r, raw)) break;
+      const Verdict v = printStep(modeList[m], n, r, raw);
+      if (v == Verdict::Failed) break;
       carried[m] = {n, r.cpuMsPerCallSecond};
     }
   }

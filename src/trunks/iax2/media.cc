@@ -1,5 +1,6 @@
-// Media: voice frames in (full and mini, timestamp unwrap, jitter buffer) and out (mini frames on
-// an exact 20 ms timestamp grid, full frames at format changes and 16-bit wraps).
+// Media: voice frames in (full, mini and trunk entries; timestamp unwrap, jitter buffer) and out
+// (mini frames or trunk entries on an exact 20 ms timestamp grid, full frames at format changes
+// and 16-bit wraps).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
