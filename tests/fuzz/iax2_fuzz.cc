@@ -1,7 +1,7 @@
 // libFuzzer target for the IAX2 frame parser and the protocol engine behind it. The input is a
 // sequence of datagrams (each: one byte of source selector, two bytes of length, the bytes),
-// fed to an engine with a peer and a registration (both sending trunk frames), with time moving on between datagrams.
-// Nothing may crash, leak, or trip a sanitizer.
+// fed to an engine with a peer and a registration (both sending trunk frames), with time moving on
+// between datagrams. Nothing may crash, leak, or trip a sanitizer.
 #include <spdlog/spdlog.h>
 
 #include <cstddef>
