@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "codec/g711.h"
 #include "core/telephony.h"
 #include "fax/fax_session.h"
-#include "codec/g711.h"
 
 namespace vfax::bench {
 
@@ -43,10 +43,13 @@ struct RawResult {
   double cpuSeconds = 0;
   double callSeconds = 0;
   bool ok = false;
+  double maxTickMs = 0;  // the costliest 20 ms step of sender and receiver together
+  int maxTick = 0;       // when (in ticks from the start)
 };
 
 // One sender + one receiver, back to back, 20 ms at a time; CPU of both counted.
-inline RawResult rawCall(fax::FaxTransport transport, const std::string& tx, const std::string& rx) {
+inline RawResult rawCall(fax::FaxTransport transport, const std::string& tx,
+                         const std::string& rx) {
   Sink sa, sb;
   fax::FaxSessionOptions a;
   a.transport = transport;
@@ -66,6 +69,7 @@ inline RawResult rawCall(fax::FaxTransport transport, const std::string& tx, con
   std::uint8_t law[160];
   std::uint16_t seqA = 0, seqB = 0;
   for (int tick = 0; tick < 50 * 900 && !(sa.done && sb.done); ++tick) {
+    const double tickStart = threadCpuSeconds();
     if (transport == fax::FaxTransport::Audio) {
       (*A)->txAudio(buf, 160);
       codec::g711Encode(codec::G711Law::Alaw, buf, 160, law);
@@ -82,6 +86,11 @@ inline RawResult rawCall(fax::FaxTransport transport, const std::string& tx, con
         (*B)->rxT38(sa.packets.front().data(), sa.packets.front().size(), seqA++);
       for (; !sb.packets.empty(); sb.packets.pop_front())
         (*A)->rxT38(sb.packets.front().data(), sb.packets.front().size(), seqB++);
+    }
+    const double tickMs = (threadCpuSeconds() - tickStart) * 1000;
+    if (tickMs > r.maxTickMs) {
+      r.maxTickMs = tickMs;
+      r.maxTick = tick;
     }
   }
   r.cpuSeconds = threadCpuSeconds() - start;

@@ -47,6 +47,8 @@ struct Iax2Peer {
   std::string host;    // static address; empty: the peer registers
   int port = 4569;
   std::string username;
+  bool trunk = false;  // send voice in IAX2 trunk frames
+  bool trunkTimestamps = true;
 };
 
 struct Iax2Registration {
@@ -55,6 +57,8 @@ struct Iax2Registration {
   std::string username;
   std::string secret;  // masked when shown
   int refreshSeconds = 60;
+  bool trunk = false;
+  bool trunkTimestamps = true;
 };
 
 /// `keepSecret`: the request gave no secret; the stored one stays.
@@ -99,6 +103,9 @@ struct Iax2Runtime {
   std::uint64_t dropped = 0;
   std::uint64_t retransmits = 0;
   std::uint64_t authFailures = 0;
+  std::uint64_t trunkFramesIn = 0;
+  std::uint64_t trunkFramesOut = 0;
+  std::uint64_t trunkDropped = 0;
 };
 
 struct Iax2State {

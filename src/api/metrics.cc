@@ -80,8 +80,13 @@ std::string renderMetrics(const FaxCounts& counts, const core::LineStatus& lines
       "end heard a gap.\n# TYPE vfax_media_ticks_late_total counter\nvfax_media_ticks_late_total "
       "{}\n"
       "# HELP vfax_media_tick_max_lag_seconds Worst lateness of a media tick since start.\n"
-      "# TYPE vfax_media_tick_max_lag_seconds gauge\nvfax_media_tick_max_lag_seconds {:.6f}\n",
-      media.ticks, media.lateTicks, static_cast<double>(media.maxLagUs) / 1e6);
+      "# TYPE vfax_media_tick_max_lag_seconds gauge\nvfax_media_tick_max_lag_seconds {:.6f}\n"
+      "# HELP vfax_telephony_loop_long_iterations_total Telephony loop iterations that ran 15 ms "
+      "or more (the debug log names the slowest handler of each).\n"
+      "# TYPE vfax_telephony_loop_long_iterations_total counter\n"
+      "vfax_telephony_loop_long_iterations_total {}\n",
+      media.ticks, media.lateTicks, static_cast<double>(media.maxLagUs) / 1e6,
+      media.longIterations);
   return out;
 }
 

@@ -37,6 +37,14 @@ core::Result<int> num(const Json& j, const char* key, int fallback) {
   return j[key].get<int>();
 }
 
+core::Result<bool> flag(const Json& j, const char* key, bool fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean()) {
+    return core::makeError("invalid_setting", std::string(key) + " must be true or false.");
+  }
+  return j[key].get<bool>();
+}
+
 core::Result<Iax2PeerInput> peerInput(const Json& j) {
   if (!j.is_object()) return core::makeError("invalid_setting", "A peer must be an object.");
   auto name = str(j, "name", "");
@@ -44,12 +52,16 @@ core::Result<Iax2PeerInput> peerInput(const Json& j) {
   auto host = str(j, "host", "");
   auto user = str(j, "username", "");
   auto port = num(j, "port", 4569);
+  auto trunk = flag(j, "trunk", false);
+  auto trunkTs = flag(j, "trunk_timestamps", true);
   for (auto* r : {&name, &secret, &host, &user}) {
     if (!*r) return r->error();
   }
   if (!port) return port.error();
+  if (!trunk) return trunk.error();
+  if (!trunkTs) return trunkTs.error();
   Iax2PeerInput in;
-  in.peer = {*name, *secret, *host, *port, *user};
+  in.peer = {*name, *secret, *host, *port, *user, *trunk, *trunkTs};
   in.keepSecret = !j.contains("secret");
   return in;
 }
@@ -63,13 +75,17 @@ core::Result<Iax2RegistrationInput> registrationInput(const Json& j) {
   auto secret = str(j, "secret", "");
   auto port = num(j, "port", 4569);
   auto refresh = num(j, "refresh_seconds", 60);
+  auto trunk = flag(j, "trunk", false);
+  auto trunkTs = flag(j, "trunk_timestamps", true);
   for (auto* x : {&server, &user, &secret}) {
     if (!*x) return x->error();
   }
   if (!port) return port.error();
   if (!refresh) return refresh.error();
+  if (!trunk) return trunk.error();
+  if (!trunkTs) return trunkTs.error();
   Iax2RegistrationInput in;
-  in.registration = {*server, *port, *user, *secret, *refresh};
+  in.registration = {*server, *port, *user, *secret, *refresh, *trunk, *trunkTs};
   in.keepSecret = !j.contains("secret");
   return in;
 }
@@ -126,13 +142,17 @@ Json stateJson(const Iax2State& s) {
                     {"frames_out", r.framesOut},
                     {"dropped", r.dropped},
                     {"retransmits", r.retransmits},
-                    {"auth_failures", r.authFailures}};
+                    {"auth_failures", r.authFailures},
+                    {"trunk_frames_in", r.trunkFramesIn},
+                    {"trunk_frames_out", r.trunkFramesOut},
+                    {"trunk_dropped", r.trunkDropped}};
   }
   out["peers"] = Json::array();
   for (const auto& p : s.peers) {
     Json e = {{"name", p.peer.name},         {"secret", p.peer.secret},
               {"host", p.peer.host},         {"port", p.peer.port},
               {"username", p.peer.username}, {"source", p.fromApi ? "api" : "config"},
+              {"trunk", p.peer.trunk},       {"trunk_timestamps", p.peer.trunkTimestamps},
               {"registered", p.registered}};
     if (p.address) e["address"] = *p.address;
     out["peers"].push_back(std::move(e));
@@ -144,6 +164,8 @@ Json stateJson(const Iax2State& s) {
               {"username", r.registration.username},
               {"secret", r.registration.secret},
               {"refresh_seconds", r.registration.refreshSeconds},
+              {"trunk", r.registration.trunk},
+              {"trunk_timestamps", r.registration.trunkTimestamps},
               {"registered", r.registered}};
     if (r.lastError) e["last_error"] = *r.lastError;
     out["registrations"].push_back(std::move(e));

@@ -36,12 +36,15 @@ namespace {
 
 iax2::PeerInput toTrunk(const api::Iax2PeerInput& in) {
   const auto& p = in.peer;
-  return {iax2::PeerConfig{p.name, p.secret, p.host, p.port, p.username}, in.keepSecret};
+  return {
+      iax2::PeerConfig{p.name, p.secret, p.host, p.port, p.username, p.trunk, p.trunkTimestamps},
+      in.keepSecret};
 }
 
 iax2::RegistrationInput toTrunk(const api::Iax2RegistrationInput& in) {
   const auto& r = in.registration;
-  return {iax2::RegistrationConfig{r.server, r.port, r.username, r.secret, r.refreshSeconds},
+  return {iax2::RegistrationConfig{r.server, r.port, r.username, r.secret, r.refreshSeconds,
+                                   r.trunk, r.trunkTimestamps},
           in.keepSecret};
 }
 
@@ -59,18 +62,22 @@ api::Iax2State toApi(const iax2::Iax2View& v) {
                                  st.stats.framesOut,
                                  st.stats.dropped,
                                  st.stats.retransmits,
-                                 st.stats.authFailures};
+                                 st.stats.authFailures,
+                                 st.stats.trunkFramesIn,
+                                 st.stats.trunkFramesOut,
+                                 st.stats.trunkDropped};
   }
   for (const auto& p : v.peers) {
     const auto& c = p.peer;
-    s.peers.push_back({api::Iax2Peer{c.name, c.secret, c.host, c.port, c.username}, p.fromApi,
-                       p.registered, p.address});
+    s.peers.push_back(
+        {api::Iax2Peer{c.name, c.secret, c.host, c.port, c.username, c.trunk, c.trunkTimestamps},
+         p.fromApi, p.registered, p.address});
   }
   for (const auto& r : v.registrations) {
     const auto& c = r.registration;
-    s.registrations.push_back(
-        {api::Iax2Registration{c.server, c.port, c.username, c.secret, c.refreshSeconds},
-         r.registered, r.lastError});
+    s.registrations.push_back({api::Iax2Registration{c.server, c.port, c.username, c.secret,
+                                                     c.refreshSeconds, c.trunk, c.trunkTimestamps},
+                               r.registered, r.lastError});
   }
   return s;
 }

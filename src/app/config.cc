@@ -121,6 +121,14 @@ void readIax2(Reader& r, Config& c) {
       out = n->as_string()->get();
     }
   };
+  auto flag = [](const toml::table& e, const char* key, const char* what, bool& out) {
+    if (const auto* n = e.get(key)) {
+      if (!n->is_boolean())
+        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
+                                 " must be true or false");
+      out = n->as_boolean()->get();
+    }
+  };
   auto num = [](const toml::table& e, const char* key, const char* what, int& out) {
     if (const auto* n = e.get(key)) {
       if (!n->is_integer())
@@ -143,13 +151,16 @@ void readIax2(Reader& r, Config& c) {
       throw std::runtime_error("config: [[iax2.peer]] must be an array of tables");
     for (const auto& n : *peers->as_array()) {
       const auto& e = table(n, "peer");
-      onlyKeys(e, {"name", "secret", "host", "port", "username"}, "peer");
+      onlyKeys(e, {"name", "secret", "host", "port", "username", "trunk", "trunk_timestamps"},
+               "peer");
       trunks::iax2::PeerConfig p;
       str(e, "name", "peer", p.name);
       str(e, "secret", "peer", p.secret);
       str(e, "host", "peer", p.host);
       str(e, "username", "peer", p.username);
       num(e, "port", "peer", p.port);
+      flag(e, "trunk", "peer", p.trunk);
+      flag(e, "trunk_timestamps", "peer", p.trunkTimestamps);
       if (auto err = trunks::iax2::validatePeer(p); !err.empty())
         throw std::runtime_error("config: [[iax2.peer]] " + err);
       // Peers are found by name: a second one of the same name would never be used.
@@ -166,13 +177,18 @@ void readIax2(Reader& r, Config& c) {
       throw std::runtime_error("config: [[iax2.register]] must be an array of tables");
     for (const auto& n : *regs->as_array()) {
       const auto& e = table(n, "register");
-      onlyKeys(e, {"server", "port", "username", "secret", "refresh_seconds"}, "register");
+      onlyKeys(
+          e,
+          {"server", "port", "username", "secret", "refresh_seconds", "trunk", "trunk_timestamps"},
+          "register");
       trunks::iax2::RegistrationConfig g;
       str(e, "server", "register", g.server);
       str(e, "username", "register", g.username);
       str(e, "secret", "register", g.secret);
       num(e, "port", "register", g.port);
       num(e, "refresh_seconds", "register", g.refreshSeconds);
+      flag(e, "trunk", "register", g.trunk);
+      flag(e, "trunk_timestamps", "register", g.trunkTimestamps);
       if (auto err = trunks::iax2::validateRegistration(g); !err.empty())
         throw std::runtime_error("config: [[iax2.register]] " + err);
       for (const auto& other : o.engine.registrations) {

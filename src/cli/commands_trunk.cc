@@ -13,18 +13,31 @@ constexpr const char* kPath = "/api/v1/trunks/iax2";
 void printTrunk(const Json& t) {
   std::cout << "IAX2 trunk: " << (t.value("running", false) ? "running" : "not running")
             << ", bind " << t.value("bind", "") << ", codecs " << t.value("codecs", "")
-            << ", outbound route " << (t.value("outbound", "").empty() ? "(default)" : t.value("outbound", ""))
-            << '\n';
+            << ", outbound route "
+            << (t.value("outbound", "").empty() ? "(default)" : t.value("outbound", "")) << '\n';
   for (const auto& p : t.value("peers", Json::array())) {
-    std::cout << "  peer " << p.value("name", "") << "  secret " << p.value("secret", "")
-              << "  " << (p.value("host", "").empty() ? "dynamic" : p.value("host", "") + ":" + std::to_string(p.value("port", 4569)))
-              << "  " << (p.value("registered", false) ? "registered from " + p.value("address", "") : "not registered")
+    std::cout << "  peer " << p.value("name", "") << "  secret " << p.value("secret", "") << "  "
+              << (p.value("host", "").empty()
+                      ? "dynamic"
+                      : p.value("host", "") + ":" + std::to_string(p.value("port", 4569)))
+              << "  "
+              << (p.value("registered", false) ? "registered from " + p.value("address", "")
+                                               : "not registered")
+              << (p.value("trunk", false)
+                      ? std::string("  trunk") +
+                            (p.value("trunk_timestamps", true) ? "" : " (no timestamps)")
+                      : "")
               << "  (" << p.value("source", "") << ")\n";
   }
   for (const auto& r : t.value("registrations", Json::array())) {
     std::cout << "  register " << r.value("username", "") << "@" << r.value("server", "") << ":"
               << r.value("port", 4569) << "  secret " << r.value("secret", "") << "  "
-              << (r.value("registered", false) ? "registered" : "not registered " + r.value("last_error", ""))
+              << (r.value("registered", false) ? "registered"
+                                               : "not registered " + r.value("last_error", ""))
+              << (r.value("trunk", false)
+                      ? std::string("  trunk") +
+                            (r.value("trunk_timestamps", true) ? "" : " (no timestamps)")
+                      : "")
               << '\n';
   }
 }
@@ -50,6 +63,8 @@ void addTrunkCommands(CLI::App& app, Action& action) {
     struct PeerOptions {
       std::string name, secret, host, username;
       int port = 4569;
+      bool trunk = false;
+      bool noTrunkTimestamps = false;
       bool json = false;
     };
     auto o = std::make_shared<PeerOptions>();
@@ -59,11 +74,20 @@ void addTrunkCommands(CLI::App& app, Action& action) {
     cmd->add_option("--host", o->host, "Static address (default: the peer registers)");
     cmd->add_option("--port", o->port, "Static port (default 4569)");
     cmd->add_option("--username", o->username, "Username we present when calling the peer");
+    cmd->add_flag("--trunk", o->trunk,
+                  "Send voice to this peer in IAX2 trunk frames (Asterisk: trunk=yes)");
+    cmd->add_flag("--no-trunk-timestamps", o->noTrunkTimestamps,
+                  "Trunk frames without a timestamp per call");
     cmd->add_flag("--json", o->json, "Print the API's JSON");
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
-        Json body{{"name", o->name}, {"secret", o->secret}, {"host", o->host},
-                  {"port", o->port}, {"username", o->username}};
+        Json body{{"name", o->name},
+                  {"secret", o->secret},
+                  {"host", o->host},
+                  {"port", o->port},
+                  {"username", o->username},
+                  {"trunk", o->trunk},
+                  {"trunk_timestamps", !o->noTrunkTimestamps}};
         return show(c.post(std::string(kPath) + "/peers", body), o->json);
       };
     });
@@ -85,8 +109,10 @@ void addTrunkCommands(CLI::App& app, Action& action) {
     };
     auto o = std::make_shared<SetOptions>();
     auto* cmd = trunk->add_subcommand("set", "Change the outbound route, codecs or bind address");
-    auto* out = cmd->add_option("--outbound", o->outbound, "Peer name or registration username for outbound calls");
-    auto* codecs = cmd->add_option("--codecs", o->codecs, "Preference list, e.g. alaw,ulaw,slinear");
+    auto* out = cmd->add_option("--outbound", o->outbound,
+                                "Peer name or registration username for outbound calls");
+    auto* codecs =
+        cmd->add_option("--codecs", o->codecs, "Preference list, e.g. alaw,ulaw,slinear");
     auto* bind = cmd->add_option("--bind", o->bind, "ADDR:PORT to listen on");
     cmd->add_flag("--json", o->json, "Print the API's JSON");
     cmd->callback([o, out, codecs, bind, &action] {
@@ -105,20 +131,32 @@ void addTrunkCommands(CLI::App& app, Action& action) {
       std::string server, username, secret;
       int port = 4569;
       int refresh = 60;
+      bool trunk = false;
+      bool noTrunkTimestamps = false;
       bool json = false;
     };
     auto o = std::make_shared<RegOptions>();
-    auto* cmd = trunk->add_subcommand("register", "Register vfax to a PBX (replaces the API's registration)");
+    auto* cmd = trunk->add_subcommand("register",
+                                      "Register vfax to a PBX (replaces the API's registration)");
     cmd->add_option("--server", o->server, "PBX address")->required();
     cmd->add_option("--port", o->port, "PBX port (default 4569)");
     cmd->add_option("--username", o->username, "Our peer name at the PBX")->required();
     cmd->add_option("--secret", o->secret, "Our secret at the PBX")->required();
     cmd->add_option("--refresh", o->refresh, "Seconds between registrations (default 60)");
+    cmd->add_flag("--trunk", o->trunk,
+                  "Send voice to the PBX in IAX2 trunk frames (its peer has trunk=yes)");
+    cmd->add_flag("--no-trunk-timestamps", o->noTrunkTimestamps,
+                  "Trunk frames without a timestamp per call");
     cmd->add_flag("--json", o->json, "Print the API's JSON");
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
-        Json reg{{"server", o->server}, {"port", o->port}, {"username", o->username},
-                 {"secret", o->secret}, {"refresh_seconds", o->refresh}};
+        Json reg{{"server", o->server},
+                 {"port", o->port},
+                 {"username", o->username},
+                 {"secret", o->secret},
+                 {"refresh_seconds", o->refresh},
+                 {"trunk", o->trunk},
+                 {"trunk_timestamps", !o->noTrunkTimestamps}};
         return show(c.put(kPath, Json{{"registrations", Json::array({reg})}}), o->json);
       };
     });

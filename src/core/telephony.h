@@ -82,6 +82,7 @@ struct MediaStats {
   std::int64_t ticks = 0;
   std::int64_t lateTicks = 0;
   std::int64_t maxLagUs = 0;
+  std::int64_t longIterations = 0;  // telephony loop iterations of 15 ms or more
 };
 
 class Telephony {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <algorithm>
 #include <cstring>
@@ -143,10 +144,19 @@ class SessionImpl final : public FaxSession {
   std::int64_t elapsedMs() const override { return samplesToMs(samples_); }
 
  private:
-  static void enableLog(logging_state_t* log) {
-    span_log_set_level(log, SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_FLOW);
+  // Each session's lines carry its own tag ("fax-17"): with hundreds of calls on one loop, the
+  // log of one call can be followed.
+  void enableLog(logging_state_t* log) {
+    if (logTag_.empty()) {
+      static std::atomic<std::uint64_t> next{1};
+      logTag_ = "fax-" + std::to_string(next++);
+    }
+    span_log_set_tag(log, logTag_.c_str());
+    span_log_set_level(
+        log, SPAN_LOG_SHOW_SEVERITY | SPAN_LOG_SHOW_PROTOCOL | SPAN_LOG_SHOW_TAG | SPAN_LOG_FLOW);
     span_log_set_message_handler(log, &logToSpdlog);
   }
+  std::string logTag_;  // spandsp keeps the pointer
 
   void advance(int samples) {
     samples_ += samples;

@@ -1,5 +1,6 @@
 #include "reactor/event_loop.h"
 
+#include <cxxabi.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -32,7 +33,30 @@ void guarded(const char* what, F&& f) {
   }
 }
 
+// The lambda's type names the function it was written in: enough to find what stalled the loop.
+std::string typeName(const std::type_info* t) {
+  if (!t) return "?";
+  int status = 0;
+  char* d = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && d ? d : t->name();
+  std::free(d);
+  return out;
+}
+
 }  // namespace
+
+template <typename F>
+void EventLoop::timed(const char* what, const std::type_info& type, F&& f) {
+  const std::int64_t t0 = steadyUs();
+  guarded(what, std::forward<F>(f));
+  const std::int64_t took = steadyUs() - t0;
+  ++handlersRun_;
+  if (took > slowestUs_) {
+    slowestUs_ = took;
+    slowestWhat_ = what;
+    slowestType_ = &type;
+  }
+}
 
 std::int64_t SteadyClock::nowUs() const { return steadyUs(); }
 
@@ -213,17 +237,22 @@ void EventLoop::runTimers() {
     if (t.periodUs == 0) {
       auto fn = std::move(t.fn);
       freeTimer(static_cast<std::uint32_t>(e.id >> 32));
-      guarded("timer", fn);
+      timed("timer", fn.target_type(), fn);
       continue;
     }
     std::int64_t next = e.deadlineUs + t.periodUs;
-    if (now - next > 10 * t.periodUs) next = now + t.periodUs;  // a long stall: no burst
+    // After a stall a timer catches up (each missed period fires, one per pass) as long as the
+    // stall was short; after a long one it skips ahead instead of bursting. Media timers catch
+    // up further: each missed tick is audio the far end sent (waiting in the socket) and audio
+    // it expects; up to kMediaCatchUpTicks the jitter buffers hold it, and nothing is lost.
+    const std::int64_t catchUp = t.media ? kMediaCatchUpTicks : 10;
+    if (now - next > catchUp * t.periodUs) next = now + t.periodUs;
     t.deadlineUs = next;
     pushHeap({next, e.id});
     // Moved out while it runs: the callback may cancel its own timer (or add timers, which may
     // move the slots).
     auto fn = std::move(t.fn);
-    guarded("timer", fn);
+    timed(t.media ? "media timer" : "timer", fn.target_type(), fn);
     if (Timer* again = timer(e.id)) again->fn = std::move(fn);
   }
 }
@@ -257,7 +286,7 @@ bool EventLoop::runPosted() {
     postedSpare_.swap(posted_);
   }
   const bool any = !postedSpare_.empty();
-  for (auto& task : postedSpare_) guarded("task", task);
+  for (auto& task : postedSpare_) timed("posted task", task.target_type(), task);
   postedSpare_.clear();
   return any;
 }
@@ -267,7 +296,7 @@ void EventLoop::defer(std::function<void()> fn) { deferred_.push_back(std::move(
 void EventLoop::runDeferred() {
   if (deferred_.empty()) return;
   deferredSpare_.swap(deferred_);
-  for (auto& fn : deferredSpare_) guarded("deferred task", fn);
+  for (auto& fn : deferredSpare_) timed("deferred task", fn.target_type(), fn);
   deferredSpare_.clear();
 }
 
@@ -299,13 +328,16 @@ int EventLoop::waitTimeoutMs() {
 }
 
 EventLoopStats EventLoop::stats() const {
-  return EventLoopStats{ticks_.load(), lateTicks_.load(), maxLagUs_.load(), busyUs_.load()};
+  return EventLoopStats{ticks_.load(),  lateTicks_.load(),      maxLagUs_.load(),
+                        busyUs_.load(), longIterations_.load(), maxIterationUs_.load()};
 }
 
 void EventLoop::resetStats() {
   lateTicks_ = 0;
   maxLagUs_ = 0;
   busyUs_ = 0;
+  longIterations_ = 0;
+  maxIterationUs_ = 0;
 }
 
 void EventLoop::run() {
@@ -318,6 +350,10 @@ void EventLoop::run() {
     int n = ::epoll_wait(epollFd_, events, kMaxEvents, timeout);
     sleeping_ = false;
     const std::int64_t start = steadyUs();
+    slowestUs_ = 0;
+    slowestWhat_ = nullptr;
+    slowestType_ = nullptr;
+    handlersRun_ = 0;
     for (int i = 0; i < n; ++i) {
       const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
       const std::uint64_t generation = events[i].data.u64 >> 32;
@@ -331,13 +367,27 @@ void EventLoop::run() {
       if (it == watches_.end() || it->second.generation != generation) continue;
       auto fn = it->second.fn;  // a copy: the handler may unwatch its own fd
       const std::uint32_t mask = events[i].events;
-      guarded("socket handler", [&] { fn(mask); });
+      timed("socket handler", fn.target_type(), [&] { fn(mask); });
     }
     runTimers();
     runPosted();
     runDeferred();
-    for (std::size_t i = 0; i < hooks_.size(); ++i) guarded("iteration hook", hooks_[i].second);
-    busyUs_ += steadyUs() - start;
+    for (std::size_t i = 0; i < hooks_.size(); ++i) {
+      timed("iteration hook", hooks_[i].second.target_type(), hooks_[i].second);
+    }
+    const std::int64_t took = steadyUs() - start;
+    busyUs_ += took;
+    if (took > maxIterationUs_.load(std::memory_order_relaxed)) maxIterationUs_ = took;
+    if (took >= kLongIterationUs) {
+      ++longIterations_;
+      if (spdlog::should_log(spdlog::level::debug)) {
+        spdlog::debug(
+            "telephony loop: an iteration took {:.1f} ms ({} handlers); the slowest, {:.1f} ms: "
+            "{} {}",
+            took / 1000.0, handlersRun_, slowestUs_ / 1000.0, slowestWhat_ ? slowestWhat_ : "?",
+            typeName(slowestType_));
+      }
+    }
     std::lock_guard lock(mutex_);
     if (stopping_ && posted_.empty()) break;
   }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <typeinfo>
 #include <unordered_map>
 #include <vector>
 
@@ -51,11 +52,22 @@ class ManualClock final : public MonoClock {
 using TimerId = std::uint64_t;
 
 struct EventLoopStats {
-  std::int64_t ticks = 0;      // media timer firings
-  std::int64_t lateTicks = 0;  // media timer firings a whole tick (20 ms) or more late
-  std::int64_t maxLagUs = 0;   // worst lateness of a media timer
-  std::int64_t busyUs = 0;     // time spent running handlers, timers and posted work
+  std::int64_t ticks = 0;           // media timer firings
+  std::int64_t lateTicks = 0;       // media timer firings a whole tick (20 ms) or more late
+  std::int64_t maxLagUs = 0;        // worst lateness of a media timer
+  std::int64_t busyUs = 0;          // time spent running handlers, timers and posted work
+  std::int64_t longIterations = 0;  // iterations that ran kLongIterationUs or longer
+  std::int64_t maxIterationUs = 0;  // the longest iteration
 };
+
+/// An iteration this long delays every call's next media frame noticeably: it is counted and,
+/// at debug level, logged with the handler that took longest.
+inline constexpr std::int64_t kLongIterationUs = 15'000;
+
+/// A media timer stalled for up to this many ticks (500 ms) runs every missed tick when the loop
+/// is back, so no audio is dropped; the IAX2 jitter buffer (640 ms, 100 ms of it prefill) holds
+/// what arrived meanwhile. Longer stalls skip ahead.
+inline constexpr std::int64_t kMediaCatchUpTicks = 25;
 
 class EventLoop {
  public:
@@ -88,7 +100,8 @@ class EventLoop {
     return at(nowUs() + delayUs, std::move(fn));
   }
   /// A periodic timer on a fixed grid starting at `firstUs`: a late firing does not shift the
-  /// grid; after a stall of more than 10 periods it skips ahead instead of bursting. `media`
+  /// grid; after a stall of more than 10 periods (media: kMediaCatchUpTicks) it skips ahead
+  /// instead of bursting. `media`
   /// timers count in stats() (ticks, lateness).
   TimerId every(std::int64_t periodUs, std::int64_t firstUs, std::function<void()> fn,
                 bool media = false);
@@ -174,6 +187,15 @@ class EventLoop {
   std::atomic<std::int64_t> lateTicks_{0};
   std::atomic<std::int64_t> maxLagUs_{0};
   std::atomic<std::int64_t> busyUs_{0};
+  std::atomic<std::int64_t> longIterations_{0};
+  std::atomic<std::int64_t> maxIterationUs_{0};
+  // The slowest handler of the current iteration (loop thread), for the long-iteration log.
+  template <typename F>
+  void timed(const char* what, const std::type_info& type, F&& f);
+  std::int64_t slowestUs_ = 0;
+  const char* slowestWhat_ = nullptr;
+  const std::type_info* slowestType_ = nullptr;
+  int handlersRun_ = 0;
 };
 
 }  // namespace vfax::reactor

@@ -410,8 +410,11 @@ void TelephonyImpl::stop() {
   }
   loop_->stop();  // runs what the hangups posted (their results), then joins
   const auto st = loop_->stats();
-  spdlog::info("telephony: stopped; media ticks {}, late {}, max lag {:.1f} ms", st.ticks,
-               st.lateTicks, static_cast<double>(st.maxLagUs) / 1000.0);
+  spdlog::info(
+      "telephony: stopped; media ticks {}, late {}, max lag {:.1f} ms; loop iterations of 15 ms "
+      "or more {}, longest {:.1f} ms",
+      st.ticks, st.lateTicks, static_cast<double>(st.maxLagUs) / 1000.0, st.longIterations,
+      static_cast<double>(st.maxIterationUs) / 1000.0);
   calls_.clear();
   byFax_.clear();
   updateActive();
@@ -515,7 +518,7 @@ std::vector<core::TrunkStatus> TelephonyImpl::trunkStatus() const {
 
 core::MediaStats TelephonyImpl::mediaStats() const {
   auto st = loop_->stats();
-  return core::MediaStats{st.ticks, st.lateTicks, st.maxLagUs};
+  return core::MediaStats{st.ticks, st.lateTicks, st.maxLagUs, st.longIterations};
 }
 
 void TelephonyImpl::onDecision(std::uint64_t id, core::InboundDecision decision) {

@@ -1,11 +1,12 @@
 // libFuzzer target for the IAX2 frame parser and the protocol engine behind it. The input is a
 // sequence of datagrams (each: one byte of source selector, two bytes of length, the bytes),
-// fed to an engine with a peer and a registration, with time moving on between datagrams.
-// Nothing may crash, leak, or trip a sanitizer.
+// fed to an engine with a peer and a registration (both sending trunk frames), with time moving on
+// between datagrams. Nothing may crash, leak, or trip a sanitizer.
 #include <spdlog/spdlog.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "trunks/iax2/engine.h"
 #include "trunks/iax2/frame.h"
@@ -36,12 +37,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)serializeFull(*f);
   }
   (void)parseMini(data, size);
+  {
+    static std::vector<TrunkEntry> entries;
+    if (auto h = parseTrunk(data, size, entries)) {
+      // What was parsed builds again, within the MTU.
+      TrunkWriter w;
+      w.begin(h->timestamp, h->timestamps);
+      for (const auto& e : entries) (void)w.add(e.srcCall, e.timestamp, e.data, e.len);
+    }
+  }
 
   static const Address kAddrs[2] = {*Address::numeric("127.0.0.1", 4570),
                                     *Address::numeric("127.0.0.2", 4569)};
   EngineConfig cfg;
-  cfg.peers.push_back(PeerConfig{"modem", "secret", "", 4569, ""});
-  cfg.registrations.push_back(RegistrationConfig{"127.0.0.2", 4569, "vfax", "secret", 60});
+  // Trunk frames out to both (and, as always, in from anyone).
+  cfg.peers.push_back(PeerConfig{"modem", "secret", "", 4569, "", true, true});
+  cfg.registrations.push_back(
+      RegistrationConfig{"127.0.0.2", 4569, "vfax", "secret", 60, true, false});
   Sink sink;
   Engine engine(cfg, sink, sink);
   std::int64_t now = 1'000'000;
@@ -61,6 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       engine.answer(sink.last, now);
       std::uint8_t voice[160] = {};
       engine.sendVoice(sink.last, voice, sizeof(voice), now);
+      engine.flushTrunks();
       (void)engine.popVoice(sink.last);
     }
   }

@@ -130,6 +130,13 @@ class Admin(VfaxTestCase):
                            '[[iax2.peer]]\nname = "modem"\nsecret = "a"\n'
                            '[[iax2.peer]]\nname = "modem"\nsecret = "b"\n')
         self.assertIn("[[iax2.peer]] name 'modem' is given twice", out)
+        # trunk is a boolean (as Asterisk's trunk=yes, but TOML).
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
+                           '[[iax2.peer]]\nname = "pbx"\nsecret = "a"\nhost = "127.0.0.1"\ntrunk = "yes"\n')
+        self.assertIn("[[iax2.peer]] trunk must be true or false", out)
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n[[iax2.register]]\nserver = "127.0.0.1"\n'
+                           'username = "vfax"\nsecret = "pw"\ntrunk_timestamps = 0\n')
+        self.assertIn("[[iax2.register]] trunk_timestamps must be true or false", out)
         # An inbound default that no device can have.
         self.assertIn("[inbound] default_extension must be 1 to 15 digits",
                       self.refused('[inbound]\ndefault_extension = "reception"\n'))
@@ -190,6 +197,13 @@ class Iax2Admin(VfaxTestCase):
         self.expect_error(d, "POST", path + "/peers", {"name": "modem", "secret": "x", "port": "1"}, 400,
                           "invalid_setting")
         self.expect_error(d, "POST", path + "/peers", {"name": "modem"}, 400, "invalid_setting")
+        # trunk / trunk_timestamps are booleans, nothing else.
+        status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "x", "trunk": "yes"})
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_setting"), body)
+        self.assertIn("trunk must be true or false", body["error"]["message"])
+        self.expect_error(d, "PUT", path, {"registrations": [{"server": "127.0.0.1", "username": "v",
+                                                              "secret": "p", "trunk_timestamps": 1}]},
+                          400, "invalid_setting")
         # Host names are welcome (resolved in the background); anything else is not a host.
         self.expect_error(d, "POST", path + "/peers",
                           {"name": "pbx", "secret": "a-long-secret", "host": "pbx example"}, 400,
@@ -203,7 +217,15 @@ class Iax2Admin(VfaxTestCase):
         status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "sekrit", "port": 4570})
         self.assertEqual(status, 200, body)
         self.assertEqual(body["peers"], [{"name": "modem", "secret": "s*******", "host": "", "port": 4570,
-                                          "username": "", "source": "api", "registered": False}])
+                                          "username": "", "trunk": False, "trunk_timestamps": True,
+                                          "source": "api", "registered": False}])
+        # IAX2 trunking for a PBX peer (Asterisk's trunk=yes), kept across changes.
+        status, body = d.request("POST", path + "/peers", {"name": "asterisk", "secret": "pw", "host": "127.0.0.1",
+                                                           "trunk": True, "trunk_timestamps": False})
+        self.assertEqual(status, 200, body)
+        peer = [p for p in body["peers"] if p["name"] == "asterisk"][0]
+        self.assertEqual((peer["trunk"], peer["trunk_timestamps"]), (True, False))
+        self.assertEqual(d.request("POST", path + "/peers/remove", {"name": "asterisk"})[0], 200)
         # Without "secret" the stored one stays.
         status, body = d.request("POST", path + "/peers", {"name": "modem", "host": "127.0.0.1"})
         self.assertEqual(status, 200, body)
@@ -213,11 +235,13 @@ class Iax2Admin(VfaxTestCase):
 
         status, body = d.request("PUT", path, {
             "outbound": "modem", "codecs": "ulaw, alaw", "bind": "127.0.0.1:4599",
-            "registrations": [{"server": "127.0.0.1", "username": "vfax", "secret": "pw", "refresh_seconds": 60}]})
+            "registrations": [{"server": "127.0.0.1", "username": "vfax", "secret": "pw", "refresh_seconds": 60,
+                               "trunk": True}]})
         self.assertEqual(status, 200, body)
         self.assertEqual((body["outbound"], body["codecs"], body["bind"]), ("modem", "ulaw,alaw", "127.0.0.1:4599"))
         self.assertEqual(body["registrations"], [{"server": "127.0.0.1", "port": 4569, "username": "vfax",
                                                   "secret": "p*******", "refresh_seconds": 60,
+                                                  "trunk": True, "trunk_timestamps": True,
                                                   "registered": False}])
         self.assertEqual(len(body["peers"]), 1)
         self.assertNotIn("sekrit", json.dumps(body))
@@ -233,12 +257,13 @@ class Iax2Admin(VfaxTestCase):
         status, body = d.request("GET", path)
         self.assertEqual(status, 200, body)
         self.assertEqual(body["registrations"][0]["username"], "vfax")
+        self.assertTrue(body["registrations"][0]["trunk"])
         self.assertEqual(body["outbound"], "modem")
 
     def test_config_peers_are_read_only_and_the_running_trunk_reports_its_state(self):
         d = self.daemon({"iax2": {"bind": "127.0.0.1:0"}})
         with open(d.config_path, "a") as f:
-            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret"\nhost = "127.0.0.1"\n')
+            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret"\nhost = "127.0.0.1"\ntrunk = true\n')
         d.stop()
         d.start()
         path = "/api/v1/trunks/iax2"
@@ -248,7 +273,10 @@ class Iax2Admin(VfaxTestCase):
         self.assertEqual(set(body), {"running", "bind", "outbound", "codecs", "peers", "registrations",
                                      "bound", "calls", "stats"})
         self.assertEqual(set(body["stats"]), {"frames_in", "frames_out", "dropped", "retransmits",
-                                              "auth_failures"})
+                                              "auth_failures", "trunk_frames_in", "trunk_frames_out",
+                                              "trunk_dropped"})
+        self.assertTrue(body["peers"][0]["trunk"])
+        self.assertTrue(body["peers"][0]["trunk_timestamps"])
         self.assertEqual(body["calls"], 0)
         self.assertEqual(body["peers"][0]["source"], "config")
         self.assertEqual(body["peers"][0]["secret"], "f*******")

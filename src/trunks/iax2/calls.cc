@@ -42,6 +42,8 @@ void Engine::onNew(Session& s, const IeList& ies, std::int64_t nowMs) {
   }
   s.peer = peer->name;
   s.info.peer = peer->name;
+  s.trunk = peer->trunk;
+  s.trunkTimestamps = peer->trunkTimestamps;
   s.info.calledNumber = ies.str(Ie::CalledNumber).value_or("");
   if (s.info.calledNumber.empty()) s.info.calledNumber = ies.str(Ie::Dnid).value_or("");
   s.info.callerNumber = ies.str(Ie::CallingNumber).value_or("");
@@ -147,6 +149,8 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number, const std::s
   std::string username;
   std::string secret;
   bool pbx = false;
+  bool trunk = false;
+  bool trunkTimestamps = true;
   std::string routeName;
   std::string host;
   auto useReg = [&](const RegistrationConfig& r) {
@@ -155,6 +159,8 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number, const std::s
     username = r.username;
     secret = r.secret;
     pbx = true;
+    trunk = r.trunk;
+    trunkTimestamps = r.trunkTimestamps;
     routeName = r.username + "@" + r.server;
   };
   auto usePeer = [&](const PeerConfig& p) {
@@ -167,6 +173,8 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number, const std::s
     }
     username = p.username;
     secret = p.secret;
+    trunk = p.trunk;
+    trunkTimestamps = p.trunkTimestamps;
     routeName = p.name;
   };
   const std::string& route = config_.outboundRoute;
@@ -218,6 +226,8 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number, const std::s
   s->username = username;
   s->secret = secret;
   s->pbx = pbx;
+  s->trunk = trunk;
+  s->trunkTimestamps = trunkTimestamps;
   s->state = State::Dialing;
   s->format = config_.codecs.empty() ? kFormatAlaw : config_.codecs.front();
   IeList ies;

@@ -85,6 +85,7 @@ void Engine::eraseSession(std::uint16_t local) {
   auto it = sessions_.find(local);
   if (it == sessions_.end()) return;
   setRemote(*it->second, 0);
+  releaseTrunk(*it->second);
   byNumber_[local] = nullptr;
   sessions_.erase(it);
 }
@@ -192,6 +193,9 @@ void Engine::onDatagram(const std::uint8_t* data, std::size_t len, const Address
       onMini(*m, from);
       return;
     }
+    case DatagramKind::Trunk:
+      onTrunk(data, len, from);
+      return;
     default:
       ++stats_.dropped;
       return;

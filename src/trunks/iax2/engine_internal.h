@@ -15,9 +15,12 @@ namespace vfax::trunks::iax2::detail {
 inline constexpr int kFirstRetryMs = 250;
 inline constexpr int kMaxRetryMs = 4000;
 inline constexpr int kMaxTries = 8;
-inline constexpr int kLingerMs = 3000;        // an ended call still answers retransmissions this long
+inline constexpr int kLingerMs = 3000;  // an ended call still answers retransmissions this long
 inline constexpr int kAuthTimeoutMs = 15'000;  // NEW or REGREQ left without AUTHREP/REGREQ
 inline constexpr int kRetryRegistrationMs = 10'000;
+// How far our voice timestamps may fall behind the wall clock before they rejoin it: the
+// reactor's media catch-up after a stall (reactor::kMediaCatchUpTicks), plus a tick.
+inline constexpr int kMediaCatchUpMs = 520;
 
 enum Kind { kCallIn, kCallOut, kRegServer, kRegClient, kOneShot };
 enum class State { Idle, WaitAuth, Dialing, Accepted, Ringing, Up, Ended };
@@ -84,7 +87,7 @@ struct Engine::Session {
   bool sentResponse = false;  // client side: we already answered a challenge
   bool pbx = false;           // the far end is a PBX we register to: send CALLTOKEN
   int regIndex = -1;
-  bool releasing = false;     // REGREL instead of REGREQ
+  bool releasing = false;  // REGREL instead of REGREQ
   Cmd firstCmd = Cmd::New;
   IeList firstIes;
   InboundCallInfo info;
@@ -95,6 +98,15 @@ struct Engine::Session {
   JitterBuffer jb;
   bool haveRxTs = false;
   std::uint32_t lastRxTs = 0;
+
+  // Trunk frames: ours (the peer's or registration's setting at call set-up) and, for received
+  // entries without their own timestamp, the trunk timestamp that anchors the call's.
+  bool trunk = false;
+  bool trunkTimestamps = true;
+  TrunkOut* trunkOut = nullptr;
+  bool trunkRxAnchored = false;
+  std::uint32_t trunkRxBase = 0;
+  std::uint32_t trunkRxAnchor = 0;
 
   bool txVoice = false;
   std::uint32_t txTs = 0;

@@ -105,7 +105,9 @@ std::optional<IeList> IeList::decode(const std::uint8_t* p, std::size_t n) {
 DatagramKind classify(const std::uint8_t* p, std::size_t n) {
   if (n < kMiniHeader) return DatagramKind::Malformed;
   if (p[0] & 0x80) return n >= kFullHeader ? DatagramKind::Full : DatagramKind::Malformed;
-  if (rd16(p) == 0) return DatagramKind::Other;  // meta frame
+  if (rd16(p) == 0) {  // a meta frame: trunk (V bit clear, command 1) or video
+    return p[2] == kMetaTrunk ? DatagramKind::Trunk : DatagramKind::Other;
+  }
   return DatagramKind::Mini;
 }
 
@@ -183,39 +185,123 @@ std::size_t serializeMini(std::uint16_t srcCall, std::uint16_t ts, const std::ui
   return kMiniHeader + len;
 }
 
+std::optional<TrunkHeader> parseTrunk(const std::uint8_t* p, std::size_t n,
+                                      std::vector<TrunkEntry>& entries) {
+  entries.clear();
+  if (n < kTrunkHeader || n > kMaxDatagram || rd16(p) != 0 || p[2] != kMetaTrunk ||
+      (p[3] & ~kTrunkTimestamps) != 0) {
+    return std::nullopt;
+  }
+  TrunkHeader h;
+  h.timestamps = (p[3] & kTrunkTimestamps) != 0;
+  h.timestamp = rd32(p + 4);
+  const std::size_t entryHeader = h.timestamps ? kTrunkEntryHeaderTs : kTrunkEntryHeader;
+  std::size_t i = kTrunkHeader;
+  while (i < n) {
+    if (n - i < entryHeader) {
+      entries.clear();
+      return std::nullopt;
+    }
+    TrunkEntry e;
+    std::size_t len;
+    if (h.timestamps) {
+      len = rd16(p + i);
+      e.srcCall = rd16(p + i + 2) & 0x7fff;
+      e.timestamp = rd16(p + i + 4);
+    } else {
+      e.srcCall = rd16(p + i) & 0x7fff;
+      len = rd16(p + i + 2);
+    }
+    i += entryHeader;
+    if (len > n - i || e.srcCall == 0) {
+      entries.clear();
+      return std::nullopt;
+    }
+    e.data = p + i;
+    e.len = len;
+    i += len;
+    entries.push_back(e);
+  }
+  if (entries.empty()) return std::nullopt;
+  return h;
+}
+
+void TrunkWriter::begin(std::uint32_t timestamp, bool timestamps) {
+  timestamps_ = timestamps;
+  wr16(buf_, 0);
+  buf_[2] = kMetaTrunk;
+  buf_[3] = timestamps ? kTrunkTimestamps : 0;
+  wr32(buf_ + 4, timestamp);
+  size_ = kTrunkHeader;
+  entries_ = 0;
+}
+
+bool TrunkWriter::add(std::uint16_t srcCall, std::uint16_t timestamp, const std::uint8_t* data,
+                      std::size_t len) {
+  if (size_ < kTrunkHeader || !fits(len)) return false;
+  std::uint8_t* p = buf_ + size_;
+  if (timestamps_) {
+    wr16(p, static_cast<std::uint16_t>(len));
+    wr16(p + 2, srcCall & 0x7fff);
+    wr16(p + 4, timestamp);
+    p += kTrunkEntryHeaderTs;
+  } else {
+    wr16(p, srcCall & 0x7fff);
+    wr16(p + 2, static_cast<std::uint16_t>(len));
+    p += kTrunkEntryHeader;
+  }
+  if (len) std::memcpy(p, data, len);
+  size_ = static_cast<std::size_t>(p - buf_) + len;
+  ++entries_;
+  return true;
+}
+
 namespace {
 const char* cmdName(std::uint32_t c) {
   static const char* const kNames[] = {
-      "?",       "NEW",     "PING",    "PONG",    "ACK",    "HANGUP",  "REJECT",
-      "ACCEPT",  "AUTHREQ", "AUTHREP", "INVAL",   "LAGRQ",  "LAGRP",   "REGREQ",
-      "REGAUTH", "REGACK",  "REGREJ",  "REGREL",  "VNAK",   "DPREQ",   "DPREP",
-      "DIAL",    "TXREQ",   "TXCNT",   "TXACC",   "TXREADY", "TXREL",  "TXREJ",
-      "QUELCH",  "UNQUELCH", "POKE",   "?",       "MWI",    "UNSUPPORT", "TRANSFER"};
+      "?",       "NEW",      "PING",    "PONG",   "ACK",     "HANGUP",    "REJECT",
+      "ACCEPT",  "AUTHREQ",  "AUTHREP", "INVAL",  "LAGRQ",   "LAGRP",     "REGREQ",
+      "REGAUTH", "REGACK",   "REGREJ",  "REGREL", "VNAK",    "DPREQ",     "DPREP",
+      "DIAL",    "TXREQ",    "TXCNT",   "TXACC",  "TXREADY", "TXREL",     "TXREJ",
+      "QUELCH",  "UNQUELCH", "POKE",    "?",      "MWI",     "UNSUPPORT", "TRANSFER"};
   if (c < sizeof(kNames) / sizeof(kNames[0])) return kNames[c];
   if (c == 40) return "CALLTOKEN";
   return "?";
 }
 const char* ctrlName(std::uint32_t c) {
   switch (c) {
-    case 1: return "HANGUP";
-    case 2: return "RING";
-    case 3: return "RINGING";
-    case 4: return "ANSWER";
-    case 5: return "BUSY";
-    case 8: return "CONGESTION";
-    case 14: return "PROGRESS";
-    case 15: return "PROCEEDING";
-    default: return "?";
+    case 1:
+      return "HANGUP";
+    case 2:
+      return "RING";
+    case 3:
+      return "RINGING";
+    case 4:
+      return "ANSWER";
+    case 5:
+      return "BUSY";
+    case 8:
+      return "CONGESTION";
+    case 14:
+      return "PROGRESS";
+    case 15:
+      return "PROCEEDING";
+    default:
+      return "?";
   }
 }
 }  // namespace
 
 std::string describe(const FullFrame& f) {
   switch (f.type) {
-    case FrameType::Iax: return std::string("IAX ") + cmdName(f.subclass);
-    case FrameType::Control: return std::string("CONTROL ") + ctrlName(f.subclass);
-    case FrameType::Voice: return "VOICE " + std::to_string(f.subclass);
-    default: return "TYPE " + std::to_string(static_cast<int>(f.type));
+    case FrameType::Iax:
+      return std::string("IAX ") + cmdName(f.subclass);
+    case FrameType::Control:
+      return std::string("CONTROL ") + ctrlName(f.subclass);
+    case FrameType::Voice:
+      return "VOICE " + std::to_string(f.subclass);
+    default:
+      return "TYPE " + std::to_string(static_cast<int>(f.type));
   }
 }
 

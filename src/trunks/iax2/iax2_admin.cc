@@ -88,6 +88,8 @@ core::Result<void> Iax2Admin::load() {
     in.peer.host = storedString(e, "host");
     in.peer.username = storedString(e, "username");
     in.peer.port = storedInt(e, "port", 4569);
+    in.peer.trunk = e.value("trunk", false);
+    in.peer.trunkTimestamps = e.value("trunk_timestamps", true);
     if (auto p = resolvePeer(in, {})) s.peers.push_back(*p);
   }
   for (const auto& e : j.value("registrations", Json::array())) {
@@ -100,6 +102,8 @@ core::Result<void> Iax2Admin::load() {
     in.registration.secret = *secret;
     in.registration.port = storedInt(e, "port", 4569);
     in.registration.refreshSeconds = storedInt(e, "refresh_seconds", 60);
+    in.registration.trunk = e.value("trunk", false);
+    in.registration.trunkTimestamps = e.value("trunk_timestamps", true);
     if (auto g = resolveRegistration(in, {})) s.registrations.push_back(*g);
   }
   std::lock_guard lock(mutex_);
@@ -165,7 +169,9 @@ core::Result<void> Iax2Admin::saveAndApply(Stored next) {
                           {"secret", box_.seal(p.secret)},
                           {"host", p.host},
                           {"port", p.port},
-                          {"username", p.username}});
+                          {"username", p.username},
+                          {"trunk", p.trunk},
+                          {"trunk_timestamps", p.trunkTimestamps}});
   }
   j["registrations"] = Json::array();
   for (const auto& r : next.registrations) {
@@ -173,7 +179,9 @@ core::Result<void> Iax2Admin::saveAndApply(Stored next) {
                                   {"port", r.port},
                                   {"username", r.username},
                                   {"secret", box_.seal(r.secret)},
-                                  {"refresh_seconds", r.refreshSeconds}});
+                                  {"refresh_seconds", r.refreshSeconds},
+                                  {"trunk", r.trunk},
+                                  {"trunk_timestamps", r.trunkTimestamps}});
   }
   if (auto r = store_.setMeta(kMetaKey, j.dump()); !r) return r;
   stored_ = std::move(next);

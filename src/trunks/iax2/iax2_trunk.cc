@@ -200,6 +200,7 @@ Iax2Trunk::Iax2Trunk(reactor::EventLoop& loop, Iax2TrunkOptions options)
 }
 
 Iax2Trunk::~Iax2Trunk() {
+  loop_.removeIterationHook(this);
   for (auto& [no, call] : calls_) call->markEnded();
   if (drainTimer_) loop_.cancel(drainTimer_);
   if (housekeepingTimer_) loop_.cancel(housekeepingTimer_);
@@ -273,6 +274,13 @@ core::Result<void> Iax2Trunk::start(TrunkEvents& events) {
     return core::makeError("invalid_address", "The IAX2 bind address '" + options_.bindAddress +
                                                   "' is not a numeric address.");
   }
+  // After every call's media tick of this iteration: the trunk frames they filled go out, in
+  // the same sendmmsg as the rest.
+  loop_.removeIterationHook(this);
+  loop_.addIterationHook(this, [this] {
+    engine_->flushTrunks();
+    if (socket_) socket_->flush();
+  });
   up_ = true;  // so that the first setState() reports
   setState(false, "starting");
   prefetchHosts();
@@ -380,6 +388,8 @@ void Iax2Trunk::finishStop() {
   calls_.clear();
   if (drainTimer_) loop_.cancel(drainTimer_);
   drainTimer_ = 0;
+  engine_->flushTrunks();
+  loop_.removeIterationHook(this);
   socket_.reset();
   setState(false, "stopped");
   events_ = nullptr;

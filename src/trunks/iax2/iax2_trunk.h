@@ -1,6 +1,7 @@
 #pragma once
 // Iax2Trunk: the IAX2 engine (engine.h) as a trunks::Trunk on the reactor. One UDP socket
-// (reactor::UdpSocket: recvmmsg on readiness, sendmmsg at the end of each loop iteration); the
+// (reactor::UdpSocket: recvmmsg on readiness, sendmmsg at the end of each loop iteration, after
+// the engine's trunk frames of the iteration were flushed into it); the
 // engine's timers on a 50 ms housekeeping timer; each answered call's media on its own 20 ms
 // wall-clock timer (all on one grid, so their frames share system calls): the received frame
 // leaves the call's jitter buffer, then the fax side sends the next one at once on the call's

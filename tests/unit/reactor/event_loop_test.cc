@@ -1,5 +1,6 @@
 // The reactor: timers on an injected clock, periodic grids, posted and deferred work, file
-// events, runSync errors (a throwing task, a stopped loop), and the resolver off the loop.
+// events, runSync errors (a throwing task, a stopped loop), long iterations counted, and the
+// resolver off the loop.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -83,6 +84,32 @@ TEST(EventLoop, PeriodicTimerKeepsItsGridAndCanCancelItself) {
   EXPECT_GE(st.maxLagUs, 5'000);
 }
 
+// After a stall a media timer runs every missed tick (audio that arrived and audio the far end
+// expects) up to kMediaCatchUpTicks; an ordinary timer skips ahead after 10 periods, and so does a
+// media timer after a longer stall.
+TEST(EventLoop, MediaTimersCatchUpAfterAStall) {
+  ManualClock clock(0);
+  EventLoop loop(&clock);
+  loop.start();
+  std::atomic<int> media{0}, plain{0};
+  ASSERT_TRUE(loop.runSync([&] {
+                    loop.every(
+                        20'000, 20'000, [&] { ++media; }, true);
+                    loop.every(20'000, 20'000, [&] { ++plain; });
+                  })
+                  .ok());
+  clock.advance(20'000 * 20);  // 20 ticks due at once
+  ASSERT_TRUE(waitUntil([&] {
+    (void)loop.runSync([] {});
+    return media.load() == 20;
+  }));
+  EXPECT_EQ(plain.load(), 1);                         // skipped ahead
+  clock.advance(20'000 * (kMediaCatchUpTicks + 20));  // too long: skipped ahead as well
+  for (int i = 0; i < 50; ++i) (void)loop.runSync([] {});
+  EXPECT_EQ(media.load(), 21);
+  loop.stop();
+}
+
 TEST(EventLoop, DeferredWorkRunsFastButLetsPostedWorkThrough) {
   EventLoop loop;
   loop.start();
@@ -121,6 +148,23 @@ TEST(EventLoop, RunSyncReportsAThrowingTaskAndAStoppedLoop) {
   // After stop the task runs on the caller's thread (nobody else runs loop work any more).
   ASSERT_TRUE(loop.runSync([&] { ++n; }).ok());
   EXPECT_EQ(n.load(), 2);
+}
+
+// A handler that holds the loop (a stand-in for a blocking call) shows up in the stall counters;
+// quick ones do not. (The sleep only bounds the iteration from below: no timing assertion.)
+TEST(EventLoop, ALongIterationIsCounted) {
+  EventLoop loop;
+  loop.start();
+  std::atomic<bool> ran{false};
+  loop.post([&ran] {
+    std::this_thread::sleep_for(std::chrono::microseconds(kLongIterationUs + 5'000));
+    ran = true;
+  });
+  ASSERT_TRUE(waitUntil([&] { return ran.load() && loop.stats().longIterations >= 1; }));
+  EXPECT_GE(loop.stats().maxIterationUs, kLongIterationUs);
+  loop.resetStats();
+  EXPECT_EQ(loop.stats().longIterations, 0);
+  loop.stop();
 }
 
 TEST(EventLoop, FileEventsAndBatchedUdp) {

@@ -326,5 +326,185 @@ TEST(Iax2Engine, AFarEndLostDuringTheCallIsATimeout) {
   EXPECT_EQ(client.lastKind, EndKind::Timeout);
 }
 
+// Calls between two engines whose peers are configured `trunk`: the voice of all calls of a
+// 20 ms tick travels in one meta trunk datagram (split at the MTU), both entry forms play out
+// on the exact 20 ms timestamp grid, and the peer that is not `trunk` sends mini frames.
+struct TrunkPair {
+  Net net;
+  std::unique_ptr<Node> server, client;
+  std::vector<std::uint16_t> out, in;  // client's and server's call numbers, same order
+
+  TrunkPair(bool timestamps, int calls, std::uint32_t codec) {
+    EngineConfig sc = serverConfig();
+    sc.peers[0].trunk = true;
+    sc.peers[0].trunkTimestamps = timestamps;
+    sc.codecs = {codec};
+    server = std::make_unique<Node>(net, "127.0.0.1", 4569, sc);
+    EngineConfig cc = clientConfig("s3cret");
+    cc.registrations[0].trunk = true;
+    cc.registrations[0].trunkTimestamps = timestamps;
+    cc.codecs = {codec};
+    client = std::make_unique<Node>(net, "127.0.0.2", 4570, cc);
+    net.advance(100);
+    for (int i = 0; i < calls; ++i) {
+      auto c = client->engine->dial("100", "", "", net.now);
+      if (c.ok()) out.push_back(*c);
+    }
+    net.advance(200);
+    for (auto no : server->inbound) server->engine->answer(no, net.now);
+    in = server->inbound;
+    net.advance(100);
+  }
+  // One 20 ms tick: every call sends one frame both ways, trunks flush, the net delivers.
+  void tick(std::size_t len) {
+    std::vector<std::uint8_t> frame(len);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      frame[0] = static_cast<std::uint8_t>(i);
+      client->engine->sendVoice(out[i], frame.data(), len, net.now);
+      server->engine->sendVoice(in[i], frame.data(), len, net.now);
+    }
+    client->engine->flushTrunks();
+    server->engine->flushTrunks();
+    net.advance(20);
+  }
+};
+
+int countKind(const Net& net, const Address& from, DatagramKind kind) {
+  int n = 0;
+  for (const auto& p : net.seen) {
+    if (p.from == from && classify(p.bytes.data(), p.bytes.size()) == kind) ++n;
+  }
+  return n;
+}
+
+void expectTrunkedVoice(bool timestamps) {
+  TrunkPair t(timestamps, 3, kFormatAlaw);
+  ASSERT_EQ(t.out.size(), 3u);
+  ASSERT_EQ(t.in.size(), 3u);
+  ASSERT_EQ(t.client->answered.size(), 3u);
+  const std::size_t before = t.net.seen.size();
+  std::vector<int> got(3, 0);
+  std::vector<std::uint32_t> lastTs(3, 0);
+  for (int tick = 0; tick < 200; ++tick) {
+    t.tick(160);
+    for (std::size_t i = 0; i < 3; ++i) {
+      // Both directions play out on the 20 ms grid, each call its own frames.
+      for (auto [engine, no] : {std::pair{t.server->engine.get(), t.in[i]},
+                                std::pair{t.client->engine.get(), t.out[i]}}) {
+        if (const VoiceFrame* f = engine->popVoice(no)) {
+          EXPECT_EQ(f->data[0], i);
+          EXPECT_EQ(f->len, 160u);
+          if (engine == t.server->engine.get()) {
+            if (got[i] > 0) {
+              EXPECT_EQ(f->timestamp - lastTs[i], 20u) << "call " << i << " tick " << tick;
+            }
+            lastTs[i] = f->timestamp;
+            ++got[i];
+          }
+        }
+      }
+    }
+  }
+  for (int g : got) EXPECT_GE(g, 190);
+  // One datagram per direction and tick carries all three calls (the first frame of each call
+  // is a full frame: the format and timestamp anchor).
+  int trunkFrames = 0;
+  for (std::size_t k = before; k < t.net.seen.size(); ++k) {
+    const auto& p = t.net.seen[k];
+    if (p.from == t.client->addr &&
+        classify(p.bytes.data(), p.bytes.size()) == DatagramKind::Trunk) {
+      ++trunkFrames;
+    }
+  }
+  EXPECT_GE(trunkFrames, 198);
+  EXPECT_LE(trunkFrames, 200);
+  EXPECT_EQ(countKind(t.net, t.client->addr, DatagramKind::Mini), 0);
+  EXPECT_EQ(countKind(t.net, t.server->addr, DatagramKind::Mini), 0);
+  EXPECT_GE(t.server->engine->stats().trunkFramesIn, 198u);
+  EXPECT_EQ(t.server->engine->stats().trunkDropped, 0u);
+  EXPECT_EQ(t.client->engine->stats().trunkFramesOut, static_cast<std::uint64_t>(trunkFrames));
+}
+
+TEST(Iax2Engine, TrunkFramesWithTimestampsCarryEveryCall) { expectTrunkedVoice(true); }
+TEST(Iax2Engine, TrunkFramesWithoutTimestampsCarryEveryCall) { expectTrunkedVoice(false); }
+
+TEST(Iax2Engine, TrunkFramesSplitAtTheMtu) {
+  TrunkPair t(true, 10, kFormatSlinear);  // 10 x 326 bytes, 3 fit in one: four a tick
+  ASSERT_EQ(t.in.size(), 10u);
+  t.tick(320);  // full frames first
+  const std::size_t before = t.net.seen.size();
+  t.tick(320);
+  int trunks = 0;
+  for (std::size_t k = before; k < t.net.seen.size(); ++k) {
+    const auto& p = t.net.seen[k];
+    if (p.from == t.client->addr &&
+        classify(p.bytes.data(), p.bytes.size()) == DatagramKind::Trunk) {
+      ++trunks;
+      EXPECT_LE(p.bytes.size(), kTrunkMtu);
+    }
+  }
+  EXPECT_EQ(trunks, 4);
+}
+
+TEST(Iax2Engine, TrunkEntriesOfUnknownCallsAndMalformedTrunkFramesAreDroppedAndCounted) {
+  TrunkPair t(true, 1, kFormatAlaw);
+  ASSERT_EQ(t.in.size(), 1u);
+  t.tick(160);
+  t.tick(160);
+  Engine& server = *t.server->engine;
+  const auto dropped = server.stats().trunkDropped;
+  std::uint8_t voice[160] = {};
+  TrunkWriter w;
+  w.begin(0, true);
+  w.add(0x1234, 0, voice, sizeof(voice));  // nobody's call number
+  w.add(t.out[0], 40, voice, 0);           // an empty entry
+  server.onDatagram(w.data(), w.size(), t.client->addr, t.net.now);
+  EXPECT_EQ(server.stats().trunkDropped, dropped + 2);
+  // The same entry from another address than the call's: not the call's.
+  w.begin(0, true);
+  w.add(t.out[0], 60, voice, sizeof(voice));
+  server.onDatagram(w.data(), w.size(), *Address::numeric("127.0.0.9", 4570), t.net.now);
+  EXPECT_EQ(server.stats().trunkDropped, dropped + 3);
+  // Lengths past the end: the whole datagram.
+  std::vector<std::uint8_t> bad(w.data(), w.data() + w.size());
+  bad[8] = 0x7f;
+  server.onDatagram(bad.data(), bad.size(), t.client->addr, t.net.now);
+  EXPECT_EQ(server.stats().trunkDropped, dropped + 4);
+  // The call goes on.
+  for (int i = 0; i < 20; ++i) t.tick(160);
+  EXPECT_TRUE(server.up(t.in[0]));
+  EXPECT_NE(server.popVoice(t.in[0]), nullptr);
+}
+
+TEST(Iax2Engine, APeerWithoutTrunkGetsMiniFramesButTrunkFramesAreStillReceived) {
+  Net net;
+  EngineConfig sc = serverConfig();  // trunk = false for "modem" (iaxmodem does not trunk)
+  Node server(net, "127.0.0.1", 4569, sc);
+  EngineConfig cc = clientConfig("s3cret");
+  cc.registrations[0].trunk = true;
+  Node client(net, "127.0.0.2", 4570, cc);
+  net.advance(100);
+  auto call = client.engine->dial("100", "", "", net.now);
+  ASSERT_TRUE(call.ok());
+  net.advance(100);
+  ASSERT_EQ(server.inbound.size(), 1u);
+  server.engine->answer(server.inbound[0], net.now);
+  net.advance(40);
+  std::uint8_t frame[160] = {};
+  int played = 0;
+  for (int i = 0; i < 50; ++i) {
+    client.engine->sendVoice(*call, frame, 160, net.now);
+    server.engine->sendVoice(server.inbound[0], frame, 160, net.now);
+    client.engine->flushTrunks();
+    server.engine->flushTrunks();
+    net.advance(20);
+    if (server.engine->popVoice(server.inbound[0])) ++played;
+  }
+  EXPECT_GE(played, 40);
+  EXPECT_GE(countKind(net, server.addr, DatagramKind::Mini), 45);
+  EXPECT_EQ(countKind(net, server.addr, DatagramKind::Trunk), 0);
+  EXPECT_GE(countKind(net, client.addr, DatagramKind::Trunk), 45);
+}
+
 }  // namespace
 }  // namespace vfax::trunks::iax2

@@ -105,6 +105,92 @@ TEST(Iax2Frame, MiniFrame) {
   EXPECT_EQ(m->data[159], 159);
 }
 
+// The meta trunk frame layouts of RFC 5456 8.1.2 (as Asterisk sends them), byte by byte.
+TEST(Iax2Frame, TrunkFrameWithoutTimestamps) {
+  const std::uint8_t a[3] = {1, 2, 3};
+  const std::uint8_t b[2] = {9, 8};
+  TrunkWriter w;
+  w.begin(0x01020304, false);
+  ASSERT_TRUE(w.add(0x0005, 0, a, 3));
+  ASSERT_TRUE(w.add(0x7001, 0, b, 2));
+  const std::vector<std::uint8_t> expected = {0,    0, 1, 0, 1, 2, 3, 4,  // meta trunk, ts
+                                              0,    5, 0, 3, 1, 2, 3,     // call 5, 3 bytes
+                                              0x70, 1, 0, 2, 9, 8};       // call 0x7001, 2 bytes
+  ASSERT_EQ(std::vector<std::uint8_t>(w.data(), w.data() + w.size()), expected);
+  EXPECT_EQ(classify(w.data(), w.size()), DatagramKind::Trunk);
+  std::vector<TrunkEntry> entries;
+  auto h = parseTrunk(w.data(), w.size(), entries);
+  ASSERT_TRUE(h);
+  EXPECT_FALSE(h->timestamps);
+  EXPECT_EQ(h->timestamp, 0x01020304u);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].srcCall, 5);
+  ASSERT_EQ(entries[0].len, 3u);
+  EXPECT_EQ(entries[0].data[2], 3);
+  EXPECT_EQ(entries[1].srcCall, 0x7001);
+  EXPECT_EQ(entries[1].len, 2u);
+}
+
+TEST(Iax2Frame, TrunkFrameWithTimestamps) {
+  const std::uint8_t a[2] = {7, 7};
+  TrunkWriter w;
+  w.begin(40, true);
+  ASSERT_TRUE(w.add(0x0102, 0xfff0, a, 2));
+  const std::vector<std::uint8_t> expected = {0,    0,    1, 1, 0, 0, 0, 40,  // timestamps bit
+                                              0,    2,                        // length first
+                                              1,    2,                        // call number
+                                              0xff, 0xf0, 7, 7};              // its timestamp
+  ASSERT_EQ(std::vector<std::uint8_t>(w.data(), w.data() + w.size()), expected);
+  std::vector<TrunkEntry> entries;
+  auto h = parseTrunk(w.data(), w.size(), entries);
+  ASSERT_TRUE(h);
+  EXPECT_TRUE(h->timestamps);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].srcCall, 0x0102);
+  EXPECT_EQ(entries[0].timestamp, 0xfff0);
+  EXPECT_EQ(entries[0].len, 2u);
+}
+
+TEST(Iax2Frame, TrunkWriterStaysUnderTheMtu) {
+  std::uint8_t voice[320] = {};
+  TrunkWriter w;
+  w.begin(0, true);
+  int added = 0;
+  while (w.add(static_cast<std::uint16_t>(added + 1), 0, voice, sizeof(voice))) ++added;
+  EXPECT_EQ(added, static_cast<int>((kTrunkMtu - kTrunkHeader) / (kTrunkEntryHeaderTs + 320)));
+  EXPECT_LE(w.size(), kTrunkMtu);
+  EXPECT_FALSE(w.fits(sizeof(voice)));
+  w.clear();
+  EXPECT_TRUE(w.empty());
+}
+
+TEST(Iax2Frame, MalformedTrunkFramesAreRefused) {
+  std::vector<TrunkEntry> entries;
+  auto refused = [&](std::vector<std::uint8_t> b) {
+    bool bad = !parseTrunk(b.data(), b.size(), entries);
+    return bad && entries.empty();
+  };
+  EXPECT_TRUE(refused({0, 0, 1, 0, 0, 0, 0, 1}));                 // no entry at all
+  EXPECT_TRUE(refused({0, 0, 1, 0, 0, 0}));                       // short header
+  EXPECT_TRUE(refused({0, 0, 1, 0, 0, 0, 0, 1, 0, 5, 0}));        // entry header cut
+  EXPECT_TRUE(refused({0, 0, 1, 0, 0, 0, 0, 1, 0, 5, 0, 9, 1}));  // length past the end
+  EXPECT_TRUE(refused({0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1}));  // call number 0
+  EXPECT_TRUE(refused({0, 0, 1, 2, 0, 0, 0, 1, 0, 5, 0, 1, 1}));  // unknown command data bit
+  EXPECT_TRUE(refused({0, 0, 2, 0, 0, 0, 0, 1, 0, 5, 0, 1, 1}));  // another meta command
+  EXPECT_TRUE(refused({0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 0, 5, 0}));  // with timestamps: cut
+  // The second entry runs past the end: the whole frame goes, not just that entry.
+  EXPECT_TRUE(refused({0, 0, 1, 0, 0, 0, 0, 1, 0, 5, 0, 1, 1, 0, 6, 0, 4, 1}));
+  // A video meta frame is not a trunk frame.
+  std::vector<std::uint8_t> video = {0, 0, 0x80, 5, 0, 0, 1};
+  EXPECT_EQ(classify(video.data(), video.size()), DatagramKind::Other);
+  EXPECT_TRUE(refused(video));
+  // A zero-length entry is well-formed; the engine drops it.
+  std::vector<std::uint8_t> empty = {0, 0, 1, 0, 0, 0, 0, 1, 0, 5, 0, 0};
+  ASSERT_TRUE(parseTrunk(empty.data(), empty.size(), entries));
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].len, 0u);
+}
+
 TEST(Iax2Jitter, ReordersDropsDuplicatesAndLateFrames) {
   JitterBuffer jb(2);
   std::uint8_t d[4] = {1, 2, 3, 4};

@@ -115,11 +115,14 @@ bool waitUntil(F f, std::chrono::seconds limit = 10s) {
 }
 
 TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
-  for (std::uint32_t codec : {kFormatSlinear, kFormatUlaw}) {
+  // The last round with IAX2 trunking both ways: the voice travels in meta trunk frames, which
+  // the trunk flushes at the end of each loop iteration.
+  for (auto [codec, trunk] : {std::pair{kFormatSlinear, false}, std::pair{kFormatUlaw, false},
+                              std::pair{kFormatAlaw, true}}) {
     EventLoop loopB, loopA;
     Iax2TrunkOptions ob;
     ob.port = 0;
-    ob.engine.peers.push_back(PeerConfig{"a", "pw", "", 4569, ""});
+    ob.engine.peers.push_back(PeerConfig{"a", "pw", "", 4569, "", trunk});
     ob.engine.codecs = {codec};
     Iax2Trunk b(loopB, ob);
     Far far;
@@ -129,7 +132,7 @@ TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
     Iax2TrunkOptions oa;
     oa.port = 0;
     oa.engine.registrations.push_back(
-        RegistrationConfig{"127.0.0.1", b.boundPort(), "a", "pw", 60});
+        RegistrationConfig{"127.0.0.1", b.boundPort(), "a", "pw", 60, trunk});
     oa.engine.codecs = {codec};
     Iax2Trunk a(loopA, oa);
     Far near;  // never called
@@ -153,6 +156,12 @@ TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
     ASSERT_TRUE(waitUntil([&] { return h.frames.load() > 20; }));
     EXPECT_GT(h.ticks.load(), 20);  // our side was asked for media on the 20 ms grid
     EXPECT_NEAR(h.firstSample.load(), 1000, codec == kFormatSlinear ? 0 : 40);
+    if (trunk) {
+      EXPECT_GT(a.status().stats.trunkFramesIn, 10u);
+      EXPECT_EQ(a.status().stats.trunkDropped, 0u);
+    } else {
+      EXPECT_EQ(a.status().stats.trunkFramesIn, 0u);
+    }
     sync(loopA, [&] { call->hangup(normalCause()); });
     ASSERT_TRUE(waitUntil([&] { return far.handler.hangups.load() == 1; }));
 
