@@ -324,6 +324,7 @@ Result<User> Accounts::updateUser(const Caller& caller, std::int64_t id, const U
   }
   u.updatedAt = clock_.now();
   if (auto r = store_.updateUser(u); !r) return r.error();
+  forgetCachedTokens();
   // A new password or a disabled user ends the sessions elsewhere (not the one that asked).
   if (passwordChanged || (before.enabled && !u.enabled)) {
     std::optional<std::int64_t> keep;
@@ -335,6 +336,7 @@ Result<User> Accounts::updateUser(const Caller& caller, std::int64_t id, const U
     if (auto tokens = store_.listTokens(id)) {
       for (const auto& t : *tokens) (void)store_.deleteToken(t.id);
     }
+    forgetCachedTokens();
   }
   return u;
 }
@@ -351,6 +353,7 @@ Result<void> Accounts::removeUser(std::int64_t id) {
   gone.enabled = false;
   if (auto r = keepOneAdmin(*found, gone); !r) return r;
   auto r = store_.deleteUser(id);
+  forgetCachedTokens();
   if (!r) return r.error();
   if (!*r) return makeError("not_found", "there is no user " + std::to_string(id));
   return {};
@@ -411,9 +414,16 @@ Result<void> Accounts::revokeToken(const Caller& caller, std::int64_t id) {
     return notFoundToken(id);
   }
   auto r = store_.deleteToken(id);
+  forgetCachedTokens();
   if (!r) return r.error();
   if (!*r) return notFoundToken(id);
   return {};
+}
+
+void Accounts::forgetCachedTokens() {
+  std::lock_guard lock(cacheMu_);
+  tokenCache_.clear();
+  ++cacheGeneration_;
 }
 
 Result<Caller> Accounts::authenticateToken(const std::string& secret, const std::string& source) {
@@ -421,6 +431,21 @@ Result<Caller> Accounts::authenticateToken(const std::string& secret, const std:
   if (secret.empty() || secret.size() > 200) return invalid;
   auto hash = keyedHash("", secret);
   if (!hash) return hash.error();
+  std::uint64_t generation = 0;
+  {
+    const Millis now = clock_.now();
+    std::lock_guard lock(cacheMu_);
+    generation = cacheGeneration_;
+    auto it = tokenCache_.find(*hash);
+    if (it != tokenCache_.end() && now - it->second.cachedAt < kTouchEvery / 2) {
+      if (it->second.expiresAt != 0 && it->second.expiresAt <= now) {
+        return makeError("unauthorized", "the API token has expired");
+      }
+      Caller c = it->second.caller;
+      c.source = source;
+      return c;
+    }
+  }
   auto t = store_.tokenByHash(*hash);
   if (!t) return t.error();
   if (!*t) return invalid;
@@ -439,6 +464,13 @@ Result<Caller> Accounts::authenticateToken(const std::string& secret, const std:
   c.role = (*u)->role;
   c.tokenId = (*t)->id;
   c.credential = "token " + std::to_string((*t)->id) + " (" + (*t)->name + ")";
+  {
+    std::lock_guard lock(cacheMu_);
+    if (generation == cacheGeneration_) {
+      if (tokenCache_.size() >= kMaxThrottleEntries) tokenCache_.clear();
+      tokenCache_[*hash] = CachedToken{c, (*t)->expiresAt, now};
+    }
+  }
   c.source = source;
   return c;
 }

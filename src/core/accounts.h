@@ -11,6 +11,7 @@
 #include <semaphore>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -169,7 +170,19 @@ class Accounts {
   // "NAME\nSRC" -> last successful login: a user at an address they logged in from before is
   // held only by their own failures there, not by those of others (shared NAT, a guesser).
   std::map<std::string, Millis> knownClients_;
-  std::mutex usersMu_;  // one read-modify-write of a user at a time (disable vs. self-update)
+  std::mutex usersMu_;
+  // Tokens already checked, by hash: every API request authenticates, and two store reads each
+  // would queue behind the commits of submits. Cleared whenever a user or token changes (all such
+  // changes go through this class), so a revoke or disable takes effect at once.
+  struct CachedToken {
+    Caller caller;
+    Millis expiresAt = 0;
+    Millis cachedAt = 0;
+  };
+  std::mutex cacheMu_;
+  std::unordered_map<std::string, CachedToken> tokenCache_;
+  std::uint64_t cacheGeneration_ = 0;  // a lookup that began before a change caches nothing
+  void forgetCachedTokens();  // one read-modify-write of a user at a time (disable vs. self-update)
   std::uint64_t auditDropped_ = 0;
 
   std::mutex auditMu_;
