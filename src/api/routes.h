@@ -65,6 +65,11 @@ httplib::Server::Handler guardedAs(
     Context& ctx, Access access,
     std::function<void(const httplib::Request&, httplib::Response&, const core::Caller&)> h);
 
+/// The same for a route function taking the context too: `guardedAs(ctx, Access::Admin, putUser)`.
+using RouteFn = void (*)(Context&, const httplib::Request&, httplib::Response&,
+                         const core::Caller&);
+httplib::Server::Handler guardedAs(Context& ctx, Access access, RouteFn f);
+
 /// Audit log entry for what `caller` just did.
 void audit(Context& ctx, const core::Caller& caller, std::string action, std::string target,
            std::string detail = {});

@@ -268,24 +268,19 @@ void listAudit(Context& ctx, const httplib::Request& req, httplib::Response& res
 void addAccountRoutes(httplib::Server& server, Context& ctx) {
   const auto any = Access::Token;
   const auto admin = Access::Admin;
-  auto as = [&ctx](auto f) {
-    return [&ctx, f](const httplib::Request& req, httplib::Response& res, const core::Caller& c) {
-      f(ctx, req, res, c);
-    };
-  };
   server.Post("/api/v1/session", guarded(ctx, Access::Public, [&ctx](const auto& req, auto& res) {
                 login(ctx, req, res);
               }));
-  server.Get("/api/v1/session", guardedAs(ctx, any, as(whoami)));
-  server.Delete("/api/v1/session", guardedAs(ctx, any, as(logout)));
+  server.Get("/api/v1/session", guardedAs(ctx, any, whoami));
+  server.Delete("/api/v1/session", guardedAs(ctx, any, logout));
 
-  server.Get("/api/v1/users", guardedAs(ctx, admin, as(listUsers)));
-  server.Post("/api/v1/users", guardedAs(ctx, admin, as(addUser)));
-  server.Get(R"(/api/v1/users/(\d+))", guardedAs(ctx, any, as(getUser)));
-  server.Put(R"(/api/v1/users/(\d+))", guardedAs(ctx, any, as(putUser)));
-  server.Delete(R"(/api/v1/users/(\d+))", guardedAs(ctx, admin, as(deleteUser)));
+  server.Get("/api/v1/users", guardedAs(ctx, admin, listUsers));
+  server.Post("/api/v1/users", guardedAs(ctx, admin, addUser));
+  server.Get(R"(/api/v1/users/(\d+))", guardedAs(ctx, any, getUser));
+  server.Put(R"(/api/v1/users/(\d+))", guardedAs(ctx, any, putUser));
+  server.Delete(R"(/api/v1/users/(\d+))", guardedAs(ctx, admin, deleteUser));
 
-  server.Get("/api/v1/audit", guardedAs(ctx, admin, as(listAudit)));
+  server.Get("/api/v1/audit", guardedAs(ctx, admin, listAudit));
 }
 
 }  // namespace vfax::api::detail

@@ -189,32 +189,26 @@ void cleanup(Context& ctx, const httplib::Request& req, httplib::Response& res,
 void addAdminRoutes(httplib::Server& server, Context& ctx) {
   const auto any = Access::Token;
   const auto admin = Access::Admin;
-  // Binds a handler taking (ctx, req, res, caller).
-  auto as = [&ctx](auto f) {
-    return [&ctx, f](const httplib::Request& req, httplib::Response& res, const core::Caller& c) {
-      f(ctx, req, res, c);
-    };
-  };
   server.Get("/api/v1/settings",
              guarded(ctx, admin, [&ctx](const auto&, auto& res) { getSettings(ctx, res); }));
-  server.Put("/api/v1/settings", guardedAs(ctx, admin, as(putSettings)));
+  server.Put("/api/v1/settings", guardedAs(ctx, admin, putSettings));
 
   server.Get("/api/v1/devices", guardedAs(ctx, any, [&ctx](const auto&, auto& res, const auto& c) {
                listDevices(ctx, res, c);
              }));
-  server.Post("/api/v1/devices", guardedAs(ctx, admin, as(addDevice)));
-  server.Get(R"(/api/v1/devices/(\d+))", guardedAs(ctx, any, as(getDevice)));
-  server.Put(R"(/api/v1/devices/(\d+))", guardedAs(ctx, admin, as(putDevice)));
-  server.Delete(R"(/api/v1/devices/(\d+))", guardedAs(ctx, admin, as(deleteDevice)));
+  server.Post("/api/v1/devices", guardedAs(ctx, admin, addDevice));
+  server.Get(R"(/api/v1/devices/(\d+))", guardedAs(ctx, any, getDevice));
+  server.Put(R"(/api/v1/devices/(\d+))", guardedAs(ctx, admin, putDevice));
+  server.Delete(R"(/api/v1/devices/(\d+))", guardedAs(ctx, admin, deleteDevice));
 
-  server.Get("/api/v1/tokens", guardedAs(ctx, any, as(listTokens)));
-  server.Post("/api/v1/tokens", guardedAs(ctx, any, as(createToken)));
-  server.Delete(R"(/api/v1/tokens/(\d+))", guardedAs(ctx, any, as(revokeToken)));
+  server.Get("/api/v1/tokens", guardedAs(ctx, any, listTokens));
+  server.Post("/api/v1/tokens", guardedAs(ctx, any, createToken));
+  server.Delete(R"(/api/v1/tokens/(\d+))", guardedAs(ctx, any, revokeToken));
 
   server.Get("/api/v1/lines", guarded(ctx, any, [&ctx](const auto&, auto& res) {
                replyJson(res, 200, toJson(ctx.service.lines(), ctx.trunks()));
              }));
-  server.Post("/api/v1/maintenance/cleanup", guardedAs(ctx, admin, as(cleanup)));
+  server.Post("/api/v1/maintenance/cleanup", guardedAs(ctx, admin, cleanup));
 }
 
 }  // namespace vfax::api::detail

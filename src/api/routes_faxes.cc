@@ -188,26 +188,13 @@ void addFaxRoutes(httplib::Server& server, Context& ctx) {
       replyError(res, core::makeError("internal", std::string("upload: ") + ex.what()));
     }
   });
-  server.Get("/api/v1/faxes",
-             guardedAs(ctx, Access::Token, [&ctx](const auto& req, auto& res, const auto& c) {
-               list(ctx, req, res, c);
-             }));
-  server.Get(R"(/api/v1/faxes/(\d+))",
-             guardedAs(ctx, Access::Token, [&ctx](const auto& req, auto& res, const auto& c) {
-               show(ctx, req, res, c);
-             }));
-  server.Delete(R"(/api/v1/faxes/(\d+))",
-                guardedAs(ctx, Access::Token, [&ctx](const auto& req, auto& res, const auto& c) {
-                  cancel(ctx, req, res, c);
-                }));
+  server.Get("/api/v1/faxes", guardedAs(ctx, Access::Token, list));
+  server.Get(R"(/api/v1/faxes/(\d+))", guardedAs(ctx, Access::Token, show));
+  server.Delete(R"(/api/v1/faxes/(\d+))", guardedAs(ctx, Access::Token, cancel));
   server.Get(R"(/api/v1/faxes/(\d+)/(document\.pdf|document\.tiff|preview\.png))",
-             guardedAs(ctx, Access::Token, [&ctx](const auto& req, auto& res, const auto& c) {
-               document(ctx, req, res, c);
-             }));
+             guardedAs(ctx, Access::Token, document));
   server.Get(R"(/api/v1/faxes/(\d+)/(page)s/([1-9]\d{0,3})\.png)",
-             guardedAs(ctx, Access::Token, [&ctx](const auto& req, auto& res, const auto& c) {
-               document(ctx, req, res, c);
-             }));
+             guardedAs(ctx, Access::Token, document));
 }
 
 }  // namespace vfax::api::detail

@@ -163,6 +163,12 @@ httplib::Server::Handler guardedAs(
   };
 }
 
+httplib::Server::Handler guardedAs(Context& ctx, Access access, RouteFn f) {
+  return guardedAs(ctx, access,
+                   [&ctx, f](const httplib::Request& req, httplib::Response& res,
+                             const core::Caller& c) { f(ctx, req, res, c); });
+}
+
 httplib::Server::Handler guarded(
     Context& ctx, Access access,
     std::function<void(const httplib::Request&, httplib::Response&)> h) {

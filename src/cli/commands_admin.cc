@@ -31,7 +31,7 @@ void printDevices(const Json& devices) {
                     cell(d["email"]),
                     cell(d["tsi"]) + (d.value("tsi_custom", false) ? "" : " (default)"),
                     cell(d["inbound_format"]), cell(d.value("owner", Json())),
-                    d.contains("members") ? d["members"].dump() : "",
+                    d.value("members", Json::array()).empty() ? "-" : d["members"].dump(),
                     d.value("has_pin", false) ? "yes" : "no"});
   }
   printTable(std::cout,

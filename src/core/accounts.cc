@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/hex.h"
+
 namespace vfax::core {
 
 namespace {
@@ -40,13 +42,6 @@ std::string printable(std::string s, std::size_t max) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   }
   return s;
-}
-
-std::string toHex(const unsigned char* data, size_t n) {
-  std::string out(n * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, n);
-  out.pop_back();
-  return out;
 }
 
 std::string randomSecret(const char* prefix, size_t bytes) {

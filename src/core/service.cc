@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/destination_policy.h"
+#include "core/hex.h"
 #include "core/number_plan.h"
 #include "core/scheduler.h"
 
@@ -17,13 +18,6 @@ namespace vfax::core {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string toHex(const unsigned char* data, size_t n) {
-  std::string out(n * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, n);
-  out.pop_back();
-  return out;
-}
 
 bool plausibleEmail(std::string_view e) {
   const auto at = e.find('@');
@@ -42,6 +36,13 @@ std::string digitsOnly(std::string_view s) {
     if (c >= '0' && c <= '9') out += c;
   }
   return out;
+}
+
+// A refused submission leaves nothing behind: its staged uploads go.
+Result<Fax> refuse(const SubmitRequest& req, Error e) {
+  std::error_code ec;
+  for (const auto& u : req.files) fs::remove(u.path, ec);
+  return e;
 }
 
 Result<void> moveFile(const std::string& from, const std::string& to) {
@@ -103,14 +104,7 @@ void Service::stop() {
 // Faxes
 
 Result<Fax> Service::submit(SubmitRequest req) {
-  auto discard = [&req] {
-    std::error_code ec;
-    for (const auto& u : req.files) fs::remove(u.path, ec);
-  };
-  auto fail = [&discard](Error e) -> Result<Fax> {
-    discard();
-    return e;
-  };
+  auto fail = [&req](Error e) { return refuse(req, std::move(e)); };
   auto& store = scheduler_->store();
   if (req.files.empty()) return fail(makeError("no_file", "attach at least one document to fax"));
   std::vector<std::string> types;
@@ -241,11 +235,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
 }
 
 Result<Fax> Service::submitAs(const Caller& caller, SubmitRequest req) {
-  auto discard = [&req](Error e) -> Result<Fax> {
-    std::error_code ec;
-    for (const auto& u : req.files) fs::remove(u.path, ec);
-    return e;
-  };
+  auto discard = [&req](Error e) { return refuse(req, std::move(e)); };
   req.userId = caller.userId != 0 ? std::optional<std::int64_t>(caller.userId) : std::nullopt;
   if (req.notify.empty()) req.notify = caller.email;
   if (!caller.admin()) {

@@ -136,6 +136,41 @@ class Accounts(VfaxTestCase):
         self.assertEqual(self.call("ann", "POST", "/api/v1/tokens",
                                    {"name": "x", "user": self.users["bob"]["id"]})[0], 403)
 
+    def test_bad_account_input_gets_a_clear_error_and_changes_nothing(self):
+        users_before = self.d.request("GET", "/api/v1/users")[1]["users"]
+        ann = self.users["ann"]["id"]
+        cases = [
+            ("POST", "/api/v1/users", {"username": "bad name"}, 400, "invalid_request", "username"),
+            ("POST", "/api/v1/users", {"username": "carl", "password": "short"}, 400, "invalid_request", "password"),
+            ("POST", "/api/v1/users", {"username": "carl", "role": "root"}, 400, "invalid_request", "role"),
+            ("POST", "/api/v1/users", {"username": "carl", "email": "not-an-address"}, 400, "invalid_request", "email"),
+            ("POST", "/api/v1/users", {"username": "carl", "shoe_size": 9}, 400, "unknown_field", "shoe_size"),
+            ("POST", "/api/v1/users", {"username": "ANN"}, 409, "conflict", "already a user"),
+            ("POST", "/api/v1/users", [1], 400, "invalid_json", None),
+            ("PUT", f"/api/v1/users/{ann}", {"enabled": "yes"}, 400, "invalid_request", "enabled"),
+            ("PUT", "/api/v1/users/424242", {"name": "x"}, 404, "not_found", None),
+            ("POST", "/api/v1/tokens", {"name": ""}, 400, "invalid_request", "name"),
+            ("POST", "/api/v1/tokens", {"name": "x", "user": 424242}, 400, "invalid_request", "user"),
+            ("POST", "/api/v1/tokens", {"name": "x", "expires_in_days": 0}, 400, "invalid_request", "expires_in_days"),
+            ("POST", "/api/v1/devices", {"kind": "user", "name": "X", "email": "x@example.test",
+                                         "extension": "250", "owner": 424242}, 400, "invalid_device", "424242"),
+            ("POST", "/api/v1/devices", {"kind": "team", "name": "X", "email": "x@example.test",
+                                         "extension": "251", "owner": ann}, 400, "invalid_device", "owner"),
+            ("POST", "/api/v1/devices", {"kind": "user", "name": "X", "email": "x@example.test",
+                                         "extension": "252", "members": [ann]}, 400, "invalid_device", "members"),
+            ("POST", "/api/v1/session", {"username": "ann"}, 400, "invalid_request", "password"),
+            ("POST", "/api/v1/session", {"username": "ann", "password": 5}, 400, "invalid_request", "password"),
+            ("GET", "/api/v1/audit?limit=0", None, 400, "invalid_query", "limit"),
+            ("GET", "/api/v1/tokens?user=x", None, 400, "invalid_query", "user"),
+        ]
+        for method, path, body, status, code, word in cases:
+            got, reply = self.d.request(method, path, body)
+            self.assertEqual((got, reply["error"]["code"]), (status, code), (method, path, body, reply))
+            if word:
+                self.assertIn(word, reply["error"]["message"], (method, path, reply))
+        self.assertEqual(self.d.request("GET", "/api/v1/users")[1]["users"], users_before)
+        self.assertEqual(len(self.d.request("GET", "/api/v1/devices")[1]["devices"]), 3)
+
     def test_daily_page_limit(self):
         self.assertEqual(self.d.request("PUT", "/api/v1/settings", {"daily_page_limit": 1})[0], 200)
         status, body = self.d.post_fax({"to": "202"}, [("a.pdf", self.pdf, "application/pdf")],
