@@ -14,6 +14,7 @@
 #include "api/metrics.h"
 #include "api/query.h"
 #include "api/routes.h"
+#include "web/web_assets.h"
 
 namespace vfax::api {
 
@@ -60,12 +61,22 @@ bool tooLarge(const httplib::Request& req, const ApiOptions& options, httplib::R
   return true;
 }
 
-const char* kStatusPage = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>vfax</title></head>
-<body><h1>vfax</h1><p>The fax server is running.</p>
-<p>REST API: <code>/api/v1</code> (see docs/openapi.yaml), health: <a href="/healthz">/healthz</a>.</p>
-</body></html>
-)";
+// The web page (src/web): index.html at `/`, the rest under /assets/. Revalidated on every load
+// (ETag), so an updated vfaxd never leaves a browser on old scripts.
+void serveAsset(const httplib::Request& req, httplib::Response& res, std::string_view path) {
+  const web::Asset* asset = web::findAsset(path);
+  if (!asset) {
+    detail::replyJson(res, 404, errorJson("unknown_route", "there is no such file"));
+    return;
+  }
+  res.set_header("ETag", std::string(asset->etag));
+  res.set_header("Cache-Control", "no-cache");
+  if (req.get_header_value("If-None-Match") == asset->etag) {
+    res.status = 304;
+    return;
+  }
+  res.set_content(asset->body.data(), asset->body.size(), std::string(asset->contentType));
+}
 
 }  // namespace
 
@@ -250,6 +261,13 @@ core::Result<int> HttpServer::start() {
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         detail::replyError(res, core::makeError("internal", "exception in a request handler"));
       });
+  // Every answer, API and page alike: no sniffing, never framed, no referrer to elsewhere; the
+  // page's own policy allows only its own scripts and styles (no inline script).
+  server->set_default_headers({{"X-Content-Type-Options", "nosniff"},
+                               {"X-Frame-Options", "DENY"},
+                               {"Referrer-Policy", "same-origin"},
+                               {"Content-Security-Policy", web::kContentSecurityPolicy},
+                               {"Cross-Origin-Opener-Policy", "same-origin"}});
   server->set_logger([](const httplib::Request& req, const httplib::Response& res) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - requestStart)
@@ -285,9 +303,17 @@ core::Result<int> HttpServer::start() {
   };
   server->Get("/metrics", metrics);
   server->Get("/api/v1/metrics", metrics);
-  server->Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kStatusPage, "text/html; charset=utf-8");
+  server->Get("/", [](const httplib::Request& req, httplib::Response& res) {
+    serveAsset(req, res, "/index.html");
   });
+  server->Get(R"(/assets/([A-Za-z0-9_./-]{1,200}))",
+              [](const httplib::Request& req, httplib::Response& res) {
+                if (req.path.find("..") != std::string::npos) {
+                  return detail::replyJson(res, 404,
+                                           errorJson("unknown_route", "there is no such file"));
+                }
+                serveAsset(req, res, req.path);
+              });
 
   detail::addFaxRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);

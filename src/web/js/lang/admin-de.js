@@ -1,0 +1,33 @@
+// Deutsche Texte der Verwaltung.
+import {register} from '../i18n.js';
+
+register('de', {
+  'admin.nav': 'Verwaltung', 'admin.settings': 'Einstellungen', 'admin.users': 'Benutzer',
+  'admin.devices': 'Geräte', 'admin.trunks': 'Anbindungen', 'admin.mail': 'E-Mail', 'admin.lines': 'Leitungen',
+  'admin.cleanup': 'Aufräumen', 'admin.outbox': 'Mail-Ausgang', 'admin.audit': 'Protokoll',
+  'settings.lines': 'Leitungen', 'settings.numbers': 'Rufnummern', 'settings.sending': 'Senden',
+  'settings.policy': 'Ziele', 'settings.retention': 'Aufbewahrung und Aufräumen',
+  'setting.total_lines': 'Leitungen gesamt', 'setting.total_lines.hint': 'Gleichzeitige Anrufe, ein- und ausgehend.',
+  'setting.reserved_inbound_lines': 'Für Empfang reservierte Leitungen',
+  'setting.reserved_inbound_lines.hint': 'Ausgehende Faxe nutzen diese nie.',
+  'setting.country_code': 'Landesvorwahl', 'setting.country_code.hint': 'Ohne + oder 00, z. B. 49.',
+  'setting.area_code': 'Ortsvorwahl', 'setting.base_number': 'Stammnummer',
+  'setting.base_number.hint': 'Die Nummer vor den Durchwahlen.',
+  'setting.outside_line_prefix': 'Amtsholung', 'setting.international_prefix': 'Internationale Vorwahl',
+  'setting.national_prefix': 'Nationale Vorwahl',
+  'setting.send_attempts': 'Sendeversuche', 'setting.cover_page_default': 'Deckblatt, wenn der Auftrag nichts anderes sagt',
+  'setting.cover_language': 'Sprache des Deckblatts', 'setting.mail_to_fax_mode': 'Mail-to-Fax sendet',
+  'setting.ocr_received': 'Durchsuchbare PDFs empfangener Faxe (OCR)',
+  'setting.allowed_destinations': 'Erlaubte Ziele',
+  'setting.allowed_destinations.hint': 'E.164-Präfixe, durch Komma getrennt; + allein erlaubt jede Nummer; leer: das eigene Land.',
+  'setting.blocked_number_types': 'Gesperrte Nummernarten',
+  'setting.blocked_prefixes': 'Gesperrte Präfixe', 'setting.blocked_prefixes.hint': 'E.164-Präfixe, durch Komma getrennt, z. B. +49137.',
+  'setting.daily_page_limit': 'Seiten pro Benutzer und Tag', 'setting.daily_page_limit.hint': '0: keine Grenze.',
+  'setting.retention_days': 'Faxe aufbewahren (Tage)', 'setting.retention_days.hint': '0: für immer.',
+  'setting.cleanup_schedule': 'Zeitplan fürs Aufräumen', 'setting.cleanup_schedule.hint': 'Ein Cron-Ausdruck, z. B. 0 3 * * *; leer: keiner.',
+  'opt.attachments': 'die Anhänge', 'opt.body_and_attachments': 'den Mailtext und die Anhänge',
+  'opt.fixed_line': 'Festnetz', 'opt.mobile': 'Mobilfunk', 'opt.fixed_line_or_mobile': 'Festnetz oder Mobilfunk',
+  'opt.toll_free': 'gebührenfrei', 'opt.premium_rate': 'Mehrwertdienst', 'opt.shared_cost': 'Shared Cost',
+  'opt.voip': 'VoIP', 'opt.personal_number': 'persönliche Nummer', 'opt.pager': 'Pager', 'opt.uan': 'UAN',
+  'opt.voicemail': 'Voicemail', 'opt.unknown': 'unbekannt',
+});

@@ -1,0 +1,33 @@
+// English texts of the admin console.
+import {register} from '../i18n.js';
+
+register('en', {
+  'admin.nav': 'Administration', 'admin.settings': 'Settings', 'admin.users': 'Users',
+  'admin.devices': 'Devices', 'admin.trunks': 'Trunks', 'admin.mail': 'Mail', 'admin.lines': 'Lines',
+  'admin.cleanup': 'Cleanup', 'admin.outbox': 'Mail outbox', 'admin.audit': 'Audit log',
+  'settings.lines': 'Lines', 'settings.numbers': 'Numbers', 'settings.sending': 'Sending',
+  'settings.policy': 'Destinations', 'settings.retention': 'Retention and cleanup',
+  'setting.total_lines': 'Total lines', 'setting.total_lines.hint': 'Calls at once, in and out.',
+  'setting.reserved_inbound_lines': 'Lines reserved for inbound',
+  'setting.reserved_inbound_lines.hint': 'Outbound faxes never use these.',
+  'setting.country_code': 'Country code', 'setting.country_code.hint': 'Without + or 00, e.g. 49.',
+  'setting.area_code': 'Area code', 'setting.base_number': 'Base number',
+  'setting.base_number.hint': 'The number before the extensions.',
+  'setting.outside_line_prefix': 'Outside line prefix', 'setting.international_prefix': 'International prefix',
+  'setting.national_prefix': 'National prefix',
+  'setting.send_attempts': 'Send attempts', 'setting.cover_page_default': 'Cover page unless a job says otherwise',
+  'setting.cover_language': 'Cover page language', 'setting.mail_to_fax_mode': 'Mail-to-Fax sends',
+  'setting.ocr_received': 'Searchable PDFs of received faxes (OCR)',
+  'setting.allowed_destinations': 'Allowed destinations',
+  'setting.allowed_destinations.hint': 'E.164 prefixes, comma-separated; + alone allows every number; empty: the own country.',
+  'setting.blocked_number_types': 'Blocked number types',
+  'setting.blocked_prefixes': 'Blocked prefixes', 'setting.blocked_prefixes.hint': 'E.164 prefixes, comma-separated, e.g. +49137.',
+  'setting.daily_page_limit': 'Pages a user may send a day', 'setting.daily_page_limit.hint': '0: no limit.',
+  'setting.retention_days': 'Keep faxes (days)', 'setting.retention_days.hint': '0: keep for ever.',
+  'setting.cleanup_schedule': 'Cleanup schedule', 'setting.cleanup_schedule.hint': 'A cron expression, e.g. 0 3 * * *; empty: none.',
+  'opt.attachments': 'the attachments', 'opt.body_and_attachments': 'the mail text and the attachments',
+  'opt.fixed_line': 'fixed line', 'opt.mobile': 'mobile', 'opt.fixed_line_or_mobile': 'fixed line or mobile',
+  'opt.toll_free': 'toll free', 'opt.premium_rate': 'premium rate', 'opt.shared_cost': 'shared cost',
+  'opt.voip': 'VoIP', 'opt.personal_number': 'personal number', 'opt.pager': 'pager', 'opt.uan': 'UAN',
+  'opt.voicemail': 'voicemail', 'opt.unknown': 'unknown',
+});

@@ -1,0 +1,88 @@
+// Admin: the server settings (GET|PUT /settings), with the API's validation errors next to the
+// field. Only changed keys are sent.
+import * as api from '../../api.js';
+import {h, statusLine} from '../../dom.js';
+import {has, t} from '../../i18n.js';
+import {adminPage, changes, jsonForm, showFormError} from './layout.js';
+
+const NUMBER_TYPES = ['fixed_line', 'mobile', 'fixed_line_or_mobile', 'toll_free', 'premium_rate',
+  'shared_cost', 'voip', 'personal_number', 'pager', 'uan', 'voicemail', 'unknown'];
+
+export function render() {
+  const groups = [
+    ['settings.lines', [
+      {key: 'total_lines', type: 'number', min: 1, max: 10000},
+      {key: 'reserved_inbound_lines', type: 'number', min: 0},
+    ]],
+    ['settings.numbers', [
+      {key: 'country_code'}, {key: 'area_code'}, {key: 'base_number'},
+      {key: 'outside_line_prefix'}, {key: 'international_prefix'}, {key: 'national_prefix'},
+    ]],
+    ['settings.sending', [
+      {key: 'send_attempts', type: 'number', min: 1, max: 100},
+      {key: 'cover_page_default', type: 'bool'},
+      {key: 'cover_language', type: 'select', options: [['de+en', 'Deutsch + English'],
+        ['de', 'Deutsch'], ['en', 'English']]},
+      {key: 'mail_to_fax_mode', type: 'select', options: [['attachments', null],
+        ['body_and_attachments', null]]},
+      {key: 'ocr_received', type: 'bool'},
+    ]],
+    ['settings.policy', [
+      {key: 'allowed_destinations', type: 'list'},
+      {key: 'blocked_number_types', type: 'checks', options: NUMBER_TYPES.map((n) => [n, null])},
+      {key: 'blocked_prefixes', type: 'list'},
+      {key: 'daily_page_limit', type: 'number', min: 0},
+    ]],
+    ['settings.retention', [
+      {key: 'retention_days', type: 'number', min: 0},
+      {key: 'cleanup_schedule'},
+    ]],
+  ];
+  for (const [, specs] of groups) {
+    for (const s of specs) {
+      s.label = t(`setting.${s.key}`);
+      s.hint = has(`setting.${s.key}.hint`) ? t(`setting.${s.key}.hint`) : undefined;
+      if (s.options) s.options = s.options.map(([v, l]) => [v, l || t(`opt.${v}`)]);
+    }
+  }
+  const form = jsonForm(groups.flatMap(([, specs]) => specs));
+  const status = statusLine();
+  const save = h('button', {type: 'submit', class: 'primary'}, t('common.save'));
+  let loaded = null;
+  const fieldsets = [];
+  let i = 0;
+  for (const [title, specs] of groups) {
+    fieldsets.push(h('fieldset', {class: 'group'}, h('legend', null, t(title)),
+      form.el.slice(i, i + specs.length)));
+    i += specs.length;
+  }
+  const el = h('form', {class: 'card settings', novalidate: true, 'aria-labelledby': 'settings-title'},
+    fieldsets, h('div', {class: 'actions sticky'}, save, status));
+  const load = async () => {
+    try {
+      const s = await api.get('/settings');
+      form.write(s);
+      loaded = form.read();
+      status.show('');
+    } catch (e) { status.show(e.message, 'error'); }
+  };
+  el.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    form.clearErrors();
+    const diff = changes(loaded || {}, form.read());
+    if (Object.keys(diff).length === 0) return status.show(t('common.nothingChanged'));
+    save.disabled = true;
+    try {
+      const s = await api.put('/settings', diff);
+      form.write(s);
+      loaded = form.read();
+      status.show(t('common.saved'), 'ok');
+    } catch (err) {
+      showFormError(form, status, err);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  load();
+  return adminPage('settings', h('h1', {id: 'settings-title'}, t('admin.settings')), el);
+}
