@@ -1,0 +1,200 @@
+// Admin: the trunks to the PBX. IAX2 (GET|PUT /trunks/iax2, POST /trunks/iax2/peers[/remove]):
+// bind address, outbound route, codecs, peers and registrations, with their live state
+// (registered, address, last error) refreshed every 5 s while the page is open. Each trunk kind
+// is one section built by a function of its own (iax2Section), so SIP gets a sibling later.
+import * as api from '../../api.js';
+import {h, replace, statusLine} from '../../dom.js';
+import {t} from '../../i18n.js';
+import {confirmDialog} from '../fax.js';
+import {button, dataTable, facts, poll, showError, yesNo} from './common.js';
+import {adminPage, changes, jsonForm} from './layout.js';
+
+const REFRESH_MS = 5000;
+
+function stateBadge(ok, yes, no) {
+  return h('span', {class: 'badge', dataset: {state: ok ? 'done' : 'failed'}}, ok ? yes : no);
+}
+
+/** A little form of its own (its fields, a submit button, its status line). */
+function subForm(id, title, specs, submitLabel, onSubmit) {
+  const form = jsonForm(specs);
+  const status = statusLine();
+  const el = h('form', {class: 'card', novalidate: true, 'aria-labelledby': id},
+    h('h3', {id}, title), h('div', {class: 'form-grid'}, form.el),
+    h('div', {class: 'actions'}, h('button', {type: 'submit'}, submitLabel)), status);
+  el.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    form.clearErrors();
+    try {
+      await onSubmit(form, status);
+    } catch (err) {
+      showError(form, status, err, [[/secret/i, 'secret'], [/port/i, 'port'], [/host/i, 'host'],
+        [/server/i, 'server'], [/user/i, 'username'], [/name/i, 'name'], [/bind|address|listen/i, 'bind'],
+        [/codec/i, 'codecs'], [/outbound|route/i, 'outbound'], [/refresh/i, 'refresh_seconds']]);
+    }
+  });
+  return {el, form, status};
+}
+
+function iax2Section(status) {
+  const live = h('div', {'aria-live': 'polite'});
+  const peersBox = h('div');
+  const regsBox = h('div');
+  let last = null;
+  let shown = '';
+
+  const settings = subForm('iax2-settings', t('trunk.settings'), [
+    {key: 'bind', label: t('trunk.bind'), hint: t('trunk.bindHint')},
+    {key: 'outbound', label: t('trunk.outbound'), hint: t('trunk.outboundHint')},
+    {key: 'codecs', label: t('trunk.codecs'), hint: t('trunk.codecsHint')},
+  ], t('common.save'), async (form, st) => {
+    const diff = changes({bind: last.bind, outbound: last.outbound, codecs: last.codecs}, form.read());
+    if (Object.keys(diff).length === 0) return st.show(t('common.nothingChanged'));
+    draw(await api.put('/trunks/iax2', diff), true);
+    st.show(t('common.saved'), 'ok');
+  });
+
+  const peerForm = subForm('iax2-peer', t('trunk.addPeer'), [
+    {key: 'name', label: t('trunk.peerName'), hint: t('trunk.peerNameHint')},
+    {key: 'secret', label: t('trunk.secret'), type: 'password'},
+    {key: 'host', label: t('trunk.host'), hint: t('trunk.hostHint')},
+    {key: 'port', label: t('trunk.port'), type: 'number', min: 1, max: 65535},
+    {key: 'username', label: t('trunk.username')},
+    {key: 'trunk', label: t('trunk.trunkFrames'), type: 'bool', hint: t('trunk.trunkFramesHint')},
+  ], t('trunk.addPeer'), async (form, st) => {
+    const v = form.read();
+    const body = {name: v.name.trim(), secret: v.secret, host: v.host.trim(),
+      username: v.username.trim(), trunk: v.trunk};
+    if (v.port) body.port = v.port;
+    draw(await api.post('/trunks/iax2/peers', body));
+    form.write({port: 4569});
+    st.show(t('trunk.peerAdded', {name: body.name}), 'ok');
+  });
+  peerForm.form.write({port: 4569});
+
+  const regForm = subForm('iax2-reg', t('trunk.addRegistration'), [
+    {key: 'server', label: t('trunk.server')},
+    {key: 'port', label: t('trunk.port'), type: 'number', min: 1, max: 65535},
+    {key: 'username', label: t('trunk.username')},
+    {key: 'secret', label: t('trunk.secret'), type: 'password'},
+    {key: 'refresh_seconds', label: t('trunk.refresh'), type: 'number', min: 10, max: 3600},
+    {key: 'trunk', label: t('trunk.trunkFrames'), type: 'bool', hint: t('trunk.trunkFramesHint')},
+  ], t('trunk.addRegistration'), async (form, st) => {
+    const v = form.read();
+    const added = {server: v.server.trim(), username: v.username.trim(), secret: v.secret,
+      trunk: v.trunk};
+    if (v.port) added.port = v.port;
+    if (v.refresh_seconds) added.refresh_seconds = v.refresh_seconds;
+    draw(await api.put('/trunks/iax2', {registrations: [...keptRegistrations(), added]}));
+    form.write({port: 4569, refresh_seconds: 60});
+    st.show(t('trunk.registrationAdded', {name: `${added.username}@${added.server}`}), 'ok');
+  });
+  regForm.form.write({port: 4569, refresh_seconds: 60});
+
+  // The registrations as PUT takes them back: without "secret", each keeps its own.
+  const keptRegistrations = (skip) => (last ? last.registrations : []).filter((r) => r !== skip)
+    .map((r) => ({server: r.server, port: r.port, username: r.username,
+      refresh_seconds: r.refresh_seconds, trunk: r.trunk, trunk_timestamps: r.trunk_timestamps}));
+
+  const removePeer = async (p) => {
+    if (!await confirmDialog(t('trunk.removePeerTitle'), t('trunk.removePeerText', {name: p.name}),
+      t('trunk.remove'))) return;
+    try {
+      draw(await api.post('/trunks/iax2/peers/remove', {name: p.name}));
+      status.show(t('trunk.peerRemoved', {name: p.name}), 'ok');
+    } catch (err) { status.show(err.message, 'error'); }
+  };
+  const removeRegistration = async (r) => {
+    const name = `${r.username}@${r.server}`;
+    if (!await confirmDialog(t('trunk.removeRegTitle'), t('trunk.removeRegText', {name}),
+      t('trunk.remove'))) return;
+    try {
+      draw(await api.put('/trunks/iax2', {registrations: keptRegistrations(r)}));
+      status.show(t('trunk.registrationRemoved', {name}), 'ok');
+    } catch (err) { status.show(err.message, 'error'); }
+  };
+
+  // Redraws the live parts only when something changed, so focus and reading stay put.
+  const draw = (s, settingsToo = false) => {
+    const first = last === null;
+    last = s;
+    if (first || settingsToo) settings.form.write(s);
+    const key = JSON.stringify({...s, stats: null});
+    if (key === shown && !settingsToo) {
+      updateStats(s);
+      return;
+    }
+    shown = key;
+    updateStats(s);
+    replace(peersBox, dataTable(t('trunk.peers'), [
+      {label: t('trunk.peerName'), cell: (p) => h('strong', null, p.name)},
+      {label: t('trunk.state'), cell: (p) => stateBadge(p.registered || !!p.host,
+        p.registered ? t('trunk.registered') : t('trunk.static'), t('trunk.notRegistered'))},
+      {label: t('trunk.address'), cell: (p) => p.address || (p.host ? `${p.host}:${p.port}` : '–')},
+      {label: t('trunk.username'), cell: (p) => p.username || '–'},
+      {label: t('trunk.trunkFrames'), cell: (p) => yesNo(p.trunk)},
+      {label: t('trunk.source'), cell: (p) => t('trunk.source.' + p.source)},
+    ], s.peers || [], {empty: t('trunk.noPeers'), actions: (p) => (p.source === 'api'
+      ? [button(t('trunk.remove'), () => removePeer(p),
+        {kind: 'danger', label: t('trunk.removePeerNamed', {name: p.name})})]
+      : [h('span', {class: 'muted'}, t('trunk.fromConfig'))])}));
+    replace(regsBox, dataTable(t('trunk.registrations'), [
+      {label: t('trunk.server'), cell: (r) => h('strong', null, `${r.server}:${r.port}`)},
+      {label: t('trunk.username'), cell: (r) => r.username},
+      {label: t('trunk.state'), cell: (r) => stateBadge(r.registered, t('trunk.registered'),
+        t('trunk.notRegistered'))},
+      {label: t('trunk.lastError'), cell: (r) => r.last_error || '–'},
+      {label: t('trunk.refresh'), cell: (r) => String(r.refresh_seconds)},
+      {label: t('trunk.trunkFrames'), cell: (r) => yesNo(r.trunk)},
+    ], s.registrations || [], {empty: t('trunk.noRegistrations'), actions: (r) => [
+      button(t('trunk.remove'), () => removeRegistration(r), {kind: 'danger',
+        label: t('trunk.removeRegNamed', {name: `${r.username}@${r.server}`})})]}));
+  };
+
+  const updateStats = (s) => {
+    const st = s.stats || {};
+    replace(live, facts([
+      [t('trunk.running'), stateBadge(s.running, t('trunk.up'), t('trunk.down'))],
+      [t('trunk.bound'), s.bound || '–'],
+      [t('trunk.calls'), String(s.calls ?? 0)],
+      s.stats ? [t('trunk.frames'), t('trunk.framesText', {in: st.frames_in ?? 0,
+        out: st.frames_out ?? 0, dropped: st.dropped ?? 0, retransmits: st.retransmits ?? 0,
+        auth: st.auth_failures ?? 0})] : null,
+    ]));
+  };
+
+  const refresh = async () => {
+    try {
+      draw(await api.get('/trunks/iax2'));
+    } catch (err) {
+      status.show(err.message, 'error');
+    }
+  };
+
+  const el = h('section', {class: 'trunk', 'aria-labelledby': 'iax2-title'},
+    h('h2', {id: 'iax2-title'}, t('trunk.iax2')), live, settings.el,
+    h('h3', null, t('trunk.peers')), peersBox, peerForm.el,
+    h('h3', null, t('trunk.registrations')), regsBox, regForm.el);
+  return {el, refresh};
+}
+
+export function render() {
+  const status = statusLine();
+  const overview = h('div', {'aria-live': 'polite'});
+  const iax2 = iax2Section(status);
+  const refreshOverview = async () => {
+    const lines = await api.get('/lines');
+    replace(overview, dataTable(t('trunk.overview'), [
+      {label: t('trunk.name'), cell: (x) => h('strong', null, x.name)},
+      {label: t('trunk.state'), cell: (x) => stateBadge(x.up, t('trunk.up'), t('trunk.down'))},
+      {label: t('trunk.reason'), cell: (x) => x.reason || '–'},
+      {label: t('trunk.calls'), cell: (x) => String(x.calls ?? 0)},
+    ], lines.trunks || []));
+  };
+  const timer = poll(async () => {
+    await Promise.all([iax2.refresh(), refreshOverview().catch((e) => status.show(e.message, 'error'))]);
+  }, REFRESH_MS);
+  const el = adminPage('trunks', h('h1', null, t('admin.trunks')), status,
+    h('p', {class: 'field-hint'}, t('trunk.intro')), overview, iax2.el);
+  return {el, dispose: () => timer.stop()};
+}
