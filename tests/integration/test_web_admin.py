@@ -164,7 +164,7 @@ class WebAdminTest(unittest.TestCase):
         self.status_text(b, "User carla is saved.")
 
         # Reset the password in its dialog; carla logs in with the new one later.
-        b.click("button", "Reset the password of carla")
+        b.click("button", "Reset password of carla")
         b.fill("New password", "short")
         b.click("button", "Reset password", timeout=5)
         self.assertIn("8", b.wait(lambda: self.error_of(b, b.by_label("New password")), what="short"))
@@ -203,6 +203,8 @@ class WebAdminTest(unittest.TestCase):
         self.status_text(b, "Device Sales is added.")
         team = next(x for x in self.api("GET", "/devices")[1]["devices"] if x["extension"] == "302")
         self.assertEqual((team["kind"], sorted(team["members"])), ("team", sorted([carla, self.admin["id"]])))
+        b.fill("Find a device", "sales")
+        b.wait(lambda: "Carla's fax" not in b.text() and "sales@example.test" in b.text(), 5, "the search")
         b.click("button", "Edit device Sales")
         b.fill("Station id (TSI)", "+49 89 1234")
         b.click("button", "Save")
@@ -246,6 +248,7 @@ class WebAdminTest(unittest.TestCase):
                 b.driver.switch_to.alert.text  # noqa: B018
             self.assertIsNone(b.driver.execute_script("return window.__xss"))
             self.assertEqual(b.driver.find_elements(By.CSS_SELECTOR, "main img[src=x]"), [])
+        self.page(b, "devices", "Devices")
         b.click("button", f"Edit device {XSS_ALERT}")
         self.assertEqual(b.by_label("Device name").get_attribute("value"), XSS_ALERT)
         self.assert_clean(b)

@@ -34,7 +34,7 @@ register('de', {
 
 // Die Verwaltungsseiten außer den Einstellungen.
 register('de', {
-  'adm.actions': 'Aktionen', 'adm.edit': 'Bearbeiten', 'adm.none': 'Noch keine.', 'adm.refresh': 'Aktualisieren',
+  'adm.noMatch': 'Nichts passt.', 'user.search': 'Benutzer suchen', 'device.search': 'Gerät suchen', 'adm.actions': 'Aktionen', 'adm.edit': 'Bearbeiten', 'adm.none': 'Noch keine.', 'adm.refresh': 'Aktualisieren',
   'adm.newPassword': 'Neues Passwort', 'adm.passwordHint': 'Mindestens 8 Zeichen.',
   'adm.passwordShort': 'Das Passwort braucht mindestens 8 Zeichen.',
   'user.username': 'Benutzername', 'user.usernameHint': 'Buchstaben, Ziffern und . _ @ -; später nicht änderbar.',
@@ -43,7 +43,7 @@ register('de', {
   'user.hasPassword': 'Passwort gesetzt', 'user.created': 'Angelegt', 'user.add': 'Benutzer anlegen', 'user.create': 'Anlegen',
   'user.addTitle': 'Benutzer anlegen', 'user.editTitle': 'Benutzer {name} bearbeiten', 'user.editNamed': 'Benutzer {name} bearbeiten',
   'user.added': 'Benutzer {name} ist angelegt.', 'user.saved': 'Benutzer {name} ist gespeichert.',
-  'user.reset': 'Passwort zurücksetzen', 'user.resetNamed': 'Passwort von {name} zurücksetzen',
+  'user.reset': 'Passwort zurücksetzen', 'user.resetNamed': 'Passwort zurücksetzen für {name}',
   'user.resetTitle': 'Neues Passwort für {name}', 'user.resetDone': 'Das Passwort von {name} ist geändert; Sitzungen und Tokens enden.',
   'user.delete': 'Löschen', 'user.deleteNamed': 'Benutzer {name} löschen', 'user.deleteTitle': 'Benutzer löschen?',
   'user.deleteText': 'Benutzer {name} wird mit Tokens und Sitzungen gelöscht; seine Geräte verlieren den Besitzer.',

@@ -34,7 +34,7 @@ register('en', {
 
 // The admin pages besides the settings: users, devices, trunks, mail, lines, cleanup, outbox, audit.
 register('en', {
-  'adm.actions': 'Actions', 'adm.edit': 'Edit', 'adm.none': 'None yet.', 'adm.refresh': 'Refresh',
+  'adm.noMatch': 'Nothing matches.', 'user.search': 'Find a user', 'device.search': 'Find a device', 'adm.actions': 'Actions', 'adm.edit': 'Edit', 'adm.none': 'None yet.', 'adm.refresh': 'Refresh',
   'adm.newPassword': 'New password', 'adm.passwordHint': 'At least 8 characters.',
   'adm.passwordShort': 'The password needs at least 8 characters.',
   'user.username': 'User name', 'user.usernameHint': 'Letters, digits and . _ @ -; cannot be changed later.',
@@ -43,7 +43,7 @@ register('en', {
   'user.hasPassword': 'Password set', 'user.created': 'Created', 'user.add': 'Add a user', 'user.create': 'Create the user',
   'user.addTitle': 'Add a user', 'user.editTitle': 'Edit user {name}', 'user.editNamed': 'Edit user {name}',
   'user.added': 'User {name} is added.', 'user.saved': 'User {name} is saved.',
-  'user.reset': 'Reset password', 'user.resetNamed': 'Reset the password of {name}',
+  'user.reset': 'Reset password', 'user.resetNamed': 'Reset password of {name}',
   'user.resetTitle': 'New password for {name}', 'user.resetDone': 'The password of {name} is changed; their sessions and tokens end.',
   'user.delete': 'Delete', 'user.deleteNamed': 'Delete user {name}', 'user.deleteTitle': 'Delete the user?',
   'user.deleteText': 'User {name} is deleted with their tokens and sessions; their devices lose their owner.',

@@ -151,3 +151,21 @@ export function facts(pairs) {
 export function loadError(box, err) {
   replace(box, h('p', {role: 'alert'}, err.message));
 }
+
+/**
+ * A search field over a list: calls `onChange(matches)` with a predicate of the typed words
+ * (every word must be in one of the texts `textsOf(row)` gives, case-insensitive).
+ */
+export function searchBox(label, textsOf, onChange) {
+  const input = h('input', {type: 'search', autocomplete: 'off', spellcheck: 'false'});
+  const match = (row) => {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const hay = textsOf(row).filter((x) => x !== null && x !== undefined).join(' ').toLowerCase();
+    return words.every((w) => hay.includes(w));
+  };
+  input.addEventListener('input', () => onChange(match));
+  const wrap = field(label, input, {name: 'q'});
+  wrap.classList.add('search');
+  wrap.match = match;
+  return wrap;
+}

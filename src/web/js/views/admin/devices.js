@@ -5,7 +5,7 @@ import * as api from '../../api.js';
 import {h, replace, statusLine} from '../../dom.js';
 import {t} from '../../i18n.js';
 import {confirmDialog} from '../fax.js';
-import {button, dataTable, editCard, showError, yesNo} from './common.js';
+import {button, dataTable, editCard, searchBox, showError, yesNo} from './common.js';
 import {adminPage, jsonForm} from './layout.js';
 
 const HINTS = [[/e-?mail/i, 'email'], [/TSI|fax identifier/i, 'tsi'], [/\bPIN\b|^pin/i, 'pin'],
@@ -113,30 +113,38 @@ export function render(app) {
     };
 
     const list = h('div');
-    const load = async () => {
-      try {
-        const out = await api.get('/devices');
-        replace(list, dataTable(t('admin.devices'), [
-          {label: t('device.name'), cell: (d) => h('strong', null, d.name)},
-          {label: t('device.extension'), cell: (d) => d.extension},
-          {label: t('device.kind'), cell: (d) => t('device.kind.' + d.kind)},
-          {label: t('device.belongsTo'), cell: (d) => (d.kind === 'team'
-            ? ((d.members || []).map(userName).join(', ') || '–')
-            : (d.owner ? userName(d.owner) : '–'))},
-          {label: t('device.email'), cell: (d) => d.email},
-          {label: t('device.format'), cell: (d) => t('device.format.' + d.inbound_format)},
-          {label: t('device.tsi'), cell: (d) => d.tsi || '–'},
-          {label: t('device.hasPin'), cell: (d) => yesNo(d.has_pin)},
-        ], out.devices || [], {empty: t('device.none'), actions: (d) => [
+    let devices = [];
+    const search = searchBox(t('device.search'), (d) => [d.name, d.extension, d.email, d.tsi,
+      d.owner ? userName(d.owner) : '', ...(d.members || []).map(userName)], () => draw());
+    const draw = () => {
+      replace(list, dataTable(t('admin.devices'), [
+        {label: t('device.name'), cell: (d) => h('strong', null, d.name)},
+        {label: t('device.extension'), cell: (d) => d.extension},
+        {label: t('device.kind'), cell: (d) => t('device.kind.' + d.kind)},
+        {label: t('device.belongsTo'), cell: (d) => (d.kind === 'team'
+          ? ((d.members || []).map(userName).join(', ') || '–')
+          : (d.owner ? userName(d.owner) : '–'))},
+        {label: t('device.email'), cell: (d) => d.email},
+        {label: t('device.format'), cell: (d) => t('device.format.' + d.inbound_format)},
+        {label: t('device.tsi'), cell: (d) => d.tsi || '–'},
+        {label: t('device.hasPin'), cell: (d) => yesNo(d.has_pin)},
+      ], devices.filter(search.match), {
+        empty: devices.length ? t('adm.noMatch') : t('device.none'),
+        actions: (d) => [
           button(t('adm.edit'), () => open(d), {label: t('device.editNamed', {name: d.name})}),
           button(t('device.delete'), () => remove(d),
             {kind: 'danger', label: t('device.deleteNamed', {name: d.name})}),
         ]}));
+    };
+    const load = async () => {
+      try {
+        devices = (await api.get('/devices')).devices || [];
+        draw();
       } catch (err) { status.show(err.message, 'error'); }
     };
     el.querySelector('.page-head').appendChild(
       button(t('device.add'), () => open(null), {kind: 'primary'}));
-    replace(body, card, list);
+    replace(body, card, search, list);
     load();
   };
 

@@ -4,7 +4,6 @@
 import * as api from '../../api.js';
 import {h, replace, statusLine} from '../../dom.js';
 import {formatTime, has, t} from '../../i18n.js';
-import {deviceName} from '../../format.js';
 import {dataTable, facts, poll} from './common.js';
 import {adminPage} from './layout.js';
 
@@ -23,9 +22,19 @@ export function render(app) {
   const trunks = h('div');
   const updated = h('p', {class: 'field-hint'});
   let lastData = 0;
+  let last = null;
+  // Admins see every device; the session lists only their own.
+  const devices = new Map();
+  api.get('/devices').then((out) => {
+    for (const d of out.devices || []) devices.set(d.id, d.name);
+    if (last) draw(last);
+  }).catch(() => {});
+  const deviceName = (id) => devices.get(id) ||
+    (app.devices.find((d) => d.id === id) || {}).name || `#${id}`;
 
   const draw = (l) => {
     lastData = Date.now();
+    last = l;
     const meter = h('meter', {min: 0, max: l.total || 1, value: l.in_use || 0,
       'aria-label': t('lines.inUse')});
     replace(summary, facts([
@@ -41,7 +50,7 @@ export function render(app) {
           ? h('a', {href: `#/faxes/${c.fax}`}, t('lines.faxLink', {id: c.fax})) : '–')},
         {label: t('lines.direction'), cell: (c) => t(c.direction === 'in' ? 'lines.in' : 'lines.out')},
         {label: t('lines.number'), cell: (c) => c.number || t('fax.unknownNumber')},
-        {label: t('lines.device'), cell: (c) => (c.device ? deviceName(app, c.device) : '–')},
+        {label: t('lines.device'), cell: (c) => (c.device ? deviceName(c.device) : '–')},
         {label: t('lines.trunk'), cell: (c) => c.trunk || '–'},
         {label: t('lines.phase'), cell: (c) => h('span', {class: 'badge', dataset: {state:
           c.phase === 'ending' ? 'canceled' : 'sending'}},

@@ -4,7 +4,7 @@ import * as api from '../../api.js';
 import {h, replace, statusLine} from '../../dom.js';
 import {formatTime, t} from '../../i18n.js';
 import {confirmDialog} from '../fax.js';
-import {button, dataTable, editCard, passwordDialog, showError, yesNo} from './common.js';
+import {button, dataTable, editCard, passwordDialog, searchBox, showError, yesNo} from './common.js';
 import {adminPage, changes, jsonForm} from './layout.js';
 
 const HINTS = [[/e-?mail/i, 'email'], [/password/i, 'password'], [/username|user name/i, 'username'],
@@ -80,31 +80,36 @@ export function render(app) {
     } catch (err) { status.show(err.message, 'error'); }
   };
 
+  let users = [];
+  const search = searchBox(t('user.search'), (u) => [u.username, u.name, u.email],
+    () => draw());
+  const draw = () => {
+    replace(list, dataTable(t('admin.users'), [
+      {label: t('user.username'), cell: (u) => h('strong', null, u.username)},
+      {label: t('user.name'), cell: (u) => u.name || '–'},
+      {label: t('user.email'), cell: (u) => u.email || '–'},
+      {label: t('user.role'), cell: (u) => t('role.' + u.role)},
+      {label: t('user.enabled'), cell: (u) => yesNo(u.enabled)},
+      {label: t('user.hasPassword'), cell: (u) => yesNo(u.has_password)},
+      {label: t('user.created'), cell: (u) => formatTime(u.created_at)},
+    ], users.filter(search.match), {empty: t('adm.noMatch'), actions: (u) => [
+      button(t('adm.edit'), () => open(u), {label: t('user.editNamed', {name: u.username})}),
+      button(t('user.reset'), () => resetPassword(u),
+        {label: t('user.resetNamed', {name: u.username})}),
+      u.builtin || u.id === (app.user && app.user.id) ? null :
+        button(t('user.delete'), () => remove(u),
+          {kind: 'danger', label: t('user.deleteNamed', {name: u.username})}),
+    ]}));
+  };
   const load = async () => {
     try {
-      const out = await api.get('/users');
-      const users = out.users || [];
-      replace(list, dataTable(t('admin.users'), [
-        {label: t('user.username'), cell: (u) => h('strong', null, u.username)},
-        {label: t('user.name'), cell: (u) => u.name || '–'},
-        {label: t('user.email'), cell: (u) => u.email || '–'},
-        {label: t('user.role'), cell: (u) => t('role.' + u.role)},
-        {label: t('user.enabled'), cell: (u) => yesNo(u.enabled)},
-        {label: t('user.hasPassword'), cell: (u) => yesNo(u.has_password)},
-        {label: t('user.created'), cell: (u) => formatTime(u.created_at)},
-      ], users, {actions: (u) => [
-        button(t('adm.edit'), () => open(u), {label: t('user.editNamed', {name: u.username})}),
-        button(t('user.reset'), () => resetPassword(u),
-          {label: t('user.resetNamed', {name: u.username})}),
-        u.builtin || u.id === (app.user && app.user.id) ? null :
-          button(t('user.delete'), () => remove(u),
-            {kind: 'danger', label: t('user.deleteNamed', {name: u.username})}),
-      ]}));
+      users = (await api.get('/users')).users || [];
+      draw();
     } catch (err) { status.show(err.message, 'error'); }
   };
   load();
   return adminPage('users',
     h('div', {class: 'page-head'}, h('h1', null, t('admin.users')),
       button(t('user.add'), () => open(null), {kind: 'primary'})),
-    status, card, list);
+    status, card, search, list);
 }
