@@ -55,14 +55,17 @@ function typed(settings, specs) {
   return out;
 }
 
-function mailboxFacts(st) {
+/** The mailbox status (GET /mail/settings), with the result of a check just made if given. */
+function mailboxFacts(st, check) {
   if (!st) return null;
-  const fetched = st.mails_fetched ?? st.fetched;
+  const fetched = check ? check.mails_fetched : undefined;
   return facts([
     [t('mail.lastPoll'), st.last_poll_at ? formatTime(st.last_poll_at) : t('mail.never')],
     [t('mail.lastResult'), st.last_error
       ? h('span', {class: 'error-text'}, st.last_error) : (st.last_poll_at ? t('mail.ok') : '–')],
-    fetched !== undefined ? [t('mail.fetched'), String(fetched)] : null,
+    check ? [t('mail.checkResult'), check.ok
+      ? t('mail.checkOkCount', {n: fetched ?? 0})
+      : h('span', {class: 'error-text'}, check.error || '')] : null,
     [t('mail.taken'), String(st.mails_taken ?? 0)],
     [t('mail.idle'), st.idle ? t('common.yes') : t('common.no')],
   ]);
@@ -155,11 +158,16 @@ export function render() {
     checkButton.disabled = true;
     checkStatus.show(t('mail.checking'));
     try {
+      // The answer is GET /mail/settings plus "check": {ok, error, mails_fetched}.
       const out = await api.post('/mail/check', {});
-      const st = (out && out.mailbox_status) || out || {};
-      replace(mailboxBox, mailboxFacts(st));
-      if (st.last_error) checkStatus.show(t('mail.checkFailed', {error: st.last_error}), 'error');
-      else checkStatus.show(t('mail.checkOk'), 'ok');
+      const check = out.check || {ok: !out.mailbox_status?.last_error,
+        error: out.mailbox_status?.last_error};
+      replace(mailboxBox, mailboxFacts(out.mailbox_status || {}, check));
+      if (check.ok) {
+        checkStatus.show(t('mail.checkOkCount', {n: check.mails_fetched ?? 0}), 'ok');
+      } else {
+        checkStatus.show(t('mail.checkFailed', {error: check.error || ''}), 'error');
+      }
     } catch (err) {
       checkStatus.show(err.code === 'unknown_route' ? t('mail.checkMissing', {error: err.message})
         : err.message, 'error');
