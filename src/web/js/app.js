@@ -81,6 +81,8 @@ class App {
 
   async logout() {
     try { await api.del('/session'); } catch (_) { /* ends anyway */ }
+    // Whoever logs in next starts at the fax list, not on the page left behind.
+    history.replaceState(null, '', '#/login');
     this.loggedOut();
   }
 
