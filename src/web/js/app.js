@@ -46,6 +46,12 @@ class App {
 
   async start() {
     setLanguage(detectLanguage());
+    // Without the hint cookie nobody is logged in here: the login form, no refused request.
+    if (!/(^|;\s*)vfax_hint=1/.test(document.cookie)) {
+      this.session = null;
+      this.route();
+      return;
+    }
     try {
       this.session = await api.get('/session', undefined, {quiet401: true});
       api.setCsrfToken(this.session.csrf_token);
@@ -72,6 +78,7 @@ class App {
   }
 
   loggedOut() {
+    document.cookie = 'vfax_hint=; Path=/; Max-Age=0; SameSite=Strict';
     if (!this.session) return;
     this.session = null;
     api.setCsrfToken('');
