@@ -101,13 +101,23 @@ class App {
       fax_deleted: forward('fax_deleted'),
       lines: forward('lines'),
     }, (state) => {
+      const wasDown = this.liveState === 'reconnecting';
       this.liveState = state;
       const badge = document.getElementById('live-state');
       if (badge) {
         badge.textContent = state === 'open' ? t('live.on') : t('live.reconnecting');
         badge.dataset.state = state;
       }
-      if (state === 'open') this.live.dispatchEvent(new CustomEvent('reconnected'));
+      // What happened while the stream was down is fetched again by the pages.
+      if (state === 'open' && wasDown) this.live.dispatchEvent(new CustomEvent('reconnected'));
+    }, async () => {
+      // Refused: a session that ended shows the login (the 401 listener), else try again.
+      try {
+        await api.get('/session');
+        return true;
+      } catch (e) {
+        return e.status !== 401;
+      }
     });
   }
 
