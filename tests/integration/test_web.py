@@ -209,6 +209,23 @@ class Pages(WebCase):
                                  "new Function", "srcdoc"):
                         self.assertFalse(sink in src, f"{name} uses {sink}")
 
+    def test_every_text_in_both_languages(self):
+        keys = {}
+        for lang in ("en", "de"):
+            keys[lang] = set()
+            for prefix in ("", "admin-"):
+                with open(os.path.join(WEB_DIR, "js", "lang", f"{prefix}{lang}.js")) as f:
+                    keys[lang] |= set(re.findall(r"'([a-zA-Z0-9_.+-]+)':", f.read()))
+        self.assertEqual(sorted(keys["en"] - keys["de"]), [], "English texts without German")
+        self.assertEqual(sorted(keys["de"] - keys["en"]), [], "German texts without English")
+        used = set()
+        for root, _, files in os.walk(os.path.join(WEB_DIR, "js")):
+            for name in files:
+                with open(os.path.join(root, name)) as f:
+                    used |= set(re.findall(r"\bt\('([a-zA-Z0-9_.]+)'", f.read()))
+        used = {k for k in used if not k.endswith(".")}  # prefixes of computed keys (state.X)
+        self.assertEqual(sorted(used - keys["en"]), [], "texts used but not written")
+
     def test_german_by_browser_language_and_switch(self):
         b = self.browser(lang="de-DE")
         b.get(self.d.url + "/")
