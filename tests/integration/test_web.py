@@ -170,6 +170,28 @@ class Pages(WebCase):
         self.assertEqual(status, 201, t)
         return t["token"]
 
+    def test_drop_documents_and_reorder_by_keyboard(self):
+        b = self.login(self.browser(), "ann")
+        b.click("link", "Send a fax")
+        zone = b.by_role("group", "Documents")
+        # Two files dropped at once, as a file manager drops them.
+        b.driver.execute_script("""
+            const dt = new DataTransfer();
+            dt.items.add(new File(['%PDF-1.4 first'], 'first.pdf', {type: 'application/pdf'}));
+            dt.items.add(new File(['%PDF-1.4 second'], 'second.pdf', {type: 'application/pdf'}));
+            for (const type of ['dragover', 'drop']) {
+              arguments[0].dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true,
+                                                              cancelable: true}));
+            }""", zone)
+        names = lambda: [li.text.split("\n")[0] for li in zone.find_elements(By.TAG_NAME, "li")]
+        b.wait(lambda: names() == ["first.pdf", "second.pdf"], what="both files listed in order")
+        up = b.by_role("button", "Move second.pdf up")
+        up.send_keys(" ")  # the keyboard, not the mouse
+        b.wait(lambda: names() == ["second.pdf", "first.pdf"], what="the new order")
+        b.click("button", "Remove first.pdf")
+        b.wait(lambda: names() == ["second.pdf"], what="the file removed")
+        self.assert_clean(b)
+
     def test_security_headers_and_no_inline_script(self):
         with urllib.request.urlopen(self.d.url + "/") as r:
             csp = r.headers["Content-Security-Policy"]
