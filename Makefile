@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 DATA ?= ./var
 HTTP ?= 127.0.0.1:8080
 
-.PHONY: deps build build-dev run test bench fuzz clean
+.PHONY: deps build build-dev run test bench fuzz screenshots clean
 
 deps:
 	@scripts/install-deps
@@ -24,6 +24,10 @@ run: build
 
 test: build-dev
 	@ctest --preset dev -j $(JOBS) --timeout 900
+
+# The web page's main pages, desktop and phone, into docs/screenshots/ (a real vfaxd and Chromium).
+screenshots: build-dev
+	@VFAXD=build/dev/bin/vfaxd VFAX=build/dev/bin/vfax /usr/bin/python3 tests/integration/screenshots.py
 
 bench: deps
 	@cmake --preset release >/dev/null

@@ -45,6 +45,8 @@ bool sameOriginRequest(const httplib::Request& req, std::string_view publicOrigi
 
 /// The session cookie's name.
 inline constexpr const char* kSessionCookie = "vfax_session";
+/// Readable by the page's script: "a session may exist" (no secret; see routes_accounts.cc).
+inline constexpr const char* kSessionHintCookie = "vfax_hint";
 
 /// Id from the first regex group of the route; null for an id that cannot exist.
 std::optional<std::int64_t> pathId(const httplib::Request& req);

@@ -36,6 +36,16 @@ std::string sessionCookie(Context& ctx, const std::string& value, long long maxA
   return c;
 }
 
+// Tells the web page, which cannot read the HttpOnly session cookie, that a session may exist, so
+// that a visitor who never logged in gets the login form without a refused request. Holds
+// nothing secret; the session cookie alone decides.
+std::string hintCookie(Context& ctx, long long maxAgeSeconds) {
+  std::string c = std::string(kSessionHintCookie) + (maxAgeSeconds > 0 ? "=1" : "=") +
+                  "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(maxAgeSeconds);
+  if (ctx.options.secureCookies) c += "; Secure";
+  return c;
+}
+
 void login(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   // Another site must not log a visitor in to an account of its choosing (login CSRF).
   if (req.has_header("Origin") && !sameOriginRequest(req, ctx.options.publicOrigin)) {
@@ -77,8 +87,9 @@ void login(Context& ctx, const httplib::Request& req, httplib::Response& res) {
   who.sessionId = l.session.id;
   audit(ctx, who, "login", "user " + std::to_string(l.user.id));
   (void)accounts.pruneSessions();
-  res.set_header("Set-Cookie",
-                 sessionCookie(ctx, l.secret, (l.session.expiresAt - l.session.createdAt) / 1000));
+  const long long maxAge = (l.session.expiresAt - l.session.createdAt) / 1000;
+  res.set_header("Set-Cookie", sessionCookie(ctx, l.secret, maxAge));
+  res.set_header("Set-Cookie", hintCookie(ctx, maxAge));
   res.set_header("Cache-Control", "no-store");
   replyJson(res, 201,
             {{"user", toJson(l.user)},
@@ -106,6 +117,7 @@ void logout(Context& ctx, const httplib::Request&, httplib::Response& res,
   if (auto r = ctx.service.accounts().logout(caller); !r) return replyError(res, r.error());
   if (caller.sessionId) audit(ctx, caller, "logout", "user " + std::to_string(caller.userId));
   res.set_header("Set-Cookie", sessionCookie(ctx, "", 0));
+  res.set_header("Set-Cookie", hintCookie(ctx, 0));
   res.status = 204;
 }
 

@@ -306,14 +306,13 @@ core::Result<int> HttpServer::start() {
   server->Get("/", [](const httplib::Request& req, httplib::Response& res) {
     serveAsset(req, res, "/index.html");
   });
-  server->Get(R"(/assets/([A-Za-z0-9_./-]{1,200}))",
-              [](const httplib::Request& req, httplib::Response& res) {
-                if (req.path.find("..") != std::string::npos) {
-                  return detail::replyJson(res, 404,
-                                           errorJson("unknown_route", "there is no such file"));
-                }
-                serveAsset(req, res, req.path);
-              });
+  server->Get(R"(/assets/([A-Za-z0-9_./-]{1,200}))", [](const httplib::Request& req,
+                                                        httplib::Response& res) {
+    if (req.path.find("..") != std::string::npos) {
+      return detail::replyJson(res, 404, errorJson("unknown_route", "there is no such file"));
+    }
+    serveAsset(req, res, req.path);
+  });
 
   detail::addFaxRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);

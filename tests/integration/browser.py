@@ -32,6 +32,8 @@ ROLE_SELECTORS = {
     "status": "[role=status]",
     "dialog": "dialog",
     "navigation": "nav",
+    "group": "[role=group], fieldset",
+    "listitem": "li",
 }
 
 

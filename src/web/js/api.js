@@ -83,9 +83,10 @@ export const url = (path) => BASE + path;
 
 /**
  * Live updates (GET /events, Server-Sent Events). `handlers` maps event names to functions of the
- * parsed data. Reconnects by itself (EventSource); returns a close function.
+ * parsed data. Reconnects by itself (EventSource); after a refusal, only if `beforeRetry()`
+ * resolves true. Returns a close function.
  */
-export function subscribe(handlers, onState) {
+export function subscribe(handlers, onState, beforeRetry) {
   let source = null;
   let closed = false;
   let retry = null;
@@ -93,11 +94,13 @@ export function subscribe(handlers, onState) {
     if (closed) return;
     source = new EventSource(BASE + '/events', {withCredentials: true});
     source.onopen = () => onState && onState('open');
-    source.onerror = () => {
+    source.onerror = async () => {
       onState && onState('reconnecting');
-      // EventSource retries by itself unless the server refused (e.g. 401, 503): then it closes.
+      // EventSource retries by itself unless the server refused (e.g. 401, 503): then it closes,
+      // and `beforeRetry` decides whether to open it again (not once the session has ended).
       if (source.readyState === EventSource.CLOSED && !closed) {
-        retry = setTimeout(open, 5000);
+        const again = beforeRetry ? await beforeRetry() : true;
+        if (again && !closed) retry = setTimeout(open, 5000);
       }
     };
     for (const [name, fn] of Object.entries(handlers)) {

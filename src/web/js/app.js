@@ -46,6 +46,12 @@ class App {
 
   async start() {
     setLanguage(detectLanguage());
+    // Without the hint cookie nobody is logged in here: the login form, no refused request.
+    if (!/(^|;\s*)vfax_hint=1/.test(document.cookie)) {
+      this.session = null;
+      this.route();
+      return;
+    }
     try {
       this.session = await api.get('/session', undefined, {quiet401: true});
       api.setCsrfToken(this.session.csrf_token);
@@ -72,6 +78,7 @@ class App {
   }
 
   loggedOut() {
+    document.cookie = 'vfax_hint=; Path=/; Max-Age=0; SameSite=Strict';
     if (!this.session) return;
     this.session = null;
     api.setCsrfToken('');
@@ -81,6 +88,8 @@ class App {
 
   async logout() {
     try { await api.del('/session'); } catch (_) { /* ends anyway */ }
+    // Whoever logs in next starts at the fax list, not on the page left behind.
+    history.replaceState(null, '', '#/login');
     this.loggedOut();
   }
 
@@ -92,13 +101,23 @@ class App {
       fax_deleted: forward('fax_deleted'),
       lines: forward('lines'),
     }, (state) => {
+      const wasDown = this.liveState === 'reconnecting';
       this.liveState = state;
       const badge = document.getElementById('live-state');
       if (badge) {
         badge.textContent = state === 'open' ? t('live.on') : t('live.reconnecting');
         badge.dataset.state = state;
       }
-      if (state === 'open') this.live.dispatchEvent(new CustomEvent('reconnected'));
+      // What happened while the stream was down is fetched again by the pages.
+      if (state === 'open' && wasDown) this.live.dispatchEvent(new CustomEvent('reconnected'));
+    }, async () => {
+      // Refused: a session that ended shows the login (the 401 listener), else try again.
+      try {
+        await api.get('/session');
+        return true;
+      } catch (e) {
+        return e.status !== 401;
+      }
     });
   }
 

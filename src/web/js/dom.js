@@ -1,6 +1,6 @@
-// Building DOM nodes. Text is only ever set as text (textContent, attribute values), never parsed
-// as HTML: a fax's remote id or a file name cannot become markup. There is no innerHTML in src/web
-// (a test checks that).
+// Building DOM nodes. Text is only ever set as text (text nodes, attribute values), never parsed
+// as HTML: a fax's remote id or a file name cannot become markup. No file in src/web hands a string
+// to the HTML parser (tests/integration/test_web.py checks the sources).
 
 /**
  * h('button', {type: 'button', onclick: fn, 'aria-label': '…'}, 'text', childNode, [more])
@@ -12,8 +12,9 @@ export function h(tag, attrs, ...children) {
   if (attrs) {
     for (const [key, value] of Object.entries(attrs)) {
       if (value === undefined || value === null || value === false) continue;
-      if (key.startsWith('on') && typeof value === 'function') {
-        el.addEventListener(key.slice(2), value);
+      if (key.startsWith('on')) {
+        // Listeners only as functions: an on* attribute would be script from a string.
+        if (typeof value === 'function') el.addEventListener(key.slice(2), value);
       } else if (key === 'value' || key === 'checked' || key === 'disabled' || key === 'selected' ||
                  key === 'indeterminate') {
         el[key] = value;

@@ -35,7 +35,7 @@ export const language = () => current;
 /** Whether a text exists (optional texts such as field hints). */
 export const has = (key) => key in dictionaries[current] || key in dictionaries.en;
 
-/** t('faxes.count', {n: 3}): the text in the current language, {name} placeholders filled. */
+/** t(KEY, {n: 3}): the text in the current language, {name} placeholders filled. */
 export function t(key, params) {
   let text = dictionaries[current][key];
   if (text === undefined) text = dictionaries.en[key];

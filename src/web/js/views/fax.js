@@ -180,7 +180,7 @@ export function render(app, [idText]) {
 
   replace(el, h('h1', null, t('fax.title', {id})), status);
   status.show(t('faxes.loading'));
-  api.get(`/faxes/${id}`).then((f) => { fax = f; draw(); })
+  api.get(`/faxes/${id}`).then((f) => { fax = f; status.show(''); draw(); })
     .catch((e) => replace(el, h('h1', null, t('fax.title', {id})),
       h('p', {role: 'alert'}, e.status === 404 ? t('fax.notFound') : e.message),
       h('p', null, h('a', {href: '#/faxes'}, t('fax.back')))));
