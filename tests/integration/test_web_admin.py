@@ -348,7 +348,7 @@ class WebAdminTest(unittest.TestCase):
         self.assert_clean(b)
 
     def test_every_admin_page_on_a_phone_and_in_german(self):
-        for width, lang in ((390, "en-US"), (1280, "de-DE")):
+        for width, lang in ((390, "en-US"), (390, "de-DE"), (1280, "de-DE")):
             b = self.browser(width=width, height=844, lang=lang)
             b.get(self.d.url + "/")
             if lang == "de-DE":

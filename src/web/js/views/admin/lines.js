@@ -59,7 +59,8 @@ export function render(app) {
           ? t('lines.pageOf', {n: c.page ?? 0, total: c.pages_total}) : String(c.page ?? 0))},
         {label: t('lines.bitRate'), cell: (c) => (c.bit_rate
           ? t('lines.bitRateText', {n: c.bit_rate, ecm: c.ecm ? ' ECM' : ''}) : '–')},
-        {label: t('lines.duration'), cell: (c) => since(c.started_at)},
+        {label: t('lines.duration'), cell: (c) => h('span', {class: 'since',
+          dataset: {since: String(c.started_at || '')}}, since(c.started_at))},
       ], l.calls, {empty: t('lines.noCalls')}));
     } else {
       replace(calls, h('p', {class: 'empty'}, (l.in_use ?? 0) > 0
@@ -85,16 +86,23 @@ export function render(app) {
   const onReconnected = () => fetchLines();
   app.live.addEventListener('lines', onLines);
   app.live.addEventListener('reconnected', onReconnected);
-  // Events push changes as they happen; this fills in while none came (and shows the running
-  // calls' durations move on).
+  // Events push changes as they happen; this fills in while none came.
   const timer = poll(async () => {
     if (Date.now() - lastData >= POLL_MS - 100) await fetchLines();
   }, POLL_MS);
+
+  // Running calls' durations move on between updates.
+  const ticker = setInterval(() => {
+    for (const span of el.querySelectorAll('.since')) {
+      if (span.dataset.since) span.textContent = since(span.dataset.since);
+    }
+  }, 1000);
 
   const el = adminPage('lines', h('h1', null, t('admin.lines')), status, summary,
     h('h2', null, t('lines.calls')), calls, h('h2', null, t('lines.trunks')), trunks, updated);
   return {el, dispose: () => {
     timer.stop();
+    clearInterval(ticker);
     app.live.removeEventListener('lines', onLines);
     app.live.removeEventListener('reconnected', onReconnected);
   }};
