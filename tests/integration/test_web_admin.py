@@ -12,6 +12,7 @@ import unittest
 
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from browser import Browser
@@ -135,6 +136,14 @@ class WebAdminTest(unittest.TestCase):
     def test_users_and_devices_with_the_forms(self):
         b = self.login(self.browser())
         self.page(b, "users", "Users")
+        # By keyboard: Enter opens the form with the focus in its first field, Escape closes it
+        # and the focus returns to the button.
+        add = b.by_role("button", "Add a user")
+        add.send_keys(Keys.ENTER)
+        b.wait(lambda: b.driver.switch_to.active_element == b.by_label("User name"), 5, "focus in the form")
+        b.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+        b.wait(lambda: b.driver.switch_to.active_element == add, 5, "focus back on the button")
+        self.assertFalse(any(h.text == "Add a user" for h in b.all_by_role("heading")))
         b.click("button", "Add a user")
         b.fill("User name", "carla")
         b.fill("Full name", "Carla Client")
@@ -316,6 +325,14 @@ class WebAdminTest(unittest.TestCase):
         self.assertIn("modem1", [p["name"] for p in peers])
         b.wait(lambda: any("modem1" in r.text and "not registered" in r.text for r in b.all_by_role("row")),
                what="the peer's state")
+        # Changed: a new user name, the secret kept (left empty).
+        b.click("button", "Edit peer modem1")
+        b.fill("User name", "modem-user")
+        b.click("button", "Save the peer")
+        self.status_text(b, "Peer modem1 is saved.")
+        peer = next(p for p in self.api("GET", "/trunks/iax2")[1]["peers"] if p["name"] == "modem1")
+        self.assertEqual(peer["username"], "modem-user")
+        self.assertTrue(peer["secret"])
         b.click("button", "Remove peer modem1")
         self.confirm(b, "Remove")
         self.status_text(b, "Peer modem1 is removed.")

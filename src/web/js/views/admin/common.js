@@ -62,10 +62,14 @@ export function editCard(id, body, {onSubmit, submitLabel, onClose}) {
   const form = h('form', {class: 'card edit', novalidate: true, 'aria-labelledby': `${id}-title`,
     hidden: true}, title, body, h('div', {class: 'actions'}, submit,
     h('button', {type: 'button', onclick: () => close()}, t('common.cancel'))), status);
+  let opener = null;
   const close = () => {
     form.hidden = true;
     status.show('');
     if (onClose) onClose();
+    // Back to where the keyboard was (the button that opened the form), if it is still there.
+    if (opener && opener.isConnected) opener.focus();
+    opener = null;
   };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -79,6 +83,7 @@ export function editCard(id, body, {onSubmit, submitLabel, onClose}) {
   });
   form.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
   form.open = (text, label) => {
+    if (form.hidden) opener = document.activeElement;
     title.textContent = text;
     submit.textContent = label || submitLabel || t('common.save');
     status.show('');

@@ -63,14 +63,33 @@ function iax2Section(status) {
     {key: 'trunk', label: t('trunk.trunkFrames'), type: 'bool', hint: t('trunk.trunkFramesHint')},
   ], t('trunk.addPeer'), async (form, st) => {
     const v = form.read();
-    const body = {name: v.name.trim(), secret: v.secret, host: v.host.trim(),
-      username: v.username.trim(), trunk: v.trunk};
+    const body = {name: v.name.trim(), host: v.host.trim(), username: v.username.trim(),
+      trunk: v.trunk};
+    // Without "secret" a peer that exists keeps its own; a new one is refused without one.
+    if (v.secret) body.secret = v.secret;
     if (v.port) body.port = v.port;
     draw(await api.post('/trunks/iax2/peers', body));
-    form.write({port: 4569});
+    resetPeerForm();
     st.show(t('trunk.peerAdded', {name: body.name}), 'ok');
   });
-  peerForm.form.write({port: 4569});
+  const peerTitle = peerForm.el.querySelector('h3');
+  const peerSubmit = peerForm.el.querySelector('button[type=submit]');
+  const resetPeerForm = () => {
+    peerForm.form.write({port: 4569});
+    peerForm.form.fields.get('secret').control.placeholder = '';
+    peerTitle.textContent = t('trunk.addPeer');
+    peerSubmit.textContent = t('trunk.addPeer');
+  };
+  const editPeer = (p) => {
+    peerForm.form.clearErrors();
+    peerForm.form.write({...p, secret: ''});
+    peerForm.form.fields.get('secret').control.placeholder = t('trunk.secretKept');
+    peerTitle.textContent = t('trunk.changePeer', {name: p.name});
+    peerSubmit.textContent = t('trunk.savePeer');
+    peerForm.form.focus('name');
+    peerForm.el.scrollIntoView({block: 'nearest'});
+  };
+  resetPeerForm();
 
   const regForm = subForm('iax2-reg', t('trunk.addRegistration'), [
     {key: 'server', label: t('trunk.server')},
@@ -135,8 +154,9 @@ function iax2Section(status) {
       {label: t('trunk.trunkFrames'), cell: (p) => yesNo(p.trunk)},
       {label: t('trunk.source'), cell: (p) => t('trunk.source.' + p.source)},
     ], s.peers || [], {empty: t('trunk.noPeers'), actions: (p) => (p.source === 'api'
-      ? [button(t('trunk.remove'), () => removePeer(p),
-        {kind: 'danger', label: t('trunk.removePeerNamed', {name: p.name})})]
+      ? [button(t('adm.edit'), () => editPeer(p), {label: t('trunk.editPeerNamed', {name: p.name})}),
+        button(t('trunk.remove'), () => removePeer(p),
+          {kind: 'danger', label: t('trunk.removePeerNamed', {name: p.name})})]
       : [h('span', {class: 'muted'}, t('trunk.fromConfig'))])}));
     replace(regsBox, dataTable(t('trunk.registrations'), [
       {label: t('trunk.server'), cell: (r) => h('strong', null, `${r.server}:${r.port}`)},

@@ -81,7 +81,9 @@ export function render(app) {
   };
 
   let users = [];
-  const search = searchBox(t('user.search'), (u) => [u.username, u.name, u.email],
+  let devicesOf = new Map(); // user id → names of the devices they own or are a member of
+  const search = searchBox(t('user.search'), (u) => [u.username, u.name, u.email,
+    ...(devicesOf.get(u.id) || [])],
     () => draw());
   const draw = () => {
     replace(list, dataTable(t('admin.users'), [
@@ -89,6 +91,7 @@ export function render(app) {
       {label: t('user.name'), cell: (u) => u.name || '–'},
       {label: t('user.email'), cell: (u) => u.email || '–'},
       {label: t('user.role'), cell: (u) => t('role.' + u.role)},
+      {label: t('user.devices'), cell: (u) => (devicesOf.get(u.id) || []).join(', ') || '–'},
       {label: t('user.enabled'), cell: (u) => yesNo(u.enabled)},
       {label: t('user.hasPassword'), cell: (u) => yesNo(u.has_password)},
       {label: t('user.created'), cell: (u) => formatTime(u.created_at)},
@@ -103,7 +106,14 @@ export function render(app) {
   };
   const load = async () => {
     try {
-      users = (await api.get('/users')).users || [];
+      const [u, d] = await Promise.all([api.get('/users'), api.get('/devices')]);
+      users = u.users || [];
+      devicesOf = new Map();
+      for (const dev of d.devices || []) {
+        for (const id of dev.owner ? [dev.owner] : (dev.members || [])) {
+          devicesOf.set(id, [...(devicesOf.get(id) || []), `${dev.name} (${dev.extension})`]);
+        }
+      }
       draw();
     } catch (err) { status.show(err.message, 'error'); }
   };
