@@ -16,7 +16,8 @@ function nowForm(retention) {
   const form = h('form', {class: 'card', novalidate: true, 'aria-labelledby': 'cleanup-now-title'},
     h('h2', {id: 'cleanup-now-title'}, t('cleanup.nowTitle')), h('p', null, t('cleanup.nowIntro')),
     f, h('div', {class: 'actions'}, run), status);
-  retention.then((d) => { if (days.value === '') days.value = String(d); });
+  // The retention as the default; 0 ("keep for ever") is no default for deleting everything.
+  retention.then((d) => { if (days.value === '' && d > 0) days.value = String(d); });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     f.setError('');
