@@ -380,7 +380,8 @@ class WebAdminTest(unittest.TestCase):
                 b.wait(lambda: b.driver.find_element(By.TAG_NAME, "h1").text != "", what=f"{sub} heading")
                 if lang == "en-US":
                     b.heading(heading)
-                time.sleep(0.6)  # let the page's data arrive
+                b.wait(lambda: not re.search("Loading…|Lade…", b.text()), what=f"{sub} data")
+                time.sleep(0.5)  # data of a second request (users, devices) may follow
                 self.assertLessEqual(b.horizontal_overflow(), 0, f"{sub} scrolls sideways at {width} px")
                 self.assertNotIn("vfax: no text", str(b.console_messages()), sub)
                 self.assertEqual(b.console_errors(), [], sub)
