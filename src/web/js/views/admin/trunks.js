@@ -201,7 +201,8 @@ function iax2Section(status) {
 export function render() {
   const status = statusLine();
   const overview = h('div', {'aria-live': 'polite'});
-  const iax2 = iax2Section(status);
+  // One section per trunk kind, each {el, refresh}; SIP (issue 12) adds sipSection here.
+  const sections = [iax2Section(status)];
   const refreshOverview = async () => {
     const lines = await api.get('/lines');
     replace(overview, dataTable(t('trunk.overview'), [
@@ -212,9 +213,10 @@ export function render() {
     ], lines.trunks || []));
   };
   const timer = poll(async () => {
-    await Promise.all([iax2.refresh(), refreshOverview().catch((e) => status.show(e.message, 'error'))]);
+    await Promise.all([...sections.map((x) => x.refresh()),
+      refreshOverview().catch((e) => status.show(e.message, 'error'))]);
   }, REFRESH_MS);
   const el = adminPage('trunks', h('h1', null, t('admin.trunks')), status,
-    h('p', {class: 'field-hint'}, t('trunk.intro')), overview, iax2.el);
+    h('p', {class: 'field-hint'}, t('trunk.intro')), overview, sections.map((x) => x.el));
   return {el, dispose: () => timer.stop()};
 }
