@@ -128,10 +128,12 @@ void previewPage(Context& ctx, const httplib::Request& req, httplib::Response& r
   const int page = std::stoi(req.matches[2].str());
   auto width = pageWidth(req, ctx.options.previewPageWidth);
   if (!width) return replyError(res, width.error());
-  auto path = ctx.service.previewPagePng(caller, id, page, *width);
-  if (!path) return replyError(res, path.error());
+  auto png = ctx.service.previewPagePng(caller, id, page, *width);
+  if (!png) return replyError(res, png.error());
   res.set_header("Cache-Control", "private, max-age=1800");
-  sendFile(res, *path, "image/png", "preview-page-" + std::to_string(page) + ".png");
+  sendFile(res, png->path, "image/png", "preview-page-" + std::to_string(page) + ".png");
+  std::error_code ec;  // open already: the reply still reads it
+  if (!png->keep) std::filesystem::remove(png->path, ec);
 }
 
 void faxPage(Context& ctx, const httplib::Request& req, httplib::Response& res,
@@ -142,11 +144,13 @@ void faxPage(Context& ctx, const httplib::Request& req, httplib::Response& res,
   const int page = std::stoi(req.matches[2].str());
   auto width = pageWidth(req, ctx.options.thumbnailWidth);
   if (!width) return replyError(res, width.error());
-  auto path = ctx.service.pagePng(*id, page, *width);
-  if (!path) return replyError(res, path.error());
+  auto png = ctx.service.pagePng(*id, page, *width);
+  if (!png) return replyError(res, png.error());
   res.set_header("Cache-Control", "private, max-age=300");
-  sendFile(res, *path, "image/png",
+  sendFile(res, png->path, "image/png",
            "fax-" + std::to_string(*id) + "-page-" + std::to_string(page) + ".png");
+  std::error_code ec;  // open already: the reply still reads it
+  if (!png->keep) std::filesystem::remove(png->path, ec);
 }
 
 void list(Context& ctx, const httplib::Request& req, httplib::Response& res,

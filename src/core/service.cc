@@ -408,11 +408,19 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
   }
   // Conversions are costly: at most previewConversions at once, the others wait their turn
   // (like jobs waiting for a conversion worker).
+  // A few wait (on HTTP threads); beyond that the caller is told to come back, so that previews
+  // never tie up every thread of the API.
   {
+    const int limit = std::max(1, scheduler_->options().previewConversions);
     std::unique_lock lock(previewMutex_);
-    previewCv_.wait(lock, [this] {
-      return previewsRunning_ < std::max(1, scheduler_->options().previewConversions);
-    });
+    if (previewsRunning_ + previewsWaiting_ >= 3 * limit) {
+      lock.unlock();
+      previews_->discard(dir.string());
+      return makeError("unavailable", "too many previews are being made right now; try again");
+    }
+    ++previewsWaiting_;
+    previewCv_.wait(lock, [this, limit] { return previewsRunning_ < limit; });
+    --previewsWaiting_;
     ++previewsRunning_;
   }
   Result<int> pages = scheduler_->documents().toFax(conv);
@@ -451,7 +459,11 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
   return previews_->commit(dir.string(), std::move(record));
 }
 
-Result<std::string> Service::renderCached(const std::string& dir, int pages, int page, int width) {
+// Widths that are kept once rendered: the thumbnail, the preview and the full fax width. Any other
+// width is rendered for the one request (so that asking every width cannot fill the disk).
+static bool keptWidth(int width) { return width == 200 || width == 860 || width == kMaxPageWidth; }
+
+Result<PagePng> Service::renderCached(const std::string& dir, int pages, int page, int width) {
   if (page < 1 || (pages > 0 && page > pages)) {
     return makeError("not_found", "there is no page " + std::to_string(page) + " (" +
                                       std::to_string(pages) + " page(s))");
@@ -460,10 +472,16 @@ Result<std::string> Service::renderCached(const std::string& dir, int pages, int
     return makeError("invalid_request", "width must be from " + std::to_string(kMinPageWidth) +
                                             " to " + std::to_string(kMaxPageWidth));
   }
-  const fs::path png =
-      fs::path(dir) / ("page-" + std::to_string(page) + "-w" + std::to_string(width) + ".png");
+  const bool keep = keptWidth(width);
+  std::string name = "page-" + std::to_string(page) + "-w" + std::to_string(width) + ".png";
+  if (!keep) {
+    unsigned char rnd[8];
+    randombytes_buf(rnd, sizeof rnd);
+    name = "once-" + toHex(rnd, sizeof rnd) + "-" + name;
+  }
+  const fs::path png = fs::path(dir) / name;
   std::error_code ec;
-  if (fs::is_regular_file(png, ec)) return png.string();
+  if (keep && fs::is_regular_file(png, ec)) return PagePng{png.string(), true};
   const fs::path pdf = fs::path(dir) / "document.pdf";
   if (!fs::is_regular_file(pdf, ec)) {
     return makeError("not_found", "there is no document to show");
@@ -471,13 +489,13 @@ Result<std::string> Service::renderCached(const std::string& dir, int pages, int
   // One render at a time: MuPDF takes a while on a big page, and two requests for the same page
   // would render it twice.
   std::lock_guard lock(renderMutex_);
-  if (fs::is_regular_file(png, ec)) return png.string();
+  if (keep && fs::is_regular_file(png, ec)) return PagePng{png.string(), true};
   auto n = scheduler_->documents().renderPage(pdf.string(), page - 1, width, png.string());
   if (!n) return n.error();
-  return png.string();
+  return PagePng{png.string(), keep};
 }
 
-Result<std::string> Service::pagePng(std::int64_t id, int page, int width) {
+Result<PagePng> Service::pagePng(std::int64_t id, int page, int width) {
   auto fax = get(id);
   if (!fax) return fax.error();
   if (fax->state == FaxState::Receiving || (!isFinal(fax->state) && fax->pagesTotal == 0)) {
@@ -491,8 +509,8 @@ Result<std::string> Service::pagePng(std::int64_t id, int page, int width) {
   return renderCached(scheduler_->faxDir(id), fax->pagesTotal, page, width);
 }
 
-Result<std::string> Service::previewPagePng(const Caller& caller, const std::string& id, int page,
-                                            int width) {
+Result<PagePng> Service::previewPagePng(const Caller& caller, const std::string& id, int page,
+                                        int width) {
   auto p = previews_->get(caller.userId, id);
   if (!p) return p.error();
   return renderCached(previews_->folder(id), p->pages, page, width);

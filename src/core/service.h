@@ -81,6 +81,12 @@ struct SubmitRequest {
 inline constexpr int kMinPageWidth = 100;
 inline constexpr int kMaxPageWidth = 1728;
 
+/// A page image on disk; `keep` false: made for one reply, to be removed once opened.
+struct PagePng {
+  std::string path;
+  bool keep = true;
+};
+
 enum class DocumentKind { Pdf, Tiff, Preview };
 
 struct LineStatus {
@@ -150,15 +156,16 @@ class Service {
   /// `conflict` when the fax has no pages to send.
   Result<Fax> resend(const Caller& caller, std::int64_t id, const std::string& to);
   /// PNG of page `page` (from 1) of fax `id`, `width` px wide, rendered on first use and kept
-  /// next to the fax. not_found beyond the last page; not_ready before the document exists.
-  Result<std::string> pagePng(std::int64_t id, int page, int width);
+  /// next to the fax (widths 200, 860 and 1728; others are made for one reply and `keep` is
+  /// false: the caller removes the file once it is open). not_found beyond the last page;
+  /// not_ready before the document exists.
+  Result<PagePng> pagePng(std::int64_t id, int page, int width);
 
   /// Converts what submitAs() would queue, without queuing it: the same checks (a `to` is
   /// optional), the same converter and limits. Errors as submitAs.
   Result<PreviewRecord> preview(const Caller& caller, SubmitRequest req);
   /// PNG of a page of the caller's preview (not_found for anyone else's, or after it expired).
-  Result<std::string> previewPagePng(const Caller& caller, const std::string& id, int page,
-                                     int width);
+  Result<PagePng> previewPagePng(const Caller& caller, const std::string& id, int page, int width);
   Result<std::string> documentPath(std::int64_t id, DocumentKind kind);  // not_found / not_ready
 
   // Settings.
@@ -185,7 +192,7 @@ class Service {
   Result<void> chooseDevice(const Caller& caller, SubmitRequest& req);
   Result<Fax> draft(const SubmitRequest& req, std::vector<std::string>* types, bool needNumber);
   Result<void> fromPreview(const Caller& caller, SubmitRequest& req);
-  Result<std::string> renderCached(const std::string& dir, int pages, int page, int width);
+  Result<PagePng> renderCached(const std::string& dir, int pages, int page, int width);
 
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Previews> previews_;
@@ -193,6 +200,7 @@ class Service {
   std::mutex previewMutex_;
   std::condition_variable previewCv_;
   int previewsRunning_ = 0;
+  int previewsWaiting_ = 0;
   std::mutex renderMutex_;
 };
 

@@ -27,8 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto q = vfax::api::parseFaxQuery(params);
   if (!q && q.error().code != "invalid_query") std::abort();
   if (q && (q->limit < 1 || q->limit > vfax::api::kMaxListLimit)) std::abort();
-  if (auto t = vfax::api::parseTimeBound(in); t && !t->wholeDay && in.size() == 10 &&
-                                              in.find('-') != std::string_view::npos) {
+  if (auto t = vfax::api::parseTimeBound(in);
+      t && !t->wholeDay && in.size() == 10 && in.find('-') != std::string_view::npos) {
     std::abort();  // a date is always a whole day
   }
   return 0;

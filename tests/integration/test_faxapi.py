@@ -182,6 +182,10 @@ class FaxApi(VfaxTestCase):
                 self.assertEqual(png_size(png)[0], 200)
             status, png = d.request("GET", f"/api/v1/faxes/{fid}/pages/6.png?width=1000", raw=True)
             self.assertEqual(png_size(png)[0], 1000)
+            # An odd width is made for the one reply; the usual ones are kept with the fax.
+            folder = os.path.join(d.data, "faxes", str(fid))
+            self.assertEqual(glob.glob(os.path.join(folder, "once-*")), [])
+            self.assertTrue(os.path.exists(os.path.join(folder, "page-6-w200.png")))
             self.assertError(d.request("GET", f"/api/v1/faxes/{fid}/pages/7.png"), 404, "not_found")
             self.assertError(d.request("GET", f"/api/v1/faxes/{fid}/pages/1.png?width=5000"), 400,
                              "invalid_request")
