@@ -504,7 +504,7 @@ Result<Fax> Scheduler::cancelJob(std::int64_t id) {
 Result<std::optional<Fax>> Scheduler::removeFax(std::int64_t id) {
   auto fax = loadFax(id);
   if (!fax) return makeError("not_found", "there is no fax " + std::to_string(id));
-  if (fax->state == FaxState::Receiving || calls_.contains(id)) {
+  if (fax->state == FaxState::Receiving) {
     return makeError(
         "conflict", "fax " + std::to_string(id) + " is being received; delete it once it is final");
   }
@@ -512,6 +512,11 @@ Result<std::optional<Fax>> Scheduler::removeFax(std::int64_t id) {
     auto canceled = cancelJob(id);
     if (!canceled) return canceled.error();
     return std::optional<Fax>(*canceled);
+  }
+  if (calls_.contains(id)) {
+    // Canceled, but its call is still being hung up: the call's end updates the record.
+    return makeError("conflict", "the call of fax " + std::to_string(id) +
+                                     " is still ending; delete it in a moment");
   }
   // Record first, then the folder: a crash in between leaves a folder without a record, which
   // nothing shows; never a record without its documents.
