@@ -406,10 +406,9 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
         *fax, sender, scheduler_->currentSettings(), scheduler_->clock().now(),
         (fs::path(scheduler_->options().dataDir) / "templates").string(), &conv);
   }
-  // Conversions are costly: at most previewConversions at once, the others wait their turn
-  // (like jobs waiting for a conversion worker).
-  // A few wait (on HTTP threads); beyond that the caller is told to come back, so that previews
-  // never tie up every thread of the API.
+  // Conversions are costly: at most previewConversions at once, the others wait their turn (like
+  // jobs waiting for a conversion worker). Only a few wait, on HTTP threads; beyond that the caller
+  // is told to come back, so that previews never tie up every thread of the API.
   {
     const int limit = std::max(1, scheduler_->options().previewConversions);
     std::unique_lock lock(previewMutex_);
