@@ -24,6 +24,13 @@ struct MailboxStatus {
   bool idle = false;  // an IMAP IDLE connection is up
 };
 
+/// One poll of the Mail-to-Fax mailbox asked for by an admin (POST /mail/check).
+struct MailCheck {
+  bool ok = false;
+  std::string error;  // in words, when not ok
+  int fetched = 0;    // mails taken in by this poll
+};
+
 class MailAdmin {
  public:
   virtual ~MailAdmin() = default;
@@ -37,6 +44,8 @@ class MailAdmin {
   virtual core::Result<std::vector<core::OutboxMail>> outbox(int limit) = 0;
   /// Queues a test mail to `to`; its outbox id. Error invalid_request.
   virtual core::Result<std::int64_t> sendTest(const std::string& to) = 0;
+  /// Polls the mailbox now and waits for the round. Error `conflict` when no mailbox is set.
+  virtual core::Result<MailCheck> checkMailbox() = 0;
 };
 
 // ---- /api/v1/trunks/iax2 ---------------------------------------------------------------------

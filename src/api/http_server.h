@@ -44,6 +44,9 @@ struct ApiOptions {
   /// The origin people reach the web page at behind a reverse proxy (`https://fax.example.com`),
   /// accepted for cookie writes besides the request's own Host ([api] public_url).
   std::string publicOrigin;
+  /// Default widths (px) of GET /faxes/{id}/pages/{n}.png and of a preview's pages (?width=).
+  int thumbnailWidth = 200;
+  int previewPageWidth = 860;
 };
 
 class HttpServer {

@@ -14,7 +14,16 @@ namespace vfax::api {
 constexpr int kDefaultListLimit = 50;
 constexpr int kMaxListLimit = 500;
 
-/// direction=in|out, state=a,b (or repeated), device=ID, limit=1..500, cursor=C. Unknown
+/// A time given in a query: milliseconds since 1970, a date (UTC midnight; wholeDay) or an ISO
+/// 8601 time with a zone (Z or +HH:MM).
+struct TimeBound {
+  core::Millis ms = 0;
+  bool wholeDay = false;
+};
+std::optional<TimeBound> parseTimeBound(std::string_view s);
+
+/// direction=in|out, state=a,b (or repeated), device=ID, q=TEXT (number or remote id contains
+/// it), since=TIME, until=TIME (a date: to the end of that day), limit=1..500, cursor=C. Unknown
 /// parameters are `invalid_query` so that a typo does not silently list everything.
 core::Result<core::FaxQuery> parseFaxQuery(const std::multimap<std::string, std::string>& params);
 

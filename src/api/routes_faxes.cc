@@ -24,6 +24,48 @@ void drain(const httplib::Request& req, const httplib::ContentReader& reader) {
   }
 }
 
+// Reads a multipart form of POST /faxes or /faxes/preview into a collector (files staged). On
+// failure the reply is written and the answer is null.
+std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Request& req,
+                                             httplib::Response& res,
+                                             const httplib::ContentReader& reader) {
+  if (!req.is_multipart_form_data()) {
+    drain(req, reader);
+    replyError(res,
+               core::makeError("unsupported_media_type",
+                               "send a fax as multipart/form-data with the fields to and file"));
+    return nullptr;
+  }
+  UploadLimits limits;
+  limits.maxBytes = ctx.options.maxUploadBytes;
+  limits.maxFiles = ctx.options.maxFilesPerRequest;
+  auto collector = MultipartCollector::create(ctx.options.stagingDir, limits);
+  if (!collector) {
+    replyError(res, collector.error());
+    return nullptr;
+  }
+  auto& c = **collector;
+  const bool read = reader(
+      [&c](const httplib::MultipartFormData& part) { return c.onPart(part.name, part.filename); },
+      [&c](const char* data, size_t n) { return c.onData(data, n); });
+  if (auto done = c.finish(); !done) {
+    res.set_header("Connection", "close");  // the rest of the body is still unread
+    replyError(res, done.error());
+    return nullptr;
+  }
+  if (!read) {
+    res.set_header("Connection", "close");
+    if (res.status == 413) {
+      replyError(res, core::makeError("payload_too_large",
+                                      "the upload is larger than the server accepts"));
+    } else {
+      replyError(res, core::makeError("bad_request", "the multipart body could not be read"));
+    }
+    return nullptr;
+  }
+  return std::move(*collector);
+}
+
 void submit(Context& ctx, const httplib::Request& req, httplib::Response& res,
             const httplib::ContentReader& reader) {
   auto caller = authorize(ctx, req, Access::Token);
@@ -31,44 +73,84 @@ void submit(Context& ctx, const httplib::Request& req, httplib::Response& res,
     drain(req, reader);
     return replyError(res, caller.error());
   }
-  if (!req.is_multipart_form_data()) {
-    drain(req, reader);
-    return replyError(
-        res, core::makeError("unsupported_media_type",
-                             "send a fax as multipart/form-data with the fields to and file"));
-  }
-  UploadLimits limits;
-  limits.maxBytes = ctx.options.maxUploadBytes;
-  limits.maxFiles = ctx.options.maxFilesPerRequest;
-  auto collector = MultipartCollector::create(ctx.options.stagingDir, limits);
-  if (!collector) return replyError(res, collector.error());
-  auto& c = **collector;
-  const bool read = reader(
-      [&c](const httplib::MultipartFormData& part) { return c.onPart(part.name, part.filename); },
-      [&c](const char* data, size_t n) { return c.onData(data, n); });
-  if (auto done = c.finish(); !done) {
-    res.set_header("Connection", "close");  // the rest of the body is still unread
-    return replyError(res, done.error());
-  }
-  if (!read) {
-    res.set_header("Connection", "close");
-    if (res.status == 413) {
-      return replyError(res, core::makeError("payload_too_large",
-                                             "the upload is larger than the server accepts"));
-    }
-    return replyError(res, core::makeError("bad_request", "the multipart body could not be read"));
-  }
-  auto request = buildSubmitRequest(c.fields(), c.files());
+  auto c = readForm(ctx, req, res, reader);
+  if (!c) return;
+  auto request = buildSubmitRequest(c->fields(), c->files());
   if (!request) return replyError(res, request.error());
   const std::string to = request->to;
+  const std::string preview = request->previewId;
   auto fax = ctx.service.submitAs(*caller, std::move(*request));
   if (!fax) {
     audit(ctx, *caller, "fax.send_refused", "", "to " + to + ": " + fax.error().code);
     return replyError(res, fax.error());
   }
-  audit(ctx, *caller, "fax.send", "fax " + std::to_string(fax->id), "to " + fax->number);
+  audit(ctx, *caller, "fax.send", "fax " + std::to_string(fax->id),
+        "to " + fax->number + (preview.empty() ? "" : " (preview " + preview.substr(0, 8) + ")"));
   res.set_header("Location", "/api/v1/faxes/" + std::to_string(fax->id));
   replyJson(res, 201, toJson(*fax));
+}
+
+void makePreview(Context& ctx, const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader) {
+  auto caller = authorize(ctx, req, Access::Token);
+  if (!caller) {
+    drain(req, reader);
+    return replyError(res, caller.error());
+  }
+  auto c = readForm(ctx, req, res, reader);
+  if (!c) return;
+  auto request = buildSubmitRequest(c->fields(), c->files(), SubmitForm::Preview);
+  if (!request) return replyError(res, request.error());
+  auto p = ctx.service.preview(*caller, std::move(*request));
+  if (!p) return replyError(res, p.error());
+  replyJson(res, 201, {{"id", p->id}, {"pages", p->pages}, {"expires_at", p->expiresAt}});
+}
+
+// ?width= of a page image: 100..1728, else the default.
+core::Result<int> pageWidth(const httplib::Request& req, int fallback) {
+  if (!req.has_param("width")) return fallback;
+  const std::string w = req.get_param_value("width");
+  auto v = parseId(w);
+  if (!v || *v < core::kMinPageWidth || *v > core::kMaxPageWidth) {
+    return core::makeError("invalid_request",
+                           "width must be a number from " + std::to_string(core::kMinPageWidth) +
+                               " to " + std::to_string(core::kMaxPageWidth) + ", got '" + w + "'");
+  }
+  return static_cast<int>(*v);
+}
+
+void sendFile(httplib::Response& res, const std::string& path, const char* type,
+              const std::string& filename);
+
+void previewPage(Context& ctx, const httplib::Request& req, httplib::Response& res,
+                 const core::Caller& caller) {
+  const std::string id = req.matches[1].str();
+  const int page = std::stoi(req.matches[2].str());
+  auto width = pageWidth(req, ctx.options.previewPageWidth);
+  if (!width) return replyError(res, width.error());
+  auto png = ctx.service.previewPagePng(caller, id, page, *width);
+  if (!png) return replyError(res, png.error());
+  res.set_header("Cache-Control", "private, max-age=1800");
+  sendFile(res, png->path, "image/png", "preview-page-" + std::to_string(page) + ".png");
+  std::error_code ec;  // open already: the reply still reads it
+  if (!png->keep) std::filesystem::remove(png->path, ec);
+}
+
+void faxPage(Context& ctx, const httplib::Request& req, httplib::Response& res,
+             const core::Caller& caller) {
+  auto id = pathId(req);
+  if (!id) return replyError(res, core::makeError("not_found", "there is no such fax"));
+  if (auto mine = ctx.service.getFor(caller, *id); !mine) return replyError(res, mine.error());
+  const int page = std::stoi(req.matches[2].str());
+  auto width = pageWidth(req, ctx.options.thumbnailWidth);
+  if (!width) return replyError(res, width.error());
+  auto png = ctx.service.pagePng(*id, page, *width);
+  if (!png) return replyError(res, png.error());
+  res.set_header("Cache-Control", "private, max-age=300");
+  sendFile(res, png->path, "image/png",
+           "fax-" + std::to_string(*id) + "-page-" + std::to_string(page) + ".png");
+  std::error_code ec;  // open already: the reply still reads it
+  if (!png->keep) std::filesystem::remove(png->path, ec);
 }
 
 void list(Context& ctx, const httplib::Request& req, httplib::Response& res,
@@ -114,6 +196,56 @@ void cancel(Context& ctx, const httplib::Request& req, httplib::Response& res,
   replyJson(res, 200, toJson(*fax));
 }
 
+// DELETE: a final fax goes (204); an active job is canceled, as DELETE always did (200, the fax).
+void remove(Context& ctx, const httplib::Request& req, httplib::Response& res,
+            const core::Caller& caller) {
+  auto id = pathId(req);
+  if (!id) return replyError(res, core::makeError("not_found", "there is no such fax"));
+  auto mine = ctx.service.getFor(caller, *id);
+  if (!mine) return replyError(res, mine.error());
+  auto r = ctx.service.remove(*id);
+  if (!r) return replyError(res, r.error());
+  if (*r) {
+    audit(ctx, caller, "fax.cancel", "fax " + std::to_string(*id));
+    return replyJson(res, 200, toJson(**r));
+  }
+  audit(ctx, caller, "fax.delete", "fax " + std::to_string(*id),
+        std::string(core::toString(mine->direction)) + ", " +
+            std::string(core::toString(mine->state)) + ", " + mine->number);
+  res.status = 204;
+}
+
+void resend(Context& ctx, const httplib::Request& req, httplib::Response& res,
+            const core::Caller& caller) {
+  auto id = pathId(req);
+  if (!id) return replyError(res, core::makeError("not_found", "there is no such fax"));
+  auto body = Json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return replyError(res, core::makeError("invalid_json", "the body must be a JSON object"));
+  }
+  std::string to;
+  for (const auto& [k, v] : body.items()) {
+    if (k != "to") {
+      return replyError(
+          res, core::makeError("invalid_request", "unknown field '" + k + "' (known: to)"));
+    }
+    if (!v.is_null() && !v.is_string()) {
+      return replyError(res, core::makeError("invalid_number", "to must be a string"));
+    }
+    if (v.is_string()) to = v.get<std::string>();
+  }
+  auto fax = ctx.service.resend(caller, *id, to);
+  if (!fax) {
+    audit(ctx, caller, "fax.send_refused", "fax " + std::to_string(*id),
+          "resend to " + to + ": " + fax.error().code);
+    return replyError(res, fax.error());
+  }
+  audit(ctx, caller, "fax.resend", "fax " + std::to_string(fax->id),
+        "fax " + std::to_string(*id) + " again to " + fax->number);
+  res.set_header("Location", "/api/v1/faxes/" + std::to_string(fax->id));
+  replyJson(res, 201, toJson(*fax));
+}
+
 void document(Context& ctx, const httplib::Request& req, httplib::Response& res,
               const core::Caller& caller) {
   auto id = pathId(req);
@@ -131,35 +263,26 @@ void document(Context& ctx, const httplib::Request& req, httplib::Response& res,
     kind = core::DocumentKind::Preview;
     type = "image/png";
     filename += "-preview.png";
-  } else if (which == "page") {
-    kind = core::DocumentKind::Preview;
-    type = "image/png";
   } else {
     filename += ".pdf";
   }
   auto path = ctx.service.documentPath(*id, kind);
   if (!path) return replyError(res, path.error());
-  if (which == "page") {
-    // Thumbnails sit beside the preview (documents writes thumb-N.png for the first pages).
-    const std::string n = req.matches[3].str();
-    *path = (std::filesystem::path(*path).parent_path() / ("thumb-" + n + ".png")).string();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(*path, ec)) {
-      return replyError(res, core::makeError("not_found", "there is no thumbnail of page " + n +
-                                                              " (only the first pages have one)"));
-    }
-    filename += "-page-" + n + ".png";
+  // Thumbnails and previews are looked at, not taken: only downloads of the fax are audited.
+  if (which == "document.pdf" || which == "document.tiff") {
+    audit(ctx, caller, "fax.download", "fax " + std::to_string(*id), which);
   }
-  auto file = std::make_shared<std::ifstream>(*path, std::ios::binary);
+  sendFile(res, *path, type, filename);
+}
+
+void sendFile(httplib::Response& res, const std::string& path, const char* type,
+              const std::string& filename) {
+  auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
   file->seekg(0, std::ios::end);
   const std::streamoff size = file->tellg();
   file->seekg(0);
   if (!*file || size < 0) {
-    return replyError(res, core::makeError("storage_error", "cannot read " + *path));
-  }
-  // Thumbnails and previews are looked at, not taken: only downloads of the fax are audited.
-  if (which == "document.pdf" || which == "document.tiff") {
-    audit(ctx, caller, "fax.download", "fax " + std::to_string(*id), which);
+    return replyError(res, core::makeError("storage_error", "cannot read " + path));
   }
   res.set_header("Content-Disposition", "inline; filename=\"" + filename + "\"");
   res.set_header("X-Content-Type-Options", "nosniff");
@@ -190,11 +313,23 @@ void addFaxRoutes(httplib::Server& server, Context& ctx) {
   });
   server.Get("/api/v1/faxes", guardedAs(ctx, Access::Token, list));
   server.Get(R"(/api/v1/faxes/(\d+))", guardedAs(ctx, Access::Token, show));
-  server.Delete(R"(/api/v1/faxes/(\d+))", guardedAs(ctx, Access::Token, cancel));
+  server.Delete(R"(/api/v1/faxes/(\d+))", guardedAs(ctx, Access::Token, remove));
+  server.Post(R"(/api/v1/faxes/(\d+)/cancel)", guardedAs(ctx, Access::Token, cancel));
+  server.Post(R"(/api/v1/faxes/(\d+)/resend)", guardedAs(ctx, Access::Token, resend));
+  server.Post("/api/v1/faxes/preview", [&ctx](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& reader) {
+    try {
+      makePreview(ctx, req, res, reader);
+    } catch (const std::exception& ex) {
+      replyError(res, core::makeError("internal", std::string("preview: ") + ex.what()));
+    }
+  });
+  server.Get(R"(/api/v1/previews/([0-9a-f]{32})/pages/([1-9]\d{0,3})\.png)",
+             guardedAs(ctx, Access::Token, previewPage));
   server.Get(R"(/api/v1/faxes/(\d+)/(document\.pdf|document\.tiff|preview\.png))",
              guardedAs(ctx, Access::Token, document));
-  server.Get(R"(/api/v1/faxes/(\d+)/(page)s/([1-9]\d{0,3})\.png)",
-             guardedAs(ctx, Access::Token, document));
+  server.Get(R"(/api/v1/faxes/(\d+)/pages/([1-9]\d{0,3})\.png)",
+             guardedAs(ctx, Access::Token, faxPage));
 }
 
 }  // namespace vfax::api::detail

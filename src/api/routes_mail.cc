@@ -3,6 +3,8 @@
 //   PUT  /mail/settings   admin: {"key": value, ...} -> the settings
 //   GET  /mail/outbox     the latest 100 queued mails with state and last error (users: theirs)
 //   POST /mail/test       admin: {"to": "address"} queues a test mail
+//   POST /mail/check      admin: polls the mailbox now -> the settings, status and the poll's
+//   result
 #include "api/admin.h"
 #include "api/routes.h"
 
@@ -103,6 +105,18 @@ void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail) {
                }
                replyJson(res, 200, outboxJson(*list));
              }));
+  server.Post("/api/v1/mail/check",
+              guardedAs(ctx, Access::Admin, [&ctx, &mail](const auto&, auto& res, const auto& c) {
+                auto r = mail.checkMailbox();
+                if (!r) return replyError(res, r.error());
+                audit(ctx, c, "mail.check", "mailbox",
+                      r->ok ? std::to_string(r->fetched) + " mail(s)" : r->error);
+                Json out = settingsJson(mail);
+                out["check"] = {{"ok", r->ok},
+                                {"error", r->ok ? Json() : Json(r->error)},
+                                {"mails_fetched", r->fetched}};
+                replyJson(res, 200, out);
+              }));
   server.Post(
       "/api/v1/mail/test",
       guardedAs(ctx, Access::Admin, [&ctx, &mail](const auto& req, auto& res, const auto& c) {

@@ -56,9 +56,16 @@ class MultipartCollector {
   std::optional<core::Error> error_;
 };
 
-/// The text fields of POST /faxes (to, device, tag, priority, notify, resolution) plus the staged
-/// files -> the request for Service::submit. Missing `to` is `invalid_number`.
-core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::string, std::string>& fields,
-                                                     std::vector<core::Upload> files);
+enum class SubmitForm {
+  Send,     // POST /faxes: `to` required; files, or `preview` (an id) instead of files
+  Preview,  // POST /faxes/preview: files required, `to` optional
+};
+
+/// The text fields of POST /faxes (to, device, tag, priority, notify, resolution, cover, subject,
+/// comment, preview) plus the staged files -> the request for Service::submitAs. Missing `to` is
+/// `invalid_number`.
+core::Result<core::SubmitRequest> buildSubmitRequest(
+    const std::multimap<std::string, std::string>& fields, std::vector<core::Upload> files,
+    SubmitForm form = SubmitForm::Send);
 
 }  // namespace vfax::api

@@ -30,6 +30,15 @@ core::Result<std::int64_t> MailAdminAdapter::sendTest(const std::string& to) {
   return gateway_.sendTest(to);
 }
 
+core::Result<api::MailCheck> MailAdminAdapter::checkMailbox() {
+  const auto r = gateway_.checkMailbox();
+  if (!r.configured) {
+    return core::makeError("conflict",
+                           "no Mail-to-Fax mailbox is set up (mail setting mailbox_server)");
+  }
+  return api::MailCheck{r.error.empty(), r.error, r.fetched};
+}
+
 // ---- IAX2 ------------------------------------------------------------------------------------
 
 namespace {

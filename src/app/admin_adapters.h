@@ -15,6 +15,7 @@ class MailAdminAdapter final : public api::MailAdmin {
   core::Result<void> updateSettings(const std::map<std::string, std::string>& changes) override;
   core::Result<std::vector<core::OutboxMail>> outbox(int limit) override;
   core::Result<std::int64_t> sendTest(const std::string& to) override;
+  core::Result<api::MailCheck> checkMailbox() override;
 
  private:
   mail::MailGateway& gateway_;

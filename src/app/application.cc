@@ -225,6 +225,8 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
 
   // The service registers itself for call events at construction, before telephony starts.
   config_.service.dataDir = config_.dataDir;
+  // Previews are converted like jobs: as many at once as there are conversion workers.
+  config_.service.previewConversions = config_.service.conversionWorkers;
   p.service = std::make_unique<core::Service>(*p.store, *p.converter, *p.telephony, p.clock,
                                               config_.service);
   // The mail gateway observes every fax from the first state change on (recovery included).
@@ -280,6 +282,7 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.metricsPublic = config_.metricsPublic;
   apiOptions.secureCookies = config_.secureCookies;
   apiOptions.publicOrigin = config_.publicUrl;
+  apiOptions.thumbnailWidth = documents::ConverterOptions{}.thumbnailWidth;
   apiOptions.stagingDir = (fs::path(config_.dataDir) / "staging").string();
   fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
   fs::create_directories(apiOptions.stagingDir, ec);

@@ -347,6 +347,12 @@ Config loadConfig(const std::string& file) {
   r.get(api, "api", "session_max_hours", c.sessionMaxHours);
   positive(c.sessionIdleMinutes, "[api] session_idle_minutes");
   positive(c.sessionMaxHours, "[api] session_max_hours");
+  long long previewSeconds = c.service.previewTtl / 1000;
+  r.get(api, "api", "preview_ttl_seconds", previewSeconds);
+  r.get(api, "api", "previews_per_user", c.service.previewsPerUser);
+  positive(previewSeconds, "[api] preview_ttl_seconds");
+  positive(c.service.previewsPerUser, "[api] previews_per_user");
+  c.service.previewTtl = previewSeconds * 1000;
   c.service.accounts.sessionIdle = static_cast<core::Millis>(c.sessionIdleMinutes) * 60'000;
   c.service.accounts.sessionMax = static_cast<core::Millis>(c.sessionMaxHours) * 3'600'000;
   c.maxUploadBytes = maxUploadMb * 1024 * 1024;

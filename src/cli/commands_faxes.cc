@@ -1,4 +1,4 @@
-// vfax send | list | show | get | cancel
+// vfax send | list | show | get | cancel | rm | resend
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -78,7 +78,8 @@ void printFax(const Json& f) {
       {"next attempt", shortTime(f["next_attempt_at"])},
       {"error", cell(f["error"])},
   };
-  for (const auto& [k, v] : rows) std::cout << k << std::string(14 - std::string(k).size(), ' ') << v << '\n';
+  for (const auto& [k, v] : rows)
+    std::cout << k << std::string(14 - std::string(k).size(), ' ') << v << '\n';
   const Json& attempts = f["attempts"];
   if (!attempts.is_array() || attempts.empty()) return;
   std::cout << '\n';
@@ -87,11 +88,14 @@ void printFax(const Json& f) {
   for (const auto& a : attempts) {
     table.push_back({std::to_string(++n), shortTime(a["started_at"]), shortTime(a["ended_at"]),
                      a["outcome"].is_null() ? "running" : cell(a["outcome"]), cell(a["pages"]),
-                     cell(a["bit_rate"]), a["ecm"].is_boolean() && a["ecm"].get<bool>() ? "yes" : "no",
+                     cell(a["bit_rate"]),
+                     a["ecm"].is_boolean() && a["ecm"].get<bool>() ? "yes" : "no",
                      cell(a["compression"]), cell(a["remote_id"]), cell(a["reason"])});
   }
-  printTable(std::cout, {"#", "STARTED", "ENDED", "OUTCOME", "PAGES", "BPS", "ECM", "CODING", "REMOTE", "REASON"},
-             table);
+  printTable(
+      std::cout,
+      {"#", "STARTED", "ENDED", "OUTCOME", "PAGES", "BPS", "ECM", "CODING", "REMOTE", "REASON"},
+      table);
 }
 
 struct SendOptions {
@@ -122,7 +126,8 @@ Result<void> send(Client& client, const SendOptions& o) {
   auto fax = client.postForm("/api/v1/faxes", fields, *parts);
   if (!fax) return fax.error();
   if (!o.json) {
-    std::cout << "fax " << (*fax)["id"] << " " << cell((*fax)["state"]) << " to " << cell((*fax)["number"]) << '\n';
+    std::cout << "fax " << (*fax)["id"] << " " << cell((*fax)["state"]) << " to "
+              << cell((*fax)["number"]) << '\n';
   }
   if (!o.wait) {
     if (o.json) std::cout << fax->dump(2) << '\n';
@@ -144,8 +149,10 @@ Result<void> send(Client& client, const SendOptions& o) {
   }
   if (o.json) std::cout << current.dump(2) << '\n';
   if (last == "done") return {};
-  return core::makeError("fax_" + last, "fax " + current["id"].dump() + " " + last +
-                                            (current["error"].is_string() ? ": " + current["error"].get<std::string>() : ""));
+  return core::makeError(
+      "fax_" + last,
+      "fax " + current["id"].dump() + " " + last +
+          (current["error"].is_string() ? ": " + current["error"].get<std::string>() : ""));
 }
 
 }  // namespace
@@ -155,7 +162,9 @@ void addFaxCommands(CLI::App& app, Action& action) {
     auto o = std::make_shared<SendOptions>();
     auto* cmd = app.add_subcommand("send", "Send a fax");
     cmd->add_option("-t,--to", o->to, "Number to fax to (as dialled, or an extension)")->required();
-    cmd->add_option("files", o->files, "Documents (PDF, PostScript, TIFF, PNG, JPEG, GIF, text, HTML, office)")->required();
+    cmd->add_option("files", o->files,
+                    "Documents (PDF, PostScript, TIFF, PNG, JPEG, GIF, text, HTML, office)")
+        ->required();
     cmd->add_option("--device", o->device, "Sending device id");
     cmd->add_option("--tag", o->tag, "Free text to find the fax by");
     auto* prio = cmd->add_option("--priority", o->priority, "Priority -100..100 (higher first)");
@@ -176,7 +185,7 @@ void addFaxCommands(CLI::App& app, Action& action) {
   {
     struct ListOptions {
       bool in = false, out = false, json = false;
-      std::string state;
+      std::string state, search, since, until;
       int limit = 50;
     };
     auto o = std::make_shared<ListOptions>();
@@ -184,11 +193,19 @@ void addFaxCommands(CLI::App& app, Action& action) {
     auto* in = cmd->add_flag("--in", o->in, "Received faxes only");
     cmd->add_flag("--out", o->out, "Sent faxes only")->excludes(in);
     cmd->add_option("--state", o->state, "State(s), comma-separated (e.g. failed,canceled)");
+    cmd->add_option("-s,--search", o->search,
+                    "Only faxes whose number or remote id contains TEXT (any case)");
+    cmd->add_option("--since", o->since,
+                    "Created at or after: a date (2026-12-01), an ISO 8601 time or ms");
+    cmd->add_option("--until", o->until, "Created before (a date: up to the end of that day)");
     cmd->add_option("--limit", o->limit, "At most this many (1-500)")->check(CLI::Range(1, 500));
     cmd->add_flag("--json", o->json, "Print the API's JSON");
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
         std::multimap<std::string, std::string> params{{"limit", std::to_string(o->limit)}};
+        if (!o->search.empty()) params.emplace("q", o->search);
+        if (!o->since.empty()) params.emplace("since", o->since);
+        if (!o->until.empty()) params.emplace("until", o->until);
         if (o->in) params.emplace("direction", "in");
         if (o->out) params.emplace("direction", "out");
         if (!o->state.empty()) params.emplace("state", o->state);
@@ -201,10 +218,11 @@ void addFaxCommands(CLI::App& app, Action& action) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& f : (*r)["faxes"]) {
           rows.push_back({cell(f["id"]), cell(f["direction"]), cell(f["state"]), cell(f["number"]),
-                          cell(f["pages"]) + "/" + cell(f["pages_total"]), shortTime(f["created_at"]),
-                          cell(f["remote_id"]), cell(f["tag"])});
+                          cell(f["pages"]) + "/" + cell(f["pages_total"]),
+                          shortTime(f["created_at"]), cell(f["remote_id"]), cell(f["tag"])});
         }
-        printTable(std::cout, {"ID", "DIR", "STATE", "NUMBER", "PAGES", "CREATED", "REMOTE", "TAG"}, rows);
+        printTable(std::cout, {"ID", "DIR", "STATE", "NUMBER", "PAGES", "CREATED", "REMOTE", "TAG"},
+                   rows);
         if (!(*r)["next"].is_null()) std::cerr << "(more faxes: raise --limit)\n";
         return {};
       };
@@ -247,9 +265,12 @@ void addFaxCommands(CLI::App& app, Action& action) {
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
         const std::string id = std::to_string(o->id);
-        const std::string doc = o->tiff ? "document.tiff" : o->preview ? "preview.png" : "document.pdf";
+        const std::string doc = o->tiff      ? "document.tiff"
+                                : o->preview ? "preview.png"
+                                             : "document.pdf";
         std::string out = o->output;
-        if (out.empty()) out = "fax-" + id + (o->tiff ? ".tiff" : o->preview ? "-preview.png" : ".pdf");
+        if (out.empty())
+          out = "fax-" + id + (o->tiff ? ".tiff" : o->preview ? "-preview.png" : ".pdf");
         auto data = c.download("/api/v1/faxes/" + id + "/" + doc);
         if (!data) return data.error();
         if (out == "-") {
@@ -278,12 +299,61 @@ void addFaxCommands(CLI::App& app, Action& action) {
     cmd->add_flag("--json", *json, "Print the fax's JSON");
     cmd->callback([id, json, &action] {
       action = [id, json](Client& c) -> Result<void> {
-        auto r = c.del("/api/v1/faxes/" + std::to_string(*id));
+        auto r = c.post("/api/v1/faxes/" + std::to_string(*id) + "/cancel", Json::object());
         if (!r) return r.error();
         if (*json) {
           std::cout << r->dump(2) << '\n';
         } else {
           printFaxLine(*r);
+        }
+        return {};
+      };
+    });
+  }
+  {
+    auto ids = std::make_shared<std::vector<long long>>();
+    auto* cmd = app.add_subcommand(
+        "rm", "Delete faxes with their documents (a job that is not final is canceled instead)");
+    cmd->add_option("ids", *ids, "Fax id(s)")->required();
+    cmd->callback([ids, &action] {
+      action = [ids](Client& c) -> Result<void> {
+        for (long long id : *ids) {
+          auto r = c.del("/api/v1/faxes/" + std::to_string(id));
+          if (!r) return r.error();
+          if (r->is_null()) {
+            std::cout << "fax " << id << " deleted\n";
+          } else {
+            std::cout << "fax " << id << " was not final: ";
+            printFaxLine(*r);
+          }
+        }
+        return {};
+      };
+    });
+  }
+  {
+    struct ResendOptions {
+      long long id = 0;
+      std::string to;
+      bool json = false;
+    };
+    auto o = std::make_shared<ResendOptions>();
+    auto* cmd = app.add_subcommand(
+        "resend", "Send a fax again with the same pages (a received fax: forward it with -t)");
+    cmd->add_option("id", o->id, "Fax id")->required();
+    cmd->add_option("-t,--to", o->to, "Number to send to (default: the fax's own number)");
+    cmd->add_flag("--json", o->json, "Print the new fax's JSON");
+    cmd->callback([o, &action] {
+      action = [o](Client& c) -> Result<void> {
+        Json body = Json::object();
+        if (!o->to.empty()) body["to"] = o->to;
+        auto r = c.post("/api/v1/faxes/" + std::to_string(o->id) + "/resend", body);
+        if (!r) return r.error();
+        if (o->json) {
+          std::cout << r->dump(2) << '\n';
+        } else {
+          std::cout << "fax " << (*r)["id"] << " " << cell((*r)["state"]) << " to "
+                    << cell((*r)["number"]) << '\n';
         }
         return {};
       };

@@ -38,13 +38,30 @@ void printOutbox(const Json& o) {
 }  // namespace
 
 void addMailCommands(CLI::App& app, Action& action) {
-  auto* mail = app.add_subcommand("mail", "Mail gateway: settings, outbox, test mail");
+  auto* mail =
+      app.add_subcommand("mail", "Mail gateway: settings, outbox, mailbox check, test mail");
   mail->require_subcommand(1);
   addSettingsCommand(*mail, "settings", "Show mail settings, or change them with KEY=VALUE",
                      "KEY=VALUE (e.g. smtp_host=mail.example.com)", "/api/v1/mail/settings",
                      printSettings, action);
   addGetCommand(*mail, "outbox", "Queued and sent mails, with delivery errors",
                 "/api/v1/mail/outbox", printOutbox, action);
+  {
+    auto* cmd =
+        mail->add_subcommand("check", "Poll the Mail-to-Fax mailbox now and show the result");
+    cmd->callback([&action] {
+      action = [](Client& c) -> Result<void> {
+        auto r = c.post("/api/v1/mail/check", Json::object());
+        if (!r) return r.error();
+        const auto& check = (*r)["check"];
+        if (check.value("ok", false)) {
+          std::cout << "mailbox ok: " << check.value("mails_fetched", 0) << " mail(s) fetched\n";
+          return {};
+        }
+        return core::makeError("mailbox_error", "the mailbox poll failed: " + text(check["error"]));
+      };
+    });
+  }
   {
     auto to = std::make_shared<std::string>();
     auto* cmd = mail->add_subcommand("test", "Queue a test mail to ADDRESS");

@@ -36,6 +36,11 @@ class Documents {
   /// A fax TIFF (received or converted) to a PDF (G4 data as is) and a PNG preview of page 1.
   virtual Result<int> faxToPdf(const std::string& tiff, const std::string& pdf,
                                const std::string& previewPng) = 0;
+  /// Renders page `index` (from 0) of a PDF that vfax wrote itself (faxToPdf's) to a PNG `width`
+  /// px wide, in-process (the PDF is trusted). Returns the PDF's page count; `not_found` when
+  /// index is beyond it, `conversion_failed` when it cannot be rendered.
+  virtual Result<int> renderPage(const std::string& pdf, int index, int width,
+                                 const std::string& png) = 0;
   /// Sets req's cover page (template and fields) for `fax`: `sender` is the name of its device
   /// (or the server's header name), `now` the date printed, `templatesDir` where an admin's
   /// cover-LANG.html or cover.html replaces the built-in template. Cheap (a stat or two): called

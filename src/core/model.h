@@ -99,6 +99,11 @@ struct Fax {
   std::optional<std::int64_t> userId;    // outbound: who submitted it (unset: vfaxd itself)
 };
 
+/// A job whose only source file is this name was queued with its fax pages ready (a preview
+/// sent, a fax sent again): its fax.tif is its own and it is never converted. Converted sources are
+/// named source-N.TYPE, so the name cannot clash.
+inline constexpr const char* kReadySource = "fax.tif";
+
 enum class DeviceKind { User, Team };
 enum class InboundFormat { Pdf, Tiff, Inline };
 

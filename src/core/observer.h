@@ -14,6 +14,8 @@ class FaxObserver {
   /// After a retention cleanup deleted the faxes created before `cutoff` (scheduler thread):
   /// a chance to drop the observer's own records of that age.
   virtual void onRetentionCleanup(Millis cutoff) { (void)cutoff; }
+  /// After fax `id` was deleted on request (DELETE /faxes/{id}; scheduler thread).
+  virtual void onFaxDeleted(std::int64_t id) { (void)id; }
 };
 
 }  // namespace vfax::core

@@ -108,6 +108,7 @@ void Scheduler::run() {
     for (auto& fn : batch) fn();
     if (doDispatch || !batch.empty()) {
       maybeRunScheduledCleanup();
+      maybeRunHousekeeping();
       dispatch();
     }
   }
@@ -498,6 +499,40 @@ Result<Fax> Scheduler::cancelJob(std::int64_t id) {
   trunkBackoff_.erase(id);
   setState(*fax, FaxState::Canceled, "canceled by the user");
   return *fax;
+}
+
+Result<std::optional<Fax>> Scheduler::removeFax(std::int64_t id) {
+  auto fax = loadFax(id);
+  if (!fax) return makeError("not_found", "there is no fax " + std::to_string(id));
+  if (fax->state == FaxState::Receiving) {
+    return makeError(
+        "conflict", "fax " + std::to_string(id) + " is being received; delete it once it is final");
+  }
+  if (!isFinal(fax->state)) {
+    auto canceled = cancelJob(id);
+    if (!canceled) return canceled.error();
+    return std::optional<Fax>(*canceled);
+  }
+  if (calls_.contains(id)) {
+    // Canceled, but its call is still being hung up: the call's end updates the record.
+    return makeError("conflict", "the call of fax " + std::to_string(id) +
+                                     " is still ending; delete it in a moment");
+  }
+  // Record first, then the folder: a crash in between leaves a folder without a record, which
+  // nothing shows; never a record without its documents.
+  if (auto r = store_.deleteFax(id); !r) return r.error();
+  std::error_code ec;
+  fs::remove_all(faxDir(id), ec);
+  if (ec) spdlog::warn("fax {}: its folder stays: {}", id, ec.message());
+  spdlog::info("fax {} ({}): deleted", id, toString(fax->direction));
+  for (auto* o : observers_) o->onFaxDeleted(id);
+  return std::optional<Fax>();
+}
+
+void Scheduler::maybeRunHousekeeping() {
+  if (!housekeeping_ || clock_.now() < nextHousekeepingAt_) return;
+  nextHousekeepingAt_ = clock_.now() + kHousekeepingEvery;
+  housekeeping_();
 }
 
 LineStatus Scheduler::lineStatus() {

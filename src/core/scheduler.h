@@ -38,6 +38,8 @@ class Scheduler final : public CallEvents {
   Result<void> start();
   void beginShutdown() { shuttingDown_ = true; }
   void addObserver(FaxObserver* o) { observers_.push_back(o); }
+  /// Before start(): run on the scheduler thread every few minutes (e.g. expired previews).
+  void setHousekeeping(std::function<void()> fn) { housekeeping_ = std::move(fn); }
   void notifyCreated(std::int64_t id);  // scheduler thread
   /// Scheduler thread: keeps the index of runnable jobs current for `fax` as stored (a new job,
   /// and every state change through setState()).
@@ -68,6 +70,9 @@ class Scheduler final : public CallEvents {
 
   // Called on the scheduler thread.
   Result<Fax> cancelJob(std::int64_t id);
+  /// A final fax: its record, attempts and folder go (empty answer). An active job is canceled
+  /// (its record). A fax still being received: conflict.
+  Result<std::optional<Fax>> removeFax(std::int64_t id);
   void kick();  // new work may be there: dispatch soon
   void settingsChanged(const Settings& s);
   LineStatus lineStatus();
@@ -128,6 +133,7 @@ class Scheduler final : public CallEvents {
   Result<std::optional<Fax>> loadIndexed(std::int64_t id, FaxState expected);
   void startConversion(Fax fax);
   void conversionDone(std::int64_t id, Result<int> pages);
+  void maybeRunHousekeeping();
   void placeCall(Fax fax);
   void finishOutbound(std::int64_t faxId, const CallResult& result);
   void waitForTrunk(std::int64_t faxId, const ActiveCall& call, const CallResult& result);
@@ -172,6 +178,9 @@ class Scheduler final : public CallEvents {
   std::atomic<int> inboundCount_{0};
   std::atomic<bool> shuttingDown_{false};
   std::vector<FaxObserver*> observers_;  // fixed before start()
+  std::function<void()> housekeeping_;   // fixed before start()
+  Millis nextHousekeepingAt_ = 0;
+  static constexpr Millis kHousekeepingEvery = 5 * 60'000;
   std::atomic<int> outboundCount_{0};
 
   std::unique_ptr<WorkerPool> workers_;  // last: joined first on destruction

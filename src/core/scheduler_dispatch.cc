@@ -78,6 +78,17 @@ Result<std::optional<Fax>> Scheduler::loadIndexed(std::int64_t id, FaxState expe
 void Scheduler::startConversion(Fax fax) {
   converting_.insert(fax.id);
   setState(fax, FaxState::Converting);
+  if (fax.sourceFiles.size() == 1 && fax.sourceFiles.front() == kReadySource) {
+    // Pages made before (a preview sent, a fax sent again): nothing to convert, but the same way
+    // on to `waiting`, with the same checks.
+    std::error_code ec;
+    Result<int> pages = fax.pagesTotal;
+    if (!fs::is_regular_file(faxDir(fax.id) + "/" + kReadySource, ec) || fax.pagesTotal <= 0) {
+      pages = makeError("conversion_failed", "the pages to send are missing");
+    }
+    post([this, id = fax.id, pages = std::move(pages)] { conversionDone(id, pages); });
+    return;
+  }
   ConvertRequest req;
   const std::string dir = faxDir(fax.id);
   for (const auto& name : fax.sourceFiles) req.inputs.push_back(dir + "/" + name);
@@ -119,10 +130,12 @@ void Scheduler::conversionDone(std::int64_t id, Result<int> pages) {
   const int limit = currentSettings().dailyPageLimit;
   if (limit > 0 && fax->userId) {
     auto used = store_.pagesSubmittedSince(*fax->userId, startOfLocalDay(clock_.now()));
-    if (used && *used + *pages > limit) {
+    // A job with ready pages counts in `used` already (its pages_total is set).
+    const std::int64_t others = used ? *used - fax->pagesTotal : 0;
+    if (used && others + *pages > limit) {
       setState(*fax, FaxState::Failed,
                "destination_not_allowed: the daily page limit of " + std::to_string(limit) +
-                   " pages would be passed (" + std::to_string(*used) + " sent today, " +
+                   " pages would be passed (" + std::to_string(others) + " sent today, " +
                    std::to_string(*pages) + " in this fax; setting daily_page_limit)");
       return;
     }

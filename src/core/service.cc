@@ -79,6 +79,8 @@ Result<ParsedNumber> resolveDestination(Store& store, const NumberPlan& plan, co
 Service::Service(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
                  ServiceOptions options)
     : accounts_(std::make_unique<Accounts>(store, clock, options.accounts)),
+      previews_(std::make_unique<Previews>((fs::path(options.dataDir) / "previews").string(), clock,
+                                           options.previewTtl, options.previewsPerUser)),
       scheduler_(
           std::make_unique<Scheduler>(store, documents, telephony, clock, std::move(options))) {
   telephony.setEvents(scheduler_.get());
@@ -88,6 +90,9 @@ Service::~Service() { stop(); }
 
 Result<void> Service::start() {
   if (auto r = accounts_->start(); !r) return r;
+  if (auto r = previews_->start(); !r) return r;
+  // Expired previews also go while nobody asks for one.
+  scheduler_->setHousekeeping([this] { previews_->removeExpired(); });
   return scheduler_->start();
 }
 
@@ -103,38 +108,37 @@ void Service::stop() {
 // ---------------------------------------------------------------------------------------------
 // Faxes
 
-Result<Fax> Service::submit(SubmitRequest req) {
-  auto fail = [&req](Error e) { return refuse(req, std::move(e)); };
+// What submit() checks and the record it would queue (no id, no files yet): the documents' types
+// into `types`, the device, the daily page limit, and the destination (when `needNumber` or a
+// `to` is given).
+Result<Fax> Service::draft(const SubmitRequest& req, std::vector<std::string>* types,
+                           bool needNumber) {
   auto& store = scheduler_->store();
-  if (req.files.empty()) return fail(makeError("no_file", "attach at least one document to fax"));
-  std::vector<std::string> types;
   for (const auto& u : req.files) {
     std::error_code ec;
     const auto size = fs::file_size(u.path, ec);
     if (ec || size == 0) {
-      return fail(makeError("empty_file", "the file '" + u.filename + "' is empty"));
+      return makeError("empty_file", "the file '" + u.filename + "' is empty");
     }
     auto type = scheduler_->documents().sniff(u.path);
     if (!type) {
-      return fail(makeError(type.error().code, "'" + u.filename + "': " + type.error().message));
+      return makeError(type.error().code, "'" + u.filename + "': " + type.error().message);
     }
-    types.push_back(*type);
+    types->push_back(*type);
   }
   if (req.priority < -100 || req.priority > 100) {
-    return fail(makeError("invalid_request", "priority must be between -100 and 100"));
+    return makeError("invalid_request", "priority must be between -100 and 100");
   }
   if (!req.notify.empty() && !plausibleEmail(req.notify)) {
-    return fail(
-        makeError("invalid_request", "notify must be an e-mail address, got '" + req.notify + "'"));
+    return makeError("invalid_request",
+                     "notify must be an e-mail address, got '" + req.notify + "'");
   }
   std::optional<Device> device;
   if (req.deviceId) {
     auto d = store.device(*req.deviceId);
-    if (!d) return fail(d.error());
-    if (!*d) {
-      return fail(
-          makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId)));
-    }
+    if (!d) return d.error();
+    if (!*d)
+      return makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId));
     device = **d;
   }
 
@@ -144,12 +148,11 @@ Result<Fax> Service::submit(SubmitRequest req) {
   if (limit > 0 && req.userId) {
     const Millis midnight = startOfLocalDay(scheduler_->clock().now());
     auto used = store.pagesSubmittedSince(*req.userId, midnight);
-    if (!used) return fail(used.error());
+    if (!used) return used.error();
     if (*used >= limit) {
-      return fail(
-          makeError("destination_not_allowed", "the daily page limit of " + std::to_string(limit) +
-                                                   " pages is reached (" + std::to_string(*used) +
-                                                   " sent today; setting daily_page_limit)"));
+      return makeError("destination_not_allowed",
+                       "the daily page limit of " + std::to_string(limit) + " pages is reached (" +
+                           std::to_string(*used) + " sent today; setting daily_page_limit)");
     }
   }
 
@@ -175,16 +178,33 @@ Result<Fax> Service::submit(SubmitRequest req) {
 
   // An own extension typed as it is is internal; anything else must be a valid number that the
   // destination policy allows.
+  if (!needNumber && req.to.find_first_not_of(" \t") == std::string::npos) return fax;
   auto dest = resolveDestination(store, plan, settings, req.to);
-  if (!dest) return fail(dest.error());
+  if (!dest) return dest.error();
   if (auto allowed = checkDestination(*dest, settings); !allowed) {
     spdlog::warn("refused a fax to {} (from {}): {}", dest->e164, req.origin,
                  allowed.error().message);
-    return fail(allowed.error());
+    return allowed.error();
   }
   if (dest->internal) fax.extension = dest->extension;
   fax.number = dest->e164;
   fax.dialString = dest->dialString;
+  return fax;
+}
+
+Result<Fax> Service::submit(SubmitRequest req) {
+  auto fail = [&req](Error e) { return refuse(req, std::move(e)); };
+  const bool ready = !req.readyDir.empty() || !req.previewId.empty();
+  if (ready && !req.files.empty()) {
+    return fail(makeError("invalid_request", "send either files or a preview, not both"));
+  }
+  if (!ready && req.files.empty()) {
+    return fail(makeError("no_file", "attach at least one document to fax"));
+  }
+  std::vector<std::string> types;
+  auto drafted = draft(req, &types, /*needNumber=*/true);
+  if (!drafted) return fail(drafted.error());
+  Fax fax = std::move(*drafted);
 
   // Stage the documents next to the records, then insert, then give the folder its id: a crash in
   // between leaves either a tmp- folder (removed at start) or a job whose recovery sees no files.
@@ -193,17 +213,42 @@ Result<Fax> Service::submit(SubmitRequest req) {
   randombytes_buf(rnd, sizeof rnd);
   const fs::path staging = faxes / ("tmp-" + toHex(rnd, sizeof rnd));
   std::error_code ec;
-  fs::create_directories(staging, ec);
-  if (ec)
-    return fail(
-        makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
-  for (size_t i = 0; i < req.files.size(); ++i) {
-    const std::string name = "source-" + std::to_string(i + 1) + "." + types[i];
-    if (auto r = moveFile(req.files[i].path, (staging / name).string()); !r) {
-      fs::remove_all(staging, ec);
-      return fail(r.error());
+  if (!req.previewId.empty()) {
+    // The preview's folder becomes the job's: its pages are sent as they were seen.
+    auto taken = previews_->take(req.userId.value_or(0), req.previewId, staging.string());
+    if (!taken) return taken.error();
+    fax.pagesTotal = taken->pages;
+    fax.sourceFiles = {kReadySource};
+  } else if (!req.readyDir.empty()) {
+    fs::create_directories(staging, ec);
+    for (const auto& entry : fs::directory_iterator(req.readyDir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "fax.tif" || name == "document.pdf" || name == "preview.png" ||
+          name.rfind("thumb-", 0) == 0) {
+        std::error_code cec;
+        fs::copy_file(entry.path(), staging / name, fs::copy_options::overwrite_existing, cec);
+        if (cec && name == "fax.tif") ec = cec;
+      }
     }
-    fax.sourceFiles.push_back(name);
+    if (ec) {
+      fs::remove_all(staging, ec);
+      return makeError("storage_error", "cannot copy the pages to send again");
+    }
+    fax.pagesTotal = req.readyPages;
+    fax.sourceFiles = {kReadySource};
+  } else {
+    fs::create_directories(staging, ec);
+    if (ec)
+      return fail(
+          makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
+    for (size_t i = 0; i < req.files.size(); ++i) {
+      const std::string name = "source-" + std::to_string(i + 1) + "." + types[i];
+      if (auto r = moveFile(req.files[i].path, (staging / name).string()); !r) {
+        fs::remove_all(staging, ec);
+        return fail(r.error());
+      }
+      fax.sourceFiles.push_back(name);
+    }
   }
   // Inserted here, not on the scheduler thread: concurrent submits then share the store's group
   // commit, and the scheduler thread stays free for dispatch. Dispatch only sees a job once
@@ -213,7 +258,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
     fs::remove_all(staging, ec);
     return makeError("unavailable", "vfaxd is stopping");
   }
-  auto stored = store.insertFax(fax);
+  auto stored = scheduler_->store().insertFax(fax);
   if (!stored) {
     fs::remove_all(staging, ec);
     return stored.error();
@@ -221,11 +266,13 @@ Result<Fax> Service::submit(SubmitRequest req) {
   fs::rename(staging, faxes / std::to_string(stored->id), ec);
   if (ec) {
     spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
-    (void)store.deleteFax(stored->id);
+    (void)scheduler_->store().deleteFax(stored->id);
     fs::remove_all(staging, ec);
     return makeError("storage_error", "the documents could not be stored");
   }
-  spdlog::info("fax {}: queued to {} ({} file(s))", stored->id, stored->number, req.files.size());
+  spdlog::info("fax {}: queued to {} ({})", stored->id, stored->number,
+               ready ? std::to_string(stored->pagesTotal) + " page(s) ready"
+                     : std::to_string(req.files.size()) + " file(s)");
   scheduler_->post([this, job = *stored] {
     scheduler_->track(job);
     scheduler_->notifyCreated(job.id);
@@ -234,40 +281,238 @@ Result<Fax> Service::submit(SubmitRequest req) {
   return *stored;
 }
 
+// The device a person sends with: one they may use (default: their own device, else their only
+// team device). Admins may name any device, or none.
+Result<void> Service::chooseDevice(const Caller& caller, SubmitRequest& req) {
+  if (caller.admin()) return {};
+  auto mine = accounts_->devicesOf(caller);
+  if (!mine) return mine.error();
+  if (req.deviceId) {
+    // Someone else's device is as unknown as one that does not exist: ids leak nothing.
+    if (std::none_of(mine->begin(), mine->end(),
+                     [&](const Device& d) { return d.id == *req.deviceId; })) {
+      return makeError("unknown_device", "there is no device " + std::to_string(*req.deviceId) +
+                                             " that you may send with");
+    }
+    return {};
+  }
+  auto own = std::find_if(mine->begin(), mine->end(), [&](const Device& d) {
+    return d.kind == DeviceKind::User && d.owner == caller.userId;
+  });
+  if (own != mine->end()) {
+    req.deviceId = own->id;
+  } else if (mine->size() == 1) {
+    req.deviceId = mine->front().id;
+  } else if (mine->empty()) {
+    return makeError("forbidden", "you have no fax device to send with; ask an admin for one");
+  } else {
+    return makeError("invalid_request", "device: you may send with several team devices; name one");
+  }
+  return {};
+}
+
+// POST /faxes preview=ID: the preview's record gives what the client did not name; what shaped
+// the pages must not change (the pages would not show it).
+Result<void> Service::fromPreview(const Caller& caller, SubmitRequest& req) {
+  auto p = previews_->get(caller.userId, req.previewId);
+  if (!p) return p.error();
+  auto given = [&req](const char* f) { return req.fieldsGiven.contains(f); };
+  auto differs = [](const char* f, const std::string& shown) {
+    return makeError("invalid_request",
+                     std::string(f) + " differs from the preview's (" +
+                         (shown.empty() ? "none" : shown) +
+                         "): its pages show it; make a new preview to change it");
+  };
+  if (given("device") && req.deviceId != p->deviceId) {
+    return differs("device", p->deviceId ? std::to_string(*p->deviceId) : "");
+  }
+  if (given("resolution") && req.fine != p->fine)
+    return differs("resolution", p->fine ? "fine" : "normal");
+  if (given("cover") && req.coverPage && *req.coverPage != p->cover) {
+    return differs("cover", p->cover ? "true" : "false");
+  }
+  if (given("subject") && req.subject != p->subject) return differs("subject", p->subject);
+  if (given("comment") && req.comment != p->comment) return differs("comment", p->comment);
+  const bool toGiven = req.to.find_first_not_of(" \t") != std::string::npos;
+  if (!toGiven) {
+    req.to = p->to;
+  } else if (p->cover && !p->to.empty() && req.to != p->to) {
+    return differs("to", p->to);  // the cover page names the recipient's number
+  }
+  if (req.to.find_first_not_of(" \t") == std::string::npos) {
+    return makeError("invalid_number", "give the number to fax to in the field 'to'");
+  }
+  req.deviceId = p->deviceId;
+  req.fine = p->fine;
+  req.coverPage = p->cover;
+  req.subject = p->subject;
+  req.comment = p->comment;
+  if (!given("tag")) req.tag = p->tag;
+  if (!given("priority")) req.priority = p->priority;
+  if (!given("notify")) req.notify = p->notify;
+  return {};
+}
+
 Result<Fax> Service::submitAs(const Caller& caller, SubmitRequest req) {
   auto discard = [&req](Error e) { return refuse(req, std::move(e)); };
   req.userId = caller.userId != 0 ? std::optional<std::int64_t>(caller.userId) : std::nullopt;
-  if (req.notify.empty()) req.notify = caller.email;
-  if (!caller.admin()) {
-    auto mine = accounts_->devicesOf(caller);
-    if (!mine) return discard(mine.error());
-    if (req.deviceId) {
-      // Someone else's device is as unknown as one that does not exist: ids leak nothing.
-      if (std::none_of(mine->begin(), mine->end(),
-                       [&](const Device& d) { return d.id == *req.deviceId; })) {
-        return discard(makeError(
-            "unknown_device",
-            "there is no device " + std::to_string(*req.deviceId) + " that you may send with"));
-      }
-    } else {
-      // Default: the user's own device, else their only team device.
-      auto own = std::find_if(mine->begin(), mine->end(), [&](const Device& d) {
-        return d.kind == DeviceKind::User && d.owner == caller.userId;
-      });
-      if (own != mine->end()) {
-        req.deviceId = own->id;
-      } else if (mine->size() == 1) {
-        req.deviceId = mine->front().id;
-      } else if (mine->empty()) {
-        return discard(
-            makeError("forbidden", "you have no fax device to send with; ask an admin for one"));
-      } else {
-        return discard(makeError("invalid_request",
-                                 "device: you may send with several team devices; name one"));
-      }
+  if (!req.previewId.empty()) {
+    if (!req.files.empty()) {
+      return discard(makeError("invalid_request", "send either files or a preview, not both"));
     }
+    if (auto r = fromPreview(caller, req); !r) return r.error();
   }
+  if (req.notify.empty()) req.notify = caller.email;
+  if (auto r = chooseDevice(caller, req); !r) return discard(r.error());
   return submit(std::move(req));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Previews and pages
+
+Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) {
+  auto discard = [&req](Error e) {
+    return Result<PreviewRecord>(refuse(req, std::move(e)).error());
+  };
+  req.userId = caller.userId != 0 ? std::optional<std::int64_t>(caller.userId) : std::nullopt;
+  if (req.files.empty())
+    return discard(makeError("no_file", "attach at least one document to fax"));
+  if (req.notify.empty()) req.notify = caller.email;
+  if (auto r = chooseDevice(caller, req); !r) return discard(r.error());
+  std::vector<std::string> types;
+  auto fax = draft(req, &types, /*needNumber=*/false);
+  if (!fax) return discard(fax.error());
+  previews_->removeExpired();
+  auto staging = previews_->stage();
+  if (!staging) return discard(staging.error());
+  const fs::path dir = *staging;
+  ConvertRequest conv;
+  for (size_t i = 0; i < req.files.size(); ++i) {
+    const std::string name = "source-" + std::to_string(i + 1) + "." + types[i];
+    if (auto r = moveFile(req.files[i].path, (dir / name).string()); !r) {
+      previews_->discard(dir.string());
+      return discard(r.error());
+    }
+    conv.inputs.push_back((dir / name).string());
+  }
+  conv.outputTiff = (dir / "fax.tif").string();
+  conv.fine = fax->fine;
+  if (fax->coverPage) {
+    std::string sender = scheduler_->options().headerName;
+    if (fax->deviceId) {
+      if (auto d = scheduler_->store().device(*fax->deviceId); d && *d) sender = (*d)->name;
+    }
+    scheduler_->documents().fillCoverPage(
+        *fax, sender, scheduler_->currentSettings(), scheduler_->clock().now(),
+        (fs::path(scheduler_->options().dataDir) / "templates").string(), &conv);
+  }
+  // Conversions are costly: at most previewConversions at once, the others wait their turn (like
+  // jobs waiting for a conversion worker). Only a few wait, on HTTP threads; beyond that the caller
+  // is told to come back, so that previews never tie up every thread of the API.
+  {
+    const int limit = std::max(1, scheduler_->options().previewConversions);
+    std::unique_lock lock(previewMutex_);
+    if (previewsRunning_ + previewsWaiting_ >= 3 * limit) {
+      lock.unlock();
+      previews_->discard(dir.string());
+      return makeError("unavailable", "too many previews are being made right now; try again");
+    }
+    ++previewsWaiting_;
+    previewCv_.wait(lock, [this, limit] { return previewsRunning_ < limit; });
+    --previewsWaiting_;
+    ++previewsRunning_;
+  }
+  Result<int> pages = scheduler_->documents().toFax(conv);
+  Result<int> pdf = makeError("conversion_failed", "no pages");
+  if (pages) {
+    pdf = scheduler_->documents().faxToPdf(conv.outputTiff, (dir / "document.pdf").string(),
+                                           (dir / "preview.png").string());
+  }
+  {
+    std::lock_guard lock(previewMutex_);
+    --previewsRunning_;
+  }
+  previewCv_.notify_one();
+  std::error_code ec;
+  for (const auto& in : conv.inputs) fs::remove(in, ec);  // the pages are what is kept
+  if (!pages || !pdf) {
+    previews_->discard(dir.string());
+    return pages ? pdf.error() : pages.error();
+  }
+  if (*pages <= 0) {
+    previews_->discard(dir.string());
+    return makeError("conversion_failed", "the documents have no pages");
+  }
+  PreviewRecord record;
+  record.owner = caller.userId;
+  record.pages = *pages;
+  record.to = req.to;
+  record.deviceId = fax->deviceId;
+  record.tag = fax->tag;
+  record.priority = fax->priority;
+  record.notify = req.notify;
+  record.fine = fax->fine;
+  record.cover = fax->coverPage;
+  record.subject = fax->subject;
+  record.comment = fax->comment;
+  return previews_->commit(dir.string(), std::move(record));
+}
+
+// Widths that are kept once rendered: the thumbnail, the preview and the full fax width. Any other
+// width is rendered for the one request (so that asking every width cannot fill the disk).
+static bool keptWidth(int width) { return width == 200 || width == 860 || width == kMaxPageWidth; }
+
+Result<PagePng> Service::renderCached(const std::string& dir, int pages, int page, int width) {
+  if (page < 1 || (pages > 0 && page > pages)) {
+    return makeError("not_found", "there is no page " + std::to_string(page) + " (" +
+                                      std::to_string(pages) + " page(s))");
+  }
+  if (width < kMinPageWidth || width > kMaxPageWidth) {
+    return makeError("invalid_request", "width must be from " + std::to_string(kMinPageWidth) +
+                                            " to " + std::to_string(kMaxPageWidth));
+  }
+  const bool keep = keptWidth(width);
+  std::string name = "page-" + std::to_string(page) + "-w" + std::to_string(width) + ".png";
+  if (!keep) {
+    unsigned char rnd[8];
+    randombytes_buf(rnd, sizeof rnd);
+    name = "once-" + toHex(rnd, sizeof rnd) + "-" + name;
+  }
+  const fs::path png = fs::path(dir) / name;
+  std::error_code ec;
+  if (keep && fs::is_regular_file(png, ec)) return PagePng{png.string(), true};
+  const fs::path pdf = fs::path(dir) / "document.pdf";
+  if (!fs::is_regular_file(pdf, ec)) {
+    return makeError("not_found", "there is no document to show");
+  }
+  // One render at a time: MuPDF takes a while on a big page, and two requests for the same page
+  // would render it twice.
+  std::lock_guard lock(renderMutex_);
+  if (keep && fs::is_regular_file(png, ec)) return PagePng{png.string(), true};
+  auto n = scheduler_->documents().renderPage(pdf.string(), page - 1, width, png.string());
+  if (!n) return n.error();
+  return PagePng{png.string(), keep};
+}
+
+Result<PagePng> Service::pagePng(std::int64_t id, int page, int width) {
+  auto fax = get(id);
+  if (!fax) return fax.error();
+  if (fax->state == FaxState::Receiving || (!isFinal(fax->state) && fax->pagesTotal == 0)) {
+    return makeError("not_ready", "fax " + std::to_string(id) + " is " +
+                                      std::string(toString(fax->state)) +
+                                      "; its pages are not ready yet");
+  }
+  if (fax->pagesTotal == 0) {
+    return makeError("not_found", "fax " + std::to_string(id) + " has no pages");
+  }
+  return renderCached(scheduler_->faxDir(id), fax->pagesTotal, page, width);
+}
+
+Result<PagePng> Service::previewPagePng(const Caller& caller, const std::string& id, int page,
+                                        int width) {
+  auto p = previews_->get(caller.userId, id);
+  if (!p) return p.error();
+  return renderCached(previews_->folder(id), p->pages, page, width);
 }
 
 Result<Fax> Service::getFor(const Caller& caller, std::int64_t id) {
@@ -320,6 +565,44 @@ Result<std::vector<Fax>> Service::list(const FaxQuery& q) {
 Result<Fax> Service::cancel(std::int64_t id) {
   if (auto f = get(id); !f) return f;
   return scheduler_->call<Fax>([this, id] { return scheduler_->cancelJob(id); });
+}
+
+Result<std::optional<Fax>> Service::remove(std::int64_t id) {
+  if (auto f = get(id); !f) return f.error();
+  return scheduler_->call<std::optional<Fax>>([this, id] { return scheduler_->removeFax(id); });
+}
+
+Result<Fax> Service::resend(const Caller& caller, std::int64_t id, const std::string& to) {
+  auto fax = getFor(caller, id);
+  if (!fax) return fax.error();
+  const bool toGiven = to.find_first_not_of(" \t") != std::string::npos;
+  if (fax->direction == Direction::In && !toGiven) {
+    return makeError("invalid_number", "give the number to forward the received fax to in 'to'");
+  }
+  const std::string dir = scheduler_->faxDir(id);
+  std::error_code ec;
+  if (fax->state == FaxState::Receiving || fax->pagesTotal <= 0 ||
+      !fs::is_regular_file(dir + "/fax.tif", ec) ||
+      !fs::is_regular_file(dir + "/document.pdf", ec)) {
+    return makeError("conflict", "fax " + std::to_string(id) + " has no pages to send" +
+                                     (isFinal(fax->state) ? "" : " yet"));
+  }
+  SubmitRequest req;
+  req.to = toGiven ? to : fax->number;
+  // Outbound: the same number as dialled before, typed as the number plan reads it.
+  if (!toGiven && !fax->extension.empty()) req.to = fax->extension;
+  req.deviceId = fax->deviceId;
+  req.fine = fax->fine;
+  req.coverPage = fax->direction == Direction::Out ? fax->coverPage : false;
+  req.subject = fax->subject;
+  req.comment = fax->comment;
+  req.tag = fax->tag;
+  req.priority = fax->priority;
+  req.origin = "resend";
+  req.readyDir = dir;
+  req.readyPages = fax->pagesTotal;
+  if (fax->direction == Direction::In && !caller.admin()) req.deviceId.reset();
+  return submitAs(caller, std::move(req));
 }
 
 Result<std::string> Service::documentPath(std::int64_t id, DocumentKind kind) {

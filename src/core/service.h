@@ -1,10 +1,13 @@
 #pragma once
 // The domain facade the gateways (API, CLI via API, later mail and print) call. It owns the
 // scheduler: every change of a fax's state happens on the scheduler thread. Thread-safe.
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "core/model.h"
 #include "core/number_plan.h"
 #include "core/observer.h"
+#include "core/previews.h"
 #include "core/result.h"
 #include "core/settings.h"
 #include "core/store.h"
@@ -35,6 +39,11 @@ struct ServiceOptions {
   Millis retryUnavailable = 5'000;
   Millis retryUnavailableMax = 300'000;
   int conversionWorkers = 2;
+  // Previews (POST /faxes/preview): how long one lives, how many a user keeps, and how many are
+  // converted at once (more callers wait for a turn).
+  Millis previewTtl = 30 * 60'000;
+  int previewsPerUser = 5;
+  int previewConversions = 2;
   std::string headerName = "vfax";  // sender name in the page header line
   AccountOptions accounts;
 };
@@ -57,6 +66,25 @@ struct SubmitRequest {
   std::string comment;
   std::string origin = "api";
   std::optional<std::int64_t> userId;  // who submits (set by submitAs)
+  /// Set: send this preview of the caller's (submitAs only; `files` stays empty). Its record
+  /// gives every field the client did not name in `fieldsGiven`; the fields that shaped the
+  /// pages (device, cover, subject, comment, resolution) must match it when named.
+  std::string previewId;
+  std::set<std::string> fieldsGiven;
+  /// Set: the pages are ready in this folder (fax.tif, document.pdf, preview.png, thumb-N.png),
+  /// `readyPages` of them, and are copied, not converted (resend). Internal to core otherwise.
+  std::string readyDir;
+  int readyPages = 0;
+};
+
+/// Widths of page images (GET /faxes/{id}/pages/{n}.png, previews' pages), px.
+inline constexpr int kMinPageWidth = 100;
+inline constexpr int kMaxPageWidth = 1728;
+
+/// A page image on disk; `keep` false: made for one reply, to be removed once opened.
+struct PagePng {
+  std::string path;
+  bool keep = true;
 };
 
 enum class DocumentKind { Pdf, Tiff, Preview };
@@ -119,6 +147,25 @@ class Service {
   Result<Fax> getFor(const Caller& caller, std::int64_t id);
   Result<std::vector<Fax>> list(const FaxQuery& q);
   Result<Fax> cancel(std::int64_t id);  // error `conflict` when already final
+  /// DELETE /faxes/{id}: a fax in a final state goes with its files and attempts (empty answer);
+  /// an active job is canceled instead (its record is the answer). An inbound fax still being
+  /// received: `conflict`.
+  Result<std::optional<Fax>> remove(std::int64_t id);
+  /// Sends fax `id` (which `caller` may see) again with the same pages: an outbound fax to its
+  /// number or `to`, a received fax forwarded to `to` (required). Errors as submitAs, and
+  /// `conflict` when the fax has no pages to send.
+  Result<Fax> resend(const Caller& caller, std::int64_t id, const std::string& to);
+  /// PNG of page `page` (from 1) of fax `id`, `width` px wide, rendered on first use and kept
+  /// next to the fax (widths 200, 860 and 1728; others are made for one reply and `keep` is
+  /// false: the caller removes the file once it is open). not_found beyond the last page;
+  /// not_ready before the document exists.
+  Result<PagePng> pagePng(std::int64_t id, int page, int width);
+
+  /// Converts what submitAs() would queue, without queuing it: the same checks (a `to` is
+  /// optional), the same converter and limits. Errors as submitAs.
+  Result<PreviewRecord> preview(const Caller& caller, SubmitRequest req);
+  /// PNG of a page of the caller's preview (not_found for anyone else's, or after it expired).
+  Result<PagePng> previewPagePng(const Caller& caller, const std::string& id, int page, int width);
   Result<std::string> documentPath(std::int64_t id, DocumentKind kind);  // not_found / not_ready
 
   // Settings.
@@ -142,8 +189,19 @@ class Service {
   Accounts& accounts() { return *accounts_; }
 
  private:
+  Result<void> chooseDevice(const Caller& caller, SubmitRequest& req);
+  Result<Fax> draft(const SubmitRequest& req, std::vector<std::string>* types, bool needNumber);
+  Result<void> fromPreview(const Caller& caller, SubmitRequest& req);
+  Result<PagePng> renderCached(const std::string& dir, int pages, int page, int width);
+
   std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<Previews> previews_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::mutex previewMutex_;
+  std::condition_variable previewCv_;
+  int previewsRunning_ = 0;
+  int previewsWaiting_ = 0;
+  std::mutex renderMutex_;
 };
 
 }  // namespace vfax::core

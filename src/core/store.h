@@ -22,6 +22,10 @@ struct FaxQuery {
   std::int64_t beforeId = 0;  // cursor: only ids < beforeId (0: no limit); newest first
   int limit = 50;
   bool withAttempts = true;
+  /// Set: only faxes whose number or remote id contains this text (case-insensitive).
+  std::string text{};
+  std::optional<Millis> since{};  // created_at >= since
+  std::optional<Millis> until{};  // created_at < until
 };
 
 struct AuditQuery {

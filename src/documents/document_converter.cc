@@ -266,6 +266,17 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
   return pages;
 }
 
+core::Result<int> DocumentConverter::renderPage(const std::string& pdf, int index, int width,
+                                                const std::string& png) {
+  const int n = renderPdfPagePng(pdf, index, png, width);
+  if (n < 0) return makeError("conversion_failed", "Cannot render a page of " + pdf + ".");
+  if (n <= index) {
+    return makeError("not_found", "There is no page " + std::to_string(index + 1) +
+                                      " (the fax has " + std::to_string(n) + ").");
+  }
+  return n;
+}
+
 void DocumentConverter::fillCoverPage(const core::Fax& fax, const std::string& sender,
                                       const core::Settings& settings, core::Millis now,
                                       const std::string& templatesDir, core::ConvertRequest* req) {

@@ -47,6 +47,8 @@ class DocumentConverter : public core::Documents {
   core::Result<int> toFax(const core::ConvertRequest& req) override;
   core::Result<int> faxToPdf(const std::string& tiff, const std::string& pdf,
                              const std::string& previewPng) override;
+  core::Result<int> renderPage(const std::string& pdf, int index, int width,
+                               const std::string& png) override;
   void fillCoverPage(const core::Fax& fax, const std::string& sender,
                      const core::Settings& settings, core::Millis now,
                      const std::string& templatesDir, core::ConvertRequest* req) override;

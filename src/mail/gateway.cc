@@ -170,6 +170,8 @@ core::Result<std::int64_t> MailGateway::sendTest(const std::string& to) {
 
 PollerStatus MailGateway::mailboxStatus() const { return poller_->status(); }
 
+PollRound MailGateway::checkMailbox() { return poller_->checkNow(); }
+
 void MailGateway::onRetentionCleanup(core::Millis cutoff) {
   const bool processedToo = settings().mailbox.deleteAfterFetch;
   auto n = store_.pruneMail(cutoff, processedToo);

@@ -65,6 +65,8 @@ class MailGateway final : public core::FaxObserver {
   core::Result<std::vector<core::OutboxMail>> outbox(int limit);
   core::Result<std::int64_t> sendTest(const std::string& to);
   PollerStatus mailboxStatus() const;
+  /// Polls the Mail-to-Fax mailbox now; the round's result.
+  PollRound checkMailbox();
 
   Outbox& outboxWorker() { return *outbox_; }
   MailboxPoller& poller() { return *poller_; }

@@ -64,9 +64,21 @@ PollerStatus MailboxPoller::status() const {
 }
 
 int MailboxPoller::pollOnce() {
+  std::lock_guard round(roundMu_);
+  return this->round().fetched;
+}
+
+PollRound MailboxPoller::checkNow() {
+  std::lock_guard lock(roundMu_);
+  return round();
+}
+
+PollRound MailboxPoller::round() {
+  PollRound result;
   const MailSettings s = settings_();
   const MailboxSettings& mb = s.mailbox;
-  if (mb.server.empty()) return 0;
+  if (mb.server.empty()) return result;
+  result.configured = true;
   auto setError = [this](const std::string& e) {
     std::lock_guard lock(mu_);
     if (e != status_.lastError && !e.empty()) spdlog::warn("mail-to-fax: {}", e);
@@ -77,7 +89,8 @@ int MailboxPoller::pollOnce() {
   auto entries = session->list();
   if (!entries) {
     setError(entries.error().message);
-    return 0;
+    result.error = entries.error().message;
+    return result;
   }
   const bool pop3Keep = mb.protocol == MailboxProtocol::Pop3 && !mb.deleteAfterFetch;
   auto popKey = [&mb](const MailboxEntry& e) {
@@ -132,7 +145,9 @@ int MailboxPoller::pollOnce() {
     std::lock_guard lock(mu_);
     status_.mailsTaken += handled;
   }
-  return handled;
+  result.fetched = handled;
+  result.error = roundError;
+  return result;
 }
 
 void MailboxPoller::run() {

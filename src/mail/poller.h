@@ -23,6 +23,13 @@ struct PollerStatus {
   bool idle = false;  // an IMAP IDLE connection is up
 };
 
+/// The result of one round over the mailbox.
+struct PollRound {
+  bool configured = false;  // a mailbox server is set
+  int fetched = 0;          // mails taken in (faxed or answered with a rejection)
+  std::string error;        // empty: the round worked
+};
+
 class MailboxPoller {
  public:
   using SettingsSource = std::function<MailSettings()>;
@@ -38,16 +45,20 @@ class MailboxPoller {
   void wake();
   /// One round over the mailbox; returns the mails handled. Tests call it directly.
   int pollOnce();
+  /// One round now (POST /mail/check), after any round that is running; its result.
+  PollRound checkNow();
   PollerStatus status() const;
 
  private:
   void run();
   void runIdle();
+  PollRound round();  // under roundMu_
 
   SettingsSource settings_;
   MailToFax& mailToFax_;
   core::MailStore& store_;
   const core::Clock& clock_;
+  std::mutex roundMu_;  // one round at a time (the thread's, or one asked for)
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<bool> stop_{false};

@@ -490,9 +490,9 @@ Result<std::optional<core::Fax>> SqliteStore::fax(std::int64_t id) {
   return found;
 }
 
-Result<std::vector<core::Fax>> SqliteStore::listFaxes(const core::FaxQuery& q) {
-  // The text varies only with which filters are present and how many states, so the statement
-  // cache stays small.
+// The WHERE clause of a fax list. The text varies only with which filters are present and how many
+// states, so the statement cache stays small.
+std::string SqliteStore::faxQueryWhere(const core::FaxQuery& q) {
   std::string where;
   auto add = [&where](std::string_view cond) {
     where += where.empty() ? " WHERE " : " AND ";
@@ -508,21 +508,63 @@ Result<std::vector<core::Fax>> SqliteStore::listFaxes(const core::FaxQuery& q) {
   // One statement text for any number of devices: the ids travel as one JSON array.
   if (q.deviceIds) add("device_id IN (SELECT value FROM json_each(?))");
   if (q.beforeId > 0) add("id < ?");
+  // A substring cannot use an index; the scan runs in id order (the primary key, no sort) and
+  // stops at the limit, and the other filters narrow it first when they can use theirs.
+  if (!q.text.empty()) add("(number LIKE ? ESCAPE '\\' OR remote_id LIKE ? ESCAPE '\\')");
+  if (q.since) add("created_at >= ?");
+  if (q.until) add("created_at < ?");
+  return where;
+}
+
+Result<std::vector<core::Fax>> SqliteStore::listFaxes(const core::FaxQuery& q) {
+  const std::string where = faxQueryWhere(q);
   std::string text = sql().selectFax + where + " ORDER BY id DESC LIMIT ?";
 
   std::lock_guard lock(mu_);
   auto st = db_->prepare(text);
   if (!st) return st.error();
-  if (q.direction) st->bindText(core::toString(*q.direction));
-  for (auto s : q.states) st->bindText(core::toString(s));
-  if (q.deviceId) st->bindInt(*q.deviceId);
-  if (q.deviceIds) st->bindText(nlohmann::json(*q.deviceIds).dump());
-  if (q.beforeId > 0) st->bindInt(q.beforeId);
-  st->bindInt(q.limit > 0 ? q.limit : -1);  // SQLite reads a negative LIMIT as none
+  bindFaxQuery(*st, q);
   auto faxes = readAll<core::Fax>(*db_, *st, readFax, "list the faxes");
   if (!faxes || !q.withAttempts) return faxes;
   if (auto r = fillAttempts(*faxes); !r) return r.error();
   return faxes;
+}
+
+void SqliteStore::bindFaxQuery(Stmt& st, const core::FaxQuery& q) {
+  if (q.direction) st.bindText(core::toString(*q.direction));
+  for (auto s : q.states) st.bindText(core::toString(s));
+  if (q.deviceId) st.bindInt(*q.deviceId);
+  if (q.deviceIds) st.bindText(nlohmann::json(*q.deviceIds).dump());
+  if (q.beforeId > 0) st.bindInt(q.beforeId);
+  if (!q.text.empty()) {
+    // LIKE with the wildcards of the text taken literally; SQLite's LIKE ignores ASCII case.
+    std::string pattern = "%";
+    for (char c : q.text) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    pattern += '%';
+    st.bindText(pattern);
+    st.bindText(pattern);
+  }
+  if (q.since) st.bindInt(*q.since);
+  if (q.until) st.bindInt(*q.until);
+  st.bindInt(q.limit > 0 ? q.limit : -1);  // SQLite reads a negative LIMIT as none
+}
+
+Result<std::string> SqliteStore::explainListFaxes(const core::FaxQuery& q) {
+  const std::string where = faxQueryWhere(q);
+  std::lock_guard lock(mu_);
+  auto st =
+      db_->prepare("EXPLAIN QUERY PLAN " + sql().selectFax + where + " ORDER BY id DESC LIMIT ?");
+  if (!st) return st.error();
+  bindFaxQuery(*st, q);
+  auto rows = readAll<std::string>(
+      *db_, *st, [](const Stmt& s) -> Result<std::string> { return s.text(3); }, "explain");
+  if (!rows) return rows.error();
+  std::string plan;
+  for (const auto& r : *rows) plan += r + "\n";
+  return plan;
 }
 
 Result<std::int64_t> SqliteStore::pagesSubmittedSince(std::int64_t userId, core::Millis since) {

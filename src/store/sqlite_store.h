@@ -14,7 +14,8 @@ namespace vfax::store {
 
 namespace detail {
 class Db;
-}
+class Stmt;
+}  // namespace detail
 
 /// One connection, serialised by a mutex; prepared statements are cached on it. Every call
 /// commits before it returns (WAL, synchronous=FULL), so a kill -9 right after loses nothing.
@@ -55,6 +56,8 @@ class SqliteStore final : public core::Store, public core::MailStore {
   core::Result<std::optional<core::Fax>> fax(std::int64_t id) override;
   /// Newest first. limit <= 0 means no limit.
   core::Result<std::vector<core::Fax>> listFaxes(const core::FaxQuery& q) override;
+  /// SQLite's EXPLAIN QUERY PLAN of listFaxes(q), one line per step (tests check the indexes).
+  core::Result<std::string> explainListFaxes(const core::FaxQuery& q);
   core::Result<std::vector<std::int64_t>> faxIdsCreatedBefore(core::Millis cutoff) override;
   core::Result<std::vector<core::FaxCount>> countFaxes() override;
   /// `not_found` if there is no such fax.
@@ -117,6 +120,8 @@ class SqliteStore final : public core::Store, public core::MailStore {
   std::vector<core::Result<core::Fax>> insertGroup(const std::vector<PendingInsert*>& group);
   core::Result<core::Fax> insertOne(const core::Fax& f);  // lock held
 
+  static std::string faxQueryWhere(const core::FaxQuery& q);
+  static void bindFaxQuery(detail::Stmt& st, const core::FaxQuery& q);
   core::Result<std::vector<core::Attempt>> attemptsOf(std::int64_t faxId);  // lock held
   core::Result<void> fillAttempts(std::vector<core::Fax>& faxes);           // lock held
 

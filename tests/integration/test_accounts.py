@@ -70,7 +70,10 @@ class Accounts(VfaxTestCase):
             ("GET", f"/api/v1/faxes/{a}/document.tiff", (200, 404, 404, 200)),
             ("GET", f"/api/v1/faxes/{a}/preview.png", (200, 404, 404, 200)),
             ("GET", f"/api/v1/faxes/{a}/pages/1.png", (200, 404, 404, 200)),
-            ("DELETE", f"/api/v1/faxes/{a}", (409, 404, 404, 409)),
+            ("POST", f"/api/v1/faxes/{a}/cancel", (409, 404, 404, 409)),
+            ("GET", f"/api/v1/faxes/{a}/pages/1.png?width=860", (200, 404, 404, 200)),
+            ("POST", f"/api/v1/faxes/{b}/resend", (404, 400, 404, 400)),  # a received fax needs `to`
+            ("GET", f"/api/v1/previews/{'0' * 32}/pages/1.png", (404, 404, 404, 404)),
             ("GET", f"/api/v1/faxes/{t}", (404, 404, 200, 200)),
             ("GET", f"/api/v1/faxes/{b}", (404, 200, 404, 200)),
             ("GET", "/api/v1/faxes", (200, 200, 200, 200)),
@@ -95,6 +98,7 @@ class Accounts(VfaxTestCase):
             ("GET", "/api/v1/mail/settings", (403, 403, 403, 200)),
             ("PUT", "/api/v1/mail/settings", (403, 403, 403, 200)),
             ("GET", "/api/v1/mail/outbox", (200, 200, 200, 200)),
+            ("POST", "/api/v1/mail/check", (403, 403, 403, 409)),  # no mailbox set up
             ("GET", "/metrics", (200, 200, 200, 200)),
         ]
         bodies = {"PUT": {}, "POST": {}}

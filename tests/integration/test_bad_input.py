@@ -153,7 +153,7 @@ class BadInput(VfaxTestCase):
         self.assertError(self.d.request("GET", "/api/v1/faxes/424242"), 404, "not_found")
         final = self.d.wait_final(self.accepted)
         self.assertEqual(final["state"], "done")
-        self.assertError(self.d.request("DELETE", f"/api/v1/faxes/{self.accepted}"), 409, "conflict")
+        self.assertError(self.d.request("POST", f"/api/v1/faxes/{self.accepted}/cancel"), 409, "conflict")
         p = self.d.cli("show", "424242", check=False)
         self.assertNotEqual(p.returncode, 0)
 

@@ -398,6 +398,25 @@ class Protocols(MailTestCase):
         self.dovecot.deliver(build_mail(SENDER, "0 89 123456", [("a.pdf", self.pdf_bytes, "application/pdf")]))
         d.wait_for(lambda: d.faxes(direction="out"), 30, "a job long before the next poll")
 
+    def test_mail_check_polls_now(self):
+        # POP3 (no IDLE) polled every 10 minutes: only POST /mail/check takes the mail in time.
+        cfg = self.mail_config(protocol="pop3", status_mails="off")
+        cfg["mailbox"]["poll_seconds"] = 600
+        d = self.daemon(cfg)
+        self.add_device(d, "100", name="Reception", email=RECEIVER)
+        self.add_device(d, "200", name="Sales", email=SENDER)
+        d.wait_for(lambda: d.request("GET", "/api/v1/mail/settings")[1]["mailbox_status"]["last_poll_at"],
+                   30, "the first poll round")
+        self.dovecot.deliver(build_mail(SENDER, "100", [("a.pdf", self.pdf_bytes, "application/pdf")]))
+        status, body = d.request("POST", "/api/v1/mail/check")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["check"], {"ok": True, "error": None, "mails_fetched": 1}, body)
+        self.assertEqual(body["mailbox_status"]["last_error"], "")
+        self.assertEqual(len(d.faxes(direction="out")), 1)
+        self.assertEqual(self.dovecot.count(), 0)
+        out = d.cli("mail", "check")
+        self.assertIn("0 mail(s) fetched", out.stdout)
+
     def test_self_signed_certificate_refused_unless_allowed(self):
         d = self.start(protocol="imap", tls="tls", port_key="imaps", status_mails="off")
         self.dovecot.deliver(build_mail(SENDER, "100", [("a.pdf", self.pdf_bytes, "application/pdf")]))

@@ -345,6 +345,54 @@ TEST_F(SchedulerTest, CancelDuringACall) {
   EXPECT_EQ(again.error().code, "conflict");
 }
 
+TEST_F(SchedulerTest, DeleteOfAnActiveJobCancelsItThenDeletesIt) {
+  startService();
+  auto job = submit("+49 30 6666666");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  auto r = service_->remove(job.id);  // a call is up: canceled, never deleted under it
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->state, FaxState::Canceled);
+  EXPECT_EQ(telephony_.hangups_.size(), 1u);
+  waitState(job.id, {FaxState::Canceled});
+  const std::string folder = dir_ + "/faxes/" + std::to_string(job.id);
+  EXPECT_TRUE(fs::exists(folder));
+  r = service_->remove(job.id);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->has_value());
+  EXPECT_EQ(service_->get(job.id).error().code, "not_found");
+  EXPECT_FALSE(fs::exists(folder));
+  EXPECT_EQ(service_->remove(job.id).error().code, "not_found");
+}
+
+TEST_F(SchedulerTest, ResendSendsTheSamePagesWithoutConverting) {
+  startService();
+  telephony_.script({OutcomeClass::Ok, OutcomeClass::Ok});
+  auto job = submit("+49 30 1234567");
+  ASSERT_EQ(waitState(job.id, {FaxState::Done, FaxState::Failed}).state, FaxState::Done);
+  core::Caller admin;
+  admin.role = core::Role::Admin;
+  auto again = service_->resend(admin, job.id, "");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->number, job.number);
+  EXPECT_EQ(again->pagesTotal, 1);
+  EXPECT_EQ(again->sourceFiles, std::vector<std::string>{core::kReadySource});
+  auto done = waitState(again->id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(done.state, FaxState::Done) << done.error;
+  EXPECT_EQ(done.pagesTotal, 1);
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string first = read(dir_ + "/faxes/" + std::to_string(job.id) + "/fax.tif");
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(read(dir_ + "/faxes/" + std::to_string(again->id) + "/fax.tif"), first);
+  // Another number must be one the policy allows, like any fax.
+  auto bad = service_->resend(admin, job.id, "not a number");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "invalid_number");
+}
+
 TEST_F(SchedulerTest, CallCutByACrashIsAFailedAttemptAndResumes) {
   startService();
   auto job = submit("+49 30 7777777");

@@ -1002,5 +1002,96 @@ TEST_F(SqliteStoreTest, ConcurrentUseFromSeveralThreads) {
   EXPECT_EQ(**s->meta("thread0"), std::to_string(kPerThread - 1));
 }
 
+// GET /faxes?q=&since=&until= over 10,000 faxes: the right rows, and plans that use the indexes
+// (no timing: the plan is what keeps it fast).
+TEST_F(SqliteStoreTest, TenThousandFaxesSearchAndTimeRange) {
+  auto s = openStore();
+  ASSERT_TRUE(s);
+  // One transaction of generated rows: fax i is created at 1,000,000 + i*60,000 (a minute apart),
+  // from +4989000<i>, every 100th with the remote id "ACME Corp <i>".
+  rawExec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) "
+      "INSERT INTO faxes (direction, state, number, remote_id, created_at, updated_at) "
+      "SELECT CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END, "
+      "CASE WHEN i % 2 = 0 THEN 'received' ELSE 'done' END, '+4989000' || i, "
+      "CASE WHEN i % 100 = 0 THEN 'ACME Corp ' || i ELSE '' END, "
+      "1000000 + i * 60000, 1000000 + i * 60000 FROM n");
+  ASSERT_EQ(rawInt("SELECT COUNT(*) FROM faxes"), 10000);
+
+  FaxQuery q;
+  q.limit = 0;
+  q.withAttempts = false;
+  q.text = "acme";  // any case
+  auto r = s->listFaxes(q);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->size(), 100u);
+  EXPECT_EQ(r->front().remoteId, "ACME Corp 10000");  // newest first
+
+  q.text = "+49890001234";
+  r = s->listFaxes(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front().number, "+49890001234");
+
+  q.text = "%";  // a wildcard is taken as text: no number contains it
+  EXPECT_TRUE(s->listFaxes(q)->empty());
+
+  FaxQuery range;
+  range.limit = 0;
+  range.withAttempts = false;
+  range.since = 1000000 + 101 * 60000;  // faxes 101 .. 200
+  range.until = 1000000 + 201 * 60000;
+  r = s->listFaxes(range);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 100u);
+  EXPECT_EQ(r->front().createdAt, 1000000 + 200 * 60000);
+  EXPECT_EQ(r->back().createdAt, 1000000 + 101 * 60000);
+
+  range.text = "acme";
+  range.direction = Direction::In;
+  r = s->listFaxes(range);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front().remoteId, "ACME Corp 200");
+
+  // The plans: a time window reads the created_at index (then sorts only its rows); a page without
+  // one walks the primary key newest first and stops at the limit, never sorting the table.
+  FaxQuery page;
+  page.limit = 50;
+  auto plan = s->explainListFaxes(page);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->find("TEMP B-TREE"), std::string::npos) << *plan;
+
+  FaxQuery since;  // one bound: either its index or the walk newest first, which stops at the limit
+  since.since = 1000000 + 9000 * 60000;
+  plan = s->explainListFaxes(since);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->find("faxes_by_created") != std::string::npos ||
+              plan->find("TEMP B-TREE") == std::string::npos)
+      << *plan;
+
+  FaxQuery window = range;
+  window.direction.reset();
+  window.text.clear();
+  plan = s->explainListFaxes(window);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_NE(plan->find("faxes_by_created"), std::string::npos) << *plan;
+
+  FaxQuery search;
+  search.text = "acme";
+  search.direction = Direction::In;
+  plan = s->explainListFaxes(search);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_NE(plan->find("faxes_by_direction"), std::string::npos) << *plan;
+  EXPECT_EQ(plan->find("TEMP B-TREE"), std::string::npos) << *plan;
+
+  FaxQuery visible;  // a user's view: their devices' index
+  visible.deviceIds = std::vector<std::int64_t>{1, 2};
+  visible.text = "acme";
+  plan = s->explainListFaxes(visible);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_NE(plan->find("faxes_by_device"), std::string::npos) << *plan;
+}
+
 }  // namespace
 }  // namespace vfax::store
