@@ -21,7 +21,8 @@ core::Result<core::FaxQuery> parseFaxQuery(const std::multimap<std::string, std:
     return core::makeError("invalid_query", std::move(msg));
   };
   for (const auto& [key, value] : params) {
-    if (key != "state" && params.count(key) > 1) return bad("the parameter " + key + " is given twice");
+    if (key != "state" && params.count(key) > 1)
+      return bad("the parameter " + key + " is given twice");
     if (key == "direction") {
       auto d = core::directionFromString(value);
       if (!d) return bad("direction must be in or out, got '" + value + "'");
@@ -55,7 +56,8 @@ core::Result<core::FaxQuery> parseFaxQuery(const std::multimap<std::string, std:
       if (!id) return bad("the cursor '" + value + "' is not one this server gave out");
       q.beforeId = *id;
     } else {
-      return bad("unknown parameter '" + key + "' (known: direction, state, device, limit, cursor)");
+      return bad("unknown parameter '" + key +
+                 "' (known: direction, state, device, limit, cursor)");
     }
   }
   return q;

@@ -16,18 +16,20 @@ namespace {
 
 // Text fields the form may carry besides `file` parts.
 bool isTextField(const std::string& name) {
-  return name == "to" || name == "device" || name == "tag" || name == "priority" || name == "notify" ||
-         name == "resolution" || name == "cover" || name == "subject" || name == "comment";
+  return name == "to" || name == "device" || name == "tag" || name == "priority" ||
+         name == "notify" || name == "resolution" || name == "cover" || name == "subject" ||
+         name == "comment";
 }
 
 }  // namespace
 
-core::Result<std::unique_ptr<MultipartCollector>> MultipartCollector::create(const std::string& stagingDir,
-                                                                             UploadLimits limits) {
+core::Result<std::unique_ptr<MultipartCollector>> MultipartCollector::create(
+    const std::string& stagingDir, UploadLimits limits) {
   std::string tmpl = (fs::path(stagingDir) / "upload-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
     std::error_code ec(errno, std::generic_category());
-    return core::makeError("storage_error", "cannot create a staging folder in " + stagingDir + ": " + ec.message());
+    return core::makeError("storage_error",
+                           "cannot create a staging folder in " + stagingDir + ": " + ec.message());
   }
   return std::unique_ptr<MultipartCollector>(new MultipartCollector(tmpl, limits));
 }
@@ -63,19 +65,23 @@ bool MultipartCollector::onPart(const std::string& name, const std::string& file
   field_ = nullptr;
   if (name == "file") {
     if (static_cast<int>(files_.size()) >= limits_.maxFiles) {
-      return fail("too_many_files", "a fax takes at most " + std::to_string(limits_.maxFiles) + " files");
+      return fail("too_many_files",
+                  "a fax takes at most " + std::to_string(limits_.maxFiles) + " files");
     }
     const std::string path = dir_ + "/" + std::to_string(files_.size() + 1);
     file_ = std::fopen(path.c_str(), "wbx");
     if (file_ == nullptr) return fail("storage_error", "cannot create a staged upload " + path);
-    files_.push_back({filename.empty() ? "file " + std::to_string(files_.size() + 1) : filename, path});
+    files_.push_back(
+        {filename.empty() ? "file " + std::to_string(files_.size() + 1) : filename, path});
     return true;
   }
   if (!isTextField(name)) {
-    return fail("unknown_field", "the form has a field '" + name +
-                                     "'; known: to, file, device, tag, priority, notify, resolution");
+    return fail("unknown_field",
+                "the form has a field '" + name +
+                    "'; known: to, file, device, tag, priority, notify, resolution");
   }
-  if (fields_.contains(name)) return fail("invalid_request", "the field '" + name + "' is given twice");
+  if (fields_.contains(name))
+    return fail("invalid_request", "the field '" + name + "' is given twice");
   field_ = &fields_.emplace(name, std::string())->second;
   return true;
 }
@@ -88,12 +94,14 @@ bool MultipartCollector::onData(const char* data, std::size_t n) {
                 "the upload is larger than " + std::to_string(limits_.maxBytes >> 20) + " MiB");
   }
   if (file_ != nullptr) {
-    if (std::fwrite(data, 1, n, file_) != n) return fail("storage_error", "cannot write a staged upload in " + dir_);
+    if (std::fwrite(data, 1, n, file_) != n)
+      return fail("storage_error", "cannot write a staged upload in " + dir_);
     return true;
   }
   if (field_ == nullptr) return fail("bad_request", "multipart data outside of a part");
   if (field_->size() + n > limits_.maxFieldBytes) {
-    return fail("invalid_request", "a form field is longer than " + std::to_string(limits_.maxFieldBytes) + " bytes");
+    return fail("invalid_request",
+                "a form field is longer than " + std::to_string(limits_.maxFieldBytes) + " bytes");
   }
   field_->append(data, n);
   return true;
@@ -106,8 +114,8 @@ core::Result<void> MultipartCollector::finish() {
   return {};
 }
 
-core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::string, std::string>& fields,
-                                                     std::vector<core::Upload> files) {
+core::Result<core::SubmitRequest> buildSubmitRequest(
+    const std::multimap<std::string, std::string>& fields, std::vector<core::Upload> files) {
   core::SubmitRequest req;
   auto field = [&fields](const char* name) -> const std::string* {
     auto it = fields.find(name);
@@ -120,7 +128,8 @@ core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::st
   req.to = *to;
   if (const std::string* d = field("device"); d != nullptr && !d->empty()) {
     auto id = parseId(*d);
-    if (!id) return core::makeError("unknown_device", "device must be a device id, got '" + *d + "'");
+    if (!id)
+      return core::makeError("unknown_device", "device must be a device id, got '" + *d + "'");
     req.deviceId = *id;
   }
   if (const std::string* t = field("tag")) req.tag = *t;
@@ -130,7 +139,8 @@ core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::st
     const char* begin = p->data() + (p->front() == '+' ? 1 : 0);
     auto [ptr, ec] = std::from_chars(begin, p->data() + p->size(), v);
     if (ec != std::errc{} || ptr != p->data() + p->size()) {
-      return core::makeError("invalid_request", "priority must be a whole number, got '" + *p + "'");
+      return core::makeError("invalid_request",
+                             "priority must be a whole number, got '" + *p + "'");
     }
     req.priority = v;
   }
@@ -140,7 +150,8 @@ core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::st
     } else if (*r == "normal") {
       req.fine = false;
     } else {
-      return core::makeError("invalid_request", "resolution must be fine or normal, got '" + *r + "'");
+      return core::makeError("invalid_request",
+                             "resolution must be fine or normal, got '" + *r + "'");
     }
   }
   // cover: true/false (also 1/0, yes/no); absent or empty takes the settings' default.
@@ -157,10 +168,12 @@ core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::st
   if (const std::string* c = field("comment")) req.comment = *c;
   constexpr std::size_t kMaxCoverText = 4000;
   if (req.subject.size() > 500 || req.comment.size() > kMaxCoverText) {
-    return core::makeError("invalid_request", "subject (500) or comment (4000 characters) is too long");
+    return core::makeError("invalid_request",
+                           "subject (500) or comment (4000 characters) is too long");
   }
   req.files = std::move(files);
-  if (req.files.empty()) return core::makeError("no_file", "attach at least one document (field 'file')");
+  if (req.files.empty())
+    return core::makeError("no_file", "attach at least one document (field 'file')");
   return req;
 }
 

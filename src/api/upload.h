@@ -58,7 +58,7 @@ class MultipartCollector {
 
 /// The text fields of POST /faxes (to, device, tag, priority, notify, resolution) plus the staged
 /// files -> the request for Service::submit. Missing `to` is `invalid_number`.
-core::Result<core::SubmitRequest> buildSubmitRequest(const std::multimap<std::string, std::string>& fields,
-                                                     std::vector<core::Upload> files);
+core::Result<core::SubmitRequest> buildSubmitRequest(
+    const std::multimap<std::string, std::string>& fields, std::vector<core::Upload> files);
 
 }  // namespace vfax::api
