@@ -109,7 +109,8 @@ struct Stream {
   bool recheck() {
     lastCheck = Clock::now();
     auto& accounts = ctx.service.accounts();
-    auto caller = bearer.empty() ? accounts.authenticateSession(cookie, source)
+    // An open page is no activity: the session's idle time runs on (it is renewed by requests).
+    auto caller = bearer.empty() ? accounts.authenticateSession(cookie, source, /*touch=*/false)
                                  : accounts.authenticateToken(bearer, source);
     if (!caller) {
       if (caller.error().code == "unauthorized") {

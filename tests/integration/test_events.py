@@ -90,16 +90,17 @@ class Events(VfaxTestCase):
             tokens[name] = t["token"]
         return ids, tokens
 
-    def login_cookie(self, d, username, password):
+    def login(self, d, username, password):
+        """Returns (cookie, csrf token)."""
         host, port = d.url[len("http://"):].rsplit(":", 1)
         c = http.client.HTTPConnection(host, int(port), timeout=30)
         c.request("POST", "/api/v1/session", json.dumps({"username": username, "password": password}),
                   {"Content-Type": "application/json"})
         r = c.getresponse()
-        r.read()
+        body = json.loads(r.read())
         c.close()
         self.assertEqual(r.status, 201)
-        return r.headers["Set-Cookie"].split(";")[0]
+        return r.headers["Set-Cookie"].split(";")[0], body["csrf_token"]
 
     def stream(self, d, **kw):
         s = EventStream(d, **kw)
@@ -124,7 +125,7 @@ class Events(VfaxTestCase):
         d = self.daemon({"loopback": {"realtime": True}})
         _, tokens = self.users(d)
         # Ann's page logs in with a cookie: EventSource sends it and no other header.
-        ann = self.stream(d, cookie=self.login_cookie(d, "ann", "ann-secret-pw"))
+        ann = self.stream(d, cookie=self.login(d, "ann", "ann-secret-pw")[0])
         bob = self.stream(d, token=tokens["bob"])
         admin = self.stream(d, token=d.token)
         for s in (ann, bob, admin):
@@ -239,6 +240,26 @@ class Events(VfaxTestCase):
         self.assertLess(seconds, 5.0, d.log())
         for s in anns[1:] + others:
             self.assertTrue(s.ended.wait(10))
+
+    def test_a_stream_ends_when_its_session_or_token_does(self):
+        d = self.daemon()
+        ids, tokens = self.users(d)
+        cookie, csrf = self.login(d, "ann", "ann-secret-pw")
+        by_cookie = self.stream(d, cookie=cookie)
+        status, t = d.request("POST", "/api/v1/tokens", {"name": "page", "user": ids["bob"]})
+        by_token = self.stream(d, token=t["token"])
+        kept = self.stream(d, token=tokens["bob"])
+        for s in (by_cookie, by_token, kept):
+            self.assertEqual(s.status, 200)
+        status, _ = d.request("DELETE", "/api/v1/session", auth=False,
+                              headers={"Cookie": cookie, "X-CSRF-Token": csrf, "Origin": d.url})
+        self.assertEqual(status, 204)
+        self.assertEqual(d.request("DELETE", f"/api/v1/tokens/{t['id']}")[0], 204)
+        # Checked again at least every 60 s.
+        self.assertTrue(by_cookie.ended.wait(90), d.log())
+        self.assertTrue(by_token.ended.wait(90), d.log())
+        self.assertFalse(kept.ended.is_set())
+        self.assertEqual(self.stream(d, cookie=cookie).status, 401)
 
     def test_bad_config_value(self):
         from vfaxtest import Daemon
