@@ -199,6 +199,8 @@ class Events(VfaxTestCase):
         live = d.wait_for(lambda: [c for c in d.request("GET", "/api/v1/lines")[1]["calls"] if c["fax"] == fax["id"]],
                           timeout=120, what="the live call in /lines")
         self.assertEqual(live[0]["direction"], "out")
+        d.wait_for(lambda: f"call       {fax['id']} out 202 via loopback: " in d.cli("lines").stdout,
+                   timeout=120, what="the call in vfax lines")
         mine = d.request("GET", "/api/v1/lines", token=tokens["ann"])[1]["calls"]
         self.assertTrue(all(c["device"] == self.dev_ann["id"] for c in mine), mine)
         theirs = d.request("GET", "/api/v1/lines", token=tokens["bob"])[1]["calls"]
