@@ -10,6 +10,7 @@
 
 #include "api/credentials.h"
 #include "api/errors.h"
+#include "api/event_hub.h"
 #include "api/event_streams.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
@@ -288,8 +289,17 @@ core::Result<int> HttpServer::start() {
       }
       auto counts = countFaxes(ctx.service);
       if (!counts) return detail::replyError(res, counts.error());
-      res.set_content(renderMetrics(*counts, ctx.service.lines(), ctx.trunks(), ctx.media()),
-                      "text/plain; version=0.0.4");
+      std::string text = renderMetrics(*counts, ctx.service.lines(), ctx.trunks(), ctx.media());
+      if (ctx.options.events) {
+        text +=
+            "# HELP vfax_event_streams Open live event streams (GET /api/v1/events).\n"
+            "# TYPE vfax_event_streams gauge\nvfax_event_streams " +
+            std::to_string(ctx.options.events->streams()) +
+            "\n# HELP vfax_event_streams_max The limit of open event streams ([api] "
+            "max_event_streams).\n# TYPE vfax_event_streams_max gauge\nvfax_event_streams_max " +
+            std::to_string(ctx.options.events->options().maxStreams) + "\n";
+      }
+      res.set_content(text, "text/plain; version=0.0.4");
     } catch (const std::exception& ex) {
       detail::replyError(res, core::makeError("internal", ex.what()));
     }

@@ -226,6 +226,10 @@ class Events(VfaxTestCase):
         self.assertEqual([s.status for s in others], [200] * 4)
         s = self.stream(d, token=d.token)
         self.assertEqual((s.status, s.body["error"]["code"]), (503, "too_many_streams"))
+        status, metrics = d.request("GET", "/metrics", raw=True)
+        self.assertEqual(status, 200)
+        self.assertIn(b"vfax_event_streams 12\n", metrics)
+        self.assertIn(b"vfax_event_streams_max 12\n", metrics)
         for _ in range(3):
             self.assertEqual(d.request("GET", "/api/v1/lines")[0], 200)
             self.assertEqual(d.request("GET", "/api/v1/faxes")[0], 200)
