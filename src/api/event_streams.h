@@ -3,6 +3,7 @@
 // publishes the `lines` snapshot when a call or the queue changes. Not part of the interface.
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,7 +50,8 @@ class EventStreams {
 /// GET /lines for `caller`: counts, trunks and the calls of faxes they may see.
 Json linesJson(Context& ctx, const core::Caller& caller);
 /// The same with every call (each names its `device`), for the event hub to filter per stream.
-Json allLinesJson(Context& ctx);
+/// `cache` (optional) keeps the faxes of the calls in progress from one call to the next.
+Json allLinesJson(Context& ctx, std::map<std::int64_t, core::Fax>* cache);
 
 void addEventRoutes(httplib::Server& server, Context& ctx, EventStreams& streams);
 

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -32,6 +33,10 @@ const char* phaseName(core::CallPhase p) {
 
 // One call of /lines. `page` is the page under way while the call trains or moves pages (pages
 // done + 1, never beyond the total), else the pages done.
+// What a call's JSON needs of its fax (device, pages) does not change while the call is up: the
+// lines poller keeps it for the calls in progress instead of reading the store twice a second.
+using FaxCache = std::map<std::int64_t, core::Fax>;
+
 Json callJson(const core::CallStatus& c, const std::optional<core::Fax>& fax) {
   std::optional<int> total;
   if (fax && fax->pagesTotal > 0 && fax->direction == core::Direction::Out) {
@@ -60,16 +65,24 @@ Json callJson(const core::CallStatus& c, const std::optional<core::Fax>& fax) {
   return j;
 }
 
-Json linesWithCalls(Context& ctx, const Visibility& v) {
+Json linesWithCalls(Context& ctx, const Visibility& v, FaxCache* cache) {
   Json out = toJson(ctx.service.lines(), ctx.trunks());
   Json calls = Json::array();
   if (ctx.options.telephony) {
+    FaxCache seen;
     for (const auto& c : ctx.options.telephony->callStatus()) {
       std::optional<core::Fax> fax;
-      if (auto f = ctx.service.get(c.faxId)) fax = std::move(*f);
+      if (cache) {
+        if (auto it = cache->find(c.faxId); it != cache->end()) fax = it->second;
+      }
+      if (!fax) {
+        if (auto f = ctx.service.get(c.faxId)) fax = std::move(*f);
+      }
+      if (fax && cache) seen.emplace(c.faxId, *fax);
       if (!v.sees(fax ? fax->deviceId : std::nullopt)) continue;
       calls.push_back(callJson(c, fax));
     }
+    if (cache) *cache = std::move(seen);  // only the faxes of calls still up
   }
   out["calls"] = std::move(calls);
   return out;
@@ -176,11 +189,11 @@ void getEvents(Context& ctx, EventHub& hub, const httplib::Request& req, httplib
 
 Json linesJson(Context& ctx, const core::Caller& caller) {
   auto v = visibilityOf(ctx, caller);
-  return linesWithCalls(ctx, v ? *v : Visibility{});
+  return linesWithCalls(ctx, v ? *v : Visibility{}, nullptr);
 }
 
-Json allLinesJson(Context& ctx) {
-  return linesWithCalls(ctx, Visibility{.all = true, .devices = {}});
+Json allLinesJson(Context& ctx, std::map<std::int64_t, core::Fax>* cache) {
+  return linesWithCalls(ctx, Visibility{.all = true, .devices = {}}, cache);
 }
 
 void EventStreams::start() {
@@ -208,6 +221,7 @@ void EventStreams::pollLines() {
   std::uint64_t seenCalls = ~0ull, seenFaxes = ~0ull;
   auto lastRefresh = Clock::now();
   std::string last;
+  FaxCache faxes;
   std::unique_lock lock(mutex_);
   for (;;) {
     cv_.wait_for(lock, std::chrono::milliseconds(kLinesIntervalMs), [this] { return stopping_; });
@@ -218,18 +232,18 @@ void EventStreams::pollLines() {
     }
     const std::uint64_t calls =
         ctx_.options.telephony ? ctx_.options.telephony->callStatusVersion() : 0;
-    const std::uint64_t faxes = hub_.faxChanges();
+    const std::uint64_t changes = hub_.faxChanges();
     const auto now = Clock::now();
-    if (calls == seenCalls && faxes == seenFaxes &&
+    if (calls == seenCalls && changes == seenFaxes &&
         now - lastRefresh < std::chrono::seconds(kLinesRefreshSeconds)) {
       continue;
     }
     seenCalls = calls;
-    seenFaxes = faxes;
+    seenFaxes = changes;
     lastRefresh = now;
     lock.unlock();
     try {
-      Json lines = allLinesJson(ctx_);
+      Json lines = allLinesJson(ctx_, &faxes);
       std::string text = lines.dump(-1, ' ', false, Json::error_handler_t::replace);
       if (text != last) {
         last = std::move(text);
