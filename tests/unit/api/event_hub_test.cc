@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <map>
 #include <thread>
 
 #include "api/json.h"
@@ -152,10 +154,11 @@ TEST(EventHub, LinesAreCoalescedAndFilteredPerStream) {
 TEST(EventHub, CloseWakesEveryWaitingStreamAtOnceAndRefusesNewOnes) {
   EventHub hub;
   auto s = *hub.subscribe(1, kAll);
-  std::thread t([&] { hub.close(); });
-  // Would wait a minute if the close did not wake it.
-  EXPECT_TRUE(s->wait(60s).empty());
-  t.join();
+  auto waiting = std::async(std::launch::async, [&] { return s->wait(std::chrono::hours(1)); });
+  hub.close();
+  // Not the hour: the close wakes it.
+  ASSERT_EQ(waiting.wait_for(60s), std::future_status::ready);
+  EXPECT_TRUE(waiting.get().empty());
   EXPECT_TRUE(s->closed());
   EXPECT_EQ(s->closeReason(), "stopping");
   auto again = hub.subscribe(2, kAll);
@@ -163,6 +166,36 @@ TEST(EventHub, CloseWakesEveryWaitingStreamAtOnceAndRefusesNewOnes) {
   EXPECT_EQ(again.error().code, "unavailable");
   hub.reopen();
   EXPECT_TRUE(hub.subscribe(2, kAll));
+}
+
+TEST(EventHub, AReaderOnAnotherThreadEndsWithEveryFaxsNewestState) {
+  EventHub hub;
+  auto s = *hub.subscribe(1, kAll);
+  constexpr int kFaxes = 50, kPages = 200;
+  std::map<std::int64_t, int> last;
+  std::thread reader([&] {
+    int finals = 0, idle = 0;
+    while (finals < kFaxes && idle < 30) {  // 30 s without events: lost ones, a failure below
+      auto events = s->wait(1s);
+      idle = events.empty() ? idle + 1 : 0;
+      for (const auto& e : events) {
+        const Json j = data(e);
+        const int pages = j["pages"].get<int>();
+        auto& seen = last[j["id"].get<std::int64_t>()];
+        EXPECT_GT(pages, seen);  // never an older state after a newer one
+        seen = pages;
+        if (pages == kPages) ++finals;
+      }
+      if (s->closed()) break;
+    }
+  });
+  for (int p = 1; p <= kPages; ++p) {
+    for (int f = 1; f <= kFaxes; ++f) hub.onFaxProgress(fax(f, 10, core::FaxState::Sending, p));
+  }
+  reader.join();
+  EXPECT_FALSE(s->closed());
+  ASSERT_EQ(last.size(), static_cast<std::size_t>(kFaxes));
+  for (const auto& [id, pages] : last) EXPECT_EQ(pages, kPages) << "fax " << id;
 }
 
 TEST(EventHub, FaxChangesAreCountedEvenWithoutStreams) {
