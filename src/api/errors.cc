@@ -12,7 +12,7 @@ namespace {
 // is not); 404 is kept for the resource in the URL. A refusal by policy of a well-formed request
 // (`destination_not_allowed`) is 422, so that clients can tell it from a typo (400) and from a
 // missing right (403).
-constexpr std::array<std::pair<std::string_view, int>, 36> kStatus{{
+constexpr std::array<std::pair<std::string_view, int>, 37> kStatus{{
     {"bad_request", 400},
     {"conversion_failed", 400},
     {"corrupt_file", 400},
@@ -50,6 +50,7 @@ constexpr std::array<std::pair<std::string_view, int>, 36> kStatus{{
     {"too_many_requests", 429},
     {"internal", 500},
     {"storage_error", 500},
+    {"too_many_streams", 503},
     {"unavailable", 503},
     {"timeout", 504},
 }};

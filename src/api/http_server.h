@@ -20,7 +20,10 @@ namespace vfax::api {
 
 namespace detail {
 struct Context;
-}
+class EventStreams;
+}  // namespace detail
+
+class EventHub;
 
 class MailAdmin;
 class Iax2TrunkAdmin;
@@ -47,6 +50,10 @@ struct ApiOptions {
   /// Default widths (px) of GET /faxes/{id}/pages/{n}.png and of a preview's pages (?width=).
   int thumbnailWidth = 200;
   int previewPageWidth = 860;
+  /// The live events of GET /events (api/event_hub.h; not owned, registered with the service as
+  /// a FaxObserver before it starts; null: no /events route). Its options hold the stream limits;
+  /// the server's thread pool gets a worker per stream on top of the ordinary ones.
+  EventHub* events = nullptr;
 };
 
 class HttpServer {
@@ -59,13 +66,15 @@ class HttpServer {
   /// Creates the staging folder, binds and starts serving on a thread of its own. Returns the
   /// port actually bound. Error codes: `storage_error` (staging dir), `bind_failed`.
   core::Result<int> start();
-  /// Stops accepting and waits for the serving thread. Idempotent.
+  /// Ends the open event streams at once, stops accepting and waits for the serving thread.
+  /// Idempotent.
   void stop();
 
  private:
   core::Service& service_;
   ApiOptions options_;
   std::unique_ptr<detail::Context> context_;
+  std::unique_ptr<detail::EventStreams> streams_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

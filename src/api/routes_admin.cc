@@ -1,5 +1,6 @@
 // /api/v1 settings, devices, tokens, lines and cleanup. Settings, device changes and cleanup are
 // for admins; users see their own devices and manage their own tokens; lines take any caller.
+#include "api/event_streams.h"
 #include "api/query.h"
 #include "api/routes.h"
 
@@ -205,8 +206,8 @@ void addAdminRoutes(httplib::Server& server, Context& ctx) {
   server.Post("/api/v1/tokens", guardedAs(ctx, any, createToken));
   server.Delete(R"(/api/v1/tokens/(\d+))", guardedAs(ctx, any, revokeToken));
 
-  server.Get("/api/v1/lines", guarded(ctx, any, [&ctx](const auto&, auto& res) {
-               replyJson(res, 200, toJson(ctx.service.lines(), ctx.trunks()));
+  server.Get("/api/v1/lines", guardedAs(ctx, any, [&ctx](const auto&, auto& res, const auto& c) {
+               replyJson(res, 200, linesJson(ctx, c));  // routes_events.cc
              }));
   server.Post("/api/v1/maintenance/cleanup", guardedAs(ctx, admin, cleanup));
 }

@@ -10,6 +10,8 @@
 
 #include "api/credentials.h"
 #include "api/errors.h"
+#include "api/event_hub.h"
+#include "api/event_streams.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/query.h"
@@ -197,6 +199,11 @@ HttpServer::HttpServer(core::Service& service, ApiOptions options)
 
 HttpServer::~HttpServer() { stop(); }
 
+namespace {
+// Workers for ordinary requests besides those that event streams hold for their lifetime.
+constexpr int kRequestWorkers = 8;
+}  // namespace
+
 core::Result<int> HttpServer::start() {
   if (server_) return core::makeError("internal", "the HTTP server is already started");
   if (options_.stagingDir.empty())
@@ -209,6 +216,11 @@ core::Result<int> HttpServer::start() {
   }
   auto server = std::make_unique<httplib::Server>();
   auto& ctx = *context_;
+  // Each event stream holds a worker thread as long as it is open: the pool has one per allowed
+  // stream on top of the ordinary workers, so open streams never starve API requests.
+  const int workers =
+      kRequestWorkers + (options_.events ? options_.events->options().maxStreams : 0);
+  server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   server->set_payload_max_length(options_.maxUploadBytes);
   // stop() waits for every connection's thread, an idle keep-alive one included (httplib checks
   // for the stop only between requests): 1 s instead of 5 keeps vfaxd's stop within its budget.
@@ -295,8 +307,17 @@ core::Result<int> HttpServer::start() {
       }
       auto counts = countFaxes(ctx.service);
       if (!counts) return detail::replyError(res, counts.error());
-      res.set_content(renderMetrics(*counts, ctx.service.lines(), ctx.trunks(), ctx.media()),
-                      "text/plain; version=0.0.4");
+      std::string text = renderMetrics(*counts, ctx.service.lines(), ctx.trunks(), ctx.media());
+      if (ctx.options.events) {
+        text +=
+            "# HELP vfax_event_streams Open live event streams (GET /api/v1/events).\n"
+            "# TYPE vfax_event_streams gauge\nvfax_event_streams " +
+            std::to_string(ctx.options.events->streams()) +
+            "\n# HELP vfax_event_streams_max The limit of open event streams ([api] "
+            "max_event_streams).\n# TYPE vfax_event_streams_max gauge\nvfax_event_streams_max " +
+            std::to_string(ctx.options.events->options().maxStreams) + "\n";
+      }
+      res.set_content(text, "text/plain; version=0.0.4");
     } catch (const std::exception& ex) {
       detail::replyError(res, core::makeError("internal", ex.what()));
     }
@@ -320,6 +341,10 @@ core::Result<int> HttpServer::start() {
   detail::addNumberRoutes(*server, ctx);
   if (options_.mail) detail::addMailRoutes(*server, ctx, *options_.mail);
   if (options_.iax2) detail::addTrunkRoutes(*server, ctx, *options_.iax2);
+  if (options_.events) {
+    streams_ = std::make_unique<detail::EventStreams>(ctx, *options_.events);
+    detail::addEventRoutes(*server, ctx, *streams_);
+  }
 
   int port = options_.port;
   if (port == 0) {
@@ -334,6 +359,7 @@ core::Result<int> HttpServer::start() {
                                               " (in use, or not an address of this host)");
   }
   server_ = std::move(server);
+  if (streams_) streams_->start();
   auto finished = std::make_shared<std::atomic<bool>>(false);
   thread_ = std::thread([s = server_.get(), finished] {
     s->listen_after_bind();
@@ -345,6 +371,7 @@ core::Result<int> HttpServer::start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (*finished) {
     thread_.join();
+    if (streams_) streams_->stop();
     server_.reset();
     return core::makeError("bind_failed", "the HTTP server stopped right after it started");
   }
@@ -354,6 +381,8 @@ core::Result<int> HttpServer::start() {
 
 void HttpServer::stop() {
   if (!server_) return;
+  // First: a stream's worker would otherwise keep the pool's shutdown waiting.
+  if (streams_) streams_->stop();
   server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();

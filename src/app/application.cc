@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/event_hub.h"
 #include "api/http_server.h"
 #include "app/admin_adapters.h"
 #include "core/clock.h"
@@ -104,6 +105,7 @@ struct Application::Parts {
   std::unique_ptr<documents::DocumentConverter> converter;
   std::unique_ptr<telephony::TelephonyImpl> telephony;
   std::unique_ptr<trunks::iax2::Iax2Admin> iax2Admin;
+  std::unique_ptr<api::EventHub> events;  // observes the service: outlives it
   std::unique_ptr<core::Service> service;
   std::unique_ptr<mail::MailGateway> mail;
   std::unique_ptr<MailAdminAdapter> mailApi;
@@ -236,6 +238,10 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     return core::makeError(r.error().code, "mail: " + r.error().message);
   }
   p.service->addObserver(p.mail.get());
+  // The web page's live events (GET /api/v1/events) see every fax from the start on.
+  p.events = std::make_unique<api::EventHub>(api::EventHubOptions{
+      .maxStreams = config_.maxEventStreams, .maxStreamsPerUser = 8, .maxQueued = 512});
+  p.service->addObserver(p.events.get());
 
   p.telephony->start();
   p.telephonyStarted = true;
@@ -291,6 +297,7 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   p.iax2Api = std::make_unique<Iax2AdminAdapter>(*p.iax2Admin);
   apiOptions.mail = p.mailApi.get();
   apiOptions.iax2 = p.iax2Api.get();
+  apiOptions.events = p.events.get();
   p.http = std::make_unique<api::HttpServer>(*p.service, apiOptions);
   auto port = p.http->start();
   if (!port) return port.error();  // it names the address and port

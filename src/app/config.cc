@@ -328,6 +328,11 @@ Config loadConfig(const std::string& file) {
   r.get(api, "api", "max_files", c.maxFilesPerFax);
   positive(maxUploadMb, "[api] max_upload_mb");
   positive(c.maxFilesPerFax, "[api] max_files");
+  r.get(api, "api", "max_event_streams", c.maxEventStreams);
+  if (c.maxEventStreams < 1 || c.maxEventStreams > 1024) {
+    throw std::runtime_error("config: [api] max_event_streams must be between 1 and 1024, got " +
+                             std::to_string(c.maxEventStreams));
+  }
   r.get(api, "api", "metrics_public", c.metricsPublic);
   r.get(api, "api", "secure_cookies", c.secureCookies);
   r.get(api, "api", "public_url", c.publicUrl);

@@ -30,8 +30,9 @@ struct Config {
   int maxFilesPerFax = 20;
   bool metricsPublic = false;  // /metrics without a token
   bool secureCookies = false;
-  std::string publicUrl;  // the web page's address behind a reverse proxy  // the session cookie
-                          // only over HTTPS (TLS here or at a proxy)
+  std::string publicUrl;     // the web page's address behind a reverse proxy  // the session cookie
+                             // only over HTTPS (TLS here or at a proxy)
+  int maxEventStreams = 64;  // open GET /events streams in all (each holds a worker thread)
   int sessionIdleMinutes = 480;
   int sessionMaxHours = 168;
 

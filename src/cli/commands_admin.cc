@@ -317,7 +317,8 @@ void addAdminCommands(CLI::App& app, Action& action) {
   }
   addTokenCommands(app, action);
   addGetCommand(
-      app, "lines", "Fax lines in use and the queue", "/api/v1/lines",
+      app, "lines", "Fax lines in use, the queue, the trunks and the calls in progress",
+      "/api/v1/lines",
       [](const Json& l) {
         std::cout << "lines      " << l["in_use"] << " of " << l["total"] << " in use ("
                   << l["inbound"] << " in, " << l["outbound"] << " out; " << l["reserved_inbound"]
@@ -330,6 +331,24 @@ void addAdminCommands(CLI::App& app, Action& action) {
                     << " call(s)";
           const std::string reason = t.value("reason", "");
           if (!reason.empty()) std::cout << " (" << reason << ")";
+          std::cout << '\n';
+        }
+        // "call       17 out 0301234567 via loopback: sending page 2 of 3, 14400 bit/s, ECM"
+        for (const auto& c : l.value("calls", Json::array())) {
+          std::cout << "call       " << c.value("fax", 0) << ' ' << c.value("direction", "?") << ' '
+                    << c.value("number", "") << " via " << c.value("trunk", "?") << ": "
+                    << c.value("phase", "?");
+          const std::string phase = c.value("phase", "");
+          if (phase != "dialing") {
+            std::cout << " page " << c.value("page", 0);
+            if (c.contains("pages_total") && c["pages_total"].is_number()) {
+              std::cout << " of " << c["pages_total"].get<int>();
+            }
+          }
+          if (c.contains("bit_rate") && c["bit_rate"].is_number()) {
+            std::cout << ", " << c["bit_rate"].get<int>() << " bit/s";
+          }
+          if (c.value("ecm", false)) std::cout << ", ECM";
           std::cout << '\n';
         }
       },

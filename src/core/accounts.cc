@@ -602,7 +602,8 @@ bool Accounts::checkCsrf(const std::string& secret, const std::string& token) co
          sodium_memcmp(want.data(), token.data(), want.size()) == 0;
 }
 
-Result<Caller> Accounts::authenticateSession(const std::string& secret, const std::string& source) {
+Result<Caller> Accounts::authenticateSession(const std::string& secret, const std::string& source,
+                                             bool touch) {
   const auto invalid = makeError("unauthorized", "the session has ended; log in again");
   if (secret.empty() || secret.size() > 200) return invalid;
   auto hash = keyedHash("session\n", secret);
@@ -618,7 +619,7 @@ Result<Caller> Accounts::authenticateSession(const std::string& secret, const st
   auto u = store_.user((*s)->userId);
   if (!u) return u.error();
   if (!*u || !(*u)->enabled) return invalid;
-  if (now - (*s)->lastSeenAt > kTouchEvery) (void)store_.touchSession((*s)->id, now);
+  if (touch && now - (*s)->lastSeenAt > kTouchEvery) (void)store_.touchSession((*s)->id, now);
   Caller c;
   c.userId = (*u)->id;
   c.username = (*u)->username;

@@ -118,7 +118,9 @@ class Accounts {
   // Web sessions.
   LoginOutcome login(const std::string& username, const std::string& password,
                      const std::string& source);
-  Result<Caller> authenticateSession(const std::string& secret, const std::string& source);
+  /// `touch` false: only checks (a live event stream must not keep an idle session alive).
+  Result<Caller> authenticateSession(const std::string& secret, const std::string& source,
+                                     bool touch = true);
   /// True when `token` is the CSRF token of the session whose cookie is `secret`.
   bool checkCsrf(const std::string& secret, const std::string& token) const;
   std::string csrfToken(const std::string& secret) const;

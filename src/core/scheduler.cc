@@ -204,6 +204,17 @@ void Scheduler::notify(std::int64_t id, FaxState previous) {
   for (auto* o : observers_) o->onFaxStateChanged(*fax, previous);
 }
 
+void Scheduler::notifyProgress(std::int64_t id) {
+  if (observers_.empty()) return;
+  auto fax = loadFax(id);
+  if (!fax) return;
+  for (auto* o : observers_) o->onFaxProgress(*fax);
+}
+
+void Scheduler::notifyDeleted(const Fax& fax) {
+  for (auto* o : observers_) o->onFaxDeleted(fax);
+}
+
 void Scheduler::notifyCreated(std::int64_t id) {
   if (auto fax = loadFax(id)) notify(id, fax->state);
 }
@@ -260,9 +271,13 @@ void Scheduler::onOutboundProgress(std::int64_t faxId, int pagesConfirmed,
     if (it == calls_.end() || it->second.cancelRequested) return;
     auto fax = loadFax(faxId);
     if (!fax) return;
+    const bool changed =
+        fax->pages != pagesConfirmed || (!remoteId.empty() && fax->remoteId != remoteId);
     fax->pages = pagesConfirmed;
     if (!remoteId.empty()) fax->remoteId = remoteId;
-    setState(*fax, fax->state == FaxState::Dialing ? FaxState::Sending : fax->state);
+    const FaxState before = fax->state;
+    setState(*fax, before == FaxState::Dialing ? FaxState::Sending : before);
+    if (changed && fax->state == before) notifyProgress(faxId);
   });
 }
 
@@ -425,10 +440,13 @@ void Scheduler::onInboundProgress(std::int64_t faxId, int pagesReceived,
   post([this, faxId, pagesReceived, remoteId] {
     auto fax = loadFax(faxId);
     if (!fax || fax->state != FaxState::Receiving) return;
+    const bool changed =
+        fax->pages != pagesReceived || (!remoteId.empty() && fax->remoteId != remoteId);
     fax->pages = pagesReceived;
     fax->pagesTotal = pagesReceived;
     if (!remoteId.empty()) fax->remoteId = remoteId;
     setState(*fax, fax->state);
+    if (changed) notifyProgress(faxId);
   });
 }
 
@@ -525,7 +543,7 @@ Result<std::optional<Fax>> Scheduler::removeFax(std::int64_t id) {
   fs::remove_all(faxDir(id), ec);
   if (ec) spdlog::warn("fax {}: its folder stays: {}", id, ec.message());
   spdlog::info("fax {} ({}): deleted", id, toString(fax->direction));
-  for (auto* o : observers_) o->onFaxDeleted(id);
+  notifyDeleted(*fax);
   return std::optional<Fax>();
 }
 

@@ -41,6 +41,8 @@ class Scheduler final : public CallEvents {
   /// Before start(): run on the scheduler thread every few minutes (e.g. expired previews).
   void setHousekeeping(std::function<void()> fn) { housekeeping_ = std::move(fn); }
   void notifyCreated(std::int64_t id);  // scheduler thread
+  /// Scheduler thread: tells the observers that `fax` (as it was before) is deleted.
+  void notifyDeleted(const Fax& fax);
   /// Scheduler thread: keeps the index of runnable jobs current for `fax` as stored (a new job,
   /// and every state change through setState()).
   void track(const Fax& fax);
@@ -145,6 +147,7 @@ class Scheduler final : public CallEvents {
   // `report` false: the observers are not told (a try that placed no call).
   void setState(Fax& fax, FaxState state, const std::string& error = {}, bool report = true);
   void notify(std::int64_t id, FaxState previous);
+  void notifyProgress(std::int64_t id);
   std::optional<Fax> loadFax(std::int64_t id);
   void closeAttempt(std::int64_t attemptId, std::int64_t faxId, const CallResult& result);
   std::string csidFor(const std::optional<Device>& device);

@@ -23,6 +23,7 @@ Result<int> Scheduler::cleanupNow(std::optional<int> olderThanDays) {
     if (auto r = store_.deleteFax(id); !r) return r.error();
     std::error_code ec;
     fs::remove_all(faxDir(id), ec);
+    notifyDeleted(*fax);
     ++deleted;
   }
   spdlog::info("cleanup: deleted {} fax(es) older than {} days", deleted, days);

@@ -85,6 +85,29 @@ struct MediaStats {
   std::int64_t longIterations = 0;  // telephony loop iterations of 15 ms or more
 };
 
+/// Where a call stands, as /lines shows it (telephony maps the fax engine's T.30 phases).
+enum class CallPhase {
+  Dialing,    // outbound: dialled, not answered yet
+  Training,   // answered: T.30 negotiation and modem training (phase A/B), until CFR
+  Sending,    // page data or the post-page handshake (phase C/D), we send
+  Receiving,  // the same, we receive
+  Ending,     // the fax part is over (phase E): final frames, hangup
+};
+
+/// One fax call in progress (a call offered but not yet accepted has no fax and is not shown).
+struct CallStatus {
+  std::int64_t faxId = 0;
+  Direction direction = Direction::Out;
+  std::string number;  // outbound: the dial string; inbound: the caller's number
+  std::string trunk;   // "loopback", "iax2:peer", ...
+  CallPhase phase = CallPhase::Dialing;
+  int pages = 0;    // pages done (confirmed / received) so far
+  int bitRate = 0;  // 0 until negotiated
+  bool ecm = false;
+  Millis startedAt = 0;
+  bool operator==(const CallStatus&) const = default;
+};
+
 class Telephony {
  public:
   virtual ~Telephony() = default;
@@ -103,6 +126,11 @@ class Telephony {
   virtual std::vector<TrunkStatus> trunkStatus() const = 0;
   /// Thread-safe and never blocks.
   virtual MediaStats mediaStats() const { return {}; }
+  /// The fax calls in progress: thread-safe and never blocks (a snapshot the telephony loop
+  /// replaces on each call start, end, phase and page).
+  virtual std::vector<CallStatus> callStatus() const { return {}; }
+  /// Grows with each change of callStatus(): a reader polls it to learn of changes.
+  virtual std::uint64_t callStatusVersion() const { return 0; }
 };
 
 }  // namespace vfax::core

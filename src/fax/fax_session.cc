@@ -142,6 +142,15 @@ class SessionImpl final : public FaxSession {
   bool finished() const override { return finished_; }
   FaxTransport transport() const override { return options_.transport; }
   std::int64_t elapsedMs() const override { return samplesToMs(samples_); }
+  FaxTransferStats stats() const override {
+    t30_stats_t st{};
+    t30_get_transfer_statistics(t30_, &st);
+    FaxTransferStats r;
+    r.bitRate = phaseBSeen_ ? st.bit_rate : 0;
+    r.ecm = st.error_correcting_mode != 0;
+    r.pages = options_.direction == FaxDirection::Send ? st.pages_tx : st.pages_rx;
+    return r;
+  }
 
  private:
   // Each session's lines carry its own tag ("fax-17"): with hundreds of calls on one loop, the
@@ -257,6 +266,14 @@ class SessionImpl final : public FaxSession {
     // A frame from the far end is progress; so is our own image data (ECM FCD frames), during
     // which a healthy receiver stays silent for a long time.
     if (incoming || (len >= 3 && (msg[2] & 0xFE) == T4_FCD)) self->progress();
+    // CFR (either way): the training was good, page data follows. Shown as phase C.
+    if (len >= 3 && (msg[2] & 0xFE) == T30_CFR) {
+      try {
+        self->events_.onFaxPhase(FaxPhase::C);
+      } catch (...) {
+        spdlog::error("fax: exception in phase C handler");
+      }
+    }
   }
 
   static int txPacket(t38_core_state_t*, void* user, const uint8_t* buf, int len, int /*count*/) {

@@ -16,7 +16,16 @@ inline constexpr int kSampleRate = 8000;
 
 enum class FaxTransport { Audio, T38 };
 enum class FaxDirection { Send, Receive };
-enum class FaxPhase { B, D, E };
+/// T.30 phases as the session reports them: B (negotiation and training began), C (the far end
+/// confirmed the training, CFR: page data flows), D (a page ended), E (the call's fax part ended).
+enum class FaxPhase { B, C, D, E };
+
+/// What the session knows of the transfer so far (spandsp's statistics).
+struct FaxTransferStats {
+  int bitRate = 0;  // negotiated image data rate, 0 before phase B
+  bool ecm = false;
+  int pages = 0;  // confirmed (send) or received (receive) so far
+};
 
 struct FaxSessionOptions {
   FaxTransport transport = FaxTransport::Audio;
@@ -88,6 +97,8 @@ class FaxSession {
   virtual FaxTransport transport() const = 0;
   /// Call time seen by the session, in milliseconds.
   virtual std::int64_t elapsedMs() const = 0;
+  /// The transfer so far (may be called from an event handler).
+  virtual FaxTransferStats stats() const = 0;
 };
 
 /// Maps a spandsp T30_ERR_* completion code to an outcome (class, code, readable text).

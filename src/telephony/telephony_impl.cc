@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <optional>
 
 #include "fax/fax_session.h"
 
@@ -88,6 +89,7 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     o.localIdent = out_.tsi;
     o.headerInfo = out_.headerInfo;
     if (!startSession(o)) return;
+    setPhase(core::CallPhase::Training);
     if (owner_.events_) owner_.events_->onOutboundAnswered(faxId_);
   }
 
@@ -124,7 +126,33 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   }
 
   // --- fax::FaxSessionEvents ---
+  void onFaxPhase(fax::FaxPhase phase) override {
+    if (session_) {
+      const auto st = session_->stats();
+      bitRate_ = st.bitRate;
+      ecm_ = st.ecm;
+      pages_ = st.pages;
+    }
+    switch (phase) {
+      case fax::FaxPhase::B:
+        setPhase(core::CallPhase::Training);
+        break;
+      case fax::FaxPhase::C:
+      case fax::FaxPhase::D:
+        setPhase(direction_ == core::Direction::Out ? core::CallPhase::Sending
+                                                    : core::CallPhase::Receiving);
+        break;
+      case fax::FaxPhase::E:
+        setPhase(core::CallPhase::Ending);
+        break;
+    }
+  }
+
   void onFaxPage(int pages, const std::string& remoteId) override {
+    if (pages != pages_) {
+      pages_ = pages;
+      owner_.updateActive();
+    }
     if (!owner_.events_ || faxId_ == 0) return;
     if (direction_ == core::Direction::Out) {
       owner_.events_->onOutboundProgress(faxId_, pages, remoteId);
@@ -134,6 +162,9 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   }
 
   void onFaxFinished(const fax::FaxResult& result) override {
+    pages_ = result.pages;
+    if (result.bitRate) bitRate_ = result.bitRate;
+    setPhase(core::CallPhase::Ending);
     report(result);
     if (state_ == State::Active) {
       state_ = State::Lingering;
@@ -222,6 +253,7 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     o.localIdent = d.csid;
     startedAt_ = owner_.clock_.now();
     if (!startSession(o)) return;
+    setPhase(core::CallPhase::Training);
     call_->answer();
   }
 
@@ -236,6 +268,25 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   }
 
   State state() const { return state_; }
+  /// For /lines: a call with a fax that is not over (an inbound call not accepted yet has none).
+  std::optional<core::CallStatus> status() const {
+    if (faxId_ == 0 || state_ == State::Done) return std::nullopt;
+    core::CallStatus s;
+    s.faxId = faxId_;
+    s.direction = direction_;
+    if (direction_ == core::Direction::Out) {
+      s.number = out_.internal ? out_.extension : out_.dialString;
+    } else if (call_) {
+      s.number = call_->info().callerNumber;
+    }
+    s.trunk = call_ ? call_->info().trunk : (out_.internal ? "loopback" : std::string());
+    s.phase = state_ == State::Lingering ? core::CallPhase::Ending : phase_;
+    s.pages = pages_;
+    s.bitRate = bitRate_;
+    s.ecm = ecm_;
+    s.startedAt = startedAt_;
+    return s;
+  }
   std::int64_t faxId() const { return faxId_; }
   core::Direction direction() const { return direction_; }
   const std::string& trunkName() const {
@@ -304,6 +355,11 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     }
   }
 
+  void setPhase(core::CallPhase p) {
+    phase_ = p;
+    owner_.updateActive();  // publishes the call status snapshot
+  }
+
   void done() {
     if (state_ == State::Done) return;
     state_ = State::Done;
@@ -330,6 +386,11 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   reactor::TimerId ringTimer_ = 0;
   int lingerTicks_ = 0;
   int rxSamples_ = 0;
+  // For callStatus(): kept from the session's phase events (never per media tick).
+  core::CallPhase phase_ = core::CallPhase::Dialing;
+  int pages_ = 0;
+  int bitRate_ = 0;
+  bool ecm_ = false;
 };
 
 TelephonyImpl::TelephonyImpl(TelephonyOptions options, const core::Clock* clock)
@@ -569,11 +630,13 @@ void TelephonyImpl::sweep() {
 void TelephonyImpl::updateActive() {
   int n = 0;
   std::map<std::string, int> perTrunk;
+  std::vector<core::CallStatus> calls;
   for (auto& [id, ctx] : calls_) {
     if (ctx->state() == CallContext::State::Done) continue;
     ++n;
     const std::string& t = ctx->trunkName();
     ++perTrunk[t.substr(0, t.find(':'))];  // "iax2:peer" counts for "iax2"
+    if (auto s = ctx->status()) calls.push_back(std::move(*s));
   }
   active_ = n;
   std::lock_guard lock(statusMutex_);
@@ -581,6 +644,15 @@ void TelephonyImpl::updateActive() {
     auto it = perTrunk.find(st.name);
     st.calls = it == perTrunk.end() ? 0 : it->second;
   }
+  if (calls != callSnapshot_) {
+    callSnapshot_ = std::move(calls);
+    callsVersion_.fetch_add(1);
+  }
+}
+
+std::vector<core::CallStatus> TelephonyImpl::callStatus() const {
+  std::lock_guard lock(statusMutex_);
+  return callSnapshot_;
 }
 
 }  // namespace vfax::telephony

@@ -64,6 +64,8 @@ class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents 
   int activeCalls() const override { return active_.load(); }
   std::vector<core::TrunkStatus> trunkStatus() const override;
   core::MediaStats mediaStats() const override;
+  std::vector<core::CallStatus> callStatus() const override;
+  std::uint64_t callStatusVersion() const override { return callsVersion_.load(); }
 
   /// The loop's media tick statistics (lateness on the 20 ms grid), for metrics and benchmarks.
   reactor::EventLoopStats loopStats() const { return loop_->stats(); }
@@ -104,6 +106,8 @@ class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents 
   // Published by the loop for other threads.
   mutable std::mutex statusMutex_;
   std::vector<core::TrunkStatus> status_;
+  std::vector<core::CallStatus> callSnapshot_;
+  std::atomic<std::uint64_t> callsVersion_{0};
 };
 
 }  // namespace vfax::telephony

@@ -160,6 +160,7 @@ class SchedulerTest : public ::testing::Test {
     o.retryUnavailable = retryUnavailable_;
     o.retryUnavailableMax = retryUnavailableMax_;
     service_ = std::make_unique<core::Service>(*store_, *converter_, telephony_, clock_, o);
+    if (observer_) service_->addObserver(observer_);
     ASSERT_TRUE(service_->start());
     if (!settings.empty()) {
       ASSERT_TRUE(service_->updateSettings(settings));
@@ -223,7 +224,33 @@ class SchedulerTest : public ::testing::Test {
   OffsetClock clock_;
   core::Millis retryUnavailable_ = 0;
   core::Millis retryUnavailableMax_ = 0;
+  core::FaxObserver* observer_ = nullptr;  // added before the service starts
   std::unique_ptr<core::Service> service_;
+};
+
+// What an observer hears, as lines: "state <fax> <state>", "progress <fax> <pages> <remote id>",
+// "deleted <fax>".
+class RecordingObserver final : public core::FaxObserver {
+ public:
+  void onFaxStateChanged(const core::Fax& f, FaxState) override {
+    add("state " + std::to_string(f.id) + " " + std::string(core::toString(f.state)));
+  }
+  void onFaxProgress(const core::Fax& f) override {
+    add("progress " + std::to_string(f.id) + " " + std::to_string(f.pages) + " " + f.remoteId);
+  }
+  void onFaxDeleted(const core::Fax& f) override { add("deleted " + std::to_string(f.id)); }
+  std::vector<std::string> heard() {
+    std::lock_guard l(m_);
+    return heard_;
+  }
+
+ private:
+  void add(std::string s) {
+    std::lock_guard l(m_);
+    heard_.push_back(std::move(s));
+  }
+  std::mutex m_;
+  std::vector<std::string> heard_;
 };
 
 TEST_F(SchedulerTest, BusyIsRetriedThenDone) {
@@ -391,6 +418,29 @@ TEST_F(SchedulerTest, ResendSendsTheSamePagesWithoutConverting) {
   auto bad = service_->resend(admin, job.id, "not a number");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, "invalid_number");
+}
+
+TEST_F(SchedulerTest, ObserversHearStatesProgressAndDeletions) {
+  RecordingObserver heard;
+  observer_ = &heard;
+  startService();
+  auto job = submit("+49 30 6666666");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  const std::string id = std::to_string(job.id);
+  auto* events = telephony_.events();
+  events->onOutboundAnswered(job.id);
+  events->onOutboundProgress(job.id, 0, "+49 30 999");  // the remote id learned
+  events->onOutboundProgress(job.id, 0, "+49 30 999");  // nothing new: not told
+  telephony_.release(job.id, OutcomeClass::Ok, 1);
+  waitState(job.id, {FaxState::Done});
+  clock_.advance(1000);
+  ASSERT_TRUE(service_->cleanup(0));
+  const std::vector<std::string> want{
+      "state " + id + " queued",  "state " + id + " converting",
+      "state " + id + " waiting", "state " + id + " dialing",
+      "state " + id + " sending", "progress " + id + " 0 +49 30 999",
+      "state " + id + " done",    "deleted " + id};
+  EXPECT_EQ(heard.heard(), want);
 }
 
 TEST_F(SchedulerTest, CallCutByACrashIsAFailedAttemptAndResumes) {

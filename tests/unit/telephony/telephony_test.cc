@@ -34,6 +34,7 @@ class TestEvents : public core::CallEvents {
       std::lock_guard lock(mutex_);
       outPages_[faxId].push_back(pages);
       outRemote_[faxId] = remoteId;
+      if (telephony) snapshots_.push_back(telephony->callStatus());
     }
     // Runs on the loop thread: the hangup is handled before the next media tick.
     if (hangupAfterPages > 0 && pages >= hangupAfterPages) telephony->hangup(faxId);
@@ -82,6 +83,7 @@ class TestEvents : public core::CallEvents {
   std::map<std::int64_t, std::vector<int>> outPages_, inPages_;
   std::map<std::int64_t, std::string> outRemote_;
   std::map<std::int64_t, std::vector<core::CallResult>> outFinished_, inFinished_;
+  std::vector<std::vector<core::CallStatus>> snapshots_;  // callStatus() at each outbound page
 };
 
 class TelephonyTest : public ::testing::Test {
@@ -167,6 +169,48 @@ TEST_F(TelephonyTest, InternalUlawAudioCallDeliversAllPages) {
 }
 
 TEST_F(TelephonyTest, InternalT38CallDeliversAllPages) { expectDelivered(trunks::MediaKind::T38); }
+
+TEST_F(TelephonyTest, CallStatusShowsBothCallsWithPhasePagesAndRate) {
+  startTelephony(trunks::MediaKind::Audio);
+  EXPECT_TRUE(telephony_->callStatus().empty());
+  const auto before = telephony_->callStatusVersion();
+  telephony_->placeCall(internalCall(1));
+  ASSERT_TRUE(events_.waitFinished(1, 1));
+  std::lock_guard lock(events_.mutex_);
+  ASSERT_EQ(events_.snapshots_.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& calls = events_.snapshots_[i];
+    ASSERT_EQ(calls.size(), 2u);
+    const core::CallStatus* out = nullptr;
+    const core::CallStatus* in = nullptr;
+    for (const auto& c : calls) (c.direction == core::Direction::Out ? out : in) = &c;
+    ASSERT_TRUE(out && in);
+    EXPECT_EQ(out->faxId, 1);
+    EXPECT_EQ(out->number, "20");
+    EXPECT_EQ(out->trunk, "loopback");
+    EXPECT_EQ(out->phase, core::CallPhase::Sending);
+    EXPECT_EQ(out->pages, static_cast<int>(i) + 1);
+    EXPECT_GT(out->bitRate, 0);
+    EXPECT_TRUE(out->ecm);
+    EXPECT_GT(out->startedAt, 0);
+    EXPECT_EQ(in->faxId, 1001);
+    EXPECT_EQ(in->number, "10");
+    EXPECT_EQ(in->phase, core::CallPhase::Receiving);
+  }
+  EXPECT_GT(telephony_->callStatusVersion(), before);
+}
+
+TEST_F(TelephonyTest, CallStatusIsEmptyAgainOnceTheCallsEnded) {
+  startTelephony(trunks::MediaKind::T38);
+  telephony_->placeCall(internalCall(1));
+  ASSERT_TRUE(events_.waitFinished(1, 1));
+  // The contexts go on the loop's next sweep, after their linger.
+  for (int i = 0; i < 2000 && !telephony_->callStatus().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(telephony_->callStatus().empty());
+  EXPECT_EQ(telephony_->activeCalls(), 0);
+}
 
 TEST_F(TelephonyTest, RejectedInboundCallIsBusyForTheCaller) {
   events_.accept = false;
