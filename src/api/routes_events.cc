@@ -112,6 +112,7 @@ struct Stream {
   bool started = false;
   Clock::time_point lastWrite = Clock::now();
   Clock::time_point lastCheck = Clock::now();
+  std::uint64_t changesSeen = ctx.service.accounts().changeCount();
 
   bool write(httplib::DataSink& sink, const std::string& text) {
     lastWrite = Clock::now();
@@ -122,6 +123,7 @@ struct Stream {
   bool recheck() {
     lastCheck = Clock::now();
     auto& accounts = ctx.service.accounts();
+    changesSeen = accounts.changeCount();
     // An open page is no activity: the session's idle time runs on (it is renewed by requests).
     auto caller = bearer.empty() ? accounts.authenticateSession(cookie, source, /*touch=*/false)
                                  : accounts.authenticateToken(bearer, source);
@@ -152,7 +154,10 @@ struct Stream {
       if (!write(sink, text)) return false;
     }
     const auto now = Clock::now();
-    if (now - lastCheck >= std::chrono::seconds(kRecheckSeconds) && !recheck()) return false;
+    // At once after a logout or a change of users, tokens or devices; else now and then (expiry).
+    const bool changed = ctx.service.accounts().changeCount() != changesSeen;
+    if ((changed || now - lastCheck >= std::chrono::seconds(kRecheckSeconds)) && !recheck())
+      return false;
     if (now - lastWrite >= std::chrono::seconds(kKeepAliveSeconds)) {
       if (!write(sink, ": keep-alive\n\n")) return false;
     }

@@ -122,6 +122,26 @@ core::Result<int> pageWidth(const httplib::Request& req, int fallback) {
 void sendFile(httplib::Response& res, const std::string& path, const char* type,
               const std::string& filename);
 
+// A page image: revalidated at each use (no-cache + ETag), so that once the session has ended or
+// the device is no longer the user's, the browser's copy is not shown again without asking.
+void sendPage(const httplib::Request& req, httplib::Response& res, const core::PagePng& png,
+              const std::string& filename) {
+  std::error_code ec;
+  res.set_header("Cache-Control", "private, no-cache");
+  if (png.keep) {
+    const auto size = std::filesystem::file_size(png.path, ec);
+    const auto mtime = std::filesystem::last_write_time(png.path, ec).time_since_epoch().count();
+    const std::string etag = "\"" + std::to_string(size) + "-" + std::to_string(mtime) + "\"";
+    res.set_header("ETag", etag);
+    if (req.get_header_value("If-None-Match") == etag) {
+      res.status = 304;
+      return;
+    }
+  }
+  sendFile(res, png.path, "image/png", filename);
+  if (!png.keep) std::filesystem::remove(png.path, ec);  // open already: the reply still reads it
+}
+
 void previewPage(Context& ctx, const httplib::Request& req, httplib::Response& res,
                  const core::Caller& caller) {
   const std::string id = req.matches[1].str();
@@ -130,10 +150,7 @@ void previewPage(Context& ctx, const httplib::Request& req, httplib::Response& r
   if (!width) return replyError(res, width.error());
   auto png = ctx.service.previewPagePng(caller, id, page, *width);
   if (!png) return replyError(res, png.error());
-  res.set_header("Cache-Control", "private, max-age=1800");
-  sendFile(res, png->path, "image/png", "preview-page-" + std::to_string(page) + ".png");
-  std::error_code ec;  // open already: the reply still reads it
-  if (!png->keep) std::filesystem::remove(png->path, ec);
+  sendPage(req, res, *png, "preview-page-" + std::to_string(page) + ".png");
 }
 
 void faxPage(Context& ctx, const httplib::Request& req, httplib::Response& res,
@@ -146,11 +163,7 @@ void faxPage(Context& ctx, const httplib::Request& req, httplib::Response& res,
   if (!width) return replyError(res, width.error());
   auto png = ctx.service.pagePng(*id, page, *width);
   if (!png) return replyError(res, png.error());
-  res.set_header("Cache-Control", "private, max-age=300");
-  sendFile(res, png->path, "image/png",
-           "fax-" + std::to_string(*id) + "-page-" + std::to_string(page) + ".png");
-  std::error_code ec;  // open already: the reply still reads it
-  if (!png->keep) std::filesystem::remove(png->path, ec);
+  sendPage(req, res, *png, "fax-" + std::to_string(*id) + "-page-" + std::to_string(page) + ".png");
 }
 
 void list(Context& ctx, const httplib::Request& req, httplib::Response& res,
@@ -272,6 +285,7 @@ void document(Context& ctx, const httplib::Request& req, httplib::Response& res,
   if (which == "document.pdf" || which == "document.tiff") {
     audit(ctx, caller, "fax.download", "fax " + std::to_string(*id), which);
   }
+  res.set_header("Cache-Control", "private, no-store");
   sendFile(res, *path, type, filename);
 }
 

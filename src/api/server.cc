@@ -27,12 +27,14 @@ namespace {
 
 constexpr std::uint64_t kMaxJsonBody = 1ull << 20;  // every body but an upload
 constexpr const char* kUploadPath = "/api/v1/faxes";
+constexpr const char* kPreviewPath = "/api/v1/faxes/preview";
 
 // Each request is handled from start to log line on one httplib worker thread.
 thread_local std::chrono::steady_clock::time_point requestStart;
 
+// Uploads: a fax to send, or the same form to preview.
 bool isUpload(const httplib::Request& req) {
-  return req.method == "POST" && req.path == kUploadPath;
+  return req.method == "POST" && (req.path == kUploadPath || req.path == kPreviewPath);
 }
 
 std::optional<std::uint64_t> contentLength(const httplib::Request& req) {
@@ -86,6 +88,8 @@ namespace detail {
 
 void replyJson(httplib::Response& res, int status, const Json& body) {
   res.status = status;
+  // Faxes, lines, users: nothing the API answers belongs in a cache.
+  if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
   // Text from outside (a remote TSI, a form field) may not be UTF-8: replace, never throw.
   res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }

@@ -416,9 +416,12 @@ Result<void> Accounts::revokeToken(const Caller& caller, std::int64_t id) {
 }
 
 void Accounts::forgetCachedTokens() {
-  std::lock_guard lock(cacheMu_);
-  tokenCache_.clear();
-  ++cacheGeneration_;
+  {
+    std::lock_guard lock(cacheMu_);
+    tokenCache_.clear();
+    ++cacheGeneration_;
+  }
+  noteChange();
 }
 
 Result<Caller> Accounts::authenticateToken(const std::string& secret, const std::string& source) {
@@ -634,6 +637,7 @@ Result<Caller> Accounts::authenticateSession(const std::string& secret, const st
 Result<void> Accounts::logout(const Caller& caller) {
   if (!caller.sessionId) return {};
   auto r = store_.deleteSession(*caller.sessionId);
+  noteChange();  // the session's open streams end at once
   if (!r) return r.error();
   return {};
 }

@@ -2,6 +2,7 @@
 // Accounts: users and their passwords, personal API tokens, web sessions, login throttling,
 // who may see which device, and the audit log. Thread-safe; the API calls it on every request.
 #include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -143,6 +144,11 @@ class Accounts {
   /// Password rules: 8 to 1024 characters. Error invalid_request.
   static Result<void> validatePassword(const std::string& password);
 
+  /// Grows with every change that can end a credential or change what a user sees (logout,
+  /// users, tokens, devices): open event streams check their caller again when it moves.
+  std::uint64_t changeCount() const { return changes_.load(std::memory_order_relaxed); }
+  void noteChange() { changes_.fetch_add(1, std::memory_order_relaxed); }
+
  private:
   struct Failures {
     int count = 0;
@@ -183,6 +189,7 @@ class Accounts {
   };
   std::mutex cacheMu_;
   std::unordered_map<std::string, CachedToken> tokenCache_;
+  std::atomic<std::uint64_t> changes_{0};
   std::uint64_t cacheGeneration_ = 0;  // a lookup that began before a change caches nothing
   void forgetCachedTokens();  // one read-modify-write of a user at a time (disable vs. self-update)
   std::uint64_t auditDropped_ = 0;

@@ -101,6 +101,12 @@ void Service::addObserver(FaxObserver* observer) { scheduler_->addObserver(obser
 void Service::beginShutdown() { scheduler_->beginShutdown(); }
 
 void Service::stop() {
+  {
+    // Previews waiting for their turn give up: vfaxd's stop does not wait for them.
+    std::lock_guard lock(previewMutex_);
+    stopping_ = true;
+  }
+  previewCv_.notify_all();
   scheduler_->stop();
   accounts_->stop();
 }
@@ -409,30 +415,58 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
   // Conversions are costly: at most previewConversions at once, the others wait their turn (like
   // jobs waiting for a conversion worker). Only a few wait, on HTTP threads; beyond that the caller
   // is told to come back, so that previews never tie up every thread of the API.
+  // One preview at a time per user, so one user cannot take every turn.
   {
     const int limit = std::max(1, scheduler_->options().previewConversions);
     std::unique_lock lock(previewMutex_);
-    if (previewsRunning_ + previewsWaiting_ >= 3 * limit) {
+    const char* refusal = nullptr;
+    if (previewUsers_.contains(caller.userId)) {
+      refusal = "too_many_requests";
+    } else if (stopping_ || previewsRunning_ + previewsWaiting_ >= 3 * limit) {
+      refusal = "unavailable";
+    }
+    if (refusal) {
       lock.unlock();
       previews_->discard(dir.string());
-      return makeError("unavailable", "too many previews are being made right now; try again");
+      return makeError(refusal, std::string(refusal) == "too_many_requests"
+                                    ? "a preview of yours is being made; wait for it"
+                                    : "too many previews are being made right now; try again");
     }
+    previewUsers_.insert(caller.userId);
     ++previewsWaiting_;
-    previewCv_.wait(lock, [this, limit] { return previewsRunning_ < limit; });
+    previewCv_.wait(lock, [this, limit] { return stopping_ || previewsRunning_ < limit; });
     --previewsWaiting_;
+    if (stopping_) {
+      previewUsers_.erase(caller.userId);
+      lock.unlock();
+      previews_->discard(dir.string());
+      return makeError("unavailable", "vfaxd is stopping");
+    }
     ++previewsRunning_;
   }
-  Result<int> pages = scheduler_->documents().toFax(conv);
+  // The turn is given back however the conversion ends (an exception included).
+  struct Turn {
+    Service* self;
+    std::int64_t user;
+    ~Turn() {
+      {
+        std::lock_guard lock(self->previewMutex_);
+        --self->previewsRunning_;
+        self->previewUsers_.erase(user);
+      }
+      self->previewCv_.notify_all();
+    }
+  };
+  Result<int> pages = makeError("conversion_failed", "no pages");
   Result<int> pdf = makeError("conversion_failed", "no pages");
-  if (pages) {
-    pdf = scheduler_->documents().faxToPdf(conv.outputTiff, (dir / "document.pdf").string(),
-                                           (dir / "preview.png").string());
-  }
   {
-    std::lock_guard lock(previewMutex_);
-    --previewsRunning_;
+    Turn turn{this, caller.userId};
+    pages = scheduler_->documents().toFax(conv);
+    if (pages) {
+      pdf = scheduler_->documents().faxToPdf(conv.outputTiff, (dir / "document.pdf").string(),
+                                             (dir / "preview.png").string());
+    }
   }
-  previewCv_.notify_one();
   std::error_code ec;
   for (const auto& in : conv.inputs) fs::remove(in, ec);  // the pages are what is kept
   if (!pages || !pdf) {
@@ -458,9 +492,12 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
   return previews_->commit(dir.string(), std::move(record));
 }
 
-// Widths that are kept once rendered: the thumbnail, the preview and the full fax width. Any other
-// width is rendered for the one request (so that asking every width cannot fill the disk).
-static bool keptWidth(int width) { return width == 200 || width == 860 || width == kMaxPageWidth; }
+// Page images come in three widths: the list's thumbnail, the page view and the full fax width.
+// A width asked for is rounded up to the next of them, so each page is rendered at most three
+// times; the two small ones are kept with the fax, the full width (about 300 KB a page) is rendered
+// for the one reply, so that walking every page cannot fill the disk.
+static constexpr int kRenderWidths[] = {200, 860, kMaxPageWidth};
+static constexpr int kMaxRendersAtOnce = 4;
 
 Result<PagePng> Service::renderCached(const std::string& dir, int pages, int page, int width) {
   if (page < 1 || (pages > 0 && page > pages)) {
@@ -471,27 +508,63 @@ Result<PagePng> Service::renderCached(const std::string& dir, int pages, int pag
     return makeError("invalid_request", "width must be from " + std::to_string(kMinPageWidth) +
                                             " to " + std::to_string(kMaxPageWidth));
   }
-  const bool keep = keptWidth(width);
-  std::string name = "page-" + std::to_string(page) + "-w" + std::to_string(width) + ".png";
-  if (!keep) {
-    unsigned char rnd[8];
-    randombytes_buf(rnd, sizeof rnd);
-    name = "once-" + toHex(rnd, sizeof rnd) + "-" + name;
+  for (int w : kRenderWidths) {
+    if (width <= w) {
+      width = w;
+      break;
+    }
   }
-  const fs::path png = fs::path(dir) / name;
+  const bool keep = width != kMaxPageWidth;
+  const std::string key = dir + "/page-" + std::to_string(page) + "-w" + std::to_string(width);
+  const fs::path png = key + ".png";
   std::error_code ec;
   if (keep && fs::is_regular_file(png, ec)) return PagePng{png.string(), true};
   const fs::path pdf = fs::path(dir) / "document.pdf";
   if (!fs::is_regular_file(pdf, ec)) {
     return makeError("not_found", "there is no document to show");
   }
-  // One render at a time: MuPDF takes a while on a big page, and two requests for the same page
-  // would render it twice.
-  std::lock_guard lock(renderMutex_);
-  if (keep && fs::is_regular_file(png, ec)) return PagePng{png.string(), true};
-  auto n = scheduler_->documents().renderPage(pdf.string(), page - 1, width, png.string());
-  if (!n) return n.error();
-  return PagePng{png.string(), keep};
+  {
+    // The same page asked for twice (a team looking at one fax) is rendered once: the second
+    // request waits for the first. Beyond a few renders at once the caller comes back later, so
+    // that renders never hold every thread of the API.
+    std::unique_lock lock(renderMutex_);
+    renderCv_.wait_for(lock, std::chrono::seconds(30), [&] { return !rendering_.contains(key); });
+    if (keep && fs::is_regular_file(png, ec)) return PagePng{png.string(), true};
+    if (rendering_.contains(key) || rendersRunning_ >= kMaxRendersAtOnce) {
+      return makeError("unavailable", "the server is busy showing pages; try again in a moment");
+    }
+    rendering_.insert(key);
+    ++rendersRunning_;
+  }
+  struct Done {
+    Service* self;
+    const std::string& key;
+    ~Done() {
+      {
+        std::lock_guard lock(self->renderMutex_);
+        self->rendering_.erase(key);
+        --self->rendersRunning_;
+      }
+      self->renderCv_.notify_all();
+    }
+  } done{this, key};
+  // Written beside and renamed into place: nobody is ever served half a PNG, and a crash leaves
+  // no broken page behind.
+  unsigned char rnd[8];
+  randombytes_buf(rnd, sizeof rnd);
+  const fs::path tmp = key + ".tmp-" + toHex(rnd, sizeof rnd) + ".png";
+  auto n = scheduler_->documents().renderPage(pdf.string(), page - 1, width, tmp.string());
+  if (!n) {
+    fs::remove(tmp, ec);
+    return n.error();
+  }
+  const fs::path out = keep ? png : fs::path(key + ".once-" + toHex(rnd, sizeof rnd) + ".png");
+  fs::rename(tmp, out, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return makeError("storage_error", "the page image could not be stored");
+  }
+  return PagePng{out.string(), keep};
 }
 
 Result<PagePng> Service::pagePng(std::int64_t id, int page, int width) {
@@ -697,19 +770,24 @@ Result<Device> Service::device(std::int64_t id) {
 Result<Device> Service::addDevice(Device d) {
   if (auto r = validateDevice(d); !r) return r.error();
   if (auto r = validateOwners(scheduler_->store(), d); !r) return r.error();
-  return scheduler_->store().insertDevice(d);
+  auto added = scheduler_->store().insertDevice(d);
+  accounts_->noteChange();  // who sees which faxes may have changed
+  return added;
 }
 
 Result<Device> Service::updateDevice(Device d) {
   if (auto r = device(d.id); !r) return r;
   if (auto r = validateDevice(d); !r) return r.error();
   if (auto r = validateOwners(scheduler_->store(), d); !r) return r.error();
-  if (auto r = scheduler_->store().updateDevice(d); !r) return r.error();
+  auto updated = scheduler_->store().updateDevice(d);
+  accounts_->noteChange();
+  if (!updated) return updated.error();
   return device(d.id);
 }
 
 Result<void> Service::removeDevice(std::int64_t id) {
   auto r = scheduler_->store().deleteDevice(id);
+  accounts_->noteChange();
   if (!r) return r.error();
   if (!*r) return makeError("not_found", "there is no device " + std::to_string(id));
   return {};

@@ -201,7 +201,13 @@ class Service {
   std::condition_variable previewCv_;
   int previewsRunning_ = 0;
   int previewsWaiting_ = 0;
+  std::set<std::int64_t> previewUsers_;  // users with a preview running or waiting
+  bool stopping_ = false;                // Service::stop(): waiting previews give up
+  // Page renders (renderCached): the files being rendered now, and how many renders run.
   std::mutex renderMutex_;
+  std::condition_variable renderCv_;
+  std::set<std::string> rendering_;
+  int rendersRunning_ = 0;
 };
 
 }  // namespace vfax::core

@@ -269,7 +269,10 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
 core::Result<int> DocumentConverter::renderPage(const std::string& pdf, int index, int width,
                                                 const std::string& png) {
   const int n = renderPdfPagePng(pdf, index, png, width);
-  if (n < 0) return makeError("conversion_failed", "Cannot render a page of " + pdf + ".");
+  if (n < 0) {
+    spdlog::warn("documents: cannot render page {} of {}", index + 1, pdf);
+    return makeError("conversion_failed", "The page could not be rendered.");
+  }
   if (n <= index) {
     return makeError("not_found", "There is no page " + std::to_string(index + 1) +
                                       " (the fax has " + std::to_string(n) + ").");
