@@ -1,0 +1,322 @@
+#include "documents/print_text.h"
+
+extern "C" {
+#include <mupdf/fitz.h>
+#include <mupdf/pdf.h>
+}
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "documents/sniff.h"
+
+namespace vfax::documents {
+namespace {
+
+using core::makeError;
+
+// Characters read per page at most: a page of normal text has a few thousand; a hostile one
+// could hold millions of invisible glyphs to make the field scan slow.
+constexpr std::size_t kMaxCharsPerPage = 200'000;
+
+void silent(void*, const char*) {}
+
+struct Context {
+  fz_context* ctx = nullptr;
+  Context() {
+    ctx = fz_new_context(nullptr, nullptr, FZ_STORE_DEFAULT);
+    if (ctx != nullptr) {
+      fz_set_warning_callback(ctx, silent, nullptr);
+      fz_set_error_callback(ctx, silent, nullptr);
+      fz_try(ctx) { fz_register_document_handlers(ctx); }
+      fz_catch(ctx) {
+        fz_drop_context(ctx);
+        ctx = nullptr;
+      }
+    }
+  }
+  ~Context() { fz_drop_context(ctx); }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+};
+
+struct Document {
+  fz_context* ctx;
+  fz_document* doc = nullptr;
+  explicit Document(fz_context* c) : ctx(c) {}
+  ~Document() { fz_drop_document(ctx, doc); }
+  Document(const Document&) = delete;
+  Document& operator=(const Document&) = delete;
+};
+
+core::Error damaged(const char* what, const char* detail) {
+  return makeError("corrupt_file", std::string("The document is damaged and cannot be read (") +
+                                       what + ": " + (detail != nullptr ? detail : "") + ").");
+}
+
+// Opens `data` as a PDF into *doc and counts its pages.
+core::Result<int> openPdf(fz_context* ctx, std::span<const std::uint8_t> data, Document* doc) {
+  if (ctx == nullptr) return makeError("conversion_failed", "MuPDF could not start.");
+  if (data.empty()) return makeError("empty_file", "The file is empty.");
+  if (detectType(data.first(std::min(data.size(), kSniffBytes))) != DocType::kPdf) {
+    return makeError("unsupported_type", "Control fields are read from PDF documents only.");
+  }
+  fz_stream* stm = nullptr;
+  int pages = -1;
+  int locked = 0;
+  fz_var(stm);
+  fz_var(pages);
+  fz_var(locked);
+  fz_try(ctx) {
+    stm = fz_open_memory(ctx, data.data(), data.size());
+    doc->doc = fz_open_document_with_stream(ctx, "application/pdf", stm);
+    locked = fz_needs_password(ctx, doc->doc) && !fz_authenticate_password(ctx, doc->doc, "");
+    if (!locked) pages = fz_count_pages(ctx, doc->doc);
+  }
+  fz_always(ctx) { fz_drop_stream(ctx, stm); }
+  fz_catch(ctx) { return damaged("open", fz_caught_message(ctx)); }
+  if (locked) {
+    return makeError("encrypted_pdf", "The PDF is protected by a password and cannot be read.");
+  }
+  if (pages <= 0) return makeError("corrupt_file", "The document has no pages.");
+  return pages;
+}
+
+// One page's characters, appended to *out.
+core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number,
+                             std::vector<FieldChar>* out) {
+  fz_page* page = nullptr;
+  fz_stext_page* text = nullptr;
+  fz_var(page);
+  fz_var(text);
+  fz_try(ctx) {
+    page = fz_load_page(ctx, doc, number);
+    fz_stext_options options;
+    std::memset(&options, 0, sizeof options);
+    text = fz_new_stext_page_from_page(ctx, page, &options);
+  }
+  fz_always(ctx) { fz_drop_page(ctx, page); }
+  fz_catch(ctx) { return damaged("page text", fz_caught_message(ctx)); }
+  for (fz_stext_block* b = text->first_block; b != nullptr; b = b->next) {
+    if (b->type != FZ_STEXT_BLOCK_TEXT) continue;
+    for (fz_stext_line* l = b->u.t.first_line; l != nullptr; l = l->next) {
+      for (fz_stext_char* c = l->first_char; c != nullptr && out->size() < kMaxCharsPerPage;
+           c = c->next) {
+        const fz_rect r = fz_rect_from_quad(c->quad);
+        out->push_back(FieldChar{static_cast<char32_t>(c->c), r.x0, r.y0, r.x1, r.y1});
+      }
+      out->push_back(FieldChar{U'\n', 0, 0, 0, 0});
+    }
+  }
+  fz_drop_stext_page(ctx, text);
+  return {};
+}
+
+// A redaction area for MuPDF, which removes a glyph when its origin (left end of the baseline)
+// lies inside: a little room on the left for rounding, and the right edge pulled in, because
+// the next character's origin sits exactly on the field's right edge.
+fz_rect redactionRect(const FieldBox& b) {
+  const float h = b.y1 - b.y0;
+  fz_rect r{b.x0 - std::min(0.25f * h, 1.0f), b.y0 - 0.05f * h, b.x1 - 0.15f * h, b.y1 + 0.05f * h};
+  if (r.x1 <= b.x0) r.x1 = (b.x0 + b.x1) / 2;
+  return r;
+}
+
+core::Result<std::string> writePdf(fz_context* ctx, pdf_document* pdf) {
+  fz_buffer* buf = nullptr;
+  fz_output* out = nullptr;
+  std::string bytes;
+  fz_var(buf);
+  fz_var(out);
+  fz_try(ctx) {
+    buf = fz_new_buffer(ctx, 64 * 1024);
+    out = fz_new_output_with_buffer(ctx, buf);
+    pdf_write_options options = pdf_default_write_options;
+    options.do_garbage = 3;  // drops the old, unredacted content streams
+    options.do_compress = 1;
+    pdf_write_document(ctx, pdf, out, &options);
+    fz_close_output(ctx, out);
+  }
+  fz_always(ctx) { fz_drop_output(ctx, out); }
+  fz_catch(ctx) {
+    fz_drop_buffer(ctx, buf);
+    return damaged("write", fz_caught_message(ctx));
+  }
+  unsigned char* data = nullptr;
+  const std::size_t len = fz_buffer_storage(ctx, buf, &data);
+  bytes.assign(reinterpret_cast<const char*>(data), len);
+  fz_drop_buffer(ctx, buf);
+  return bytes;
+}
+
+core::Result<void> redactPage(fz_context* ctx, pdf_document* pdf, int number,
+                              const std::vector<FieldBox>& boxes) {
+  pdf_page* page = nullptr;
+  pdf_annot* annot = nullptr;
+  fz_var(page);
+  fz_var(annot);
+  fz_try(ctx) {
+    page = pdf_load_page(ctx, pdf, number);
+    for (const FieldBox& b : boxes) {
+      const fz_rect r = redactionRect(b);
+      annot = pdf_create_annot(ctx, page, PDF_ANNOT_REDACT);
+      pdf_set_annot_rect(ctx, annot, r);
+      pdf_add_annot_quad_point(ctx, annot, fz_quad_from_rect(r));
+      pdf_drop_annot(ctx, annot);
+      annot = nullptr;
+    }
+    pdf_redact_options options{};
+    options.black_boxes = 0;
+    options.image_method = PDF_REDACT_IMAGE_NONE;
+    pdf_redact_page(ctx, pdf, page, &options);
+  }
+  fz_always(ctx) {
+    pdf_drop_annot(ctx, annot);
+    fz_drop_page(ctx, reinterpret_cast<fz_page*>(page));
+  }
+  fz_catch(ctx) { return damaged("redaction", fz_caught_message(ctx)); }
+  return {};
+}
+
+// Wraps the page's content in q/Q and appends white rectangles over `boxes`.
+core::Result<void> paintWhite(fz_context* ctx, pdf_document* pdf, int number,
+                              const std::vector<FieldBox>& boxes) {
+  pdf_page* page = nullptr;
+  fz_buffer* pre = nullptr;
+  fz_buffer* post = nullptr;
+  pdf_obj* array = nullptr;
+  fz_var(page);
+  fz_var(pre);
+  fz_var(post);
+  fz_var(array);
+  std::string tail = "Q q 1 g\n";
+  fz_try(ctx) {
+    page = pdf_load_page(ctx, pdf, number);
+    fz_matrix ctm;
+    pdf_page_transform(ctx, page, nullptr, &ctm);
+    const fz_matrix inv = fz_invert_matrix(ctm);
+    for (const FieldBox& b : boxes) {
+      const fz_rect r =
+          fz_transform_rect(fz_rect{b.x0 - 0.5f, b.y0 - 0.5f, b.x1 + 0.5f, b.y1 + 0.5f}, inv);
+      char line[160];
+      std::snprintf(line, sizeof line, "%.3f %.3f %.3f %.3f re f\n", r.x0, r.y0, r.x1 - r.x0,
+                    r.y1 - r.y0);
+      tail += line;
+    }
+    tail += "Q\n";
+    pre = fz_new_buffer_from_copied_data(ctx, reinterpret_cast<const unsigned char*>("q\n"), 2);
+    post = fz_new_buffer_from_copied_data(ctx, reinterpret_cast<const unsigned char*>(tail.data()),
+                                          tail.size());
+    pdf_obj* contents = pdf_dict_get(ctx, page->obj, PDF_NAME(Contents));
+    array = pdf_new_array(ctx, pdf, 4);
+    pdf_array_push_drop(ctx, array, pdf_add_stream(ctx, pdf, pre, nullptr, 0));
+    if (pdf_is_array(ctx, contents)) {
+      for (int i = 0; i < pdf_array_len(ctx, contents); ++i) {
+        pdf_array_push(ctx, array, pdf_array_get(ctx, contents, i));
+      }
+    } else if (contents != nullptr) {
+      pdf_array_push(ctx, array, contents);
+    }
+    pdf_array_push_drop(ctx, array, pdf_add_stream(ctx, pdf, post, nullptr, 0));
+    pdf_dict_put(ctx, page->obj, PDF_NAME(Contents), array);
+  }
+  fz_always(ctx) {
+    pdf_drop_obj(ctx, array);
+    fz_drop_buffer(ctx, pre);
+    fz_drop_buffer(ctx, post);
+    fz_drop_page(ctx, reinterpret_cast<fz_page*>(page));
+  }
+  fz_catch(ctx) { return damaged("white-out", fz_caught_message(ctx)); }
+  return {};
+}
+
+bool isBlank(char32_t c) { return c == ' ' || c == '\n' || c == '\t' || c == 0xA0; }
+
+}  // namespace
+
+core::Result<std::vector<std::vector<FieldChar>>> readPdfChars(std::span<const std::uint8_t> data,
+                                                               int maxPages) {
+  Context context;
+  Document doc(context.ctx);
+  auto pages = openPdf(context.ctx, data, &doc);
+  if (!pages) return pages.error();
+  if (*pages > maxPages) {
+    return makeError("too_many_pages", "The document has " + std::to_string(*pages) +
+                                           " pages; at most " + std::to_string(maxPages) +
+                                           " are allowed.");
+  }
+  std::vector<std::vector<FieldChar>> out(static_cast<std::size_t>(*pages));
+  for (int i = 0; i < *pages; ++i) {
+    if (auto r = pageChars(context.ctx, doc.doc, i, &out[static_cast<std::size_t>(i)]); !r) {
+      return r.error();
+    }
+  }
+  return out;
+}
+
+core::Result<RedactResult> redactPdf(std::span<const std::uint8_t> data,
+                                     const std::vector<FieldBox>& boxes) {
+  RedactResult result;
+  std::map<int, std::vector<FieldBox>> byPage;
+  {
+    Context context;
+    Document doc(context.ctx);
+    auto pages = openPdf(context.ctx, data, &doc);
+    if (!pages) return pages.error();
+    pdf_document* pdf = pdf_specifics(context.ctx, doc.doc);
+    if (pdf == nullptr) return makeError("unsupported_type", "Only PDF documents can be redacted.");
+    for (const FieldBox& b : boxes) {
+      if (b.page < 1 || b.page > *pages) {
+        return makeError("conversion_failed", "A redaction box names page " +
+                                                  std::to_string(b.page) + " of a document of " +
+                                                  std::to_string(*pages) + " pages.");
+      }
+      byPage[b.page].push_back(b);
+    }
+    for (const auto& [page, list] : byPage) {
+      if (auto r = redactPage(context.ctx, pdf, page - 1, list); !r) return r.error();
+      result.redacted += static_cast<int>(list.size());
+    }
+    auto written = writePdf(context.ctx, pdf);
+    if (!written) return written.error();
+    result.pdf = std::move(*written);
+  }
+  // Read it back: any character left inside a box is covered instead.
+  const std::string redacted = std::move(result.pdf);
+  result.pdf.clear();
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(redacted.data()),
+                                            redacted.size());
+  auto chars = readPdfChars(bytes, 100000);
+  if (!chars) return chars.error();
+  std::map<int, std::vector<FieldBox>> survivors;
+  for (const auto& [page, list] : byPage) {
+    for (const FieldBox& b : list) {
+      const auto& pc = (*chars)[static_cast<std::size_t>(page - 1)];
+      const bool left = std::any_of(pc.begin(), pc.end(), [&](const FieldChar& c) {
+        const float cx = (c.x0 + c.x1) / 2, cy = (c.y0 + c.y1) / 2;
+        return !isBlank(c.c) && cx > b.x0 && cx < b.x1 && cy > b.y0 && cy < b.y1;
+      });
+      if (left) survivors[page].push_back(b);
+    }
+  }
+  if (survivors.empty()) {
+    result.pdf = redacted;
+    return result;
+  }
+  Context context;
+  Document doc(context.ctx);
+  auto pages = openPdf(context.ctx, bytes, &doc);
+  if (!pages) return pages.error();
+  pdf_document* pdf = pdf_specifics(context.ctx, doc.doc);
+  for (const auto& [page, list] : survivors) {
+    if (auto r = paintWhite(context.ctx, pdf, page - 1, list); !r) return r.error();
+    result.whiteBoxes += static_cast<int>(list.size());
+  }
+  auto written = writePdf(context.ctx, pdf);
+  if (!written) return written.error();
+  result.pdf = std::move(*written);
+  return result;
+}
+
+}  // namespace vfax::documents
