@@ -336,6 +336,8 @@ core::Result<FieldPatterns> compileFieldPatterns(const std::vector<std::string>&
                                             "\"; the names are number, tag, notify and prio.");
       }
     }
+    std::sort(compiled->groups.begin(), compiled->groups.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
     if (compiled->groups.empty()) {
       return makeError("bad_pattern",
                        which +
@@ -356,14 +358,19 @@ core::Result<FieldPatterns> compileFieldPatterns(const std::vector<std::string>&
     if (matchOnce(*compiled, "", 0, data.get()) >= 0) {
       return makeError("bad_pattern", which + " matches empty text; it must match a field.");
     }
+    // Each run is followed by every printable character, so that PCRE2's "required character"
+    // shortcut cannot skip the attempt that backtracks.
+    std::string tail = "!";
+    for (char c = '!'; c <= '~'; ++c) tail.push_back(c);
     const std::string probes[] = {
-        std::string(64, 'a') + "!",
-        std::string(64, '0') + "x",
-        "@@" + std::string(64, ' ') + "x",
-        "@@+FAX:" + std::string(64, '1') + " @",
-        std::string(32, 'a') + " " + std::string(32, 'a') + "\n" + std::string(32, 'a') + "#",
-        std::string(64, '@') + "!",
-        std::string(64, '#') + "!",
+        std::string(64, 'a') + tail,
+        std::string(64, '0') + tail,
+        "@@" + std::string(64, ' ') + tail,
+        "@@+FAX:" + std::string(64, '1') + " @" + tail,
+        std::string(32, 'a') + " " + std::string(32, 'a') + "\n" + std::string(32, 'a') + tail,
+        "aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0 aA0" + tail,
+        std::string(64, '@') + tail,
+        std::string(64, '#') + tail,
     };
     for (const std::string& probe : probes) {
       for (std::size_t offset = 0; offset < probe.size(); offset += 16) {

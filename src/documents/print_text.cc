@@ -88,16 +88,29 @@ core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number,
                              std::vector<FieldChar>* out) {
   fz_page* page = nullptr;
   fz_stext_page* text = nullptr;
+  fz_device* dev = nullptr;
   fz_var(page);
   fz_var(text);
+  fz_var(dev);
   fz_try(ctx) {
     page = fz_load_page(ctx, doc, number);
     fz_stext_options options;
     std::memset(&options, 0, sizeof options);
-    text = fz_new_stext_page_from_page(ctx, page, &options);
+    // The whole page as the fax renderer draws it: contents, annotations and form fields
+    // (fz_new_stext_page_from_page would read the contents only).
+    text = fz_new_stext_page(ctx, fz_bound_page(ctx, page));
+    dev = fz_new_stext_device(ctx, text, &options);
+    fz_run_page(ctx, page, dev, fz_identity, nullptr);
+    fz_close_device(ctx, dev);
   }
-  fz_always(ctx) { fz_drop_page(ctx, page); }
-  fz_catch(ctx) { return damaged("page text", fz_caught_message(ctx)); }
+  fz_always(ctx) {
+    fz_drop_device(ctx, dev);
+    fz_drop_page(ctx, page);
+  }
+  fz_catch(ctx) {
+    fz_drop_stext_page(ctx, text);
+    return damaged("page text", fz_caught_message(ctx));
+  }
   for (fz_stext_block* b = text->first_block; b != nullptr; b = b->next) {
     if (b->type != FZ_STEXT_BLOCK_TEXT) continue;
     for (fz_stext_line* l = b->u.t.first_line; l != nullptr; l = l->next) {
@@ -193,6 +206,33 @@ core::Result<void> paintWhite(fz_context* ctx, pdf_document* pdf, int number,
   std::string tail = "Q q 1 g\n";
   fz_try(ctx) {
     page = pdf_load_page(ctx, pdf, number);
+    // Annotations and form fields are drawn over the page content, so a white box cannot hide
+    // them: those over a field go (redaction does not reach their appearance streams).
+    for (int kind = 0; kind < 2; ++kind) {
+      pdf_annot* a = kind == 0 ? pdf_first_annot(ctx, page) : pdf_first_widget(ctx, page);
+      while (a != nullptr) {
+        pdf_annot* next = kind == 0 ? pdf_next_annot(ctx, a) : pdf_next_widget(ctx, a);
+        const fz_rect bounds = pdf_bound_annot(ctx, a);
+        for (const FieldBox& b : boxes) {
+          if (!fz_is_empty_rect(fz_intersect_rect(bounds, fz_rect{b.x0, b.y0, b.x1, b.y1}))) {
+            pdf_delete_annot(ctx, page, a);
+            break;
+          }
+        }
+        a = next;
+      }
+    }
+    for (int kind = 0; kind < 2; ++kind) {
+      for (pdf_annot* a = kind == 0 ? pdf_first_annot(ctx, page) : pdf_first_widget(ctx, page);
+           a != nullptr; a = kind == 0 ? pdf_next_annot(ctx, a) : pdf_next_widget(ctx, a)) {
+        const fz_rect bounds = pdf_bound_annot(ctx, a);
+        for (const FieldBox& b : boxes) {
+          if (!fz_is_empty_rect(fz_intersect_rect(bounds, fz_rect{b.x0, b.y0, b.x1, b.y1}))) {
+            fz_throw(ctx, FZ_ERROR_GENERIC, "an annotation over a field cannot be removed");
+          }
+        }
+      }
+    }
     fz_matrix ctm;
     pdf_page_transform(ctx, page, nullptr, &ctm);
     const fz_matrix inv = fz_invert_matrix(ctm);
