@@ -77,7 +77,8 @@ class DocumentConverter : public core::Documents {
   /// Reads a print job's control fields in the vfax-convert child (PostScript through
   /// Ghostscript and office documents through LibreOffice first) and, if asked, writes the job
   /// with the fields blanked out. Raster jobs (TIFF, PNG, JPEG, GIF, BMP, PWG and Apple raster)
-  /// give no fields. Errors: those of toFax() for the document, `bad_pattern`, and
+  /// give no fields. Errors: those of toFax() for the document, `bad_pattern`,
+  /// `too_many_fields` (over 2,000 in one job), and
   /// `unsupported_type` for plain text and HTML.
   core::Result<PrintScan> scanPrintFields(const std::string& path, const PrintScanOptions& options);
   /// Writes the PDF `in` to `out` with the glyphs in `boxes` removed (and, where that leaves

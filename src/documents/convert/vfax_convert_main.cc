@@ -155,6 +155,9 @@ bool parseBox(const char* text, vfax::documents::FieldBox* box) {
                      &tail) == 5;
 }
 
+// More would not fit the parent's capture of our output; no real job comes near.
+constexpr std::size_t kMaxJobFields = 2000;
+
 // The `fields` and `redact` commands (Print-to-Fax control fields).
 int printFields(const std::string& command, int argc, char** argv, int i, int maxPages,
                 const std::vector<std::string>& patterns, const std::string& redactTo) {
@@ -208,6 +211,10 @@ int printFields(const std::string& command, int argc, char** argv, int i, int ma
       auto found = d::findPageFields(static_cast<int>(p + 1), (*pages)[p], *compiled);
       for (auto& f : found.fields) fields.push_back(std::move(f));
       for (auto& w : found.warnings) warnings.push_back(std::move(w));
+      if (fields.size() > kMaxJobFields) {
+        return fail("too_many_fields", "The print job has more than " +
+                                           std::to_string(kMaxJobFields) + " control fields.");
+      }
     }
     std::printf("type=pdf pages=%zu fields=%zu\n", pages->size(), fields.size());
     for (const d::PrintField& f : fields) {

@@ -397,6 +397,19 @@ TEST_F(PrintScanTest, BadJobsGetAClearError) {
   }
 }
 
+TEST_F(PrintScanTest, AJobWithAbsurdlyManyFieldsIsRefused) {
+  std::string line;
+  for (int i = 0; i < kMaxFieldsPerPage; ++i) line += "###0891###";
+  const std::vector<std::string> pages(11, text(2, 10, 400, line));
+  auto r = converter.scanPrintFields(write("many.pdf", makeTextPdf(pages)), {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "too_many_fields") << r.error().message;
+  // One page of them is still read (with the page's cap and a warning).
+  const PrintScan one = scan(write("one.pdf", makeTextPdf({text(2, 10, 400, line + line)})));
+  EXPECT_EQ(one.fields.size(), static_cast<std::size_t>(kMaxFieldsPerPage));
+  EXPECT_EQ(one.warnings.size(), 1u);
+}
+
 TEST_F(PrintScanTest, RedactFieldsBlanksTheGivenBoxes) {
   const std::string job = write("boxes.pdf", makeTextPdf({kLetter, text(14, 72, 600, "secret")}));
   const std::string before = allText(job);
