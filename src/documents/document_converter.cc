@@ -325,6 +325,12 @@ FieldKind kindFromName(const std::string& name) {
   return FieldKind::kNumber;
 }
 
+// ".partPID-N": a temporary name beside the output, unique in this process.
+std::string partSuffix() {
+  static std::atomic<unsigned> counter{0};
+  return ".part" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
 // PWG raster ("RaS2") and Apple raster ("UNIRAST"): what IPP Everywhere clients send. Not
 // opened here: they carry no text.
 const char* rasterType(const std::string& path) {
@@ -387,9 +393,7 @@ core::Result<PrintScan> DocumentConverter::scanPrintFields(const std::string& pa
   for (const std::string& p : options.patterns) args.push_back("--pattern=" + p);
   std::string tmp;
   if (!options.redactedPdf.empty()) {
-    static std::atomic<unsigned> counter{0};
-    tmp = options.redactedPdf + ".part" + std::to_string(::getpid()) + "-" +
-          std::to_string(++counter);
+    tmp = options.redactedPdf + partSuffix();
     args.push_back("--redact-to=" + tmp);
   }
   args.push_back("fields");
@@ -443,9 +447,7 @@ core::Result<PrintScan> DocumentConverter::scanPrintFields(const std::string& pa
 
 core::Result<int> DocumentConverter::redactFields(const std::string& in, const std::string& out,
                                                   const std::vector<FieldBox>& boxes) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      out + ".part" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  const std::string tmp = out + partSuffix();
   std::vector<std::string> args = baseArgs(options_);
   args.push_back("redact");
   args.push_back(in);
@@ -465,6 +467,23 @@ core::Result<int> DocumentConverter::redactFields(const std::string& in, const s
     return makeError("conversion_failed", "The redacted document could not be stored.");
   }
   return toInt(field(r.out, "redacted"));
+}
+
+core::Result<int> DocumentConverter::extractPages(const std::string& in, const std::string& out,
+                                                  int first, int last) {
+  const std::string tmp = out + partSuffix();
+  std::vector<std::string> args = baseArgs(options_);
+  args.insert(args.end(), {"pages", in, tmp, std::to_string(first), std::to_string(last)});
+  const ChildResult r = runChild(args, options_.timeout);
+  if (!r.exited || r.exitCode != 0) {
+    std::remove(tmp.c_str());
+    return errorFromChild(r);
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return makeError("conversion_failed", "The pages could not be stored.");
+  }
+  return toInt(field(r.out, "pages"));
 }
 
 void DocumentConverter::fillCoverPage(const core::Fax& fax, const std::string& sender,

@@ -86,6 +86,11 @@ class DocumentConverter : public core::Documents {
   core::Result<int> redactFields(const std::string& in, const std::string& out,
                                  const std::vector<FieldBox>& boxes);
 
+  /// Writes pages [first, last] (from 1) of the PDF `in` to `out`, in the child: one letter of
+  /// a mail-merge job (PlannedFax). Returns the number of pages.
+  core::Result<int> extractPages(const std::string& in, const std::string& out, int first,
+                                 int last);
+
   /// The path of `program` (as is when it has a slash, else searched in PATH); "" if not found.
   static std::string findProgram(const std::string& program);
 

@@ -119,7 +119,7 @@ core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number,
         const fz_rect r = fz_rect_from_quad(c->quad);
         out->push_back(FieldChar{static_cast<char32_t>(c->c), r.x0, r.y0, r.x1, r.y1});
       }
-      out->push_back(FieldChar{U'\n', 0, 0, 0, 0});
+      if (out->size() < kMaxCharsPerPage) out->push_back(FieldChar{U'\n', 0, 0, 0, 0});
     }
   }
   fz_drop_stext_page(ctx, text);
@@ -357,6 +357,38 @@ core::Result<RedactResult> redactPdf(std::span<const std::uint8_t> data,
   if (!written) return written.error();
   result.pdf = std::move(*written);
   return result;
+}
+
+core::Result<std::string> extractPdfPages(std::span<const std::uint8_t> data, int first, int last) {
+  Context context;
+  fz_context* ctx = context.ctx;
+  Document doc(ctx);
+  auto pages = openPdf(ctx, data, &doc);
+  if (!pages) return pages.error();
+  if (first < 1 || last < first || last > *pages) {
+    return makeError("conversion_failed",
+                     "Pages " + std::to_string(first) + "-" + std::to_string(last) +
+                         " do not exist in a document of " + std::to_string(*pages) + " pages.");
+  }
+  pdf_document* src = pdf_specifics(ctx, doc.doc);
+  if (src == nullptr) return makeError("unsupported_type", "Only PDF pages can be extracted.");
+  pdf_document* dst = nullptr;
+  pdf_graft_map* map = nullptr;
+  fz_var(dst);
+  fz_var(map);
+  fz_try(ctx) {
+    dst = pdf_create_document(ctx);
+    map = pdf_new_graft_map(ctx, dst);
+    for (int p = first; p <= last; ++p) pdf_graft_mapped_page(ctx, map, -1, src, p - 1);
+  }
+  fz_always(ctx) { pdf_drop_graft_map(ctx, map); }
+  fz_catch(ctx) {
+    fz_drop_document(ctx, reinterpret_cast<fz_document*>(dst));
+    return damaged("pages", fz_caught_message(ctx));
+  }
+  auto written = writePdf(ctx, dst);
+  fz_drop_document(ctx, reinterpret_cast<fz_document*>(dst));
+  return written;
 }
 
 }  // namespace vfax::documents

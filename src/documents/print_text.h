@@ -34,4 +34,7 @@ struct RedactResult {
 core::Result<RedactResult> redactPdf(std::span<const std::uint8_t> pdf,
                                      const std::vector<FieldBox>& boxes);
 
+/// Pages [first, last] (from 1) of the PDF as a new PDF: one letter of a mail-merge job.
+core::Result<std::string> extractPdfPages(std::span<const std::uint8_t> pdf, int first, int last);
+
 }  // namespace vfax::documents

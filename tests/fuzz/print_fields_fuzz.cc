@@ -98,6 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (boxes.empty()) boxes.push_back({1, 0, 0, 300, 300});
       (void)vfax::documents::redactPdf(pdf, boxes);
     }
+    if (flags & 4) (void)vfax::documents::extractPdfPages(pdf, 1, static_cast<int>(pages->size()));
     return 0;
   }
   // Characters on lines; boxes from the flags: normal, empty, or degenerate (NaN, inverted).

@@ -10,6 +10,7 @@
 //   vfax-convert [limits] exec PROGRAM ARG...   (Ghostscript, LibreOffice: run under our limits)
 //   vfax-convert [limits] [--pattern=REGEX]... [--redact-to=OUT.pdf] fields IN.pdf
 //   vfax-convert [limits] redact IN.pdf OUT.pdf PAGE:X0,Y0,X1,Y1...
+//   vfax-convert [limits] pages IN.pdf OUT.pdf FIRST LAST      (one letter of a mail merge)
 //
 // `fields` prints "type=pdf pages=N fields=K", then one line per field
 // "field kind=K dialect=D page=P value=V text=T problem=P boxes=P:X0,Y0,X1,Y1;..." and one per
@@ -163,6 +164,34 @@ int printFields(const std::string& command, int argc, char** argv, int i, int ma
                 const std::vector<std::string>& patterns, const std::string& redactTo) {
   namespace d = vfax::documents;
   const bool redactOnly = command == "redact";
+  if (command == "pages") {
+    int first = 0, last = 0;
+    if (i + 4 != argc || std::sscanf(argv[i + 2], "%d", &first) != 1 ||
+        std::sscanf(argv[i + 3], "%d", &last) != 1) {
+      return fail("conversion_failed", "vfax-convert: usage: pages IN.pdf OUT.pdf FIRST LAST");
+    }
+    MappedFile file;
+    if (!file.open(argv[i])) return fail("corrupt_file", "The file cannot be read.");
+    if (file.size == 0) return fail("empty_file", "The file is empty.");
+    const std::string out = argv[i + 1];
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return fail("conversion_failed", "Cannot create " + out + ".");
+    d::SandboxState sandbox;
+    if (!d::enterSandbox(&sandbox)) {
+      ::close(fd);
+      return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+    }
+    auto pdf = d::extractPdfPages(file.bytes(), first, last);
+    d::leaveSandbox(sandbox);
+    const bool ok = pdf && writeAll(fd, *pdf);
+    ::close(fd);
+    if (!ok) {
+      ::unlink(out.c_str());
+      return pdf ? fail("conversion_failed", "The pages cannot be written.") : fail(pdf.error());
+    }
+    std::printf("pages=%d\n", last - first + 1);
+    return 0;
+  }
   if ((!redactOnly && i + 1 != argc) || (redactOnly && i + 2 > argc)) {
     return fail("conversion_failed",
                 "vfax-convert: usage: fields IN.pdf | redact IN.pdf OUT.pdf PAGE:X0,Y0,X1,Y1...");
@@ -294,7 +323,7 @@ int main(int argc, char** argv) {
     return fail("missing_converter", std::string("The program ") + argv[i] + " cannot be run.");
   }
 
-  if (command == "fields" || command == "redact") {
+  if (command == "fields" || command == "redact" || command == "pages") {
     return printFields(command, argc, argv, i,
                        static_cast<int>(std::min<unsigned long long>(maxPages, 10000)), patterns,
                        redactTo);

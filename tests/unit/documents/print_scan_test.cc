@@ -310,6 +310,19 @@ TEST_F(PrintScanTest, AMailMergeJobBecomesOneFaxPerLetter) {
   EXPECT_EQ(plan[2].firstPage, 5);
   EXPECT_EQ(plan[2].lastPage, 5);
   EXPECT_EQ(plan[2].priority, 9);
+  // Each letter as its own document, and faxed.
+  auto n = converter.extractPages(dir.file("merge.pdf"), dir.file("letter2.pdf"), plan[1].firstPage,
+                                  plan[1].lastPage);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2);
+  const std::string letter = allText(dir.file("letter2.pdf"));
+  EXPECT_NE(letter.find("Letter page 3"), std::string::npos) << letter;
+  EXPECT_NE(letter.find("Letter page 4"), std::string::npos) << letter;
+  EXPECT_EQ(letter.find("Letter page 5"), std::string::npos) << letter;
+  EXPECT_EQ(fax(dir.file("letter2.pdf")).size(), 2u);
+  auto bad = converter.extractPages(dir.file("merge.pdf"), dir.file("none.pdf"), 4, 9);
+  ASSERT_FALSE(bad);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("none.pdf")));
 }
 
 TEST_F(PrintScanTest, AdminPatternsRunInTheChild) {
