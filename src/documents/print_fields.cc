@@ -99,8 +99,9 @@ std::size_t utf8Length(std::string_view s) {
   return n;
 }
 
-// The boxes of chars[begin, end): one union per line (a new line at a '\n', or where a
-// character no longer overlaps the current box vertically).
+// The boxes of chars[begin, end): one union per line. A line ends at '\n', or where a
+// character does not touch the current box (tolerance: half its smaller side), which also keeps
+// vertical text (a page turned by /Rotate) in one box.
 std::vector<FieldBox> boxesOf(int page, const std::vector<FieldChar>& chars, std::size_t begin,
                               std::size_t end) {
   std::vector<FieldBox> boxes;
@@ -114,8 +115,10 @@ std::vector<FieldBox> boxesOf(int page, const std::vector<FieldChar>& chars, std
     if (!(c.x1 > c.x0) || !(c.y1 > c.y0)) continue;  // also drops NaN boxes
     if (open) {
       FieldBox& b = boxes.back();
-      const bool sameLine = c.y0 < b.y1 && c.y1 > b.y0;
-      if (sameLine) {
+      const float tol = std::min(c.x1 - c.x0, c.y1 - c.y0) / 2;
+      const bool touches =
+          c.x0 <= b.x1 + tol && c.x1 >= b.x0 - tol && c.y0 <= b.y1 + tol && c.y1 >= b.y0 - tol;
+      if (touches) {
         b.x0 = std::min(b.x0, c.x0);
         b.y0 = std::min(b.y0, c.y0);
         b.x1 = std::max(b.x1, c.x1);

@@ -26,7 +26,7 @@ struct RedactResult {
   int whiteBoxes = 0;  // boxes painted over because text in them survived redaction
 };
 
-/// The PDF with every glyph whose origin lies in one of `boxes` removed from the page content
+/// The PDF with every glyph inside one of `boxes` removed from the page content
 /// (MuPDF redaction annotations, applied: text, not images or line art), saved without the old
 /// content streams. Afterwards the text is read again; should any character still sit in a box
 /// (text inside a form XObject, which MuPDF 1.21 does not filter), an opaque white rectangle is

@@ -34,7 +34,7 @@ bool have(const char* program) { return !DocumentConverter::findProgram(program)
 // A4 pages with the given content streams; font /F1 is Helvetica. A page may draw the form
 // XObject /X1, whose content is `form` (text inside a form XObject).
 std::string makeTextPdf(const std::vector<std::string>& contents, const std::string& form = {},
-                        const std::string& widgetValue = {}) {
+                        const std::string& widgetValue = {}, int rotate = 0) {
   std::string pdf = "%PDF-1.4\n";
   std::vector<std::size_t> offsets;
   auto obj = [&](const std::string& body) {
@@ -55,8 +55,8 @@ std::string makeTextPdf(const std::vector<std::string>& contents, const std::str
       std::to_string(form.size()) + " >>\nstream\n" + form + "endstream");
   for (int i = 0; i < n; ++i) {
     const std::string& c = contents[static_cast<std::size_t>(i)];
-    obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents " +
-        std::to_string(6 + 2 * i) +
+    obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Rotate " + std::to_string(rotate) +
+        " /Contents " + std::to_string(6 + 2 * i) +
         " 0 R /Resources << /Font << /F1 3 0 R >> /XObject << /X1 4 0 R >> >>" +
         (widgetValue.empty() || i > 0 ? std::string() : " /Annots [" + widget + " 0 R]") + " >>");
     obj("<< /Length " + std::to_string(c.size()) + " >>\nstream\n" + c + "endstream");
@@ -266,6 +266,25 @@ TEST_F(PrintScanTest, AFieldInAFilledInFormFieldIsFoundAndRemoved) {
   EXPECT_GT(blackIn(plain[0], s.fields[0].boxes[0]), 100);
   EXPECT_EQ(blackIn(blanked[0], s.fields[0].boxes[0]), 0);
   EXPECT_NE(allText(options.redactedPdf).find("Kind regards"), std::string::npos);
+}
+
+TEST_F(PrintScanTest, TextRightAfterAFieldStaysAlsoOnTurnedPages) {
+  for (int rotate : {0, 90, 180, 270}) {
+    const std::string name = "turned" + std::to_string(rotate);
+    const std::string job = write(
+        name + ".pdf",
+        makeTextPdf({kLetter + text(12, 72, 600, "Fax:@@+FAX:0891@@Thanks")}, {}, {}, rotate));
+    PrintScanOptions options;
+    options.redactedPdf = dir.file(name + "-redacted.pdf");
+    const PrintScan s = scan(job, options);
+    ASSERT_EQ(s.fields.size(), 1u) << rotate;
+    EXPECT_EQ(s.fields[0].boxes.size(), 1u) << rotate;
+    const std::string after = allText(options.redactedPdf);
+    EXPECT_NE(after.find("Fax:"), std::string::npos) << rotate << ": " << after;
+    EXPECT_NE(after.find("Thanks"), std::string::npos) << rotate << ": " << after;
+    EXPECT_EQ(after.find("@"), std::string::npos) << rotate << ": " << after;
+    EXPECT_EQ(after.find("0891"), std::string::npos) << rotate << ": " << after;
+  }
 }
 
 TEST_F(PrintScanTest, EveryDialectInAPdf) {
