@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 #include <string_view>
@@ -137,8 +138,10 @@ std::string checkPriority(const std::string& v, std::string* out) {
       !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return "The priority \"" + v + "\" is not a number from 0 to 255.";
   }
-  if (std::stoi(v) > 255) return "The priority " + v + " is above 255.";
-  *out = std::to_string(std::stoi(v));
+  int prio = 0;
+  std::from_chars(v.data(), v.data() + v.size(), prio);  // at most 3 digits: cannot fail
+  if (prio > 255) return "The priority " + v + " is above 255.";
+  *out = std::to_string(prio);
   return {};
 }
 
@@ -672,8 +675,15 @@ std::vector<PlannedFax> planPrintFaxes(const std::vector<PrintField>& fields, in
         base.notify = f.value;
         haveNotify = true;
       } else if (f.kind == FieldKind::kPriority && !havePrio) {
-        base.priority = std::stoi(f.value);
-        havePrio = true;
+        // Fields may come from elsewhere than findPageFields(): no exception on a bad value.
+        int prio = -1;
+        const auto [end, ec] =
+            std::from_chars(f.value.data(), f.value.data() + f.value.size(), prio);
+        if (ec == std::errc() && end == f.value.data() + f.value.size() && prio >= 0 &&
+            prio <= 255) {
+          base.priority = prio;
+          havePrio = true;
+        }
       }
     }
     for (const std::string& number : letter.numbers) {

@@ -355,6 +355,13 @@ TEST(PrintMerge, UnusableFieldsAreIgnored) {
   ASSERT_EQ(plan.size(), 1u);
   EXPECT_EQ(plan[0].lastPage, 2);
   EXPECT_EQ(plan[0].priority, 5);
+  // Fields made elsewhere (the gateway) with a bad priority: ignored, no exception.
+  const auto odd =
+      planPrintFaxes({at(1, FieldKind::kNumber, "0891"), at(1, FieldKind::kPriority, "high"),
+                      at(1, FieldKind::kPriority, "999")},
+                     1);
+  ASSERT_EQ(odd.size(), 1u);
+  EXPECT_EQ(odd[0].priority, -1);
 }
 
 }  // namespace
