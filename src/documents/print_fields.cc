@@ -401,6 +401,26 @@ core::Result<FieldPatterns> compileFieldPatterns(const std::vector<std::string>&
 // ---------------------------------------------------------------------------------------------
 // The scanner
 
+// The "@@" dialects: what follows the "@@".
+struct Key {
+  std::string_view marker;
+  FieldKind kind;
+  const char* dialect;
+  bool numberFirst;  // the value must start like a number (Swyx's markers have no colon)
+};
+constexpr Key kKeys[] = {
+    {"+FAX:", FieldKind::kNumber, "hylafax", false},
+    {"+TAG:", FieldKind::kTag, "hylafax", false},
+    {"+NOTIFY:", FieldKind::kNotify, "hylafax", false},
+    {"+PRIO:", FieldKind::kPriority, "hylafax", false},
+    {"FAX:", FieldKind::kNumber, "yajhfc", false},
+    {"RECIPIENT:", FieldKind::kNumber, "yajhfc", false},
+    {"NUMMER", FieldKind::kNumber, "swyx", true},
+    {"NUMBER", FieldKind::kNumber, "swyx", true},
+    {"NMB", FieldKind::kNumber, "swyx", true},
+    {"TO", FieldKind::kNumber, "swyx", true},
+};
+
 struct FieldScanner {
   int page;
   const std::vector<FieldChar>& chars;
@@ -483,6 +503,23 @@ struct FieldScanner {
     return false;
   }
 
+  bool crossesLine(std::size_t begin, std::size_t end) const {
+    for (std::size_t i = begin; i < end; ++i) {
+      if (chars[i].c == '\n') return true;
+    }
+    return false;
+  }
+
+  // Whether an "@@" marker with a keyword starts at chars position `pos`.
+  bool startsAtMarker(std::size_t pos) const {
+    const std::size_t m = expect(compactAt(pos), "@@");
+    if (m == std::string::npos) return false;
+    for (const Key& key : kKeys) {
+      if (expect(m, key.marker) != std::string::npos) return true;
+    }
+    return false;
+  }
+
   // Tries every built-in dialect at compact index k; the compact index after the field, or
   // npos when none starts here.
   std::size_t tryAt(std::size_t k) {
@@ -492,24 +529,6 @@ struct FieldScanner {
     if (c == '@') {
       const std::size_t m = expect(k, "@@");
       if (m == std::string::npos) return m;
-      struct Key {
-        std::string_view marker;
-        FieldKind kind;
-        const char* dialect;
-        bool numberFirst;  // the value must start like a number (Swyx's markers have no colon)
-      };
-      static constexpr Key kKeys[] = {
-          {"+FAX:", FieldKind::kNumber, "hylafax", false},
-          {"+TAG:", FieldKind::kTag, "hylafax", false},
-          {"+NOTIFY:", FieldKind::kNotify, "hylafax", false},
-          {"+PRIO:", FieldKind::kPriority, "hylafax", false},
-          {"FAX:", FieldKind::kNumber, "yajhfc", false},
-          {"RECIPIENT:", FieldKind::kNumber, "yajhfc", false},
-          {"NUMMER", FieldKind::kNumber, "swyx", true},
-          {"NUMBER", FieldKind::kNumber, "swyx", true},
-          {"NMB", FieldKind::kNumber, "swyx", true},
-          {"TO", FieldKind::kNumber, "swyx", true},
-      };
       for (const Key& key : kKeys) {
         std::size_t v = expect(m, key.marker);
         if (v == std::string::npos) continue;
@@ -517,6 +536,9 @@ struct FieldScanner {
         const std::size_t valueBegin = compact[v - 1] + 1;
         const std::size_t valueEnd = findTerminator(valueBegin, U"@@", &after);
         if (valueEnd == std::string::npos) continue;
+        // A value may go on to the next line (runs drawn apart), but then its end must not be
+        // the start of the next field: "@@+FAX:08" above "@@+TAG:ok@@" is not "08".
+        if (crossesLine(valueBegin, valueEnd) && startsAtMarker(valueEnd)) continue;
         if (key.numberFirst && !startsNumber(valueBegin, valueEnd)) continue;
         add(key.kind, key.dialect, begin, valueBegin, valueEnd, after);
         return compactAt(after);
@@ -626,6 +648,28 @@ PageFields findPageFields(int page, const std::vector<FieldChar>& chars,
                                       " fields; the rest were not read.");
   }
   return std::move(scanner.result);
+}
+
+void addUnseenFields(PageFields* into, PageFields more) {
+  auto overlaps = [](const FieldBox& a, const FieldBox& b) {
+    return a.page == b.page && a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+  };
+  const std::size_t known = into->fields.size();
+  for (PrintField& f : more.fields) {
+    if (into->fields.size() >= static_cast<std::size_t>(kMaxFieldsPerPage)) break;
+    bool seen = false;
+    for (std::size_t i = 0; i < known && !seen; ++i) {
+      for (const FieldBox& a : into->fields[i].boxes) {
+        for (const FieldBox& b : f.boxes) seen = seen || overlaps(a, b);
+      }
+    }
+    if (!seen) into->fields.push_back(std::move(f));
+  }
+  for (std::string& w : more.warnings) {
+    if (std::find(into->warnings.begin(), into->warnings.end(), w) == into->warnings.end()) {
+      into->warnings.push_back(std::move(w));
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

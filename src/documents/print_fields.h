@@ -79,6 +79,10 @@ PageFields findPageFields(int page, const std::vector<FieldChar>& chars,
                           const FieldPatterns& patterns);
 constexpr int kMaxFieldsPerPage = 200;
 
+/// Adds to `into` the fields of `more` (the same page read in another order) that cover none
+/// of the area of a field already there, and the warnings not yet there.
+void addUnseenFields(PageFields* into, PageFields more);
+
 /// One fax to make from a print job: pages [firstPage, lastPage] (from 1) to `number`.
 struct PlannedFax {
   int firstPage = 1;

@@ -6,6 +6,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -83,9 +84,51 @@ core::Result<int> openPdf(fz_context* ctx, std::span<const std::uint8_t> data, D
   return pages;
 }
 
-// One page's characters, appended to *out.
-core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number,
-                             std::vector<FieldChar>* out) {
+// One line of structured text: its characters, baseline direction and start, size.
+struct TextLine {
+  std::vector<FieldChar> chars;
+  float dx = 1, dy = 0;  // baseline direction (unit)
+  float along = 0;       // start along the baseline direction
+  float across = 0;      // position across it (the baseline's offset)
+  float size = 0;        // the largest font size in it
+  int angle = 0;         // direction in whole degrees, to group lines of one orientation
+};
+
+// The lines in rows: lines of one orientation whose baselines lie within half a line's height
+// of each other form a row, ordered along the baseline; rows from top to bottom. Lines drawn
+// out of order (a field's runs drawn apart) come together; lines never interleave, so text laid
+// over other text stays in one piece.
+std::vector<FieldChar> inRows(std::vector<TextLine> lines) {
+  std::stable_sort(lines.begin(), lines.end(), [](const TextLine& a, const TextLine& b) {
+    return a.angle != b.angle ? a.angle < b.angle : a.across < b.across;
+  });
+  std::vector<std::size_t> row;
+  std::vector<FieldChar> out;
+  auto flush = [&]() {
+    std::stable_sort(row.begin(), row.end(),
+                     [&](std::size_t a, std::size_t b) { return lines[a].along < lines[b].along; });
+    for (std::size_t k = 0; k < row.size(); ++k) {
+      if (k > 0) out.push_back(FieldChar{U' ', 0, 0, 0, 0});
+      const auto& chars = lines[row[k]].chars;
+      out.insert(out.end(), chars.begin(), chars.end());
+    }
+    if (!row.empty()) out.push_back(FieldChar{U'\n', 0, 0, 0, 0});
+    row.clear();
+  };
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!row.empty()) {
+      const TextLine& first = lines[row.front()];
+      const float tolerance = 0.5f * std::max(first.size, lines[i].size);
+      if (lines[i].angle != first.angle || lines[i].across - first.across > tolerance) flush();
+    }
+    row.push_back(i);
+  }
+  flush();
+  return out;
+}
+
+// One page's characters into *out: as drawn, and in rows.
+core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number, PageText* out) {
   fz_page* page = nullptr;
   fz_stext_page* text = nullptr;
   fz_device* dev = nullptr;
@@ -111,17 +154,36 @@ core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number,
     fz_drop_stext_page(ctx, text);
     return damaged("page text", fz_caught_message(ctx));
   }
+  std::vector<TextLine> lines;
+  std::size_t total = 0;
   for (fz_stext_block* b = text->first_block; b != nullptr; b = b->next) {
     if (b->type != FZ_STEXT_BLOCK_TEXT) continue;
-    for (fz_stext_line* l = b->u.t.first_line; l != nullptr; l = l->next) {
-      for (fz_stext_char* c = l->first_char; c != nullptr && out->size() < kMaxCharsPerPage;
-           c = c->next) {
-        const fz_rect r = fz_rect_from_quad(c->quad);
-        out->push_back(FieldChar{static_cast<char32_t>(c->c), r.x0, r.y0, r.x1, r.y1});
+    for (fz_stext_line* l = b->u.t.first_line; l != nullptr && total < kMaxCharsPerPage;
+         l = l->next) {
+      TextLine line;
+      const float len = std::hypot(l->dir.x, l->dir.y);
+      if (len > 0.01f) {
+        line.dx = l->dir.x / len;
+        line.dy = l->dir.y / len;
       }
-      if (out->size() < kMaxCharsPerPage) out->push_back(FieldChar{U'\n', 0, 0, 0, 0});
+      line.angle = static_cast<int>(std::lround(std::atan2(line.dy, line.dx) * 180 / M_PI));
+      for (fz_stext_char* c = l->first_char; c != nullptr && total < kMaxCharsPerPage;
+           c = c->next, ++total) {
+        const fz_rect r = fz_rect_from_quad(c->quad);
+        if (line.chars.empty()) {
+          line.along = line.dx * c->origin.x + line.dy * c->origin.y;
+          line.across = -line.dy * c->origin.x + line.dx * c->origin.y;
+        }
+        line.size = std::max(line.size, c->size);
+        line.chars.push_back(FieldChar{static_cast<char32_t>(c->c), r.x0, r.y0, r.x1, r.y1});
+      }
+      if (line.chars.empty()) continue;
+      out->drawn.insert(out->drawn.end(), line.chars.begin(), line.chars.end());
+      out->drawn.push_back(FieldChar{U'\n', 0, 0, 0, 0});
+      lines.push_back(std::move(line));
     }
   }
+  out->rows = inRows(std::move(lines));
   fz_drop_stext_page(ctx, text);
   return {};
 }
@@ -138,7 +200,7 @@ fz_rect redactionRect(const FieldBox& b, fz_matrix ctm) {
   fz_rect r{u.x0 + e, u.y0 + e, u.x1 - e, u.y1 - e};
   if (r.x1 <= r.x0) r.x0 = r.x1 = (u.x0 + u.x1) / 2;
   if (r.y1 <= r.y0) r.y0 = r.y1 = (u.y0 + u.y1) / 2;
-  return fz_transform_rect(r, ctm);
+  return r;  // PDF user space
 }
 
 core::Result<std::string> writePdf(fz_context* ctx, pdf_document* pdf) {
@@ -168,31 +230,48 @@ core::Result<std::string> writePdf(fz_context* ctx, pdf_document* pdf) {
   return bytes;
 }
 
+// The redaction annotations are written into the page's /Annots by hand: MuPDF 1.21's
+// pdf_create_annot() writes through a wild pointer when it fails on a damaged page (found by
+// print_fields_fuzz).
 core::Result<void> redactPage(fz_context* ctx, pdf_document* pdf, int number,
                               const std::vector<FieldBox>& boxes) {
   pdf_page* page = nullptr;
-  pdf_annot* annot = nullptr;
+  pdf_obj* dict = nullptr;
   fz_var(page);
-  fz_var(annot);
+  fz_var(dict);
   fz_try(ctx) {
     page = pdf_load_page(ctx, pdf, number);
     fz_matrix ctm;
     pdf_page_transform(ctx, page, nullptr, &ctm);
+    pdf_obj* annots = pdf_dict_get(ctx, page->obj, PDF_NAME(Annots));
+    if (!pdf_is_array(ctx, annots)) {
+      annots = pdf_dict_put_array(ctx, page->obj, PDF_NAME(Annots), static_cast<int>(boxes.size()));
+    }
     for (const FieldBox& b : boxes) {
       const fz_rect r = redactionRect(b, ctm);
-      annot = pdf_create_annot(ctx, page, PDF_ANNOT_REDACT);
-      pdf_set_annot_rect(ctx, annot, r);
-      pdf_add_annot_quad_point(ctx, annot, fz_quad_from_rect(r));
-      pdf_drop_annot(ctx, annot);
-      annot = nullptr;
+      dict = pdf_new_dict(ctx, pdf, 4);
+      pdf_dict_put(ctx, dict, PDF_NAME(Type), PDF_NAME(Annot));
+      pdf_dict_put(ctx, dict, PDF_NAME(Subtype), PDF_NAME(Redact));
+      pdf_dict_put_rect(ctx, dict, PDF_NAME(Rect), r);
+      pdf_obj* quad = pdf_dict_put_array(ctx, dict, PDF_NAME(QuadPoints), 8);
+      for (const float v : {r.x0, r.y1, r.x1, r.y1, r.x0, r.y0, r.x1, r.y0}) {
+        pdf_array_push_real(ctx, quad, v);
+      }
+      pdf_obj* ref = pdf_add_object_drop(ctx, pdf, dict);
+      dict = nullptr;
+      pdf_array_push_drop(ctx, annots, ref);
     }
+    // Loaded again, the page has the annotations that pdf_redact_page() applies.
+    fz_drop_page(ctx, reinterpret_cast<fz_page*>(page));
+    page = nullptr;
+    page = pdf_load_page(ctx, pdf, number);
     pdf_redact_options options{};
     options.black_boxes = 0;
     options.image_method = PDF_REDACT_IMAGE_NONE;
     pdf_redact_page(ctx, pdf, page, &options);
   }
   fz_always(ctx) {
-    pdf_drop_annot(ctx, annot);
+    pdf_drop_obj(ctx, dict);
     fz_drop_page(ctx, reinterpret_cast<fz_page*>(page));
   }
   fz_catch(ctx) { return damaged("redaction", fz_caught_message(ctx)); }
@@ -282,8 +361,7 @@ bool isBlank(char32_t c) { return c == ' ' || c == '\n' || c == '\t' || c == 0xA
 
 }  // namespace
 
-core::Result<std::vector<std::vector<FieldChar>>> readPdfChars(std::span<const std::uint8_t> data,
-                                                               int maxPages) {
+core::Result<std::vector<PageText>> readPdfText(std::span<const std::uint8_t> data, int maxPages) {
   Context context;
   Document doc(context.ctx);
   auto pages = openPdf(context.ctx, data, &doc);
@@ -293,12 +371,22 @@ core::Result<std::vector<std::vector<FieldChar>>> readPdfChars(std::span<const s
                                            " pages; at most " + std::to_string(maxPages) +
                                            " are allowed.");
   }
-  std::vector<std::vector<FieldChar>> out(static_cast<std::size_t>(*pages));
+  std::vector<PageText> out(static_cast<std::size_t>(*pages));
   for (int i = 0; i < *pages; ++i) {
     if (auto r = pageChars(context.ctx, doc.doc, i, &out[static_cast<std::size_t>(i)]); !r) {
       return r.error();
     }
   }
+  return out;
+}
+
+core::Result<std::vector<std::vector<FieldChar>>> readPdfChars(std::span<const std::uint8_t> data,
+                                                               int maxPages) {
+  auto text = readPdfText(data, maxPages);
+  if (!text) return text.error();
+  std::vector<std::vector<FieldChar>> out;
+  out.reserve(text->size());
+  for (PageText& page : *text) out.push_back(std::move(page.drawn));
   return out;
 }
 

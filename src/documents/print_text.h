@@ -13,10 +13,25 @@
 
 namespace vfax::documents {
 
-/// Each page's characters in reading order (MuPDF's structured text: lines as the content
-/// stream draws them, each line's characters left to right, '\n' between lines). Invisible,
-/// white and tiny text is included: MuPDF reports what is drawn, not what is seen. Errors:
-/// `unsupported_type` (not a PDF), `corrupt_file`, `encrypted_pdf`, `too_many_pages`.
+/// A page's characters in two reading orders. `drawn`: MuPDF's structured text, lines as the
+/// page draws them (a run continuing the line before joins it), each line's characters along
+/// its baseline, '\n' after each line. `rows`: the same lines put in rows (lines of one
+/// orientation whose baselines lie within half a line's height), each row ordered along the
+/// baseline, rows top to bottom ('\n' between rows, ' ' between lines of a row): this brings
+/// together the runs of a field that the page draws apart. Lines are never cut, so text laid
+/// over other text does not interleave with it.
+struct PageText {
+  std::vector<FieldChar> drawn;
+  std::vector<FieldChar> rows;
+};
+
+/// Every page's text as the fax renderer draws the page (contents, annotations, form fields).
+/// Invisible, white and tiny text is included: MuPDF reports what is drawn, not what is seen.
+/// At most 200,000 characters per page. Errors: `unsupported_type` (not a PDF),
+/// `corrupt_file`, `encrypted_pdf`, `too_many_pages`.
+core::Result<std::vector<PageText>> readPdfText(std::span<const std::uint8_t> pdf, int maxPages);
+
+/// Each page's characters as drawn (PageText::drawn).
 core::Result<std::vector<std::vector<FieldChar>>> readPdfChars(std::span<const std::uint8_t> pdf,
                                                                int maxPages);
 

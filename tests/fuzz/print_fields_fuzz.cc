@@ -86,11 +86,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (rest.substr(0, 4) == "%PDF") {
     const std::span<const std::uint8_t> pdf(reinterpret_cast<const std::uint8_t*>(rest.data()),
                                             rest.size());
-    auto pages = vfax::documents::readPdfChars(pdf, 4);
+    auto pages = vfax::documents::readPdfText(pdf, 4);
     if (!pages) return 0;
     std::vector<vfax::documents::FieldBox> boxes;
     for (std::size_t p = 0; p < pages->size(); ++p) {
-      auto found = vfax::documents::findPageFields(static_cast<int>(p + 1), (*pages)[p], patterns);
+      const int number = static_cast<int>(p + 1);
+      auto found = vfax::documents::findPageFields(number, (*pages)[p].drawn, patterns);
+      vfax::documents::addUnseenFields(
+          &found, vfax::documents::findPageFields(number, (*pages)[p].rows, patterns));
       checkFields(found.fields, static_cast<int>(p + 1));
       for (const auto& f : found.fields) boxes.insert(boxes.end(), f.boxes.begin(), f.boxes.end());
     }

@@ -232,12 +232,14 @@ int printFields(const std::string& command, int argc, char** argv, int i, int ma
     ~Leave() { d::leaveSandbox(s); }
   } leave{sandbox};
   if (!redactOnly) {
-    auto pages = d::readPdfChars(file.bytes(), maxPages);
+    auto pages = d::readPdfText(file.bytes(), maxPages);
     if (!pages) return fail(pages.error());
     std::vector<d::PrintField> fields;
     std::vector<std::string> warnings;
     for (std::size_t p = 0; p < pages->size(); ++p) {
-      auto found = d::findPageFields(static_cast<int>(p + 1), (*pages)[p], *compiled);
+      const int number = static_cast<int>(p + 1);
+      auto found = d::findPageFields(number, (*pages)[p].drawn, *compiled);
+      d::addUnseenFields(&found, d::findPageFields(number, (*pages)[p].rows, *compiled));
       for (auto& f : found.fields) fields.push_back(std::move(f));
       for (auto& w : found.warnings) warnings.push_back(std::move(w));
       if (fields.size() > kMaxJobFields) {

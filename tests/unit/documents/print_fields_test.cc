@@ -94,6 +94,12 @@ TEST(PrintFields, WhitespaceAnywhereInsideTheMarkers) {
   expectOne(U"@@+TAG:  Rechnung\n  4711 @@", {FieldKind::kTag, "hylafax", "Rechnung 4711"});
 }
 
+TEST(PrintFields, AFieldLeftOpenDoesNotSwallowTheNextLinesField) {
+  expectOne(U"@@+FAX:08\n@@+TAG:ok@@", {FieldKind::kTag, "hylafax", "ok"});
+  // On one line it is a field (with an unusable value), as written.
+  EXPECT_EQ(find(U"@@+FAX:08 @@+TAG:ok@@").fields.size(), 1u);
+}
+
 TEST(PrintFields, BoxesCoverTheFieldLineByLine) {
   const PageFields one = find(U"ab @@+FAX:0891@@ cd");
   ASSERT_EQ(one.fields.size(), 1u);
@@ -170,6 +176,17 @@ TEST(PrintFields, TooManyFieldsOnAPageStopWithAWarning) {
   const PageFields r = find(text);
   EXPECT_EQ(r.fields.size(), static_cast<std::size_t>(kMaxFieldsPerPage));
   ASSERT_EQ(r.warnings.size(), 1u);
+}
+
+TEST(PrintFields, AnotherReadingOrderAddsOnlyUnseenFields) {
+  PageFields first = find(U"@@+FAX:0891@@");
+  PageFields second = find(U"@@+FAX:0891@@\n@@+TAG:x@@");  // the same field, and a new one
+  second.warnings.push_back("w");
+  first.warnings.push_back("w");
+  addUnseenFields(&first, second);
+  ASSERT_EQ(first.fields.size(), 2u);
+  EXPECT_EQ(first.fields[1].kind, FieldKind::kTag);
+  EXPECT_EQ(first.warnings.size(), 1u);
 }
 
 // --- admin patterns ----------------------------------------------------------------------------

@@ -234,6 +234,26 @@ TEST_F(PrintScanTest, TesseractReadsTheLetterButNotTheField) {
   }
 }
 
+TEST_F(PrintScanTest, RunsDrawnApartAreJoinedInRows) {
+  // The end of the number is drawn first, then the letter, then the field's start: in drawing
+  // order they are far apart, in their row they meet.
+  const std::string job =
+      write("apart.pdf",
+            makeTextPdf({text(14, 200, 600, "91 @@") + kLetter + text(14, 72, 600, "@@+FAX:08") +
+                         text(14, 72, 560, "@@+TAG:ok@@")}));
+  PrintScanOptions options;
+  options.redactedPdf = dir.file("apart-redacted.pdf");
+  const PrintScan s = scan(job, options);
+  ASSERT_EQ(s.fields.size(), 2u);
+  EXPECT_EQ(s.fields[0].kind, FieldKind::kTag);  // found in drawing order, so listed first
+  EXPECT_EQ(s.fields[1].value, "0891");
+  EXPECT_EQ(s.fields[1].boxes.size(), 2u);  // one per run: the gap between them stays
+  const std::string after = allText(options.redactedPdf);
+  EXPECT_EQ(after.find("@@"), std::string::npos) << after;
+  EXPECT_EQ(after.find("91"), std::string::npos) << after;
+  EXPECT_NE(after.find("invoice number 4711"), std::string::npos) << after;
+}
+
 TEST_F(PrintScanTest, TextInAFormXObjectIsBlankedToo) {
   const std::string job = write(
       "form.pdf", makeTextPdf({kLetter + "q /X1 Do Q\n"}, text(14, 72, 600, "@@+FAX:0891@@")));
