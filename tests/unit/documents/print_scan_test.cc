@@ -462,6 +462,21 @@ TEST_F(PrintScanTest, AJobWithAbsurdlyManyFieldsIsRefused) {
   EXPECT_EQ(one.warnings.size(), 1u);
 }
 
+TEST_F(PrintScanTest, ADamagedPageFailsRedactionCleanly) {
+  // Found by print_fields_fuzz: MuPDF's pdf_create_annot() wrote through a wild pointer on this
+  // page; the child must end with a clear error, not a crash. (Byte 0 is the fuzzer's flags.)
+  std::ifstream in(
+      std::string(VFAX_TEST_DATA) + "/../fuzz/corpus/print_fields/pdf-damaged-page-tree-redact",
+      std::ios::binary);
+  const std::string seed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(seed.size(), 100u);
+  const std::string job = write("damaged.pdf", seed.substr(1));
+  auto r = converter.redactFields(job, dir.file("damaged-out.pdf"), {FieldBox{1, 0, 0, 300, 300}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "corrupt_file") << r.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("damaged-out.pdf")));
+}
+
 TEST_F(PrintScanTest, RedactFieldsBlanksTheGivenBoxes) {
   const std::string job = write("boxes.pdf", makeTextPdf({kLetter, text(14, 72, 600, "secret")}));
   const std::string before = allText(job);
