@@ -430,6 +430,7 @@ core::Result<PrintScan> DocumentConverter::scanPrintFields(const std::string& pa
       scan.warnings.push_back(percentDecode(kv.count("text") ? kv.at("text") : ""));
     } else if (line.rfind("redacted=", 0) == 0) {
       scan.whiteBoxes = toInt(kv.count("whiteboxes") ? kv.at("whiteboxes") : "");
+      scan.textKept = kv.count("textkept") && kv.at("textkept") == "1";
       scan.redacted = true;
     }
   }

@@ -57,6 +57,9 @@ struct PrintScan {
   std::vector<std::string> warnings;  // pattern limits hit, too many fields on a page
   bool redacted = false;              // PrintScanOptions::redactedPdf was written
   int whiteBoxes = 0;  // fields painted over because MuPDF's redaction left text behind
+  /// Redaction would have taken text beside the fields, so they were painted over instead: the
+  /// fax page shows no field, but the PDF's text still holds it.
+  bool textKept = false;
 };
 
 class DocumentConverter : public core::Documents {

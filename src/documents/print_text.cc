@@ -9,6 +9,7 @@ extern "C" {
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "documents/sniff.h"
 
@@ -94,6 +95,43 @@ struct TextLine {
   int angle = 0;         // direction in whole degrees, to group lines of one orientation
 };
 
+// A character's box: its quad along the baseline, but across it no more than the glyphs of
+// ordinary text reach (0.82 of the size above the baseline, 0.24 below). The quad spans the
+// font's ascent and descent, which some fonts declare as their whole bounding box (LibreOffice
+// writes no ascent and descent at all): such a box reaches into the next lines, and blanking it
+// out would take their descenders and accents with it.
+fz_rect charBox(const fz_stext_char* c, float dx, float dy) {
+  const fz_rect quad = fz_rect_from_quad(c->quad);
+  if (!(c->size > 0)) return quad;
+  // Baseline direction d = (dx, dy); "down" on the page, across it, is (-dy, dx) (y grows down).
+  float a0 = 0, a1 = 0, c0 = 0, c1 = 0;
+  bool first = true;
+  for (const fz_point p : {c->quad.ll, c->quad.lr, c->quad.ul, c->quad.ur}) {
+    const float vx = p.x - c->origin.x, vy = p.y - c->origin.y;
+    const float along = vx * dx + vy * dy, across = -vx * dy + vy * dx;
+    a0 = first ? along : std::min(a0, along);
+    a1 = first ? along : std::max(a1, along);
+    c0 = first ? across : std::min(c0, across);
+    c1 = first ? across : std::max(c1, across);
+    first = false;
+  }
+  c0 = std::max(c0, -0.82f * c->size);
+  c1 = std::min(c1, 0.24f * c->size);
+  if (c1 <= c0) return quad;
+  fz_rect out{0, 0, 0, 0};
+  bool any = false;
+  for (const float a : {a0, a1}) {
+    for (const float k : {c0, c1}) {
+      const float x = c->origin.x + a * dx - k * dy, y = c->origin.y + a * dy + k * dx;
+      out = any ? fz_rect{std::min(out.x0, x), std::min(out.y0, y), std::max(out.x1, x),
+                          std::max(out.y1, y)}
+                : fz_rect{x, y, x, y};
+      any = true;
+    }
+  }
+  return out;
+}
+
 // The lines in rows: lines of one orientation whose baselines lie within half a line's height
 // of each other form a row, ordered along the baseline; rows from top to bottom. Lines drawn
 // out of order (a field's runs drawn apart) come together; lines never interleave, so text laid
@@ -169,7 +207,7 @@ core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number, Page
       line.angle = static_cast<int>(std::lround(std::atan2(line.dy, line.dx) * 180 / M_PI));
       for (fz_stext_char* c = l->first_char; c != nullptr && total < kMaxCharsPerPage;
            c = c->next, ++total) {
-        const fz_rect r = fz_rect_from_quad(c->quad);
+        const fz_rect r = charBox(c, line.dx, line.dy);
         if (line.chars.empty()) {
           line.along = line.dx * c->origin.x + line.dy * c->origin.y;
           line.across = -line.dy * c->origin.x + line.dx * c->origin.y;
@@ -188,18 +226,20 @@ core::Result<void> pageChars(fz_context* ctx, fz_document* doc, int number, Page
   return {};
 }
 
-// A redaction area for MuPDF 1.21, which removes a glyph when its box, shrunk by a tenth on
-// each side, meets the area: the field's box pulled in a little on every side, so that the
-// neighbours (whose boxes touch the field's) stay. Worked out in PDF user space, where text
+// A redaction area for MuPDF 1.21, which removes a glyph when its box (from the font's bounding
+// box, shrunk by a tenth on each side) meets the area: a thin band through the middle of the
+// field's line, its ends pulled in a little, so that the neighbours stay: those on the line
+// (whose boxes touch the field's) and those on the lines above and below (whose font boxes may
+// reach into the field's line). Worked out in PDF user space, where text
 // runs left to right even on a page turned by /Rotate; `ctm` is the page's transform to
 // MuPDF's page space, in which boxes and annotation rectangles are given. Should a glyph
 // escape, the read-back in redactPdf() catches it.
 fz_rect redactionRect(const FieldBox& b, fz_matrix ctm) {
   const fz_rect u = fz_transform_rect(fz_rect{b.x0, b.y0, b.x1, b.y1}, fz_invert_matrix(ctm));
-  const float e = std::min(0.1f * (u.y1 - u.y0), 0.5f);
-  fz_rect r{u.x0 + e, u.y0 + e, u.x1 - e, u.y1 - e};
+  const float h = u.y1 - u.y0, middle = (u.y0 + u.y1) / 2;
+  const float e = std::min(0.1f * h, 0.5f);
+  fz_rect r{u.x0 + e, middle - 0.1f * h, u.x1 - e, middle + 0.1f * h};
   if (r.x1 <= r.x0) r.x0 = r.x1 = (u.x0 + u.x1) / 2;
-  if (r.y1 <= r.y0) r.y0 = r.y1 = (u.y0 + u.y1) / 2;
   return r;  // PDF user space
 }
 
@@ -390,10 +430,55 @@ core::Result<std::vector<std::vector<FieldChar>>> readPdfChars(std::span<const s
   return out;
 }
 
+namespace {
+
+bool centreIn(const FieldChar& c, const FieldBox& b) {
+  const float cx = (c.x0 + c.x1) / 2, cy = (c.y0 + c.y1) / 2;
+  return cx > b.x0 && cx < b.x1 && cy > b.y0 && cy < b.y1;
+}
+
+// The characters outside every box, with their places (to a tenth of a point): redaction must
+// leave all of them where they were. (MuPDF 1.21 can move a line it did not touch, when it
+// empties the text object before it.)
+std::vector<std::tuple<std::size_t, char32_t, long, long>> outside(
+    const std::vector<std::vector<FieldChar>>& pages,
+    const std::map<int, std::vector<FieldBox>>& byPage) {
+  std::vector<std::tuple<std::size_t, char32_t, long, long>> out;
+  for (std::size_t p = 0; p < pages.size(); ++p) {
+    const auto it = byPage.find(static_cast<int>(p + 1));
+    for (const FieldChar& c : pages[p]) {
+      if (isBlank(c.c)) continue;
+      const bool inside =
+          it != byPage.end() && std::any_of(it->second.begin(), it->second.end(),
+                                            [&](const FieldBox& b) { return centreIn(c, b); });
+      if (!inside) out.emplace_back(p, c.c, std::lround(c.x0 * 10), std::lround(c.y0 * 10));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// `source` with white rectangles over `boxes` (and the annotations over them removed).
+core::Result<std::string> paintWhiteAll(std::span<const std::uint8_t> source,
+                                        const std::map<int, std::vector<FieldBox>>& boxes) {
+  Context context;
+  Document doc(context.ctx);
+  auto pages = openPdf(context.ctx, source, &doc);
+  if (!pages) return pages.error();
+  pdf_document* pdf = pdf_specifics(context.ctx, doc.doc);
+  for (const auto& [page, list] : boxes) {
+    if (auto r = paintWhite(context.ctx, pdf, page - 1, list); !r) return r.error();
+  }
+  return writePdf(context.ctx, pdf);
+}
+
+}  // namespace
+
 core::Result<RedactResult> redactPdf(std::span<const std::uint8_t> data,
                                      const std::vector<FieldBox>& boxes) {
   RedactResult result;
   std::map<int, std::vector<FieldBox>> byPage;
+  std::string redacted;
   {
     Context context;
     Document doc(context.ctx);
@@ -415,42 +500,50 @@ core::Result<RedactResult> redactPdf(std::span<const std::uint8_t> data,
     }
     auto written = writePdf(context.ctx, pdf);
     if (!written) return written.error();
-    result.pdf = std::move(*written);
+    redacted = std::move(*written);
   }
-  // Read it back: any character left inside a box is covered instead.
-  const std::string redacted = std::move(result.pdf);
-  result.pdf.clear();
+  if (byPage.empty()) {
+    result.pdf = std::move(redacted);
+    return result;
+  }
+  // Read both back. MuPDF judges a glyph by its font's bounding box, which may reach into the
+  // next line (fonts with no ascent or descent, tight leading), and can move text it did not
+  // remove: if redaction took or moved any character outside the boxes, the original is kept
+  // and the boxes are painted white instead.
+  auto before = readPdfChars(data, 100000);
+  if (!before) return before.error();
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(redacted.data()),
                                             redacted.size());
   auto chars = readPdfChars(bytes, 100000);
   if (!chars) return chars.error();
+  if (outside(*chars, byPage) != outside(*before, byPage)) {
+    auto painted = paintWhiteAll(data, byPage);
+    if (!painted) return painted.error();
+    result.redacted = 0;
+    result.whiteBoxes = static_cast<int>(boxes.size());
+    result.textKept = true;
+    result.pdf = std::move(*painted);
+    return result;
+  }
+  // Any character left inside a box (a form field, an annotation) is covered instead.
   std::map<int, std::vector<FieldBox>> survivors;
   for (const auto& [page, list] : byPage) {
+    const auto& pc = (*chars)[static_cast<std::size_t>(page - 1)];
     for (const FieldBox& b : list) {
-      const auto& pc = (*chars)[static_cast<std::size_t>(page - 1)];
-      const bool left = std::any_of(pc.begin(), pc.end(), [&](const FieldChar& c) {
-        const float cx = (c.x0 + c.x1) / 2, cy = (c.y0 + c.y1) / 2;
-        return !isBlank(c.c) && cx > b.x0 && cx < b.x1 && cy > b.y0 && cy < b.y1;
-      });
-      if (left) survivors[page].push_back(b);
+      if (std::any_of(pc.begin(), pc.end(),
+                      [&](const FieldChar& c) { return !isBlank(c.c) && centreIn(c, b); })) {
+        survivors[page].push_back(b);
+        ++result.whiteBoxes;
+      }
     }
   }
   if (survivors.empty()) {
-    result.pdf = redacted;
+    result.pdf = std::move(redacted);
     return result;
   }
-  Context context;
-  Document doc(context.ctx);
-  auto pages = openPdf(context.ctx, bytes, &doc);
-  if (!pages) return pages.error();
-  pdf_document* pdf = pdf_specifics(context.ctx, doc.doc);
-  for (const auto& [page, list] : survivors) {
-    if (auto r = paintWhite(context.ctx, pdf, page - 1, list); !r) return r.error();
-    result.whiteBoxes += static_cast<int>(list.size());
-  }
-  auto written = writePdf(context.ctx, pdf);
-  if (!written) return written.error();
-  result.pdf = std::move(*written);
+  auto painted = paintWhiteAll(bytes, survivors);
+  if (!painted) return painted.error();
+  result.pdf = std::move(*painted);
   return result;
 }
 

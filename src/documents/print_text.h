@@ -36,16 +36,19 @@ core::Result<std::vector<std::vector<FieldChar>>> readPdfChars(std::span<const s
                                                                int maxPages);
 
 struct RedactResult {
-  std::string pdf;     // the new document
-  int redacted = 0;    // boxes applied
-  int whiteBoxes = 0;  // boxes painted over because text in them survived redaction
+  std::string pdf;        // the new document
+  int redacted = 0;       // boxes applied
+  int whiteBoxes = 0;     // boxes painted over because text in them survived redaction
+  bool textKept = false;  // redaction would have taken text beside the boxes: all painted white
 };
 
 /// The PDF with every glyph inside one of `boxes` removed from the page content
 /// (MuPDF redaction annotations, applied: text, not images or line art), saved without the old
-/// content streams. Afterwards the text is read again; should any character still sit in a box
-/// (text inside a form XObject, which MuPDF 1.21 does not filter), an opaque white rectangle is
-/// drawn over that box so that nothing of it reaches the fax page.
+/// content streams. Afterwards the text is read again: should redaction have taken any character
+/// outside the boxes, the original is kept and every box is painted over with an opaque white
+/// rectangle instead (`textKept`); should a character still sit in a box (a form field or an
+/// annotation, which redaction leaves), the annotations over it are removed and the box is
+/// painted white. Either way nothing of a field reaches the fax page.
 core::Result<RedactResult> redactPdf(std::span<const std::uint8_t> pdf,
                                      const std::vector<FieldBox>& boxes);
 

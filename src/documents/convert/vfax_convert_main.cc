@@ -15,7 +15,8 @@
 // `fields` prints "type=pdf pages=N fields=K", then one line per field
 // "field kind=K dialect=D page=P value=V text=T problem=P boxes=P:X0,Y0,X1,Y1;..." and one per
 // warning "warning text=T" (values percent-encoded), and with --redact-to writes the PDF with
-// every field found blanked out ("redacted=N whiteboxes=M"). `redact` blanks the given boxes.
+// every field found blanked out ("redacted=N whiteboxes=M textkept=0|1"). `redact` blanks the given
+// boxes.
 //
 // The cover is HTML whose {{pages}} is still open: only here is the page count known.
 #include <fcntl.h>
@@ -275,7 +276,8 @@ int printFields(const std::string& command, int argc, char** argv, int i, int ma
       ::unlink(out.c_str());
       return fail("conversion_failed", "The redacted document cannot be written.");
     }
-    std::printf("redacted=%d whiteboxes=%d\n", redacted->redacted, redacted->whiteBoxes);
+    std::printf("redacted=%d whiteboxes=%d textkept=%d\n", redacted->redacted, redacted->whiteBoxes,
+                redacted->textKept ? 1 : 0);
   }
   std::fflush(stdout);
   return 0;

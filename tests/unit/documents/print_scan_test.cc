@@ -248,10 +248,22 @@ TEST_F(PrintScanTest, RunsDrawnApartAreJoinedInRows) {
   EXPECT_EQ(s.fields[0].kind, FieldKind::kTag);  // found in drawing order, so listed first
   EXPECT_EQ(s.fields[1].value, "0891");
   EXPECT_EQ(s.fields[1].boxes.size(), 2u);  // one per run: the gap between them stays
-  const std::string after = allText(options.redactedPdf);
-  EXPECT_EQ(after.find("@@"), std::string::npos) << after;
-  EXPECT_EQ(after.find("91"), std::string::npos) << after;
-  EXPECT_NE(after.find("invoice number 4711"), std::string::npos) << after;
+  // MuPDF 1.21's redaction would move the letter's first line here (it takes the position of
+  // the emptied text object before it): the check catches that and the fields are painted
+  // over instead. On the fax page, either way, the fields are gone and the letter is intact.
+  EXPECT_TRUE(s.textKept);
+  const auto plain = fax(job), blanked = fax(options.redactedPdf);
+  ASSERT_EQ(blanked.size(), 1u);
+  int fieldInk = 0;
+  for (const PrintField& f : s.fields) {
+    for (const FieldBox& b : f.boxes) {
+      EXPECT_GT(blackIn(plain[0], b), 50);
+      EXPECT_EQ(blackIn(blanked[0], b), 0);
+      fieldInk += blackIn(plain[0], b);
+    }
+  }
+  const FieldBox page{1, 0, 0, static_cast<float>(kA4Width), static_cast<float>(kA4Height)};
+  EXPECT_EQ(blackIn(blanked[0], page), blackIn(plain[0], page) - fieldInk);
 }
 
 TEST_F(PrintScanTest, TextInAFormXObjectIsBlankedToo) {
@@ -400,6 +412,40 @@ TEST_F(PrintScanTest, PostScriptGoesThroughGhostscript) {
   const std::string after = allText(options.redactedPdf);
   EXPECT_NE(after.find("Dear customer"), std::string::npos) << after;
   EXPECT_EQ(after.find("@@"), std::string::npos) << after;
+}
+
+TEST_F(PrintScanTest, OfficeDocumentsGoThroughLibreOffice) {
+  if (!have("soffice")) GTEST_SKIP() << "LibreOffice missing";
+  const std::string rtf =
+      "{\\rtf1\\ansi\\paperw11906\\paperh16838{\\fonttbl\\f0\\fswiss Helvetica;}\\f0\\fs28 "
+      "Dear customer,\\par "
+      "@@+FAX:0891234@@\\par Kind regards\\par}";
+  PrintScanOptions options;
+  options.redactedPdf = dir.file("rtf-redacted.pdf");
+  const PrintScan s = scan(write("letter.rtf", rtf), options);
+  EXPECT_EQ(s.type, "rtf");
+  ASSERT_EQ(s.fields.size(), 1u);
+  EXPECT_EQ(s.fields[0].value, "0891234");
+  ASSERT_TRUE(s.redacted);
+  // MuPDF 1.21's redaction moves the line after the field off the page in LibreOffice's PDF:
+  // the check catches it and the field is painted over instead. Either way the fax page shows
+  // the letter without the field.
+  const auto plain = fax(dir.file("letter.rtf")), blanked = fax(options.redactedPdf);
+  ASSERT_EQ(plain.size(), 1u);
+  ASSERT_EQ(blanked.size(), 1u);
+  EXPECT_GT(blackIn(plain[0], s.fields[0].boxes[0]), 100);
+  EXPECT_EQ(blackIn(blanked[0], s.fields[0].boxes[0]), 0);
+  int letterBefore = 0, letterAfter = 0;  // everything but the field's line
+  for (int y = 0; y < plain[0].rows; ++y) {
+    for (int x = 0; x < plain[0].width; ++x) {
+      letterBefore += plain[0].black(x, y);
+      letterAfter += blanked[0].black(x, y);
+    }
+  }
+  EXPECT_EQ(letterAfter, letterBefore - blackIn(plain[0], s.fields[0].boxes[0]));
+  if (!s.textKept) {
+    EXPECT_EQ(allText(options.redactedPdf).find("@@"), std::string::npos);
+  }
 }
 
 TEST_F(PrintScanTest, RasterJobsHaveNoFields) {
