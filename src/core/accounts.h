@@ -1,8 +1,8 @@
 #pragma once
 // Accounts: users and their passwords, personal API tokens, web sessions, login throttling,
 // who may see which device, and the audit log. Thread-safe; the API calls it on every request.
-#include <condition_variable>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
