@@ -67,7 +67,7 @@ class FaxApi(VfaxTestCase):
         status, png = d.request("GET", f"/api/v1/previews/{p['id']}/pages/2.png?width=1728", raw=True)
         self.assertEqual(png_size(png)[0], 1728)
         status, png = d.request("GET", f"/api/v1/previews/{p['id']}/pages/2.png?width=100", raw=True)
-        self.assertEqual(png_size(png)[0], 100)
+        self.assertEqual(png_size(png)[0], 200)  # rounded up to the thumbnail width
         self.assertError(d.request("GET", f"/api/v1/previews/{p['id']}/pages/4.png"), 404, "not_found")
         for w in ("99", "1729", "abc", "", "-5"):
             self.assertError(d.request("GET", f"/api/v1/previews/{p['id']}/pages/1.png?width={w}"),
@@ -103,6 +103,29 @@ class FaxApi(VfaxTestCase):
         d.wait_for(lambda: any("preview" in e["detail"] for e in
                                d.request("GET", "/api/v1/audit?action=fax.send")[1]["entries"]),
                    what="the audit entry of the preview sent")
+
+    def test_preview_of_a_large_scan_and_page_widths(self):
+        # A scan of 1.4 MB (noise does not compress): over the 1 MiB of a JSON body, well within
+        # the upload limit, so it is previewed like it would be sent.
+        import random
+        import zlib
+        w = h = 1200
+        rng = random.Random(7)
+        raw = b"".join(b"\x00" + bytes(rng.getrandbits(8) for _ in range(w)) for _ in range(h))
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+               chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b""))
+        self.assertGreater(len(png), 1 << 20)
+        d = self.daemon()
+        self.add_device(d, "100")
+        status, p = self.preview(d, {"to": "100"}, [("scan.png", png, "image/png")])
+        self.assertEqual(status, 201, p)
+        # Widths are rounded up to the three that are rendered (200, 860, 1728).
+        for asked, got in (("100", 200), ("201", 860), ("900", 1728)):
+            status, img = d.request("GET", f"/api/v1/previews/{p['id']}/pages/1.png?width={asked}", raw=True)
+            self.assertEqual(status, 200)
+            self.assertEqual(png_size(img)[0], got)
 
     def test_preview_without_number_then_send_with_one(self):
         d = self.daemon()
@@ -181,10 +204,12 @@ class FaxApi(VfaxTestCase):
                 self.assertEqual(status, 200)
                 self.assertEqual(png_size(png)[0], 200)
             status, png = d.request("GET", f"/api/v1/faxes/{fid}/pages/6.png?width=1000", raw=True)
-            self.assertEqual(png_size(png)[0], 1000)
-            # An odd width is made for the one reply; the usual ones are kept with the fax.
+            self.assertEqual(png_size(png)[0], 1728)  # rounded up to the full fax width
+            # The full width is made for the one reply; the two small ones are kept with the fax.
             folder = os.path.join(d.data, "faxes", str(fid))
-            self.assertEqual(glob.glob(os.path.join(folder, "once-*")), [])
+            self.assertEqual(glob.glob(os.path.join(folder, "*.once-*")), [])
+            self.assertEqual(glob.glob(os.path.join(folder, "*-w1728.png")), [])
+            self.assertEqual(glob.glob(os.path.join(folder, "*.tmp-*")), [])
             self.assertTrue(os.path.exists(os.path.join(folder, "page-6-w200.png")))
             self.assertError(d.request("GET", f"/api/v1/faxes/{fid}/pages/7.png"), 404, "not_found")
             self.assertError(d.request("GET", f"/api/v1/faxes/{fid}/pages/1.png?width=5000"), 400,

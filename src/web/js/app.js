@@ -127,7 +127,11 @@ class App {
   }
 
   route() {
-    const path = decodeURIComponent(location.hash.replace(/^#/, '').split('?')[0]) || '/';
+    const raw = location.hash.replace(/^#/, '').split('?')[0];
+    let path = raw || '/';
+    try {
+      path = decodeURIComponent(raw) || '/';
+    } catch (_) { /* a malformed address: the page is not found */ }
     if (this.disposeView) {
       try { this.disposeView(); } catch (e) { console.warn(e); }
       this.disposeView = null;

@@ -26,20 +26,33 @@ export function confirmDialog(title, text, yes) {
   });
 }
 
+// What identifies a control across a redraw: its kind and its accessible name.
+function keyOf(node) {
+  if (!node || node === document.body || !node.tagName) return '';
+  return `${node.tagName}|${node.getAttribute('aria-label') || node.name || node.textContent}`;
+}
+
 export function render(app, [idText]) {
   const id = Number(idText);
   const el = h('section', {class: 'page page-fax'});
   const status = statusLine();
   let fax = null;
-  let shownPages = -1;
+  let resend = null;  // kept across live redraws: what is typed there stays
+  let shownPages = '';
   const pagesBox = h('div', {class: 'pages'});
 
   const renderPages = () => {
     const n = fax.direction === 'out' ? (fax.pages_total || 0) : (fax.pages || 0);
-    if (n === shownPages) return;
-    shownPages = n;
+    // While a fax comes in, its pages are not readable yet: they show once it is received.
+    const arriving = fax.state === 'receiving';
+    const key = `${n}:${arriving}`;
+    if (key === shownPages) return;
+    shownPages = key;
     const imgs = [];
-    for (let i = 1; i <= n; i++) {
+    for (let i = 1; i <= n && arriving; i++) {
+      imgs.push(h('p', {class: 'page-missing'}, t('fax.pageArriving', {n: i})));
+    }
+    for (let i = 1; i <= n && !arriving; i++) {
       const img = h('img', {src: api.url(`/faxes/${id}/pages/${i}.png?width=860`), loading: 'lazy',
         width: 860, height: 1100, alt: t('fax.pageAlt', {n: i, total: n}), decoding: 'async'});
       img.addEventListener('error', () => img.replaceWith(h('p', {class: 'page-missing'},
@@ -96,7 +109,11 @@ export function render(app, [idText]) {
     if (fax.error) facts.push([t('fax.error'), fax.error]);
 
     const actions = [];
-    if (fax.pages > 0 || fax.direction === 'out') {
+    // The documents exist once the pages are converted (out) or the fax is received (in).
+    const documents = fax.direction === 'out'
+      ? fax.pages_total > 0 && fax.state !== 'converting'
+      : FINAL_STATES.has(fax.state) && fax.pages > 0;
+    if (documents) {
       actions.push(h('a', {class: 'button', href: api.url(`/faxes/${id}/document.pdf`),
         download: `fax-${id}.pdf`}, t('fax.downloadPdf')));
       actions.push(h('a', {class: 'button', href: api.url(`/faxes/${id}/document.tiff`),
@@ -155,16 +172,23 @@ export function render(app, [idText]) {
       ].map(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
 
     renderPages();
+    const focusKey = keyOf(document.activeElement);
+    if (FINAL_STATES.has(fax.state) && !resend) resend = resendForm();
     replace(el,
       h('p', {class: 'back'}, h('a', {href: '#/faxes'}, t('fax.back'))),
       h('div', {class: 'page-head'}, h('h1', null, t('fax.title', {id})), stateBadge(fax.state)),
       h('dl', {class: 'facts'}, facts.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
       h('div', {class: 'actions', role: 'group', 'aria-label': t('fax.actions')}, actions),
       status,
-      FINAL_STATES.has(fax.state) ? resendForm() : null,
+      FINAL_STATES.has(fax.state) ? resend : null,
       h('h2', null, t('fax.pages')), pagesBox,
       h('h2', null, t('fax.attempts')), attemptTable,
       report);
+    // A live update must not take the keyboard user's place away.
+    if (focusKey) {
+      const again = [...el.querySelectorAll('button, a, input')].find((x) => keyOf(x) === focusKey);
+      if (again && again !== document.activeElement) again.focus();
+    }
   };
 
   const onFax = (ev) => {

@@ -7,6 +7,12 @@ import {formatTime, t} from '../i18n.js';
 
 const PAGE = 50;
 
+/** Local midnight of a date input's value ("2026-12-01"), `plusDays` later, in ms. */
+function localDay(value, plusDays = 0) {
+  const [y, m, d] = value.split('-').map(Number);
+  return new Date(y, m - 1, d + plusDays).getTime();
+}
+
 function thumb(fax) {
   const img = h('img', {src: api.url(`/faxes/${fax.id}/pages/1.png`), loading: 'lazy',
     alt: t('fax.thumbAlt', {id: fax.id}), width: 60, height: 78, decoding: 'async'});
@@ -75,20 +81,18 @@ export function render(app) {
       if (!(fax.number || '').toLowerCase().includes(q) &&
           !(fax.remote_id || '').toLowerCase().includes(q)) return false;
     }
-    if (filters.since && fax.created_at < new Date(filters.since).toISOString()) return false;
-    if (filters.until) {
-      const end = new Date(filters.until);
-      end.setDate(end.getDate() + 1);
-      if (fax.created_at >= end.toISOString()) return false;
-    }
+    const created = new Date(fax.created_at).getTime();
+    if (filters.since && created < localDay(filters.since)) return false;
+    if (filters.until && created >= localDay(filters.until, 1)) return false;
     return true;
   };
 
   const query = () => {
     const q = {limit: PAGE};
     for (const k of ['direction', 'state', 'device', 'q']) if (filters[k]) q[k] = filters[k];
-    if (filters.since) q.since = filters.since;
-    if (filters.until) q.until = filters.until;
+    // The user's days, not UTC's: from local midnight to the next local midnight.
+    if (filters.since) q.since = localDay(filters.since);
+    if (filters.until) q.until = localDay(filters.until, 1);
     return q;
   };
 

@@ -59,15 +59,17 @@ export function render(app) {
   const previewBox = h('section', {class: 'preview', 'aria-labelledby': 'preview-title',
     hidden: true});
 
+  // What a preview shows: the documents, the device, and a cover page with its texts and the
+  // number (the cover page names it).
   const key = () => JSON.stringify([files.map((f) => [f.name, f.size, f.lastModified]),
-    cover.checked, subject.value, comment.value, device.value]);
+    cover.checked, subject.value, comment.value, device.value, cover.checked ? to.value.trim() : '']);
   function invalidate() {
     if (preview && preview.key !== key()) {
       preview = null;
       previewBox.hidden = true;
     }
   }
-  for (const c of [subject, comment, device]) c.addEventListener('input', invalidate);
+  for (const c of [subject, comment, device, to]) c.addEventListener('input', invalidate);
 
   const drawFiles = () => {
     const move = (i, d) => {
@@ -161,7 +163,7 @@ export function render(app) {
   };
 
   const needFiles = () => {
-    if (files.length === 0 && !cover.checked) {
+    if (files.length === 0) {
       filesError.textContent = t('send.noFiles');
       filesError.hidden = false;
       status.show(t('send.noFiles'), 'error');
@@ -220,7 +222,16 @@ export function render(app) {
       } else {
         fd = formData(true);
       }
-      const fax = await api.post('/faxes', fd);
+      let fax;
+      try {
+        fax = await api.post('/faxes', fd);
+      } catch (err) {
+        // The preview expired (30 min) or no longer fits: send the documents themselves.
+        if (!fd.has('preview') || !(err.status === 404 || err.code === 'invalid_request')) throw err;
+        preview = null;
+        previewBox.hidden = true;
+        fax = await api.post('/faxes', formData(true));
+      }
       app.navigate(`/faxes/${fax.id}`);
     } catch (err) {
       showError(err);
@@ -228,9 +239,20 @@ export function render(app) {
       sendBtn.disabled = false;
     }
   });
+  // A file dropped beside the zone would make the browser open it and leave the form.
+  const keep = (e) => {
+    if (e.dataTransfer && [...(e.dataTransfer.types || [])].includes('Files')) e.preventDefault();
+  };
+  document.addEventListener('dragover', keep);
+  document.addEventListener('drop', keep);
+  const dispose = () => {
+    document.removeEventListener('dragover', keep);
+    document.removeEventListener('drop', keep);
+  };
   if (devices.length === 0) {
+    dispose();
     return h('section', {class: 'page'}, h('h1', null, t('send.title')),
       h('p', {role: 'alert'}, t('send.noDevice')));
   }
-  return h('section', {class: 'page page-send'}, form, previewBox);
+  return {el: h('section', {class: 'page page-send'}, form, previewBox), dispose};
 }
