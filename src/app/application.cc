@@ -286,7 +286,8 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.maxUploadBytes = static_cast<std::uint64_t>(config_.maxUploadBytes);
   apiOptions.maxFilesPerRequest = config_.maxFilesPerFax;
   apiOptions.metricsPublic = config_.metricsPublic;
-  apiOptions.secureCookies = config_.secureCookies;
+  // A page reached over https (public_url) gets Secure cookies even if nobody said so.
+  apiOptions.secureCookies = config_.secureCookies || config_.publicUrl.rfind("https://", 0) == 0;
   apiOptions.publicOrigin = config_.publicUrl;
   apiOptions.thumbnailWidth = documents::ConverterOptions{}.thumbnailWidth;
   apiOptions.stagingDir = (fs::path(config_.dataDir) / "staging").string();

@@ -539,8 +539,11 @@ Result<std::optional<Fax>> Scheduler::removeFax(std::int64_t id) {
   // Record first, then the folder: a crash in between leaves a folder without a record, which
   // nothing shows; never a record without its documents.
   if (auto r = store_.deleteFax(id); !r) return r.error();
+  // Moved aside first: a page being rendered into the folder right now cannot keep it alive.
   std::error_code ec;
-  fs::remove_all(faxDir(id), ec);
+  const fs::path gone = fs::path(faxDir(id)).concat(".deleted");
+  fs::rename(faxDir(id), gone, ec);
+  fs::remove_all(ec ? fs::path(faxDir(id)) : gone, ec);
   if (ec) spdlog::warn("fax {}: its folder stays: {}", id, ec.message());
   spdlog::info("fax {} ({}): deleted", id, toString(fax->direction));
   notifyDeleted(*fax);
