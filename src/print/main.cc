@@ -52,3 +52,4 @@ int main(int argc, char** argv) {
 extern "C" const char* __lsan_default_suppressions() {
   return "leak:libpappl.so\nleak:libcups.so\nleak:libavahi\nleak:libgnutls\n";
 }
+extern "C" const char* __lsan_default_options() { return "print_suppressions=0"; }
