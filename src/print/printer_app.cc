@@ -488,8 +488,9 @@ void installCertificate(const PrinterOptions& o, const std::string& dir,
       std::memcpy(&addr, i->ifa_addr,
                   family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
       char name[256] = "";
+      // An address without a name comes back numeric: libcups never looks a file up by it.
       if (httpAddrLookup(&addr, name, sizeof name) && name[0] && !std::isdigit(name[0]) &&
-          name[0] != '[') {
+          name[0] != '[' && !std::strchr(name, ':')) {
         names.insert(name);
       }
     }

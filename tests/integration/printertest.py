@@ -177,7 +177,7 @@ PRINT_AND_FOLLOW = """
   ATTR charset attributes-charset utf-8
   ATTR naturalLanguage attributes-natural-language en
   ATTR uri printer-uri $uri
-  ATTR name requesting-user-name $user
+  ATTR name requesting-user-name $requser
   ATTR mimeMediaType document-format $filetype
   ATTR name job-name $filename
   FILE $filename
@@ -193,13 +193,30 @@ PRINT_AND_FOLLOW = """
   ATTR naturalLanguage attributes-natural-language en
   ATTR uri printer-uri $uri
   ATTR integer job-id $job-id
-  ATTR name requesting-user-name $user
+  ATTR name requesting-user-name $requser
   STATUS successful-ok
   EXPECT job-state WITH-VALUE >6 REPEAT-NO-MATCH
   DISPLAY job-state
   DISPLAY job-state-reasons
   DISPLAY job-state-message
   DISPLAY job-originating-user-name
+}
+"""
+
+# What a desktop print dialog does for a queue with auth-info-required=username,password: the
+# job waits in CUPS ("cups-held-for-authentication") until the dialog sends the credentials.
+AUTHENTICATE_JOB = """
+{
+  NAME "CUPS-Authenticate-Job"
+  OPERATION CUPS-Authenticate-Job
+  GROUP operation-attributes-tag
+  ATTR charset attributes-charset utf-8
+  ATTR naturalLanguage attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR integer job-id $jobid
+  ATTR name requesting-user-name $authuser
+  ATTR text auth-info "$authuser","$authpassword"
+  STATUS successful-ok
 }
 """
 
@@ -211,7 +228,7 @@ ADMIN_OP = """
   ATTR charset attributes-charset utf-8
   ATTR naturalLanguage attributes-natural-language en
   ATTR uri printer-uri $uri
-  ATTR name requesting-user-name $user
+  ATTR name requesting-user-name $requser
   STATUS successful-ok
 }
 """
@@ -267,7 +284,7 @@ DefaultAuthType None
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"cupsd exited {self.proc.returncode}:\n{self.log()}")
-            if self.run("lpstat", "-r", check=False).returncode == 0:
+            if "scheduler is running" in self.run("lpstat", "-r", check=False).stdout:
                 return
             time.sleep(0.2)
         raise AssertionError("cupsd did not come up:\n" + self.log())

@@ -127,7 +127,7 @@ class PrintE2ETest(VfaxTestCase):
         with open(test, "w") as f:
             f.write(PRINT_AND_FOLLOW)
         uri = f"ipp://ann:ann-secret-pw@127.0.0.1:{self.port}/ipp/print"
-        rc, out = ipptool(uri, test, "-d", "user=ann", document=pdf)
+        rc, out = ipptool(uri, test, "-d", "requser=ann", document=pdf)
         if rc != 0:
             d.stop()  # flushes vfaxd's log
         with open(d.log_path, errors="replace") as f:

@@ -2,13 +2,14 @@
 stand-in for vfaxd's two internal print routes that records what the printer hands over. The
 same flow against the real vfaxd is test_print_e2e.py."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import unittest
 
-from printertest import (ADMIN_OP, PRINT_AND_FOLLOW, FakeVfaxd, Printer, PrivateCups, have_cups,
+from printertest import (ADMIN_OP, AUTHENTICATE_JOB, PRINT_AND_FOLLOW, FakeVfaxd, Printer, PrivateCups, have_cups,
                          ipptool)
 from vfaxtest import make_pdf
 
@@ -44,7 +45,7 @@ class PrinterTest(unittest.TestCase):
 
     def follow(self, document, user=None, password=None):
         rc, out = ipptool(self.printer.uri_for(user, password), self.test_file,
-                          "-d", f"user={user or 'nobody'}", document=document)
+                          "-d", f"requser={user or 'nobody'}", document=document)
         return rc, out
 
     # -- Debian's ipptool test files -------------------------------------------------------
@@ -104,7 +105,7 @@ class PrinterTest(unittest.TestCase):
 
     def test_requesting_user_name_cannot_spoof_the_owner(self):
         rc, out = ipptool(self.printer.uri_for("bob", "bob-pw-2"), self.test_file,
-                          "-d", "user=ann", document=self.pdf)
+                          "-d", "requser=ann", document=self.pdf)
         self.assertEqual(rc, 0, out)
         self.assertIn("job-originating-user-name (nameWithoutLanguage) = bob", out)
         self.assertEqual(self.fake.wait_jobs(1)[0]["fields"]["user"], "8")
@@ -150,7 +151,7 @@ class PrinterTest(unittest.TestCase):
         with open(path, "w") as f:
             f.write(ADMIN_OP)
         for uri in (self.printer.uri, self.printer.uri_for("ann", "ann-pw-1")):
-            rc, out = ipptool(uri, path, "-d", "user=ann")
+            rc, out = ipptool(uri, path, "-d", "requser=ann")
             self.assertNotEqual(rc, 0, out)
             self.assertRegex(out, r"(?i)forbidden|not-authorized|403")
         rc, out = ipptool(self.printer.uri, os.path.join(IPPTOOL_DIR, "get-printer-attributes.test"))
@@ -214,6 +215,31 @@ class PrinterTest(unittest.TestCase):
         self.assertNotEqual(rc, 0, out)
         self.assertRegex(out, r"(?i)service-unavailable|503|server-error")
 
+    def test_tls_with_the_configured_certificate(self):
+        self.printer.stop()
+        cert, key = os.path.join(self.tmp, "cert.pem"), os.path.join(self.tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "2", "-subj", "/CN=fax.example.test"],
+                       check=True, capture_output=True)
+        self.printer = Printer(self.tmp, self.fake.url,
+                               extra=["--tls-cert", cert, "--tls-key", key])
+        # ipp and ipps share the port; TLS answers with our certificate.
+        s = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.printer.port}"],
+                           input="", capture_output=True, text=True, timeout=60)
+        self.assertIn("subject=CN = fax.example.test", s.stdout)
+        rc, out = ipptool(f"ipps://ann:ann-pw-1@127.0.0.1:{self.printer.port}/ipp/print",
+                          self.test_file, "-d", "requser=ann", document=self.pdf)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("job-state (enum) = completed", out)
+        self.assertEqual(self.fake.wait_jobs(1)[0]["fields"]["user"], "7")
+
+    def test_tls_without_a_certificate_makes_a_self_signed_one_in_its_keystore(self):
+        rc, out = ipptool(f"ipps://127.0.0.1:{self.printer.port}/ipp/print",
+                          os.path.join(IPPTOOL_DIR, "get-printer-attributes.test"))
+        self.assertEqual(rc, 0, out)
+        made = os.listdir(os.path.join(self.tmp, "print-tls"))
+        self.assertTrue(any(n.endswith(".crt") for n in made), made)
+
     # -- a private CUPS with an IPP Everywhere queue ---------------------------------------
     @unittest.skipUnless(have_cups(), "needs root and cupsd/lpadmin (scripts/install-deps)")
     def test_cups_everywhere_queue(self):
@@ -236,6 +262,76 @@ class PrinterTest(unittest.TestCase):
             self.assertEqual(job["fields"]["job_name"], "CUPS letter")
         finally:
             cups.stop()
+
+
+@unittest.skipUnless(have_cups(), "needs root and cupsd/lpadmin (scripts/install-deps)")
+class CupsAskingForCredentialsTest(unittest.TestCase):
+    """The usual desktop setup: one shared queue, each user's own fax account. The queue says
+    auth-info-required=username,password; `lp` leaves the job held for authentication; the print
+    dialog (here ipptool) sends the user's credentials with CUPS-Authenticate-Job; CUPS' ipp
+    backend answers vfax-printer's Basic challenge with them."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="vfax-cups-")
+        self.fake = FakeVfaxd(USERS)
+        self.printer = Printer(self.tmp, self.fake.url, extra=[])
+        self.cups = PrivateCups(self.tmp)
+        self.cups.run("lpadmin", "-p", "vfax", "-E", "-v", self.printer.uri, "-m", "everywhere",
+                      "-o", "auth-info-required=username,password")
+        deadline = time.time() + 60
+        while "enabled" not in self.cups.run("lpstat", "-p", "vfax", check=False).stdout:
+            self.assertLess(time.time(), deadline, "queue not created:\n" + self.cups.log())
+            time.sleep(0.5)
+        self.pdf = make_pdf(os.path.join(self.tmp, "letter.pdf"), 1, "Desktop letter")
+        os.chmod(self.pdf, 0o644)
+        self.auth_test = os.path.join(self.tmp, "auth.test")
+        with open(self.auth_test, "w") as f:
+            f.write(AUTHENTICATE_JOB)
+
+    def tearDown(self):
+        self.cups.stop()
+        self.printer.stop()
+        self.fake.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def held_for_authentication(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if "cups-held-for-authentication" in self.cups.run("lpstat", "-l", "-o", check=False).stdout:
+                return True
+            time.sleep(0.3)
+        return False
+
+    def authenticate(self, job_id, user, password):
+        rc, out = ipptool(f"ipp://127.0.0.1:{self.cups.port}/printers/vfax", self.auth_test,
+                          "-d", f"jobid={job_id}", "-d", f"authuser={user}",
+                          "-d", f"authpassword={password}")
+        self.assertEqual(rc, 0, out)
+
+    def test_credentials_from_the_print_dialog(self):
+        out = self.cups.run("lp", "-d", "vfax", "-U", "ann", self.pdf).stdout
+        job_id = re.search(r"vfax-(\d+)", out).group(1)
+        self.assertTrue(self.held_for_authentication(), self.cups.log())
+        self.assertEqual(self.fake.jobs, [])
+        self.authenticate(job_id, "ann", "ann-pw-1")
+        job = self.fake.wait_jobs(1, timeout=120)[0]
+        self.assertEqual(job["fields"]["user"], "7")
+        self.assertEqual(job["fields"]["format"], "application/pdf")
+
+    def test_wrong_password_is_refused_and_the_job_waits_for_new_credentials(self):
+        out = self.cups.run("lp", "-d", "vfax", "-U", "ann", self.pdf).stdout
+        job_id = re.search(r"vfax-(\d+)", out).group(1)
+        self.assertTrue(self.held_for_authentication(), self.cups.log())
+        self.authenticate(job_id, "ann", "not-her-password")
+        deadline = time.time() + 60
+        while not any(a.get("password") == "not-her-password" for a in self.fake.authorizations):
+            self.assertLess(time.time(), deadline, "the backend never tried the password")
+            time.sleep(0.3)
+        # vfax-printer answered 401: CUPS holds the job for authentication again, nothing faxed.
+        self.assertTrue(self.held_for_authentication(), self.cups.log())
+        self.assertEqual(self.fake.jobs, [])
+        self.authenticate(job_id, "ann", "ann-pw-1")
+        self.assertEqual(self.fake.wait_jobs(1, timeout=120)[0]["fields"]["user"], "7")
 
 
 if __name__ == "__main__":
