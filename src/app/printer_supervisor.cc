@@ -19,6 +19,7 @@ void logPrinterLine(const std::string& raw) {
   std::string line = raw;
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   if (line.empty()) return;
+  if (line.size() > 2000) line = line.substr(0, 2000) + "...";  // one log line stays readable
   // PAPPL: "X [2026-12-02T06:31:03.491Z] text"; the time is vfaxd's log's own.
   char level = 0;
   if (line.size() > 4 && line[1] == ' ' && line[2] == '[') {
