@@ -262,8 +262,14 @@ bool handOver(App& app, pappl_job_t* job, const std::string& path, const std::st
 
 bool tooLarge(App& app, pappl_job_t* job, std::uint64_t bytes) {
   if (bytes <= app.options.maxBytes) return false;
-  papplJobSetMessage(job, "The document is larger than the fax server accepts (%llu MB).",
-                     static_cast<unsigned long long>(app.options.maxBytes >> 20));
+  const auto limit = app.options.maxBytes;
+  if (limit >= (1u << 20)) {
+    papplJobSetMessage(job, "The document is larger than the fax server accepts (%llu MB).",
+                       static_cast<unsigned long long>(limit >> 20));
+  } else {
+    papplJobSetMessage(job, "The document is larger than the fax server accepts (%llu bytes).",
+                       static_cast<unsigned long long>(limit));
+  }
   papplJobSetReasons(job, PAPPL_JREASON_DOCUMENT_UNPRINTABLE_ERROR, PAPPL_JREASON_NONE);
   return true;
 }

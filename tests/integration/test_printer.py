@@ -205,6 +205,25 @@ class PrinterTest(unittest.TestCase):
         with open(jpg, "rb") as f:
             self.assertEqual(job["document"], f.read())
 
+    def test_postscript_is_handed_over_as_received(self):
+        ps = os.path.join(self.tmp, "memo.ps")
+        with open(ps, "w") as f:
+            f.write("%!PS\n/Helvetica findfont 24 scalefont setfont 72 700 moveto (Memo) show showpage\n")
+        rc, out = self.follow(ps, "ann", "ann-pw-1")
+        self.assertEqual(rc, 0, out)
+        job = self.fake.wait_jobs(1)[0]
+        self.assertEqual(job["fields"]["format"], "application/postscript")
+        with open(ps, "rb") as f:
+            self.assertEqual(job["document"], f.read())
+
+    def test_a_document_over_the_upload_limit_is_aborted_without_reaching_vfaxd(self):
+        self.printer.stop()
+        self.printer = Printer(self.tmp, self.fake.url, extra=["--max-bytes", "1000"])
+        rc, out = self.follow(self.pdf, "ann", "ann-pw-1")
+        self.assertIn("job-state (enum) = aborted", out)
+        self.assertIn("larger than the fax server accepts (1000 bytes)", out)
+        self.assertEqual(self.fake.jobs, [])
+
     def test_vfaxd_down_aborts_with_a_clear_message(self):
         self.fake.anonymous = {"allow": ["127.0.0.1"], "device": 5}
         rc, out = self.follow(self.pdf)  # authorized, then vfaxd goes away
