@@ -50,6 +50,16 @@ void logPrinterLine(const std::string& raw) {
   }
 }
 
+namespace {
+
+std::string describeExit(int status) {
+  return WIFEXITED(status)
+             ? "vfax-printer exited with status " + std::to_string(WEXITSTATUS(status))
+             : "vfax-printer was killed by signal " + std::to_string(WTERMSIG(status));
+}
+
+}  // namespace
+
 PrinterSupervisor::PrinterSupervisor(PrinterChildOptions options) : options_(std::move(options)) {}
 
 PrinterSupervisor::~PrinterSupervisor() { stop(); }
@@ -121,8 +131,11 @@ bool PrinterSupervisor::start() {
   {
     std::lock_guard lock(mu_);
     stopping_ = false;
-    if (!spawn()) return false;
+    watcherDone_ = false;
+    why_ = "starting";
   }
+  // Children are forked by the watching thread only: PR_SET_PDEATHSIG fires when the thread
+  // that forked ends, and this one lives exactly as long as the supervision.
   thread_ = std::thread([this] { watch(); });
   return true;
 }
@@ -147,12 +160,26 @@ bool PrinterSupervisor::readLines(int fd, std::string& partial) {
 }
 
 void PrinterSupervisor::watch() {
+  struct Done {
+    PrinterSupervisor* self;
+    ~Done() {
+      std::lock_guard lock(self->mu_);
+      self->watcherDone_ = true;
+    }
+  } done{this};
   auto backoff = options_.firstBackoff;
   std::string partial;
   for (;;) {
     int fd, pid;
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
+      while (!spawn()) {
+        spdlog::error("printer: cannot start vfax-printer: {}; trying again in {} ms", why_,
+                      backoff.count());
+        if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) return;
+        backoff = std::min(backoff * 2, options_.maxBackoff);
+      }
+      if (stopping_) kill(pid_, SIGTERM);  // stop() came while it was being started
       fd = stderrFd_;
       pid = pid_;
     }
@@ -170,9 +197,7 @@ void PrinterSupervisor::watch() {
       std::lock_guard lock(mu_);
       if (pid_ == pid && waitpid(pid, &status, WNOHANG) == pid) {
         pid_ = -1;
-        why_ = WIFEXITED(status)
-                   ? "vfax-printer exited with status " + std::to_string(WEXITSTATUS(status))
-                   : "vfax-printer was killed by signal " + std::to_string(WTERMSIG(status));
+        why_ = describeExit(status);
         break;
       }
     }
@@ -185,9 +210,7 @@ void PrinterSupervisor::watch() {
       int status = 0;
       waitpid(pid, &status, 0);  // the pipe closed: it has exited or is about to
       pid_ = -1;
-      why_ = WIFEXITED(status)
-                 ? "vfax-printer exited with status " + std::to_string(WEXITSTATUS(status))
-                 : "vfax-printer was killed by signal " + std::to_string(WTERMSIG(status));
+      why_ = describeExit(status);
     }
     if (stopping_) return;
     if (std::chrono::steady_clock::now() - startedAt_ >= options_.stableAfter) {
@@ -196,38 +219,38 @@ void PrinterSupervisor::watch() {
     spdlog::error("printer: {}; restarting it in {} ms", why_, backoff.count());
     if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) return;
     backoff = std::min(backoff * 2, options_.maxBackoff);
-    while (!spawn()) {
-      spdlog::error("printer: cannot restart vfax-printer: {}", why_);
-      if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) return;
-      backoff = std::min(backoff * 2, options_.maxBackoff);
-    }
   }
 }
 
 void PrinterSupervisor::stop(std::chrono::milliseconds killAfter) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
+    if (!thread_.joinable()) return;
     stopping_ = true;
     cv_.notify_all();
-    // Signals go only to a pid the watcher has not reaped yet (never to a reused one).
-    if (pid_ > 0) kill(pid_, SIGTERM);
   }
+  // Signals go only to a pid the watcher has not reaped yet (never to a reused one); a child
+  // forked while the stop began gets its SIGTERM from the watcher itself.
   const auto deadline = std::chrono::steady_clock::now() + killAfter;
+  bool termSent = false, killSent = false;
   for (;;) {
     {
       std::lock_guard lock(mu_);
-      if (pid_ <= 0) break;  // the watcher reaped it
-      if (std::chrono::steady_clock::now() >= deadline) {
+      if (watcherDone_) break;
+      if (pid_ > 0 && !termSent) {
+        kill(pid_, SIGTERM);
+        termSent = true;
+      }
+      if (pid_ > 0 && !killSent && std::chrono::steady_clock::now() >= deadline) {
         spdlog::warn("printer: vfax-printer did not stop within {} ms; killing it",
                      killAfter.count());
         kill(pid_, SIGKILL);
-        break;
+        killSent = true;
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (thread_.joinable()) thread_.join();
+  thread_.join();
 }
 
 bool PrinterSupervisor::running() const {

@@ -27,8 +27,8 @@ class PrinterSupervisor {
   PrinterSupervisor(const PrinterSupervisor&) = delete;
   PrinterSupervisor& operator=(const PrinterSupervisor&) = delete;
 
-  /// Starts the first child and the watching thread. False (with why()) when the program
-  /// cannot be started at all (missing, not executable).
+  /// Starts the watching thread, which starts the child (and again and again). False (with
+  /// why()) when the program cannot be started at all (missing, not executable).
   bool start();
   /// SIGTERM to the child, SIGKILL after `killAfter`; waits for the watching thread. Idempotent.
   void stop(std::chrono::milliseconds killAfter = std::chrono::milliseconds(2000));
@@ -52,6 +52,7 @@ class PrinterSupervisor {
   int pid_ = -1;
   int stderrFd_ = -1;
   bool stopping_ = false;
+  bool watcherDone_ = false;
   int starts_ = 0;
   std::string why_;
   std::chrono::steady_clock::time_point startedAt_;

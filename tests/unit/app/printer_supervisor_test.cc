@@ -91,6 +91,15 @@ TEST_F(PrinterSupervisorTest, AChildIgnoringSigtermIsKilled) {
   EXPECT_EQ(s.starts(), 1);  // no restart after a stop
 }
 
+TEST_F(PrinterSupervisorTest, AStopRightAfterTheStartStillEndsAStubbornChild) {
+  for (int i = 0; i < 5; ++i) {
+    PrinterSupervisor s(shell("trap '' TERM; while :; do sleep 1; done"));
+    ASSERT_TRUE(s.start());
+    s.stop(50ms);
+    EXPECT_FALSE(s.running());
+  }
+}
+
 TEST_F(PrinterSupervisorTest, AMissingProgramIsAStartError) {
   PrinterChildOptions o;
   o.program = "/nonexistent/vfax-printer";
