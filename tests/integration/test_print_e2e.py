@@ -100,6 +100,33 @@ class PrintE2ETest(VfaxTestCase):
         rc, out = ipptool(self.uri, "/usr/share/cups/ipptool/get-printer-attributes.test")
         self.assertEqual(rc, 0, out)
 
+    def test_the_printer_ends_when_vfaxd_is_killed(self):
+        d = self.start()
+        pid = self.printer_pid(d)
+        d.kill9()
+        deadline = time.time() + 30
+        while os.path.exists(f"/proc/{pid}") and comm(pid).startswith("vfax-printer"):
+            try:  # a zombie is gone for our purpose: reap it if it is ours (it is not)
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().split(")")[1].split()[0] == "Z":
+                        break
+            except OSError:
+                break
+            self.assertLess(time.time(), deadline, "vfax-printer outlived a killed vfaxd")
+            time.sleep(0.1)
+        # Its port is free again for the next vfaxd.
+        self.wait_closed()
+
+    def wait_closed(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                time.sleep(0.1)
+            except OSError:
+                return
+        raise AssertionError("the printer's port is still open")
+
     def test_print_config_mistakes_stop_vfaxd_at_start(self):
         for cfg, message in (({"listen": "fax.example.com:8631"}, "[print] listen must name a numeric address"),
                              ({"anonymous_allow": ["10.0.0.0/8"]}, "[print] anonymous_allow: '10.0.0.0/8'"),
