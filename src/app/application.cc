@@ -15,7 +15,9 @@
 #include "api/event_hub.h"
 #include "api/http_server.h"
 #include "app/admin_adapters.h"
+#include "app/printer_supervisor.h"
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/secrets.h"
 #include "core/service.h"
 #include "documents/document_converter.h"
@@ -111,11 +113,13 @@ struct Application::Parts {
   std::unique_ptr<MailAdminAdapter> mailApi;
   std::unique_ptr<Iax2AdminAdapter> iax2Api;
   std::unique_ptr<api::HttpServer> http;
+  std::unique_ptr<PrinterSupervisor> printer;  // vfax-printer, [print] enabled
   // Set once the component runs: stop() stops exactly these.
   bool telephonyStarted = false;
   bool serviceStarted = false;
   bool mailStarted = false;
   bool httpStarted = false;
+  bool printerStarted = false;
 };
 
 Application::Application(Config config, StopBudgets budgets)
@@ -279,7 +283,14 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   p.mailStarted = true;
   if (interrupted()) return stopping();
 
-  // 6. HTTP API, last: once DATA/http-url exists, everything behind it runs.
+  // The printer's secret on vfaxd's internal print routes: known to the API before it serves.
+  {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    printerSecret_ = core::toHex(raw, sizeof raw);
+  }
+
+  // 6. HTTP API: once DATA/http-url exists, everything behind it runs.
   api::ApiOptions apiOptions;
   apiOptions.bindAddress = config_.httpAddress;
   apiOptions.port = config_.httpPort;
@@ -307,16 +318,82 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
                                ? "[" + config_.httpAddress + "]"
                                : config_.httpAddress;
   url_ = "http://" + host + ":" + std::to_string(*port);
+  if (interrupted()) return stopping();
+
+  // 7. The Print-to-Fax printer, a child process: it needs the API's URL.
+  if (config_.print.enabled) {
+    if (auto r = startPrinter(*port); !r) return r;
+  }
+
   writePrivateFile(fs::path(config_.dataDir) / "http-url", url_);
   spdlog::info("vfaxd ready: API and web page on {}/ (data in {})", url_, config_.dataDir);
   std::cout << "vfaxd: listening on " << url_ << "/" << std::endl;
   return {};
 }
 
+core::Result<void> Application::startPrinter(int apiPort) {
+  auto& p = *parts_;
+  const auto& pc = config_.print;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  PrinterChildOptions o;
+  o.program = ec ? "vfax-printer" : (self.parent_path() / "vfax-printer").string();
+  o.secret = printerSecret_;
+  // The printer talks to the API over loopback whatever address the API listens on.
+  std::string apiHost = config_.httpAddress;
+  if (apiHost == "0.0.0.0") apiHost = "127.0.0.1";
+  if (apiHost == "::") apiHost = "::1";
+  if (apiHost.find(':') != std::string::npos) apiHost = "[" + apiHost + "]";
+  o.args = {"--listen",    pc.listen,
+            "--spool",     (fs::path(config_.dataDir) / "print-spool").string(),
+            "--tls-dir",   (fs::path(config_.dataDir) / "print-tls").string(),
+            "--api",       "http://" + apiHost + ":" + std::to_string(apiPort),
+            "--log-level", pc.logLevel,
+            "--max-bytes", std::to_string(config_.maxUploadBytes)};
+  if (!pc.tlsCert.empty()) {
+    o.args.insert(o.args.end(), {"--tls-cert", pc.tlsCert, "--tls-key", pc.tlsKey});
+  }
+  if (!pc.anonymousDevice.empty()) o.args.push_back("--anonymous");
+  // DNS-SD only where it can reach someone: a printer on loopback is not announced, nor one
+  // on a host without Avahi (PAPPL would log an error at every registration).
+  const bool loopbackOnly = pc.listen.rfind("127.", 0) == 0 || pc.listen.rfind("[::1]", 0) == 0;
+  const bool avahi = fs::exists("/run/avahi-daemon/socket", ec);
+  if (loopbackOnly || !avahi) o.args.push_back("--no-dnssd");
+  spdlog::info("printer: ipp://{}/ipp/print{}", pc.listen,
+               loopbackOnly ? " (loopback only, not announced)"
+                            : (avahi ? ", announced by DNS-SD" : ", not announced (no Avahi)"));
+  p.printer = std::make_unique<PrinterSupervisor>(std::move(o));
+  if (!p.printer->start()) {
+    return core::makeError("missing_printer",
+                           "[print] enabled, but the printer cannot start: " + p.printer->why());
+  }
+  p.printerStarted = true;
+  return {};
+}
+
+Application::PrinterHealth Application::printerHealth() const {
+  PrinterHealth h;
+  h.enabled = config_.print.enabled;
+  if (parts_ && parts_->printer) {
+    h.running = parts_->printer->running();
+    if (!h.running) h.why = parts_->printer->why();
+  } else if (h.enabled) {
+    h.why = "not started";
+  }
+  return h;
+}
+
 bool Application::stop() {
   if (stopped_) return clean_;
   stopped_ = true;
   auto& p = *parts_;
+  // The printer first and beside everything else: no new print jobs, and its 2 s until SIGKILL
+  // overlap the other steps instead of adding to them.
+  std::optional<BoundedStop> printer;
+  if (p.printerStarted) {
+    const auto kill = budgets_.printerKill;
+    printer.emplace("the printer", budgets_.printer, [&p, kill] { p.printer->stop(kill); });
+  }
   if (p.httpStarted) {
     std::error_code ec;
     fs::remove(fs::path(config_.dataDir) / "http-url", ec);
@@ -346,6 +423,7 @@ bool Application::stop() {
     // The inner budget leaves the worker's join room inside the step's own.
     step("the mail outbox", budget, [&p, budget] { p.mail->stopOutbox(budget * 2 / 3); });
   }
+  if (printer && !printer->wait()) clean_ = false;
   if (clean_) spdlog::info("vfaxd: stopped");
   return clean_;
 }

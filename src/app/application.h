@@ -26,6 +26,10 @@ struct StopBudgets {
   std::chrono::milliseconds telephony{2400};
   std::chrono::milliseconds scheduler{400};
   std::chrono::milliseconds mailOutbox{500};
+  /// vfax-printer: SIGTERM at the start of the stop, SIGKILL after 2 s; it runs beside the
+  /// other steps and is waited for at their end.
+  std::chrono::milliseconds printerKill{2000};
+  std::chrono::milliseconds printer{2300};
 };
 /// From a stop signal to the forced exit: the last resort when a step hangs outside its budget
 /// (a destructor, the start). Longer than the budgets together, shorter than 5 s.
@@ -52,15 +56,29 @@ class Application {
   /// http://ADDR:PORT of the API once started.
   const std::string& url() const { return url_; }
 
+  /// The secret vfax-printer sends in X-Vfax-Printer on vfaxd's internal print routes: fresh
+  /// random at each start of vfaxd (64 hex digits), made before the API starts.
+  const std::string& printerSecret() const { return printerSecret_; }
+
+  /// [print] enabled: whether vfax-printer runs now, and why not when it does not.
+  struct PrinterHealth {
+    bool enabled = false;
+    bool running = false;
+    std::string why;
+  };
+  PrinterHealth printerHealth() const;
+
  private:
   struct Parts;
 
   core::Result<void> startAll(const std::function<bool()>& stopRequested);
+  core::Result<void> startPrinter(int apiPort);
 
   Config config_;
   StopBudgets budgets_;
   std::unique_ptr<Parts> parts_;
   std::string url_;
+  std::string printerSecret_;
   bool stopped_ = false;
   bool clean_ = true;
 };

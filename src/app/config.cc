@@ -1,13 +1,16 @@
 #include "app/config.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "print/options.h"
 #include "trunks/iax2/settings.h"
 
 namespace vfax::app {
@@ -244,6 +247,65 @@ void readMail(Reader& r, Config& c) {
   }
 }
 
+// [print]: vfax-printer's settings, checked here so that a mistake stops vfaxd at start rather
+// than making the child fail again and again.
+void readPrint(Reader& r, Config& c) {
+  const auto* t = r.section("print");
+  auto& p = c.print;
+  r.get(t, "print", "enabled", p.enabled);
+  r.get(t, "print", "listen", p.listen);
+  r.get(t, "print", "tls_cert", p.tlsCert);
+  r.get(t, "print", "tls_key", p.tlsKey);
+  r.get(t, "print", "anonymous_device", p.anonymousDevice);
+  r.get(t, "print", "log_level", p.logLevel);
+  r.known("print", "anonymous_allow");
+  if (t) {
+    if (const auto* n = t->get("anonymous_allow")) {
+      const auto* list = n->as_array();
+      if (!list) {
+        throw std::runtime_error(
+            "config: [print] anonymous_allow must be a list of addresses, e.g. [\"127.0.0.1\"]");
+      }
+      p.anonymousAllow.clear();
+      for (const auto& item : *list) {
+        const auto* s = item.as_string();
+        if (!s) throw std::runtime_error("config: [print] anonymous_allow must list strings");
+        const std::string a = s->get();
+        unsigned char buf[16];
+        if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1) {
+          throw std::runtime_error("config: [print] anonymous_allow: '" + a +
+                                   "' is not a numeric IPv4 or IPv6 address");
+        }
+        p.anonymousAllow.push_back(a);
+      }
+    }
+  }
+  std::string address;
+  int port = 0;
+  if (auto err = print::parseListen(p.listen, address, port); !err.empty()) {
+    throw std::runtime_error("config: [print] listen " + err);
+  }
+  if (p.tlsCert.empty() != p.tlsKey.empty()) {
+    throw std::runtime_error("config: [print] tls_cert and tls_key go together");
+  }
+  for (const auto* f : {&p.tlsCert, &p.tlsKey}) {
+    if (!f->empty() && ::access(f->c_str(), R_OK) != 0) {
+      throw std::runtime_error("config: [print] cannot read " + *f);
+    }
+  }
+  const auto& ext = p.anonymousDevice;
+  if (!ext.empty() &&
+      (ext.size() > 15 || ext.find_first_not_of("0123456789") != std::string::npos)) {
+    throw std::runtime_error(
+        "config: [print] anonymous_device must be a device's extension (1 to 15 digits), got '" +
+        ext + "'");
+  }
+  if (p.logLevel != "debug" && p.logLevel != "info" && p.logLevel != "warn" &&
+      p.logLevel != "error") {
+    throw std::runtime_error("config: [print] log_level must be debug, info, warn or error");
+  }
+}
+
 }  // namespace
 
 void parseHttpAddress(const std::string& text, Config& config, const std::string& what) {
@@ -414,6 +476,7 @@ Config loadConfig(const std::string& file) {
 
   readIax2(r, c);
   readMail(r, c);
+  readPrint(r, c);
 
   r.checkUnknown();
   return c;

@@ -3,11 +3,26 @@
 // Every key is documented in docs/vfaxd.example.toml.
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/service.h"
 #include "trunks/iax2/iax2_trunk.h"
 
 namespace vfax::app {
+
+/// [print]: the Print-to-Fax printer (vfax-printer, a child process of vfaxd; src/print/).
+struct PrintConfig {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:8631";  // ADDR:PORT, numeric ("[::1]:8631", "0.0.0.0:8631")
+  std::string tlsCert;                    // PEM files; both or neither. Neither: a self-signed
+  std::string tlsKey;                     // certificate made on the first TLS connection
+  /// A device's extension: jobs without credentials from an `anonymousAllow` address go to it.
+  /// Empty: every job needs a user name and password.
+  std::string anonymousDevice;
+  /// Numeric IPv4/IPv6 addresses (exact match with the printing client's address).
+  std::vector<std::string> anonymousAllow = {"127.0.0.1", "::1"};
+  std::string logLevel = "info";  // vfax-printer's own: debug | info | warn | error
+};
 
 struct Config {
   std::string dataDir = "./var";
@@ -46,6 +61,8 @@ struct Config {
   // [smtp], [mailbox], [mail]: mail gateway settings by their flat keys (smtp_host, mailbox_user,
   // language, ...; see mail/mail_settings.h). Changes through the API override them.
   std::map<std::string, std::string> mail;
+
+  PrintConfig print;  // [print]
 
   // [iax2]: the IAX2 trunk, on when the section is present (enabled = false turns it off).
   bool iax2Section = false;
