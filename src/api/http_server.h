@@ -54,6 +54,9 @@ struct ApiOptions {
   /// a FaxObserver before it starts; null: no /events route). Its options hold the stream limits;
   /// the server's thread pool gets a worker per stream on top of the ordinary ones.
   EventHub* events = nullptr;
+  /// More reasons for /healthz to say "degraded" (the printer not running); called per request,
+  /// must be quick and thread-safe. Empty: none.
+  std::function<std::vector<std::string>()> healthReasons;
 };
 
 class HttpServer {

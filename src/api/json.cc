@@ -206,12 +206,14 @@ Json toJson(const core::LineStatus& l, const std::vector<core::TrunkStatus>& tru
   return out;
 }
 
-Json healthJson(const std::vector<core::TrunkStatus>& trunks) {
+Json healthJson(const std::vector<core::TrunkStatus>& trunks,
+                const std::vector<std::string>& extra) {
   Json reasons = Json::array();
   for (const auto& t : trunks) {
     if (t.up) continue;
     reasons.push_back("trunk " + t.name + ": " + (t.reason.empty() ? "not up" : t.reason));
   }
+  for (const auto& r : extra) reasons.push_back(r);
   if (reasons.empty()) return {{"status", "ok"}};
   return {{"status", "degraded"}, {"reasons", std::move(reasons)}};
 }

@@ -44,7 +44,9 @@ Json toJson(const core::TrunkStatus& t);
 /// GET /healthz: `{"status": "ok"}`, or `{"status": "degraded", "reasons": [...]}` with one
 /// sentence per trunk that is not up. Degraded is still HTTP 200: vfaxd lives and keeps every
 /// job (they wait for the trunk), so a liveness probe must not restart it.
-Json healthJson(const std::vector<core::TrunkStatus>& trunks);
+/// `extra`: further reasons to be degraded ("printer: ..."), from ApiOptions::healthReasons.
+Json healthJson(const std::vector<core::TrunkStatus>& trunks,
+                const std::vector<std::string>& extra = {});
 
 /// PUT /settings body -> the string map Service::updateSettings takes. Numbers become decimal
 /// strings, lists (arrays of strings, or null) comma-separated strings; anything else is

@@ -296,7 +296,10 @@ core::Result<int> HttpServer::start() {
   });
 
   auto health = [&ctx](const httplib::Request&, httplib::Response& res) {
-    detail::replyJson(res, 200, healthJson(ctx.trunks()));
+    detail::replyJson(
+        res, 200,
+        healthJson(ctx.trunks(), ctx.options.healthReasons ? ctx.options.healthReasons()
+                                                           : std::vector<std::string>{}));
   };
   server->Get("/healthz", health);
   server->Get("/api/v1/healthz", health);

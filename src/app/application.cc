@@ -310,6 +310,11 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.mail = p.mailApi.get();
   apiOptions.iax2 = p.iax2Api.get();
   apiOptions.events = p.events.get();
+  apiOptions.healthReasons = [this]() -> std::vector<std::string> {
+    const auto h = printerHealth();
+    if (!h.enabled || h.running) return {};
+    return {"printer: " + (h.why.empty() ? std::string("not running") : h.why)};
+  };
   p.http = std::make_unique<api::HttpServer>(*p.service, apiOptions);
   auto port = p.http->start();
   if (!port) return port.error();  // it names the address and port

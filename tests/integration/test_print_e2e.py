@@ -69,6 +69,7 @@ class PrintE2ETest(VfaxTestCase):
         pid = self.printer_pid(d)
         rc, out = ipptool(self.uri, "/usr/share/cups/ipptool/get-printer-attributes.test")
         self.assertEqual(rc, 0, out)
+        self.assertEqual(d.request("GET", "/healthz", auth=False)[1], {"status": "ok"})
         # The secret travels in the environment, never on the command line.
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().decode(errors="replace")
@@ -99,6 +100,18 @@ class PrintE2ETest(VfaxTestCase):
         self.wait_listening()
         rc, out = ipptool(self.uri, "/usr/share/cups/ipptool/get-printer-attributes.test")
         self.assertEqual(rc, 0, out)
+
+    def test_healthz_says_when_the_printer_cannot_run(self):
+        # Its port taken by someone else: the printer exits at each start, and /healthz says so.
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        self.addCleanup(blocker.close)
+        port = blocker.getsockname()[1]
+        d = self.daemon({"print": {"enabled": True, "listen": f"127.0.0.1:{port}"}})
+        health = d.wait_for(lambda: (h := d.request("GET", "/healthz", auth=False)[1])["status"] == "degraded" and h,
+                            60, "/healthz degraded")
+        self.assertTrue(any(r.startswith("printer: ") for r in health["reasons"]), health)
 
     def test_the_printer_ends_when_vfaxd_is_killed(self):
         d = self.start()
