@@ -11,8 +11,6 @@
 
 namespace vfax::api::detail {
 
-namespace {
-
 // Reads and discards the rest of a body we refuse, so that the client gets our reply instead of
 // a connection reset. Only called for bodies within the size limit.
 void drain(const httplib::Request& req, const httplib::ContentReader& reader) {
@@ -65,6 +63,8 @@ std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Reques
   }
   return std::move(*collector);
 }
+
+namespace {
 
 void submit(Context& ctx, const httplib::Request& req, httplib::Response& res,
             const httplib::ContentReader& reader) {
