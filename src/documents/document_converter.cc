@@ -8,8 +8,10 @@
 #include <atomic>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "documents/child_process.h"
@@ -275,6 +277,225 @@ core::Result<int> DocumentConverter::renderPage(const std::string& pdf, int inde
                                       " (the fax has " + std::to_string(n) + ").");
   }
   return n;
+}
+
+namespace {
+
+std::string percentDecode(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      unsigned value = 0;
+      const auto [end, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, value, 16);
+      if (ec == std::errc() && end == s.data() + i + 3) {
+        out.push_back(static_cast<char>(value));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+// "key=value key=value" after the line's first word.
+std::map<std::string, std::string> lineFields(const std::string& line) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(line);
+  std::string token;
+  while (in >> token) {
+    const std::size_t eq = token.find('=');
+    if (eq != std::string::npos) out[token.substr(0, eq)] = token.substr(eq + 1);
+  }
+  return out;
+}
+
+int toInt(const std::string& s) {
+  int v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+std::vector<FieldBox> parseBoxes(const std::string& text) {
+  std::vector<FieldBox> out;
+  std::istringstream in(text);
+  std::string one;
+  while (std::getline(in, one, ';')) {
+    FieldBox b;
+    if (std::sscanf(one.c_str(), "%d:%f,%f,%f,%f", &b.page, &b.x0, &b.y0, &b.x1, &b.y1) == 5) {
+      out.push_back(b);
+    }
+  }
+  return out;
+}
+
+FieldKind kindFromName(const std::string& name) {
+  if (name == "tag") return FieldKind::kTag;
+  if (name == "notify") return FieldKind::kNotify;
+  if (name == "prio") return FieldKind::kPriority;
+  return FieldKind::kNumber;
+}
+
+// ".partPID-N": a temporary name beside the output, unique in this process.
+std::string partSuffix() {
+  static std::atomic<unsigned> counter{0};
+  return ".part" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
+// PWG raster ("RaS2") and Apple raster ("UNIRAST"): what IPP Everywhere clients send. Not
+// opened here: they carry no text.
+const char* rasterType(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[8] = {};
+  in.read(head, sizeof head);
+  if (in.gcount() >= 4 && std::memcmp(head, "RaS2", 4) == 0) return "pwg-raster";
+  if (in.gcount() >= 8 && std::memcmp(head, "UNIRAST", 8) == 0) return "apple-raster";
+  return nullptr;
+}
+
+}  // namespace
+
+core::Result<PrintScan> DocumentConverter::scanPrintFields(const std::string& path,
+                                                           const PrintScanOptions& options) {
+  // The patterns are the admin's: their errors come first and say so.
+  if (auto compiled = compileFieldPatterns(options.patterns); !compiled) return compiled.error();
+  PrintScan scan;
+  if (const char* raster = rasterType(path)) {
+    scan.type = raster;
+    return scan;
+  }
+  auto type = sniffFile(path);
+  if (!type) return type.error();
+  scan.type = typeName(*type);
+  if (*type == DocType::kText || *type == DocType::kHtml) {
+    return makeError("unsupported_type",
+                     "Print jobs are read for control fields as PDF, PostScript or raster; this "
+                     "one is plain text or HTML.");
+  }
+  if (*type != DocType::kPdf && renderedByMupdf(*type)) {  // images: count the pages only
+    std::vector<std::string> args = baseArgs(options_);
+    args.push_back("probe");
+    args.push_back(path);
+    const ChildResult r = runChild(args, options_.probeTimeout);
+    if (!r.exited || r.exitCode != 0) return errorFromChild(r);
+    scan.pages = toInt(field(r.out, "pages"));
+    return scan;
+  }
+  std::string pdf = path;
+  std::string workDir;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code e;
+      if (!dir.empty()) std::filesystem::remove_all(dir, e);
+    }
+  } cleanup;
+  if (*type != DocType::kPdf) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "vfax-print-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return makeError("conversion_failed", "Cannot create a work folder for the conversion.");
+    }
+    workDir = cleanup.dir = pattern;
+    auto converted = toPdf(path, static_cast<int>(*type), workDir, 0);
+    if (!converted) return converted.error();
+    pdf = *converted;
+  }
+  std::vector<std::string> args = baseArgs(options_);
+  for (const std::string& p : options.patterns) args.push_back("--pattern=" + p);
+  std::string tmp;
+  if (!options.redactedPdf.empty()) {
+    tmp = options.redactedPdf + partSuffix();
+    args.push_back("--redact-to=" + tmp);
+  }
+  args.push_back("fields");
+  args.push_back(pdf);
+  const ChildResult r = runChild(args, options_.timeout, 4u << 20);
+  if (!r.exited || r.exitCode != 0) {
+    if (!tmp.empty()) std::remove(tmp.c_str());
+    return errorFromChild(r);
+  }
+  scan.hasText = true;
+  std::istringstream out(r.out);
+  std::string line;
+  bool header = false;
+  while (std::getline(out, line)) {
+    const auto kv = lineFields(line);
+    if (line.rfind("type=", 0) == 0) {
+      scan.pages = toInt(kv.count("pages") ? kv.at("pages") : "");
+      header = true;
+    } else if (line.rfind("field ", 0) == 0) {
+      PrintField f;
+      auto get = [&](const char* key) {
+        const auto it = kv.find(key);
+        return it == kv.end() ? std::string() : percentDecode(it->second);
+      };
+      f.kind = kindFromName(get("kind"));
+      f.dialect = get("dialect");
+      f.page = toInt(get("page"));
+      f.value = get("value");
+      f.text = get("text");
+      f.problem = get("problem");
+      f.boxes = parseBoxes(get("boxes"));
+      scan.fields.push_back(std::move(f));
+    } else if (line.rfind("warning ", 0) == 0) {
+      scan.warnings.push_back(percentDecode(kv.count("text") ? kv.at("text") : ""));
+    } else if (line.rfind("redacted=", 0) == 0) {
+      scan.whiteBoxes = toInt(kv.count("whiteboxes") ? kv.at("whiteboxes") : "");
+      scan.textKept = kv.count("textkept") && kv.at("textkept") == "1";
+      scan.redacted = true;
+    }
+  }
+  if (!header || scan.pages <= 0 || (!tmp.empty() && !scan.redacted)) {
+    if (!tmp.empty()) std::remove(tmp.c_str());
+    return makeError("conversion_failed", "The document converter gave no result for the job.");
+  }
+  if (!tmp.empty() && std::rename(tmp.c_str(), options.redactedPdf.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return makeError("conversion_failed", "The redacted job could not be stored.");
+  }
+  for (const std::string& w : scan.warnings) spdlog::warn("documents: print job {}: {}", path, w);
+  return scan;
+}
+
+core::Result<int> DocumentConverter::redactFields(const std::string& in, const std::string& out,
+                                                  const std::vector<FieldBox>& boxes) {
+  const std::string tmp = out + partSuffix();
+  std::vector<std::string> args = baseArgs(options_);
+  args.push_back("redact");
+  args.push_back(in);
+  args.push_back(tmp);
+  for (const FieldBox& b : boxes) {
+    char one[128];
+    std::snprintf(one, sizeof one, "%d:%.3f,%.3f,%.3f,%.3f", b.page, b.x0, b.y0, b.x1, b.y1);
+    args.emplace_back(one);
+  }
+  const ChildResult r = runChild(args, options_.timeout);
+  if (!r.exited || r.exitCode != 0) {
+    std::remove(tmp.c_str());
+    return errorFromChild(r);
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return makeError("conversion_failed", "The redacted document could not be stored.");
+  }
+  return toInt(field(r.out, "redacted"));
+}
+
+core::Result<int> DocumentConverter::extractPages(const std::string& in, const std::string& out,
+                                                  int first, int last) {
+  const std::string tmp = out + partSuffix();
+  std::vector<std::string> args = baseArgs(options_);
+  args.insert(args.end(), {"pages", in, tmp, std::to_string(first), std::to_string(last)});
+  const ChildResult r = runChild(args, options_.timeout);
+  if (!r.exited || r.exitCode != 0) {
+    std::remove(tmp.c_str());
+    return errorFromChild(r);
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return makeError("conversion_failed", "The pages could not be stored.");
+  }
+  return toInt(field(r.out, "pages"));
 }
 
 void DocumentConverter::fillCoverPage(const core::Fax& fax, const std::string& sender,

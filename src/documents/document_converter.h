@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/documents.h"
+#include "documents/print_fields.h"
 
 namespace vfax::documents {
 
@@ -36,6 +37,31 @@ struct ConverterOptions {
   int thumbnailWidth = 200;  // px
 };
 
+/// What scanPrintFields() should do besides finding the fields.
+struct PrintScanOptions {
+  /// The admin's extra field patterns (see compileFieldPatterns()); a bad one fails the scan
+  /// with `bad_pattern` before the job is opened.
+  std::vector<std::string> patterns;
+  /// When set and the job has text (PDF, PostScript, office documents): the job as a PDF with
+  /// every field found (usable or not) blanked out is written here, to be faxed instead of the
+  /// job. Not written for raster jobs (nothing to blank; fax the job itself).
+  std::string redactedPdf;
+};
+
+/// The control fields of a print job (README.md, "Print-to-Fax control fields").
+struct PrintScan {
+  std::string type;      // "pdf", "postscript", "png", "pwg-raster", "apple-raster", ...
+  int pages = 0;         // the job's pages; 0 for PWG/Apple raster (not opened here)
+  bool hasText = false;  // false: a raster job, which has no fields
+  std::vector<PrintField> fields;
+  std::vector<std::string> warnings;  // pattern limits hit, too many fields on a page
+  bool redacted = false;              // PrintScanOptions::redactedPdf was written
+  int whiteBoxes = 0;  // fields painted over because MuPDF's redaction left text behind
+  /// Redaction would have taken text beside the fields, so they were painted over instead: the
+  /// fax page shows no field, but the PDF's text still holds it.
+  bool textKept = false;
+};
+
 class DocumentConverter : public core::Documents {
  public:
   explicit DocumentConverter(ConverterOptions options);
@@ -52,6 +78,23 @@ class DocumentConverter : public core::Documents {
   void fillCoverPage(const core::Fax& fax, const std::string& sender,
                      const core::Settings& settings, core::Millis now,
                      const std::string& templatesDir, core::ConvertRequest* req) override;
+
+  /// Reads a print job's control fields in the vfax-convert child (PostScript through
+  /// Ghostscript and office documents through LibreOffice first) and, if asked, writes the job
+  /// with the fields blanked out. Raster jobs (TIFF, PNG, JPEG, GIF, BMP, PWG and Apple raster)
+  /// give no fields. Errors: those of toFax() for the document, `bad_pattern`,
+  /// `too_many_fields` (over 2,000 in one job), and
+  /// `unsupported_type` for plain text and HTML.
+  core::Result<PrintScan> scanPrintFields(const std::string& path, const PrintScanOptions& options);
+  /// Writes the PDF `in` to `out` with the glyphs in `boxes` removed (and, where that leaves
+  /// text behind, painted over in white), in the child. Returns the number of boxes applied.
+  core::Result<int> redactFields(const std::string& in, const std::string& out,
+                                 const std::vector<FieldBox>& boxes);
+
+  /// Writes pages [first, last] (from 1) of the PDF `in` to `out`, in the child: one letter of
+  /// a mail-merge job (PlannedFax). Returns the number of pages.
+  core::Result<int> extractPages(const std::string& in, const std::string& out, int first,
+                                 int last);
 
   /// The path of `program` (as is when it has a slash, else searched in PATH); "" if not found.
   static std::string findProgram(const std::string& program);

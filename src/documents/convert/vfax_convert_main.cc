@@ -8,6 +8,15 @@
 //   vfax-convert [limits] [--cover=COVER.html] tofax OUT.tif IN...
 //   vfax-convert [limits] probe IN
 //   vfax-convert [limits] exec PROGRAM ARG...   (Ghostscript, LibreOffice: run under our limits)
+//   vfax-convert [limits] [--pattern=REGEX]... [--redact-to=OUT.pdf] fields IN.pdf
+//   vfax-convert [limits] redact IN.pdf OUT.pdf PAGE:X0,Y0,X1,Y1...
+//   vfax-convert [limits] pages IN.pdf OUT.pdf FIRST LAST      (one letter of a mail merge)
+//
+// `fields` prints "type=pdf pages=N fields=K", then one line per field
+// "field kind=K dialect=D page=P value=V text=T problem=P boxes=P:X0,Y0,X1,Y1;..." and one per
+// warning "warning text=T" (values percent-encoded), and with --redact-to writes the PDF with
+// every field found blanked out ("redacted=N whiteboxes=M textkept=0|1"). `redact` blanks the given
+// boxes.
 //
 // The cover is HTML whose {{pages}} is still open: only here is the page count known.
 #include <fcntl.h>
@@ -27,6 +36,8 @@
 
 #include "documents/convert/sandbox.h"
 #include "documents/fax_tiff.h"
+#include "documents/print_fields.h"
+#include "documents/print_text.h"
 #include "documents/render.h"
 
 namespace {
@@ -112,13 +123,174 @@ std::string fillPages(const std::string& tmpl, int pages) {
   return out;
 }
 
+std::string percentEncode(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+        c == '.' || c == '_' || c == '~' || c == '@' || c == '+') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+bool writeAll(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// "P:X0,Y0,X1,Y1"
+bool parseBox(const char* text, vfax::documents::FieldBox* box) {
+  char tail = 0;
+  return std::sscanf(text, "%d:%f,%f,%f,%f%c", &box->page, &box->x0, &box->y0, &box->x1, &box->y1,
+                     &tail) == 5;
+}
+
+// More would not fit the parent's capture of our output; no real job comes near.
+constexpr std::size_t kMaxJobFields = 2000;
+
+// The `fields` and `redact` commands (Print-to-Fax control fields).
+int printFields(const std::string& command, int argc, char** argv, int i, int maxPages,
+                const std::vector<std::string>& patterns, const std::string& redactTo) {
+  namespace d = vfax::documents;
+  const bool redactOnly = command == "redact";
+  if (command == "pages") {
+    int first = 0, last = 0;
+    if (i + 4 != argc || std::sscanf(argv[i + 2], "%d", &first) != 1 ||
+        std::sscanf(argv[i + 3], "%d", &last) != 1) {
+      return fail("conversion_failed", "vfax-convert: usage: pages IN.pdf OUT.pdf FIRST LAST");
+    }
+    MappedFile file;
+    if (!file.open(argv[i])) return fail("corrupt_file", "The file cannot be read.");
+    if (file.size == 0) return fail("empty_file", "The file is empty.");
+    const std::string out = argv[i + 1];
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return fail("conversion_failed", "Cannot create " + out + ".");
+    d::SandboxState sandbox;
+    if (!d::enterSandbox(&sandbox)) {
+      ::close(fd);
+      return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+    }
+    auto pdf = d::extractPdfPages(file.bytes(), first, last);
+    d::leaveSandbox(sandbox);
+    const bool ok = pdf && writeAll(fd, *pdf);
+    ::close(fd);
+    if (!ok) {
+      ::unlink(out.c_str());
+      return pdf ? fail("conversion_failed", "The pages cannot be written.") : fail(pdf.error());
+    }
+    std::printf("pages=%d\n", last - first + 1);
+    return 0;
+  }
+  if ((!redactOnly && i + 1 != argc) || (redactOnly && i + 2 > argc)) {
+    return fail("conversion_failed",
+                "vfax-convert: usage: fields IN.pdf | redact IN.pdf OUT.pdf PAGE:X0,Y0,X1,Y1...");
+  }
+  auto compiled = d::compileFieldPatterns(patterns);
+  if (!compiled) return fail(compiled.error());
+  MappedFile file;
+  if (!file.open(argv[i])) return fail("corrupt_file", "The file cannot be read.");
+  if (file.size == 0) return fail("empty_file", "The file is empty.");
+  std::vector<d::FieldBox> boxes;
+  std::string out = redactTo;
+  if (redactOnly) {
+    out = argv[i + 1];
+    for (int b = i + 2; b < argc; ++b) {
+      d::FieldBox box;
+      if (!parseBox(argv[b], &box)) {
+        return fail("conversion_failed", std::string("vfax-convert: bad box ") + argv[b]);
+      }
+      boxes.push_back(box);
+    }
+  }
+  int outFd = -1;
+  if (!out.empty()) {
+    outFd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (outFd < 0) return fail("conversion_failed", "Cannot create " + out + ".");
+  }
+  struct Close {
+    int fd;
+    ~Close() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closeOut{outFd};
+  d::SandboxState sandbox;
+  if (!d::enterSandbox(&sandbox))
+    return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+  struct Leave {
+    const d::SandboxState& s;
+    ~Leave() { d::leaveSandbox(s); }
+  } leave{sandbox};
+  if (!redactOnly) {
+    auto pages = d::readPdfText(file.bytes(), maxPages);
+    if (!pages) return fail(pages.error());
+    std::vector<d::PrintField> fields;
+    std::vector<std::string> warnings;
+    for (std::size_t p = 0; p < pages->size(); ++p) {
+      const int number = static_cast<int>(p + 1);
+      auto found = d::findPageFields(number, (*pages)[p].drawn, *compiled);
+      d::addUnseenFields(&found, d::findPageFields(number, (*pages)[p].rows, *compiled));
+      for (auto& f : found.fields) fields.push_back(std::move(f));
+      for (auto& w : found.warnings) warnings.push_back(std::move(w));
+      if (fields.size() > kMaxJobFields) {
+        return fail("too_many_fields", "The print job has more than " +
+                                           std::to_string(kMaxJobFields) + " control fields.");
+      }
+    }
+    std::printf("type=pdf pages=%zu fields=%zu\n", pages->size(), fields.size());
+    for (const d::PrintField& f : fields) {
+      std::string list;
+      for (const d::FieldBox& b : f.boxes) {
+        char one[128];
+        std::snprintf(one, sizeof one, "%s%d:%.2f,%.2f,%.2f,%.2f", list.empty() ? "" : ";", b.page,
+                      b.x0, b.y0, b.x1, b.y1);
+        list += one;
+        boxes.push_back(b);
+      }
+      std::printf("field kind=%s dialect=%s page=%d value=%s text=%s problem=%s boxes=%s\n",
+                  d::fieldKindName(f.kind), percentEncode(f.dialect).c_str(), f.page,
+                  percentEncode(f.value).c_str(), percentEncode(f.text).c_str(),
+                  percentEncode(f.problem).c_str(), list.c_str());
+    }
+    for (const std::string& w : warnings)
+      std::printf("warning text=%s\n", percentEncode(w).c_str());
+  }
+  if (outFd >= 0) {
+    auto redacted = d::redactPdf(file.bytes(), boxes);
+    if (!redacted) {
+      ::unlink(out.c_str());
+      return fail(redacted.error());
+    }
+    if (!writeAll(outFd, redacted->pdf)) {
+      ::unlink(out.c_str());
+      return fail("conversion_failed", "The redacted document cannot be written.");
+    }
+    std::printf("redacted=%d whiteboxes=%d textkept=%d\n", redacted->redacted, redacted->whiteBoxes,
+                redacted->textKept ? 1 : 0);
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   unsigned long long maxPages = 200, maxOutput = 64ull << 20, memory = 1024ull << 20, cpu = 120,
                      stallMs = 0;
   bool fine = true;
-  std::string coverPath;
+  std::string coverPath, redactTo;
+  std::vector<std::string> patterns;
   int i = 1;
   for (; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -129,6 +301,10 @@ int main(int argc, char** argv) {
       fine = false;
     } else if (a.substr(0, 8) == "--cover=") {
       coverPath = std::string(a.substr(8));
+    } else if (a.substr(0, 10) == "--pattern=") {
+      patterns.emplace_back(a.substr(10));
+    } else if (a.substr(0, 12) == "--redact-to=") {
+      redactTo = std::string(a.substr(12));
     } else if (!number(a, "--max-pages=", &maxPages) && !number(a, "--max-output=", &maxOutput) &&
                !number(a, "--memory=", &memory) && !number(a, "--cpu=", &cpu) &&
                !number(a, "--stall-ms=", &stallMs)) {
@@ -149,6 +325,12 @@ int main(int argc, char** argv) {
     if (i >= argc) return fail("conversion_failed", "vfax-convert exec: no program given");
     ::execvp(argv[i], argv + i);
     return fail("missing_converter", std::string("The program ") + argv[i] + " cannot be run.");
+  }
+
+  if (command == "fields" || command == "redact" || command == "pages") {
+    return printFields(command, argc, argv, i,
+                       static_cast<int>(std::min<unsigned long long>(maxPages, 10000)), patterns,
+                       redactTo);
   }
 
   RenderOptions options;
