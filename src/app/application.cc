@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "api/event_hub.h"
 #include "api/http_server.h"
 #include "app/admin_adapters.h"
+#include "app/print_adapters.h"
 #include "core/clock.h"
 #include "core/secrets.h"
 #include "core/service.h"
@@ -108,6 +110,8 @@ struct Application::Parts {
   std::unique_ptr<api::EventHub> events;  // observes the service: outlives it
   std::unique_ptr<core::Service> service;
   std::unique_ptr<mail::MailGateway> mail;
+  std::unique_ptr<PrintDocumentsAdapter> printDocuments;
+  std::unique_ptr<core::PrintIntake> printIntake;
   std::unique_ptr<MailAdminAdapter> mailApi;
   std::unique_ptr<Iax2AdminAdapter> iax2Api;
   std::unique_ptr<api::HttpServer> http;
@@ -229,6 +233,12 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   config_.service.dataDir = config_.dataDir;
   // Previews are converted like jobs: as many at once as there are conversion workers.
   config_.service.previewConversions = config_.service.conversionWorkers;
+  // Tests only: a shorter hour for print_hold_hours, so that a held job expires while they wait.
+  if (const char* h = std::getenv("VFAX_TEST_HOLD_HOUR_MS"); h != nullptr && std::atoll(h) > 0) {
+    config_.service.holdHour = std::atoll(h);
+    spdlog::warn("VFAX_TEST_HOLD_HOUR_MS: an hour of print_hold_hours lasts {} ms",
+                 config_.service.holdHour);
+  }
   p.service = std::make_unique<core::Service>(*p.store, *p.converter, *p.telephony, p.clock,
                                               config_.service);
   // The mail gateway observes every fax from the first state change on (recovery included).
@@ -238,6 +248,20 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     return core::makeError(r.error().code, "mail: " + r.error().message);
   }
   p.service->addObserver(p.mail.get());
+  // Print-to-Fax intake: fields read by the converter, refusals told by mail.
+  p.printDocuments = std::make_unique<PrintDocumentsAdapter>(*p.converter);
+  p.service->setFieldPatternCheck(
+      [docs = p.printDocuments.get()](const std::vector<std::string>& patterns) {
+        return docs->checkPatterns(patterns);
+      });
+  p.printIntake = std::make_unique<core::PrintIntake>(
+      *p.service, *p.printDocuments, (fs::path(config_.dataDir) / "print-intake").string());
+  fs::remove_all(fs::path(config_.dataDir) / "print-intake", ec);  // jobs cut by a crash
+  p.printIntake->setRefusalMail([mail = p.mail.get()](const std::string& to,
+                                                      const std::string& jobName,
+                                                      const core::Error& reason) {
+    mail->sendPrintRefusal(to, jobName, reason);
+  });
   // The web page's live events (GET /api/v1/events) see every fax from the start on.
   p.events = std::make_unique<api::EventHub>(api::EventHubOptions{
       .maxStreams = config_.maxEventStreams, .maxStreamsPerUser = 8, .maxQueued = 512});
@@ -298,6 +322,8 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.mail = p.mailApi.get();
   apiOptions.iax2 = p.iax2Api.get();
   apiOptions.events = p.events.get();
+  apiOptions.printIntake = p.printIntake.get();
+  apiOptions.print = printApiOptionsFromEnvironment();
   p.http = std::make_unique<api::HttpServer>(*p.service, apiOptions);
   auto port = p.http->start();
   if (!port) return port.error();  // it names the address and port
