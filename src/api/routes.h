@@ -84,7 +84,8 @@ void addPrintRoutes(httplib::Server& server, Context& ctx);
 /// the reply is written and the answer is null.
 std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Request& req,
                                              httplib::Response& res,
-                                             const httplib::ContentReader& reader);
+                                             const httplib::ContentReader& reader,
+                                             std::vector<std::string> textFields = {});
 /// Reads and discards the rest of a refused body.
 void drain(const httplib::Request& req, const httplib::ContentReader& reader);
 

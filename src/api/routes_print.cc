@@ -212,16 +212,10 @@ void printJob(Context& ctx, const httplib::Request& req, httplib::Response& res,
     drain(req, reader);
     return replyUnknownRoute(res);
   }
-  auto c = readForm(ctx, req, res, reader);
+  auto c = readForm(
+      ctx, req, res, reader,
+      {"format", "user", "anonymous_device", "job_name", "ipp_job_id", "address", "copies"});
   if (!c) return;
-  for (const auto& [key, value] : c->fields()) {
-    static const std::set<std::string> kKnown = {
-        "format", "user", "anonymous_device", "job_name", "ipp_job_id", "address", "copies"};
-    if (!kKnown.contains(key)) {
-      return replyError(
-          res, core::makeError("unknown_field", "unknown field '" + key + "' in a print job"));
-    }
-  }
   core::PrintJob job;
   for (const auto& f : c->files()) job.files.push_back(f.path);
   job.format = field(*c, "format");
