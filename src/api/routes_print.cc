@@ -6,7 +6,6 @@
 //                          ipp_job_id, address: the job becomes fax job(s) (core::PrintIntake)
 // Without the right secret (or with none configured) both answer 404 like a route that does not
 // exist, so that they reveal nothing to anyone else on the API's port.
-#include <arpa/inet.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +13,7 @@
 #include <cstring>
 #include <set>
 
+#include "api/address_match.h"
 #include "api/errors.h"
 #include "api/query.h"
 #include "api/routes.h"
@@ -34,61 +34,6 @@ bool printerSecretOk(const Context& ctx, const httplib::Request& req) {
   if (given.size() != secret.size()) return false;
   return sodium_memcmp(given.data(), secret.data(), secret.size()) == 0;
 }
-
-// An address as 16 bytes (IPv4 as IPv4-mapped IPv6), or nothing.
-std::optional<std::array<unsigned char, 16>> parseAddress(std::string s) {
-  if (s.size() > 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
-  if (auto pct = s.find('%'); pct != std::string::npos) s.resize(pct);  // fe80::1%eth0
-  std::array<unsigned char, 16> out{};
-  in_addr v4{};
-  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
-    out[10] = out[11] = 0xff;
-    std::memcpy(out.data() + 12, &v4, 4);
-    return out;
-  }
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, s.c_str(), &v6) == 1) {
-    std::memcpy(out.data(), &v6, 16);
-    return out;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-/// True when `address` is one of `allow` (addresses or CIDR networks, IPv4 or IPv6; an IPv4
-/// address also matches in its IPv4-mapped IPv6 form).
-bool printAddressAllowed(const std::string& address, const std::vector<std::string>& allow) {
-  const auto addr = parseAddress(address);
-  if (!addr) return false;
-  for (const auto& entry : allow) {
-    std::string net = entry;
-    int bits = -1;
-    if (auto slash = entry.find('/'); slash != std::string::npos) {
-      net = entry.substr(0, slash);
-      auto n = parseId(entry.substr(slash + 1));
-      if (!n && entry.substr(slash + 1) != "0") continue;
-      bits = n ? static_cast<int>(*n) : 0;
-    }
-    const auto base = parseAddress(net);
-    if (!base) continue;
-    const bool v4 = net.find(':') == std::string::npos;
-    if (bits < 0)
-      bits = 128;
-    else if (v4)
-      bits += 96;
-    if (bits > 128) continue;
-    bool match = true;
-    for (int i = 0; i < bits && match; ++i) {
-      const unsigned char mask = static_cast<unsigned char>(0x80 >> (i % 8));
-      match = ((*addr)[i / 8] & mask) == ((*base)[i / 8] & mask);
-    }
-    if (match) return true;
-  }
-  return false;
-}
-
-namespace {
 
 // The device of unauthenticated jobs, if set and known.
 core::Result<std::optional<core::Device>> anonymousDevice(Context& ctx) {
@@ -169,7 +114,7 @@ void authorizePrint(Context& ctx, const httplib::Request& req, httplib::Response
   if (!hasUser) {
     auto device = anonymousDevice(ctx);
     if (!device) return replyError(res, device.error());
-    if (!*device || !printAddressAllowed(address, ctx.options.print.anonymousAllow)) {
+    if (!*device || !addressAllowed(address, ctx.options.print.anonymousAllow)) {
       audit(ctx, printerCaller(address), "print.login_failed", "",
             "unauthenticated job from " + address);
       res.set_header("WWW-Authenticate", "Basic realm=\"vfax\"");
@@ -243,7 +188,7 @@ void printJob(Context& ctx, const httplib::Request& req, httplib::Response& res,
     if (!device) return replyError(res, device.error());
     auto id = parseId(anonField);
     if (!*device || !id || *id != (*device)->id ||
-        !printAddressAllowed(job.address, ctx.options.print.anonymousAllow)) {
+        !addressAllowed(job.address, ctx.options.print.anonymousAllow)) {
       return replyError(
           res, core::makeError("unauthorized", "this printer needs a username and password"));
     }
