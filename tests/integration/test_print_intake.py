@@ -38,6 +38,24 @@ def make_letter_pdf(path, pages):
         return f.read()
 
 
+def post_print_job(d, content, user=None, fields=None, secret=SECRET, ctype="application/pdf"):
+    """POST /api/v1/print/jobs as vfax-printer does (multipart, the printer secret)."""
+    boundary = "vfaxprint" + uuid.uuid4().hex
+    form = {"format": ctype, "job_name": "letter.pdf", "ipp_job_id": "7", "address": "127.0.0.1"}
+    if user is not None:
+        form["user"] = str(user)
+    form.update(fields or {})
+    parts = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode()
+             for k, v in form.items()]
+    parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"job\"\r\n"
+                 f"Content-Type: {ctype}\r\n\r\n".encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if secret is not None:
+        headers["X-Vfax-Printer"] = secret
+    return d.request("POST", "/api/v1/print/jobs", b"".join(parts), auth=False, headers=headers)
+
+
 LETTER = ["Dear customer,", "thank you for your order of the blue widgets.",
           "We deliver them on Friday.", "Kind regards, Example Ltd"]
 
@@ -79,21 +97,7 @@ class PrintIntake(VfaxTestCase):
         return d
 
     def print_job(self, d, content, user=None, fields=None, secret=SECRET, ctype="application/pdf"):
-        boundary = "vfaxprint" + uuid.uuid4().hex
-        form = {"format": ctype, "job_name": "letter.pdf", "ipp_job_id": "7",
-                "address": "127.0.0.1"}
-        if user is not None:
-            form["user"] = str(user)
-        form.update(fields or {})
-        parts = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode()
-                 for k, v in form.items()]
-        parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"job\"\r\n"
-                     f"Content-Type: {ctype}\r\n\r\n".encode() + content + b"\r\n")
-        parts.append(f"--{boundary}--\r\n".encode())
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        if secret is not None:
-            headers["X-Vfax-Printer"] = secret
-        return d.request("POST", "/api/v1/print/jobs", b"".join(parts), auth=False, headers=headers)
+        return post_print_job(d, content, user, fields, secret, ctype)
 
     def received(self, d, extension, count=1):
         return d.wait_for(lambda: (r := [f for f in d.faxes("in") if f["state"] == "received"
