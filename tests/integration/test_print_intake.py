@@ -292,6 +292,41 @@ class PrintIntake(VfaxTestCase):
                  for _ in range(8)]
         self.assertIn(429, codes)
 
+    def test_anonymous_device_from_allowed_addresses(self):
+        os.environ["VFAX_PRINT_ANONYMOUS_DEVICE"] = "100"
+        os.environ["VFAX_PRINT_ANONYMOUS_ALLOW"] = "127.0.0.1,192.168.7.0/24"
+        try:
+            d = self.start()
+        finally:
+            os.environ.pop("VFAX_PRINT_ANONYMOUS_DEVICE", None)
+            os.environ.pop("VFAX_PRINT_ANONYMOUS_ALLOW", None)
+        device = next(x for x in d.request("GET", "/api/v1/devices")[1]["devices"]
+                      if x["extension"] == "100")
+        auth = lambda address: d.request(  # noqa: E731
+            "POST", "/api/v1/print/authorize", {"address": address}, auth=False,
+            headers={"X-Vfax-Printer": SECRET})
+        for address in ("127.0.0.1", "::ffff:127.0.0.1", "192.168.7.20"):
+            status, body = auth(address)
+            self.assertEqual((status, body), (200, {"user": None, "device": device["id"]}), address)
+        status, body = auth("192.168.8.20")
+        self.assertEqual(status, 401, body)
+        # A job of the anonymous device: faxed with it, status mails to its address.
+        status, body = self.print_job(d, self.pdf("anon.pdf", [["@@+FAX:101@@"] + LETTER]),
+                                      fields={"anonymous_device": device["id"]})
+        self.assertEqual(status, 201, body)
+        job = body["faxes"][0]
+        self.assertEqual(job["device"], device["id"])
+        self.assertEqual(job["notify"], "rx100@example.test")
+        self.assertEqual(d.wait_final(job["id"])["state"], "done")
+        # Another device, or an address outside the list: refused.
+        status, body = self.print_job(d, self.pdf("anon2.pdf", [LETTER]),
+                                      fields={"anonymous_device": self.device["id"]})
+        self.assertEqual(status, 401, body)
+        status, body = self.print_job(d, self.pdf("anon3.pdf", [LETTER]),
+                                      fields={"anonymous_device": device["id"],
+                                              "address": "10.1.1.1"})
+        self.assertEqual(status, 401, body)
+
     def test_bad_input(self):
         d = self.start()
         status, err = self.print_job(d, b"%PDF-1.4\n1 0 obj <<\ngarbage", user=self.user["id"])
