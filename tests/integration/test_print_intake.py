@@ -231,6 +231,25 @@ class PrintIntake(VfaxTestCase):
         self.assertEqual(job["notify"], "boss@example.test")
         self.assertGreater(job["priority"], 0)
 
+    def test_admin_patterns(self):
+        d = self.start()
+        for bad in (["(?<bogus>[0-9]+)"], ["FAX=(?<number>[0-9]+"], ["x" * 2001], "not a list"):
+            status, err = d.request("PUT", "/api/v1/settings", {"print_field_patterns": bad})
+            self.assertEqual(status, 400, (bad, err))
+            self.assertEqual(err["error"]["code"], "invalid_setting")
+            self.assertIn("print_field_patterns", err["error"]["message"])
+        status, body = d.request("PUT", "/api/v1/settings",
+                                 {"print_field_patterns": ["FAXTO=(?<number>[0-9]{3,20})"]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["print_field_patterns"], ["FAXTO=(?<number>[0-9]{3,20})"])
+        out = d.cli("settings", "--json")
+        self.assertEqual(json.loads(out.stdout)["print_field_patterns"], ["FAXTO=(?<number>[0-9]{3,20})"])
+        status, body = self.print_job(d, self.pdf("pat.pdf", [["FAXTO=102"] + LETTER]),
+                                      user=self.user["id"])
+        self.assertEqual(status, 201, body)
+        self.assertIs(body["held"], False)
+        self.assertTrue(body["faxes"][0]["number"].endswith("102"), body)
+
     def test_mode_fields_refuses_with_a_mail_and_client_holds(self):
         d = self.start(mail=True, settings={"print_to_fax_mode": "fields"})
         status, err = self.print_job(d, self.pdf("plain.pdf", [LETTER]), user=self.user["id"])
