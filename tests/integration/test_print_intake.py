@@ -47,8 +47,9 @@ def post_print_job(d, content, user=None, fields=None, secret=SECRET, ctype="app
     form.update(fields or {})
     parts = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode()
              for k, v in form.items()]
-    parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"job\"\r\n"
-                 f"Content-Type: {ctype}\r\n\r\n".encode() + content + b"\r\n")
+    for i, one in enumerate(content if isinstance(content, list) else [content]):
+        parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"page{i + 1}\"\r\n"
+                     f"Content-Type: {ctype}\r\n\r\n".encode() + one + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     if secret is not None:
@@ -230,6 +231,24 @@ class PrintIntake(VfaxTestCase):
         self.assertEqual(job["tag"], "invoice 42")
         self.assertEqual(job["notify"], "boss@example.test")
         self.assertGreater(job["priority"], 0)
+
+    def test_raster_pages_are_held(self):
+        # PWG/Apple raster arrives as the pages vfax-printer assembled: here one PNG per page.
+        pdf = os.path.join(self.tmp, "r.pdf")
+        with open(pdf, "wb") as f:
+            f.write(self.pdf("r.pdf", [["@@+FAX:100@@"] + LETTER, LETTER]))
+        subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pnggray", "-r100",
+                        f"-sOutputFile={self.tmp}/r-%d.png", pdf], check=True)
+        pngs = []
+        for n in (1, 2):
+            with open(os.path.join(self.tmp, f"r-{n}.png"), "rb") as f:
+                pngs.append(f.read())
+        d = self.start()
+        status, body = self.print_job(d, pngs, user=self.user["id"], ctype="image/png",
+                                      fields={"format": "image/pwg-raster"})
+        self.assertEqual(status, 201, body)
+        self.assertIs(body["held"], True)  # raster has no text: the field is not read
+        self.assertEqual(body["faxes"][0]["pages_total"], 2)
 
     def test_admin_patterns(self):
         d = self.start()
