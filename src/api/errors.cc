@@ -12,7 +12,8 @@ namespace {
 // is not); 404 is kept for the resource in the URL. A refusal by policy of a well-formed request
 // (`destination_not_allowed`) is 422, so that clients can tell it from a typo (400) and from a
 // missing right (403).
-constexpr std::array<std::pair<std::string_view, int>, 37> kStatus{{
+constexpr std::array<std::pair<std::string_view, int>, 40> kStatus{{
+    {"bad_pattern", 400},
     {"bad_request", 400},
     {"conversion_failed", 400},
     {"corrupt_file", 400},
@@ -27,6 +28,7 @@ constexpr std::array<std::pair<std::string_view, int>, 37> kStatus{{
     {"invalid_setting", 400},
     {"invalid_tsi", 400},
     {"no_file", 400},
+    {"too_many_fields", 400},
     {"too_many_pages", 400},
     {"unknown_device", 400},
     {"unknown_field", 400},
@@ -47,6 +49,8 @@ constexpr std::array<std::pair<std::string_view, int>, 37> kStatus{{
     {"unsupported_type", 415},
     // The request is well formed, but the destination policy refuses the number.
     {"destination_not_allowed", 422},
+    // A print job without a fax number where print_to_fax_mode is `fields`: a refusal by policy.
+    {"no_number", 422},
     {"too_many_requests", 429},
     {"internal", 500},
     {"storage_error", 500},

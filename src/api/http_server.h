@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/print_intake.h"
 #include "core/result.h"
 #include "core/service.h"
 #include "core/telephony.h"
@@ -27,6 +28,17 @@ class EventHub;
 
 class MailAdmin;
 class Iax2TrunkAdmin;
+
+/// The internal routes vfax-printer calls (POST /api/v1/print/authorize and /print/jobs).
+struct PrintApiOptions {
+  /// The printer secret (X-Vfax-Printer); empty: the print routes answer 404 like unknown ones.
+  std::string secret;
+  /// The device of unauthenticated jobs ([print] anonymous_device: its extension, or "#ID");
+  /// empty: unauthenticated jobs are refused.
+  std::string anonymousDevice;
+  /// Client addresses (or CIDR networks) that may print without a password.
+  std::vector<std::string> anonymousAllow = {"127.0.0.1", "::1"};
+};
 
 struct ApiOptions {
   std::string bindAddress = "127.0.0.1";
@@ -57,6 +69,10 @@ struct ApiOptions {
   /// More reasons for /healthz to say "degraded" (the printer not running); called per request,
   /// must be quick and thread-safe. Empty: none.
   std::function<std::vector<std::string>()> healthReasons;
+  /// Print-to-Fax: the printer's internal routes and what takes its jobs (not owned; null: the
+  /// routes answer 404).
+  PrintApiOptions print;
+  core::PrintIntake* printIntake = nullptr;
 };
 
 class HttpServer {

@@ -13,9 +13,9 @@ namespace {
 
 // Keys whose values are integers (JSON numbers on output); the rest of settingKeys() are strings.
 const std::set<std::string, std::less<>>& intSettingKeys() {
-  static const std::set<std::string, std::less<>> keys{"total_lines", "reserved_inbound_lines",
-                                                       "retention_days", "send_attempts",
-                                                       "daily_page_limit"};
+  static const std::set<std::string, std::less<>> keys{"total_lines",      "reserved_inbound_lines",
+                                                       "retention_days",   "send_attempts",
+                                                       "daily_page_limit", "print_hold_hours"};
   return keys;
 }
 
@@ -139,7 +139,9 @@ Json toJson(const core::AuditEntry& a) {
 Json toJson(const core::Settings& s) {
   Json out = Json::object();
   for (const auto& [key, value] : core::toMap(s)) {
-    if (core::isListSetting(key)) {
+    if (key == "print_field_patterns") {
+      out[key] = s.printFieldPatterns;  // an array; its string form is JSON text
+    } else if (core::isListSetting(key)) {
       out[key] = core::settingList(s, key);
     } else if (boolSettingKeys().contains(key)) {
       out[key] = value == "true";
@@ -224,7 +226,10 @@ core::Result<std::map<std::string, std::string>> settingsChanges(const Json& bod
   }
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : body.items()) {
-    if (core::isListSetting(key) && (value.is_array() || value.is_null())) {
+    if (key == "print_field_patterns" && (value.is_array() || value.is_null())) {
+      // Regexes may hold commas: the setting's string form is the array as JSON text.
+      out[key] = value.is_null() ? std::string() : value.dump();
+    } else if (core::isListSetting(key) && (value.is_array() || value.is_null())) {
       // A list is an array of strings (the CLI's comma-separated string is taken as well); null
       // or [] returns allowed_destinations to its default.
       std::string joined;

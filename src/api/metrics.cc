@@ -6,10 +6,10 @@ namespace vfax::api {
 
 namespace {
 
-constexpr core::FaxState kOutStates[] = {core::FaxState::Queued,  core::FaxState::Converting,
-                                         core::FaxState::Waiting, core::FaxState::Dialing,
-                                         core::FaxState::Sending, core::FaxState::Done,
-                                         core::FaxState::Failed,  core::FaxState::Canceled};
+constexpr core::FaxState kOutStates[] = {
+    core::FaxState::Queued,  core::FaxState::Converting, core::FaxState::Waiting,
+    core::FaxState::Dialing, core::FaxState::Sending,    core::FaxState::Done,
+    core::FaxState::Failed,  core::FaxState::Canceled,   core::FaxState::Held};
 constexpr core::FaxState kInStates[] = {core::FaxState::Receiving, core::FaxState::Received,
                                         core::FaxState::Failed};
 

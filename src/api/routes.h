@@ -9,6 +9,7 @@
 
 #include "api/http_server.h"
 #include "api/json.h"
+#include "api/upload.h"
 #include "core/result.h"
 #include "core/service.h"
 
@@ -77,5 +78,15 @@ void audit(Context& ctx, const core::Caller& caller, std::string action, std::st
            std::string detail = {});
 
 void addAccountRoutes(httplib::Server& server, Context& ctx);
+/// POST /faxes/{id}/release and the printer's internal routes (routes_print.cc).
+void addPrintRoutes(httplib::Server& server, Context& ctx);
+/// Reads a multipart form into a collector (files staged), with POST /faxes' limits. On failure
+/// the reply is written and the answer is null.
+std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Request& req,
+                                             httplib::Response& res,
+                                             const httplib::ContentReader& reader,
+                                             std::vector<std::string> textFields = {});
+/// Reads and discards the rest of a refused body.
+void drain(const httplib::Request& req, const httplib::ContentReader& reader);
 
 }  // namespace vfax::api::detail

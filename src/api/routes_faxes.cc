@@ -11,8 +11,6 @@
 
 namespace vfax::api::detail {
 
-namespace {
-
 // Reads and discards the rest of a body we refuse, so that the client gets our reply instead of
 // a connection reset. Only called for bodies within the size limit.
 void drain(const httplib::Request& req, const httplib::ContentReader& reader) {
@@ -28,7 +26,8 @@ void drain(const httplib::Request& req, const httplib::ContentReader& reader) {
 // failure the reply is written and the answer is null.
 std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Request& req,
                                              httplib::Response& res,
-                                             const httplib::ContentReader& reader) {
+                                             const httplib::ContentReader& reader,
+                                             std::vector<std::string> textFields) {
   if (!req.is_multipart_form_data()) {
     drain(req, reader);
     replyError(res,
@@ -39,6 +38,7 @@ std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Reques
   UploadLimits limits;
   limits.maxBytes = ctx.options.maxUploadBytes;
   limits.maxFiles = ctx.options.maxFilesPerRequest;
+  limits.textFields = std::move(textFields);
   auto collector = MultipartCollector::create(ctx.options.stagingDir, limits);
   if (!collector) {
     replyError(res, collector.error());
@@ -65,6 +65,8 @@ std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Reques
   }
   return std::move(*collector);
 }
+
+namespace {
 
 void submit(Context& ctx, const httplib::Request& req, httplib::Response& res,
             const httplib::ContentReader& reader) {

@@ -343,6 +343,7 @@ core::Result<int> HttpServer::start() {
   });
 
   detail::addFaxRoutes(*server, ctx);
+  detail::addPrintRoutes(*server, ctx);
   detail::addAdminRoutes(*server, ctx);
   detail::addAccountRoutes(*server, ctx);
   detail::addNumberRoutes(*server, ctx);

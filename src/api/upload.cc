@@ -1,5 +1,6 @@
 #include "api/upload.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -75,7 +76,14 @@ bool MultipartCollector::onPart(const std::string& name, const std::string& file
         {filename.empty() ? "file " + std::to_string(files_.size() + 1) : filename, path});
     return true;
   }
-  if (!isTextField(name)) {
+  if (!limits_.textFields.empty()) {
+    if (std::find(limits_.textFields.begin(), limits_.textFields.end(), name) ==
+        limits_.textFields.end()) {
+      std::string known = "file";
+      for (const auto& f : limits_.textFields) known += ", " + f;
+      return fail("unknown_field", "the form has a field '" + name + "'; known: " + known);
+    }
+  } else if (!isTextField(name)) {
     return fail("unknown_field",
                 "the form has a field '" + name +
                     "'; known: to, file, device, tag, priority, notify, resolution, cover, "

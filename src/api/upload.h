@@ -18,6 +18,8 @@ struct UploadLimits {
   std::uint64_t maxBytes = 50ull << 20;  // all parts together
   int maxFiles = 20;
   std::size_t maxFieldBytes = 4096;  // one text field
+  /// Set: the text fields this form takes instead of POST /faxes' (the printer's print jobs).
+  std::vector<std::string> textFields{};
 };
 
 class MultipartCollector {

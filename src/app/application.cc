@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "api/event_hub.h"
 #include "api/http_server.h"
 #include "app/admin_adapters.h"
+#include "app/print_adapters.h"
 #include "app/printer_supervisor.h"
 #include "core/clock.h"
 #include "core/hex.h"
@@ -110,6 +112,8 @@ struct Application::Parts {
   std::unique_ptr<api::EventHub> events;  // observes the service: outlives it
   std::unique_ptr<core::Service> service;
   std::unique_ptr<mail::MailGateway> mail;
+  std::unique_ptr<PrintDocumentsAdapter> printDocuments;
+  std::unique_ptr<core::PrintIntake> printIntake;
   std::unique_ptr<MailAdminAdapter> mailApi;
   std::unique_ptr<Iax2AdminAdapter> iax2Api;
   std::unique_ptr<api::HttpServer> http;
@@ -233,6 +237,12 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   config_.service.dataDir = config_.dataDir;
   // Previews are converted like jobs: as many at once as there are conversion workers.
   config_.service.previewConversions = config_.service.conversionWorkers;
+  // Tests only: a shorter hour for print_hold_hours, so that a held job expires while they wait.
+  if (const char* h = std::getenv("VFAX_TEST_HOLD_HOUR_MS"); h != nullptr && std::atoll(h) > 0) {
+    config_.service.holdHour = std::atoll(h);
+    spdlog::warn("VFAX_TEST_HOLD_HOUR_MS: an hour of print_hold_hours lasts {} ms",
+                 config_.service.holdHour);
+  }
   p.service = std::make_unique<core::Service>(*p.store, *p.converter, *p.telephony, p.clock,
                                               config_.service);
   // The mail gateway observes every fax from the first state change on (recovery included).
@@ -242,6 +252,20 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     return core::makeError(r.error().code, "mail: " + r.error().message);
   }
   p.service->addObserver(p.mail.get());
+  // Print-to-Fax intake: fields read by the converter, refusals told by mail.
+  p.printDocuments = std::make_unique<PrintDocumentsAdapter>(*p.converter);
+  p.service->setFieldPatternCheck(
+      [docs = p.printDocuments.get()](const std::vector<std::string>& patterns) {
+        return docs->checkPatterns(patterns);
+      });
+  p.printIntake = std::make_unique<core::PrintIntake>(
+      *p.service, *p.printDocuments, (fs::path(config_.dataDir) / "print-intake").string());
+  fs::remove_all(fs::path(config_.dataDir) / "print-intake", ec);  // jobs cut by a crash
+  p.printIntake->setRefusalMail([mail = p.mail.get()](const std::string& to,
+                                                      const std::string& jobName,
+                                                      const core::Error& reason) {
+    mail->sendPrintRefusal(to, jobName, reason);
+  });
   // The web page's live events (GET /api/v1/events) see every fax from the start on.
   p.events = std::make_unique<api::EventHub>(api::EventHubOptions{
       .maxStreams = config_.maxEventStreams, .maxStreamsPerUser = 8, .maxQueued = 512});
@@ -315,6 +339,15 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     if (!h.enabled || h.running) return {};
     return {"printer: " + (h.why.empty() ? std::string("not running") : h.why)};
   };
+  apiOptions.printIntake = p.printIntake.get();
+  // The printer's routes: with [print] enabled, this start's secret and the [print] settings;
+  // else only what the environment says (tests of the intake without the printer).
+  apiOptions.print = printApiOptionsFromEnvironment();
+  if (config_.print.enabled) {
+    apiOptions.print.secret = printerSecret_;
+    apiOptions.print.anonymousDevice = config_.print.anonymousDevice;
+    apiOptions.print.anonymousAllow = config_.print.anonymousAllow;
+  }
   p.http = std::make_unique<api::HttpServer>(*p.service, apiOptions);
   auto port = p.http->start();
   if (!port) return port.error();  // it names the address and port

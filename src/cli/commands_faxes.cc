@@ -184,7 +184,7 @@ void addFaxCommands(CLI::App& app, Action& action) {
   }
   {
     struct ListOptions {
-      bool in = false, out = false, json = false;
+      bool in = false, out = false, json = false, held = false;
       std::string state, search, since, until;
       int limit = 50;
     };
@@ -192,7 +192,12 @@ void addFaxCommands(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand("list", "List faxes, newest first");
     auto* in = cmd->add_flag("--in", o->in, "Received faxes only");
     cmd->add_flag("--out", o->out, "Sent faxes only")->excludes(in);
-    cmd->add_option("--state", o->state, "State(s), comma-separated (e.g. failed,canceled)");
+    auto* state =
+        cmd->add_option("--state", o->state, "State(s), comma-separated (e.g. failed,canceled)");
+    cmd->add_flag("--held", o->held,
+                  "Held print jobs only (waiting for a number: vfax release ID -t NUMBER)")
+        ->excludes(in)
+        ->excludes(state);
     cmd->add_option("-s,--search", o->search,
                     "Only faxes whose number or remote id contains TEXT (any case)");
     cmd->add_option("--since", o->since,
@@ -209,6 +214,7 @@ void addFaxCommands(CLI::App& app, Action& action) {
         if (o->in) params.emplace("direction", "in");
         if (o->out) params.emplace("direction", "out");
         if (!o->state.empty()) params.emplace("state", o->state);
+        if (o->held) params.emplace("state", "held");
         auto r = c.get("/api/v1/faxes", params);
         if (!r) return r.error();
         if (o->json) {
@@ -348,6 +354,52 @@ void addFaxCommands(CLI::App& app, Action& action) {
         Json body = Json::object();
         if (!o->to.empty()) body["to"] = o->to;
         auto r = c.post("/api/v1/faxes/" + std::to_string(o->id) + "/resend", body);
+        if (!r) return r.error();
+        if (o->json) {
+          std::cout << r->dump(2) << '\n';
+        } else {
+          std::cout << "fax " << (*r)["id"] << " " << cell((*r)["state"]) << " to "
+                    << cell((*r)["number"]) << '\n';
+        }
+        return {};
+      };
+    });
+  }
+  {
+    struct ReleaseOptions {
+      long long id = 0;
+      std::string to, subject, comment, notify, tag;
+      int priority = 0;
+      bool cover = false, noCover = false, json = false;
+    };
+    auto o = std::make_shared<ReleaseOptions>();
+    auto* cmd =
+        app.add_subcommand("release", "Send a held print job (vfax list --held) to a number");
+    cmd->add_option("id", o->id, "Fax id of the held job")->required();
+    cmd->add_option("-t,--to", o->to, "Number to fax to (as dialled, or an extension)")->required();
+    auto* cover = cmd->add_flag("--cover", o->cover, "Put a cover page first");
+    cmd->add_flag("--no-cover", o->noCover, "No cover page, whatever the server's default")
+        ->excludes(cover);
+    cmd->add_option("--subject", o->subject, "Subject (on the cover page)");
+    cmd->add_option("--comment", o->comment, "Comment (on the cover page)");
+    auto* notify =
+        cmd->add_option("--notify", o->notify, "E-mail address told of every state change");
+    auto* tag = cmd->add_option("--tag", o->tag, "Free text to find the fax by");
+    auto* prio = cmd->add_option("--priority", o->priority, "Priority -100..100 (higher first)");
+    cmd->add_flag("--json", o->json, "Print the fax's JSON");
+    cmd->callback([o, &action, notify, tag, prio] {
+      const bool hasNotify = notify->count() > 0, hasTag = tag->count() > 0,
+                 hasPrio = prio->count() > 0;
+      action = [o, hasNotify, hasTag, hasPrio](Client& c) -> Result<void> {
+        Json body = {{"to", o->to}};
+        if (o->cover) body["cover"] = true;
+        if (o->noCover) body["cover"] = false;
+        if (!o->subject.empty()) body["subject"] = o->subject;
+        if (!o->comment.empty()) body["comment"] = o->comment;
+        if (hasNotify) body["notify"] = o->notify;
+        if (hasTag) body["tag"] = o->tag;
+        if (hasPrio) body["priority"] = o->priority;
+        auto r = c.post("/api/v1/faxes/" + std::to_string(o->id) + "/release", body);
         if (!r) return r.error();
         if (o->json) {
           std::cout << r->dump(2) << '\n';

@@ -531,8 +531,8 @@ void Accounts::noteFailure(const std::string& user, const std::string& rawSource
   bump("n:" + user, options_.failuresPerUser, 60'000);
 }
 
-LoginOutcome Accounts::login(const std::string& username, const std::string& password,
-                             const std::string& source) {
+LoginOutcome Accounts::checkPassword(const std::string& username, const std::string& password,
+                                     const std::string& source) {
   LoginOutcome out;
   const Millis now = clock_.now();
   const std::string who = lower(username.substr(0, 64));
@@ -571,10 +571,21 @@ LoginOutcome Accounts::login(const std::string& username, const std::string& pas
   }
   Login login;
   login.user = **u;
+  out.login = std::move(login);
+  return out;
+}
+
+LoginOutcome Accounts::login(const std::string& username, const std::string& password,
+                             const std::string& source) {
+  LoginOutcome out = checkPassword(username, password, source);
+  if (!out.login) return out;
+  const Millis now = clock_.now();
+  Login& login = *out.login;
   login.secret = randomSecret("vfs_", 32);
   auto hash = keyedHash("session\n", login.secret);
   if (!hash) {
     out.error = hash.error();
+    out.login.reset();
     return out;
   }
   WebSession s;
@@ -586,11 +597,11 @@ LoginOutcome Accounts::login(const std::string& username, const std::string& pas
   auto stored = store_.insertSession(s);
   if (!stored) {
     out.error = stored.error();
+    out.login.reset();
     return out;
   }
   login.session = *stored;
   login.csrfToken = csrfToken(login.secret);
-  out.login = std::move(login);
   return out;
 }
 

@@ -116,6 +116,10 @@ class Accounts {
   /// Error `unauthorized` (unknown, expired, user disabled or gone).
   Result<Caller> authenticateToken(const std::string& secret, const std::string& source);
 
+  /// Checks a username and password with the same throttling as login(), without a session
+  /// (the printer's HTTP Basic authentication). The outcome's login holds only the user.
+  LoginOutcome checkPassword(const std::string& username, const std::string& password,
+                             const std::string& source);
   // Web sessions.
   LoginOutcome login(const std::string& username, const std::string& password,
                      const std::string& source);

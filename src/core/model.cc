@@ -12,7 +12,7 @@ using Names = std::array<std::pair<E, std::string_view>, N>;
 
 constexpr Names<Direction, 2> kDirections{{{Direction::In, "in"}, {Direction::Out, "out"}}};
 
-constexpr Names<FaxState, 10> kStates{{
+constexpr Names<FaxState, 11> kStates{{
     {FaxState::Queued, "queued"},
     {FaxState::Converting, "converting"},
     {FaxState::Waiting, "waiting"},
@@ -23,6 +23,7 @@ constexpr Names<FaxState, 10> kStates{{
     {FaxState::Canceled, "canceled"},
     {FaxState::Receiving, "receiving"},
     {FaxState::Received, "received"},
+    {FaxState::Held, "held"},
 }};
 
 constexpr Names<OutcomeClass, 9> kOutcomes{{

@@ -24,6 +24,9 @@ enum class FaxState {
   Canceled,
   Receiving,
   Received,
+  /// Outbound, from Print-to-Fax: its pages are ready but it has no number yet. Never dialled;
+  /// released (number given: queued), deleted, or failed once print_hold_hours have passed.
+  Held,
 };
 
 /// How a call ended, as the scheduler needs it to decide on retries.
@@ -186,6 +189,6 @@ std::optional<OutcomeClass> outcomeClassFromString(std::string_view s);
 std::optional<DeviceKind> deviceKindFromString(std::string_view s);
 std::optional<InboundFormat> inboundFormatFromString(std::string_view s);
 
-bool isFinal(FaxState s);  // done, failed, canceled, received
+bool isFinal(FaxState s);  // done, failed, canceled, received (not held)
 
 }  // namespace vfax::core

@@ -109,7 +109,10 @@ void Scheduler::run() {
     if (doDispatch || !batch.empty()) {
       maybeRunScheduledCleanup();
       maybeRunHousekeeping();
+      maybeExpireHeld();
       dispatch();
+      std::lock_guard lock(queueMutex_);
+      if (nextHeldCheckAt_ > 0) nextWake_ = std::min(nextWake_, nextHeldCheckAt_);
     }
   }
 }
@@ -526,7 +529,7 @@ Result<std::optional<Fax>> Scheduler::removeFax(std::int64_t id) {
     return makeError(
         "conflict", "fax " + std::to_string(id) + " is being received; delete it once it is final");
   }
-  if (!isFinal(fax->state)) {
+  if (!isFinal(fax->state) && fax->state != FaxState::Held) {
     auto canceled = cancelJob(id);
     if (!canceled) return canceled.error();
     return std::optional<Fax>(*canceled);

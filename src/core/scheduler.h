@@ -79,6 +79,12 @@ class Scheduler final : public CallEvents {
   void settingsChanged(const Settings& s);
   LineStatus lineStatus();
   Result<int> cleanupNow(std::optional<int> olderThanDays);
+  /// A held print job gets its destination and options from `drafted` (checked by the caller)
+  /// and is queued; with a cover page its pages are converted again behind one. `conflict` when
+  /// it is no longer held. scheduler_held.cc.
+  Result<Fax> releaseHeld(std::int64_t id, const Fax& drafted);
+  /// Fails the held jobs older than print_hold_hours; returns how many.
+  int expireHeld();
 
   // Shared, read-mostly state (guarded by settingsMutex_).
   Settings currentSettings();
@@ -143,6 +149,7 @@ class Scheduler final : public CallEvents {
   void finishInbound(std::int64_t faxId, const CallResult& result);
   void makeInboundDocuments(std::int64_t faxId, FaxState finalState, std::string error);
   void maybeRunScheduledCleanup();  // scheduler_retention.cc
+  void maybeExpireHeld();           // scheduler_held.cc
   Millis retryDelay(OutcomeClass cls) const;
   // `report` false: the observers are not told (a try that placed no call).
   void setState(Fax& fax, FaxState state, const std::string& error = {}, bool report = true);
@@ -183,6 +190,7 @@ class Scheduler final : public CallEvents {
   std::vector<FaxObserver*> observers_;  // fixed before start()
   std::function<void()> housekeeping_;   // fixed before start()
   Millis nextHousekeepingAt_ = 0;
+  Millis nextHeldCheckAt_ = 0;  // when a held job may expire next (checked at least each minute)
   static constexpr Millis kHousekeepingEvery = 5 * 60'000;
   std::atomic<int> outboundCount_{0};
 

@@ -392,54 +392,80 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
   auto staging = previews_->stage();
   if (!staging) return discard(staging.error());
   const fs::path dir = *staging;
+  auto pages = convertInto(caller.userId, *fax, req.files, types, dir.string());
+  if (!pages) {
+    previews_->discard(dir.string());
+    return discard(pages.error());
+  }
+  PreviewRecord record;
+  record.owner = caller.userId;
+  record.pages = *pages;
+  record.to = req.to;
+  record.deviceId = fax->deviceId;
+  record.tag = fax->tag;
+  record.priority = fax->priority;
+  record.notify = req.notify;
+  record.fine = fax->fine;
+  record.cover = fax->coverPage;
+  record.subject = fax->subject;
+  record.comment = fax->comment;
+  return previews_->commit(dir.string(), std::move(record));
+}
+
+Result<int> Service::convertInto(std::int64_t userId, const Fax& fax,
+                                 const std::vector<Upload>& files,
+                                 const std::vector<std::string>& types,
+                                 const std::string& dirName) {
+  const fs::path dir = dirName;
   ConvertRequest conv;
-  for (size_t i = 0; i < req.files.size(); ++i) {
+  for (size_t i = 0; i < files.size(); ++i) {
     const std::string name = "source-" + std::to_string(i + 1) + "." + types[i];
-    if (auto r = moveFile(req.files[i].path, (dir / name).string()); !r) {
-      previews_->discard(dir.string());
-      return discard(r.error());
-    }
+    if (auto r = moveFile(files[i].path, (dir / name).string()); !r) return r.error();
     conv.inputs.push_back((dir / name).string());
   }
   conv.outputTiff = (dir / "fax.tif").string();
-  conv.fine = fax->fine;
-  if (fax->coverPage) {
+  conv.fine = fax.fine;
+  if (fax.coverPage) {
     std::string sender = scheduler_->options().headerName;
-    if (fax->deviceId) {
-      if (auto d = scheduler_->store().device(*fax->deviceId); d && *d) sender = (*d)->name;
+    if (fax.deviceId) {
+      if (auto d = scheduler_->store().device(*fax.deviceId); d && *d) sender = (*d)->name;
     }
     scheduler_->documents().fillCoverPage(
-        *fax, sender, scheduler_->currentSettings(), scheduler_->clock().now(),
+        fax, sender, scheduler_->currentSettings(), scheduler_->clock().now(),
         (fs::path(scheduler_->options().dataDir) / "templates").string(), &conv);
   }
   // Conversions are costly: at most previewConversions at once, the others wait their turn (like
   // jobs waiting for a conversion worker). Only a few wait, on HTTP threads; beyond that the caller
   // is told to come back, so that previews never tie up every thread of the API.
-  // One preview at a time per user, so one user cannot take every turn.
+  // One conversion at a time per user (a preview or a print job), so one user cannot take every
+  // turn.
   {
     const int limit = std::max(1, scheduler_->options().previewConversions);
     std::unique_lock lock(previewMutex_);
     const char* refusal = nullptr;
-    if (previewUsers_.contains(caller.userId)) {
+    if (userId != 0 && previewUsers_.contains(userId)) {
       refusal = "too_many_requests";
     } else if (stopping_ || previewsRunning_ + previewsWaiting_ >= 3 * limit) {
       refusal = "unavailable";
     }
     if (refusal) {
       lock.unlock();
-      previews_->discard(dir.string());
-      return makeError(refusal, std::string(refusal) == "too_many_requests"
-                                    ? "a preview of yours is being made; wait for it"
-                                    : "too many previews are being made right now; try again");
+      std::error_code ec;
+      for (const auto& in : conv.inputs) fs::remove(in, ec);
+      return makeError(refusal,
+                       std::string(refusal) == "too_many_requests"
+                           ? "a conversion of yours is under way; wait for it"
+                           : "too many documents are being converted right now; try again");
     }
-    previewUsers_.insert(caller.userId);
+    if (userId != 0) previewUsers_.insert(userId);
     ++previewsWaiting_;
     previewCv_.wait(lock, [this, limit] { return stopping_ || previewsRunning_ < limit; });
     --previewsWaiting_;
     if (stopping_) {
-      previewUsers_.erase(caller.userId);
+      previewUsers_.erase(userId);
       lock.unlock();
-      previews_->discard(dir.string());
+      std::error_code ec;
+      for (const auto& in : conv.inputs) fs::remove(in, ec);
       return makeError("unavailable", "vfaxd is stopping");
     }
     ++previewsRunning_;
@@ -460,7 +486,7 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
   Result<int> pages = makeError("conversion_failed", "no pages");
   Result<int> pdf = makeError("conversion_failed", "no pages");
   {
-    Turn turn{this, caller.userId};
+    Turn turn{this, userId};
     pages = scheduler_->documents().toFax(conv);
     if (pages) {
       pdf = scheduler_->documents().faxToPdf(conv.outputTiff, (dir / "document.pdf").string(),
@@ -469,27 +495,96 @@ Result<PreviewRecord> Service::preview(const Caller& caller, SubmitRequest req) 
   }
   std::error_code ec;
   for (const auto& in : conv.inputs) fs::remove(in, ec);  // the pages are what is kept
-  if (!pages || !pdf) {
-    previews_->discard(dir.string());
-    return pages ? pdf.error() : pages.error();
+  if (!pages || !pdf) return pages ? pdf.error() : pages.error();
+  if (*pages <= 0) return makeError("conversion_failed", "the documents have no pages");
+  return *pages;
+}
+
+Result<Fax> Service::hold(const Caller& caller, SubmitRequest req) {
+  auto discard = [&req](Error e) { return refuse(req, std::move(e)); };
+  req.userId = caller.userId != 0 ? std::optional<std::int64_t>(caller.userId) : std::nullopt;
+  req.to.clear();
+  if (req.files.empty())
+    return discard(makeError("no_file", "attach at least one document to fax"));
+  if (req.notify.empty()) req.notify = caller.email;
+  if (auto r = chooseDevice(caller, req); !r) return discard(r.error());
+  std::vector<std::string> types;
+  auto drafted = draft(req, &types, /*needNumber=*/false);
+  if (!drafted) return discard(drafted.error());
+  Fax fax = std::move(*drafted);
+  fax.state = FaxState::Held;
+  // Converted now, so that the user sees the pages they complete, and a broken document is
+  // refused while the print dialog still waits for the answer.
+  fax.coverPage = false;
+  const fs::path faxes = fs::path(scheduler_->options().dataDir) / "faxes";
+  unsigned char rnd[8];
+  randombytes_buf(rnd, sizeof rnd);
+  const fs::path staging = faxes / ("tmp-" + toHex(rnd, sizeof rnd));
+  std::error_code ec;
+  fs::create_directories(staging, ec);
+  if (ec) {
+    return discard(
+        makeError("storage_error", "cannot create " + staging.string() + ": " + ec.message()));
   }
-  if (*pages <= 0) {
-    previews_->discard(dir.string());
-    return makeError("conversion_failed", "the documents have no pages");
+  // A print job waits for its turn like any other; only previews are one per user.
+  auto pages = convertInto(0, fax, req.files, types, staging.string());
+  if (!pages) {
+    fs::remove_all(staging, ec);
+    return discard(pages.error());
   }
-  PreviewRecord record;
-  record.owner = caller.userId;
-  record.pages = *pages;
-  record.to = req.to;
-  record.deviceId = fax->deviceId;
-  record.tag = fax->tag;
-  record.priority = fax->priority;
-  record.notify = req.notify;
-  record.fine = fax->fine;
-  record.cover = fax->coverPage;
-  record.subject = fax->subject;
-  record.comment = fax->comment;
-  return previews_->commit(dir.string(), std::move(record));
+  fax.pagesTotal = *pages;
+  fax.sourceFiles = {kReadySource};
+  if (!scheduler_->accepting()) {
+    fs::remove_all(staging, ec);
+    return makeError("unavailable", "vfaxd is stopping");
+  }
+  auto stored = scheduler_->store().insertFax(fax);
+  if (!stored) {
+    fs::remove_all(staging, ec);
+    return stored.error();
+  }
+  fs::rename(staging, faxes / std::to_string(stored->id), ec);
+  if (ec) {
+    spdlog::error("fax {}: cannot move its pages in place: {}", stored->id, ec.message());
+    (void)scheduler_->store().deleteFax(stored->id);
+    fs::remove_all(staging, ec);
+    return makeError("storage_error", "the documents could not be stored");
+  }
+  spdlog::info("fax {}: held for its user ({} page(s), from {})", stored->id, stored->pagesTotal,
+               stored->origin);
+  scheduler_->post([this, job = *stored] { scheduler_->notifyCreated(job.id); });
+  scheduler_->kick();  // the expiry check learns of it
+  return *stored;
+}
+
+Result<Fax> Service::release(const Caller& caller, std::int64_t id, const ReleaseRequest& r) {
+  auto held = getFor(caller, id);
+  if (!held) return held.error();
+  if (held->state != FaxState::Held) {
+    return makeError("conflict", "fax " + std::to_string(id) + " is " +
+                                     std::string(toString(held->state)) +
+                                     "; only a held print job can be released");
+  }
+  if (r.to.find_first_not_of(" \t") == std::string::npos) {
+    return makeError("invalid_number", "give the number to fax to in the field 'to'");
+  }
+  SubmitRequest req;
+  req.to = r.to;
+  req.deviceId = held->deviceId;
+  req.userId = caller.userId != 0 ? std::optional<std::int64_t>(caller.userId) : held->userId;
+  req.fine = held->fine;
+  req.coverPage = r.coverPage;
+  req.subject = r.subject;
+  req.comment = r.comment;
+  req.notify = r.notify.value_or(held->notify);
+  req.tag = r.tag.value_or(held->tag);
+  req.priority = r.priority.value_or(held->priority);
+  req.origin = held->origin;
+  std::vector<std::string> types;
+  auto drafted = draft(req, &types, /*needNumber=*/true);
+  if (!drafted) return drafted.error();
+  return scheduler_->call<Fax>(
+      [this, id, fax = std::move(*drafted)] { return scheduler_->releaseHeld(id, fax); });
 }
 
 // Page images come in three widths: the list's thumbnail, the page view and the full fax width.
@@ -707,6 +802,9 @@ Result<Settings> Service::updateSettings(const std::map<std::string, std::string
   std::lock_guard lock(updateMutex);
   Settings s = scheduler_->currentSettings();
   if (auto r = applyChanges(s, changes); !r) return r.error();
+  if (patternCheck_ && changes.contains("print_field_patterns")) {
+    if (auto r = patternCheck_(s.printFieldPatterns); !r) return r.error();
+  }
   if (auto r = scheduler_->store().saveSettings(s); !r) return r.error();
   scheduler_->settingsChanged(s);
   return s;

@@ -3,6 +3,7 @@
 // scheduler: every change of a fax's state happens on the scheduler thread. Thread-safe.
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,9 @@ struct ServiceOptions {
   int previewsPerUser = 5;
   int previewConversions = 2;
   std::string headerName = "vfax";  // sender name in the page header line
+  /// One hour of print_hold_hours in ms. Only tests make it shorter (vfaxd: the environment
+  /// variable VFAX_TEST_HOLD_HOUR_MS), so that a held job expires while they wait.
+  Millis holdHour = 3'600'000;
   AccountOptions accounts;
 };
 
@@ -76,6 +80,21 @@ struct SubmitRequest {
   std::string readyDir;
   int readyPages = 0;
 };
+
+/// POST /faxes/{id}/release: what completes a held print job. Unset fields keep the job's.
+struct ReleaseRequest {
+  std::string to;
+  std::optional<bool> coverPage;  // unset: the settings' default
+  std::string subject;
+  std::string comment;
+  std::optional<std::string> notify;
+  std::optional<std::string> tag;
+  std::optional<int> priority;
+};
+
+/// Checks the admin's print_field_patterns (the pattern compiler of documents/); error
+/// `invalid_setting` naming the pattern.
+using FieldPatternCheck = std::function<Result<void>(const std::vector<std::string>&)>;
 
 /// Widths of page images (GET /faxes/{id}/pages/{n}.png, previews' pages), px.
 inline constexpr int kMinPageWidth = 100;
@@ -161,6 +180,13 @@ class Service {
   /// not_ready before the document exists.
   Result<PagePng> pagePng(std::int64_t id, int page, int width);
 
+  /// Print-to-Fax: converts the files as submitAs() would and stores the job `held` (no number
+  /// yet; `to` is ignored): pages ready, never dialled until release(). Errors as submitAs.
+  Result<Fax> hold(const Caller& caller, SubmitRequest req);
+  /// Completes held job `id` (which `caller` may see) and queues it: the destination policy and
+  /// the daily page limit apply as in submitAs. `conflict` when it is not held.
+  Result<Fax> release(const Caller& caller, std::int64_t id, const ReleaseRequest& r);
+
   /// Converts what submitAs() would queue, without queuing it: the same checks (a `to` is
   /// optional), the same converter and limits. Errors as submitAs.
   Result<PreviewRecord> preview(const Caller& caller, SubmitRequest req);
@@ -169,6 +195,8 @@ class Service {
   Result<std::string> documentPath(std::int64_t id, DocumentKind kind);  // not_found / not_ready
 
   // Settings.
+  /// Before start(): how print_field_patterns are checked beyond their shape (unset: not).
+  void setFieldPatternCheck(FieldPatternCheck check) { patternCheck_ = std::move(check); }
   Result<Settings> settings();
   Result<Settings> updateSettings(const std::map<std::string, std::string>& changes);
 
@@ -193,6 +221,12 @@ class Service {
   Result<Fax> draft(const SubmitRequest& req, std::vector<std::string>* types, bool needNumber);
   Result<void> fromPreview(const Caller& caller, SubmitRequest& req);
   Result<PagePng> renderCached(const std::string& dir, int pages, int page, int width);
+  /// Moves `files` into `dir` and converts them (with `fax`'s cover page) to fax.tif,
+  /// document.pdf and preview.png there, at most previewConversions at once. Returns the pages.
+  /// `userId` (non-zero: a preview) may have one such conversion at a time (else
+  /// too_many_requests); print jobs (0) only share the common limit.
+  Result<int> convertInto(std::int64_t userId, const Fax& fax, const std::vector<Upload>& files,
+                          const std::vector<std::string>& types, const std::string& dir);
 
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<Previews> previews_;
@@ -208,6 +242,7 @@ class Service {
   std::condition_variable renderCv_;
   std::set<std::string> rendering_;
   int rendersRunning_ = 0;
+  FieldPatternCheck patternCheck_;
 };
 
 }  // namespace vfax::core

@@ -6,6 +6,8 @@
 
 #include "core/cron.h"
 
+#include <nlohmann/json.hpp>
+
 namespace vfax::core {
 namespace {
 
@@ -132,6 +134,40 @@ Result<std::vector<std::string>> parsePrefixes(std::string_view key, std::string
     if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
   }
   return out;
+}
+
+// print_field_patterns: a JSON array of strings (a regex may hold commas, so the comma-separated
+// form of the other lists cannot carry it); "" is the empty list. Only the shape is checked here:
+// the pattern compiler of documents/ checks each pattern when the settings change.
+Result<void> parseFieldPatterns(Settings& s, std::string_view v) {
+  constexpr std::string_view kKey = "print_field_patterns";
+  if (trim(v).empty()) {
+    s.printFieldPatterns.clear();
+    return {};
+  }
+  const auto parsed = nlohmann::json::parse(v, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_array()) {
+    return invalid(kKey, "a JSON array of strings such as [\"FAXTO=(?<number>[0-9+]+)\"]", v);
+  }
+  if (parsed.size() > kMaxFieldPatterns) {
+    return makeError("invalid_setting", std::string(kKey) + " may hold at most " +
+                                            std::to_string(kMaxFieldPatterns) + " patterns, got " +
+                                            std::to_string(parsed.size()));
+  }
+  std::vector<std::string> out;
+  for (const auto& item : parsed) {
+    if (!item.is_string()) return invalid(kKey, "a JSON array of strings", v);
+    std::string p = item.get<std::string>();
+    if (p.empty() || p.size() > kMaxFieldPatternLength) {
+      return makeError("invalid_setting", std::string(kKey) + ": pattern " +
+                                              std::to_string(out.size() + 1) + " must have 1 to " +
+                                              std::to_string(kMaxFieldPatternLength) +
+                                              " characters");
+    }
+    out.push_back(std::move(p));
+  }
+  s.printFieldPatterns = std::move(out);
+  return {};
 }
 
 std::string typeNames() {
@@ -291,6 +327,27 @@ const std::vector<Field>& fields() {
        [](Settings& s, std::string_view v) {
          return parseInt(s.dailyPageLimit, "daily_page_limit", v, 0, 1'000'000);
        }},
+      {"print_to_fax_mode",
+       [](const Settings& s) { return std::string(toString(s.printToFaxMode)); },
+       [](Settings& s, std::string_view v) -> Result<void> {
+         if (v == "client") {
+           s.printToFaxMode = PrintToFaxMode::Client;
+         } else if (v == "fields") {
+           s.printToFaxMode = PrintToFaxMode::Fields;
+         } else if (v == "fields_then_client") {
+           s.printToFaxMode = PrintToFaxMode::FieldsThenClient;
+         } else {
+           return invalid("print_to_fax_mode", "'client', 'fields' or 'fields_then_client'", v);
+         }
+         return {};
+       }},
+      {"print_hold_hours", [](const Settings& s) { return std::to_string(s.printHoldHours); },
+       [](Settings& s, std::string_view v) {
+         return parseInt(s.printHoldHours, "print_hold_hours", v, 1, 24 * 90);
+       }},
+      {"print_field_patterns",
+       [](const Settings& s) { return nlohmann::json(s.printFieldPatterns).dump(); },
+       [](Settings& s, std::string_view v) { return parseFieldPatterns(s, v); }},
   };
   return kFields;
 }
@@ -413,6 +470,18 @@ std::map<std::string, std::string> toMap(const Settings& s) {
   std::map<std::string, std::string> m;
   for (const auto& f : fields()) m.emplace(std::string(f.key), f.get(s));
   return m;
+}
+
+std::string_view toString(PrintToFaxMode m) {
+  switch (m) {
+    case PrintToFaxMode::Client:
+      return "client";
+    case PrintToFaxMode::Fields:
+      return "fields";
+    case PrintToFaxMode::FieldsThenClient:
+      break;
+  }
+  return "fields_then_client";
 }
 
 std::string_view toString(MailToFaxMode m) {

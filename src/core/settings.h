@@ -13,6 +13,17 @@ namespace vfax::core {
 
 enum class MailToFaxMode { Attachments, BodyAndAttachments };
 
+/// print_to_fax_mode: what a print job without (or with) control fields becomes.
+enum class PrintToFaxMode {
+  Client,            // every job is held for its user to complete
+  Fields,            // a job without a number is refused (its user told by mail)
+  FieldsThenClient,  // the fields' numbers, else held
+};
+
+/// Limits of print_field_patterns (the pattern compiler of documents/ checks the syntax).
+inline constexpr std::size_t kMaxFieldPatterns = 20;
+inline constexpr std::size_t kMaxFieldPatternLength = 2000;
+
 struct Settings {
   int totalLines = 4;
   int reservedInboundLines = 1;
@@ -37,6 +48,12 @@ struct Settings {
                                                 NumberType::Voip};
   std::vector<std::string> blockedPrefixes;  // E.164 prefixes never dialled
   int dailyPageLimit = 0;                    // pages a user may send a day; 0: no limit
+  // Print-to-Fax.
+  PrintToFaxMode printToFaxMode = PrintToFaxMode::FieldsThenClient;
+  int printHoldHours = 24;  // a held print job fails after this long
+  /// print_field_patterns: the admin's extra control-field patterns (PCRE2 with named groups
+  /// number, tag, notify, prio). Its string form (store, CLI) is a JSON array of strings.
+  std::vector<std::string> printFieldPatterns;
 };
 
 /// The keys in their documented order.
@@ -70,5 +87,6 @@ std::vector<std::string> settingList(const Settings& s, std::string_view key);
 std::vector<std::string> effectiveAllowedDestinations(const Settings& s);
 
 std::string_view toString(MailToFaxMode m);
+std::string_view toString(PrintToFaxMode m);
 
 }  // namespace vfax::core

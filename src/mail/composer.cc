@@ -188,6 +188,24 @@ OutgoingMail composeRejection(const ComposeContext& ctx, const std::string& to,
   return m;
 }
 
+core::Result<OutgoingMail> composePrintExpired(const ComposeContext& ctx, const core::Fax& fax) {
+  return base(
+      ctx, fax.notify,
+      ctx.templates.render("print_expired", {{"fax_id", std::to_string(fax.id)},
+                                             {"pages_total", std::to_string(fax.pagesTotal)},
+                                             {"reason", fax.error}}));
+}
+
+OutgoingMail composePrintRefused(const ComposeContext& ctx, const std::string& to,
+                                 const std::string& jobName, const std::string& reason) {
+  OutgoingMail m =
+      base(ctx, to,
+           ctx.templates.render("print_refused",
+                                {{"job", jobName.empty() ? "-" : jobName}, {"reason", reason}}));
+  m.autoSubmitted = "auto-generated";
+  return m;
+}
+
 OutgoingMail composeTest(const ComposeContext& ctx, const std::string& to) {
   return base(ctx, to, ctx.templates.render("test", {{"server", ctx.settings.smtp.host}}));
 }

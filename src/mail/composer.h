@@ -37,6 +37,11 @@ OutgoingMail composeRejection(const ComposeContext& ctx, const std::string& to,
                               const std::string& reason, const std::string& inReplyTo);
 
 OutgoingMail composeTest(const ComposeContext& ctx, const std::string& to);
+/// A held print job expired (Print-to-Fax): to its notify address.
+core::Result<OutgoingMail> composePrintExpired(const ComposeContext& ctx, const core::Fax& fax);
+/// A print job was refused (no number in mode fields, a broken document, ...).
+OutgoingMail composePrintRefused(const ComposeContext& ctx, const std::string& to,
+                                 const std::string& jobName, const std::string& reason);
 
 /// The transmission report (pages, remote id, bit rate, ECM, duration, each attempt).
 std::string transmissionReport(const Templates& t, const core::Fax& fax);

@@ -168,6 +168,23 @@ core::Result<std::int64_t> MailGateway::sendTest(const std::string& to) {
   return outbox_->enqueue(std::move(m));
 }
 
+void MailGateway::sendPrintRefusal(const std::string& to, const std::string& jobName,
+                                   const core::Error& reason) {
+  const MailSettings s = settings();
+  Templates t(s.language, s.templatesDir);
+  auto message = buildMessage(composePrintRefused({s, t}, to, jobName, reason.message));
+  if (!message) {
+    spdlog::error("mail: print refusal to {}: {}", to, message.error().message);
+    return;
+  }
+  core::OutboxMail m;
+  m.kind = "print_refused";
+  m.recipient = to;
+  m.subject = "print job refused";
+  m.message = std::move(*message);
+  (void)outbox_->enqueue(std::move(m));
+}
+
 PollerStatus MailGateway::mailboxStatus() const { return poller_->status(); }
 
 PollRound MailGateway::checkMailbox() { return poller_->checkNow(); }
@@ -194,8 +211,14 @@ void MailGateway::onFaxStateChanged(const core::Fax& fax, core::FaxState previou
         !fax.deviceId)
       return;
     m.kind = "fax_received";
-  } else {
+  } else if (previous == core::FaxState::Held && fax.state == core::FaxState::Failed) {
+    // A held print job expired: its user is told whatever status_mails says, as nobody else
+    // would ever learn that the printed document was not faxed.
     if (fax.notify.empty()) return;
+    m.kind = "print_expired";
+    m.recipient = fax.notify;
+  } else {
+    if (fax.notify.empty() || fax.state == core::FaxState::Held) return;
     if (!wantsStatusMail(settings().statusMails, fax.state, previous)) return;
     m.kind = "status";
     m.recipient = fax.notify;
@@ -230,6 +253,8 @@ core::Result<void> MailGateway::composeQueued(core::OutboxMail& m) {
     }
     m.recipient = device->email;
     mail = composeFaxReceived(ctx, *fax, *device, files);
+  } else if (m.kind == "print_expired") {
+    mail = composePrintExpired(ctx, *fax);
   } else if (m.kind == "status") {
     auto state = core::faxStateFromString(m.faxState);
     mail = composeStatus(ctx, *fax, state.value_or(fax->state), files);

@@ -64,6 +64,9 @@ class MailGateway final : public core::FaxObserver {
       const std::map<std::string, std::string>& changes);
   core::Result<std::vector<core::OutboxMail>> outbox(int limit);
   core::Result<std::int64_t> sendTest(const std::string& to);
+  /// Tells `to` that their print job `jobName` was not faxed and why (Print-to-Fax intake).
+  void sendPrintRefusal(const std::string& to, const std::string& jobName,
+                        const core::Error& reason);
   PollerStatus mailboxStatus() const;
   /// Polls the Mail-to-Fax mailbox now; the round's result.
   PollRound checkMailbox();

@@ -38,6 +38,19 @@ const std::map<std::string, std::string>& builtIn(const std::string& language) {
        "So senden Sie ein Fax per Mail: die Faxnummer (mit Amtsholung) in den Betreff, "
        "mehrere Nummern durch Komma oder Semikolon getrennt, und das Dokument (PDF, TIFF) "
        "als Anhang.\n"},
+      {"print_expired",
+       "Subject: Druckauftrag verfallen (Fax {{fax_id}})\n\n"
+       "Ihr Druckauftrag an den Faxdrucker ({{pages_total}} Seite(n)) wurde nicht gesendet: "
+       "niemand hat ihm rechtzeitig eine Faxnummer gegeben.\n\n"
+       "Grund: {{reason}}\n\n"
+       "Drucken Sie das Dokument erneut und geben Sie die Nummer auf der vfax-Seite an, oder "
+       "schreiben Sie sie als Steuerfeld in das Dokument (z. B. @@+FAX:0891234567@@).\n"},
+      {"print_refused",
+       "Subject: Druckauftrag nicht gefaxt: {{job}}\n\n"
+       "Ihr Druckauftrag \"{{job}}\" an den Faxdrucker wurde nicht als Fax gesendet.\n\n"
+       "Grund: {{reason}}\n\n"
+       "Die Faxnummer steht als Steuerfeld im Dokument, z. B. @@+FAX:0891234567@@ (auch weiß "
+       "oder klein gedruckt); es wird auf der gesendeten Seite unkenntlich gemacht.\n"},
       {"test",
        "Subject: vfax: Testmail\n\n"
        "Diese Testmail zeigt, dass vfax über {{server}} Mails versenden kann.\n"},
@@ -72,6 +85,19 @@ const std::map<std::string, std::string>& builtIn(const std::string& language) {
        "Reason: {{reason}}\n\n"
        "To send a fax by mail: put the fax number (with the outside-line prefix) in the subject, "
        "several numbers separated by commas or semicolons, and attach the document (PDF, TIFF).\n"},
+      {"print_expired",
+       "Subject: Print job expired (fax {{fax_id}})\n\n"
+       "Your print job to the fax printer ({{pages_total}} page(s)) was not sent: nobody gave "
+       "it a fax number in time.\n\n"
+       "Reason: {{reason}}\n\n"
+       "Print the document again and give the number on the vfax page, or write it into the "
+       "document as a control field (e.g. @@+FAX:0891234567@@).\n"},
+      {"print_refused",
+       "Subject: Print job not faxed: {{job}}\n\n"
+       "Your print job \"{{job}}\" to the fax printer was not sent as a fax.\n\n"
+       "Reason: {{reason}}\n\n"
+       "The fax number goes into the document as a control field, e.g. @@+FAX:0891234567@@ "
+       "(white or tiny text works too); it is blanked out on the page that is sent.\n"},
       {"test",
        "Subject: vfax: test mail\n\n"
        "This test mail shows that vfax can send mail through {{server}}.\n"},
@@ -91,6 +117,7 @@ const std::map<std::string, std::string>& words(const std::string& language) {
       {"canceled", "abgebrochen"},
       {"received", "empfangen"},
       {"receiving", "wird empfangen"},
+      {"held", "angehalten (wartet auf eine Nummer)"},
       {"reason", "Grund"},
       {"retry", "Nächster Versuch"},
       {"pages_sent", "Seiten bestätigt"},
@@ -116,6 +143,7 @@ const std::map<std::string, std::string>& words(const std::string& language) {
       {"canceled", "canceled"},
       {"received", "received"},
       {"receiving", "being received"},
+      {"held", "held (waiting for a number)"},
       {"reason", "Reason"},
       {"retry", "Next attempt"},
       {"pages_sent", "Pages confirmed"},

@@ -571,7 +571,8 @@ Result<std::int64_t> SqliteStore::pagesSubmittedSince(std::int64_t userId, core:
   std::lock_guard lock(mu_);
   auto st = db_->prepare(
       "SELECT COALESCE(SUM(pages_total), 0) FROM faxes "
-      "WHERE user_id = ? AND created_at >= ? AND direction = 'out' AND state != 'canceled'");
+      "WHERE user_id = ? AND created_at >= ? AND direction = 'out' AND state NOT IN ('canceled', "
+      "'held')");
   if (!st) return st.error();
   st->bindInt(userId).bindInt(since);
   auto n = readOne<std::int64_t>(

@@ -1,6 +1,6 @@
 """The web page in a real browser (Debian's headless Chromium through Selenium) against the real
 vfaxd: logging in, sending through the send form and following the job live, a colleague
-receiving and downloading it, users kept apart, hostile strings shown as text, the page's
+receiving and downloading it, a held print job released on its page, users kept apart, hostile strings shown as text, the page's
 security headers, German and English, a 390 px phone, and 10,000 faxes."""
 import json
 import os
@@ -15,6 +15,7 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 from browser import Browser
+from test_print_intake import LETTER, SECRET as PRINTER_SECRET, make_letter_pdf, post_print_job
 from vfaxtest import VfaxTestCase, make_pdf
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "web")
@@ -137,6 +138,39 @@ class SendAndReceive(WebCase):
         carol.wait(lambda: "There is no such fax, or it is not yours." in carol.text(),
                    what="carol refused")
         self.assert_clean(carol)
+
+
+class HeldPrintJob(WebCase):
+    """A print job without a number is held; its user completes it on the fax's page."""
+
+    def setUp(self):
+        os.environ["VFAX_PRINTER_SECRET"] = PRINTER_SECRET
+        try:
+            super().setUp()
+        finally:
+            os.environ.pop("VFAX_PRINTER_SECRET", None)
+
+    def test_release_form_with_the_number_check(self):
+        pdf = make_letter_pdf(os.path.join(self.tmp, "held.pdf"), [LETTER])
+        status, body = post_print_job(self.d, pdf, user=self.ids["ann"])
+        self.assertEqual(status, 201, body)
+        fid = body["faxes"][0]["id"]
+        ann = self.login(self.browser(), "ann")
+        ann.get(f"{self.d.url}/#/faxes/{fid}")
+        ann.heading("Send this print job")
+        ann.wait(lambda: [i for i in ann.all_by_role("img") if i.accessible_name == "Page 1 of 1"],
+                 what="the held page")
+        ann.click("button", "Send")  # no number yet: told so, nothing sent
+        ann.wait(lambda: "Give the number to fax to." in ann.text(), what="the missing number")
+        self.assertEqual(self.d.fax(fid)["state"], "held")
+        ann.fill("Fax number", "202")
+        ann.wait(lambda: "Internal extension 202" in ann.text(), what="the number check")
+        ann.click("button", "Send")
+        self.d.wait_for(lambda: self.d.fax(fid)["state"] != "held", what="the release")
+        ann.wait(lambda: not [h for h in ann.all_by_role("heading")
+                              if h.accessible_name == "Send this print job"], what="the form to go")
+        self.assertEqual(self.d.wait_final(fid)["state"], "done")
+        self.assert_clean(ann)
 
 
 class Pages(WebCase):

@@ -17,10 +17,12 @@ TEST(RenderMetrics, WritesEveryStateAndTheLines) {
   lines.outbound = 1;
   lines.queued = 5;
   const std::string text = renderMetrics(counts, lines);
-  EXPECT_NE(text.find("vfax_faxes{direction=\"out\",state=\"done\"} 12\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("vfax_faxes{direction=\"out\",state=\"done\"} 12\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("vfax_faxes{direction=\"in\",state=\"received\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("vfax_faxes{direction=\"out\",state=\"queued\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("vfax_faxes{direction=\"in\",state=\"failed\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("vfax_faxes{direction=\"out\",state=\"held\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("vfax_lines_total 4\n"), std::string::npos);
   EXPECT_NE(text.find("vfax_lines_reserved_inbound 1\n"), std::string::npos);
   EXPECT_NE(text.find("vfax_lines_in_use{direction=\"in\"} 1\n"), std::string::npos);

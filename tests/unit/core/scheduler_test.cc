@@ -805,5 +805,90 @@ TEST_F(SchedulerTest, JobCreatedWhileManyOthersWait) {
   EXPECT_EQ(waiting->size(), 1000u);
 }
 
+// Print-to-Fax: held jobs are never dialled, are released with a number, and expire.
+class HeldJobTest : public SchedulerTest {
+ protected:
+  core::Fax hold() {
+    const std::string staged = dir_ + "/upload-" + std::to_string(counter_++) + ".pdf";
+    fs::copy_file(pdf_, staged);
+    core::SubmitRequest req;
+    req.files.push_back({"one.pdf", staged});
+    req.origin = "print";
+    auto f = service_->hold(admin(), req);
+    EXPECT_TRUE(f) << (f ? "" : f.error().message);
+    return f ? *f : core::Fax{};
+  }
+  static core::Caller admin() {
+    core::Caller c;
+    c.role = core::Role::Admin;
+    return c;
+  }
+};
+
+TEST_F(HeldJobTest, NeverDialledUntilReleased) {
+  startService();
+  telephony_.script({OutcomeClass::Ok, OutcomeClass::Ok});
+  auto held = hold();
+  EXPECT_EQ(held.state, FaxState::Held);
+  EXPECT_EQ(held.pagesTotal, 1);
+  EXPECT_TRUE(held.number.empty());
+  EXPECT_TRUE(fs::exists(dir_ + "/faxes/" + std::to_string(held.id) + "/fax.tif"));
+  // Another job goes out meanwhile; the held one stays where it is.
+  auto other = submit("+49 30 1234567");
+  ASSERT_EQ(waitState(other.id, {FaxState::Done, FaxState::Failed}).state, FaxState::Done);
+  EXPECT_EQ(telephony_.placed().size(), 1u);
+  EXPECT_EQ(service_->get(held.id)->state, FaxState::Held);
+
+  core::ReleaseRequest r;
+  auto none = service_->release(admin(), held.id, r);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, "invalid_number");
+  r.to = "+49 900 1234567";  // premium rate: blocked by default
+  auto blocked = service_->release(admin(), held.id, r);
+  ASSERT_FALSE(blocked);
+  EXPECT_EQ(blocked.error().code, "destination_not_allowed");
+  EXPECT_EQ(service_->get(held.id)->state, FaxState::Held);
+
+  r.to = "+49 30 7654321";
+  r.tag = "released";
+  auto released = service_->release(admin(), held.id, r);
+  ASSERT_TRUE(released) << released.error().message;
+  EXPECT_EQ(released->number, "+49307654321");
+  auto done = waitState(held.id, {FaxState::Done, FaxState::Failed});
+  EXPECT_EQ(done.state, FaxState::Done) << done.error;
+  EXPECT_EQ(done.tag, "released");
+  EXPECT_EQ(telephony_.placed().size(), 2u);
+  auto again = service_->release(admin(), held.id, r);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, "conflict");
+}
+
+TEST_F(HeldJobTest, ExpiresAfterTheHoldHours) {
+  startService({{"print_hold_hours", "2"}});
+  auto held = hold();
+  auto young = hold();
+  clock_.advance(60 * 60'000);                                         // one hour: not yet
+  ASSERT_TRUE(service_->updateSettings({{"print_hold_hours", "2"}}));  // wakes the scheduler
+  auto stillHeld = hold();
+  EXPECT_EQ(service_->get(held.id)->state, FaxState::Held);
+  clock_.advance(61 * 60'000);
+  ASSERT_TRUE(service_->updateSettings({{"print_hold_hours", "2"}}));
+  auto failed = waitState(held.id, {FaxState::Failed});
+  EXPECT_NE(failed.error.find("print_hold_hours"), std::string::npos) << failed.error;
+  EXPECT_EQ(waitState(young.id, {FaxState::Failed}).state, FaxState::Failed);
+  EXPECT_EQ(service_->get(stillHeld.id)->state, FaxState::Held);
+  EXPECT_TRUE(telephony_.placed().empty());
+}
+
+TEST_F(HeldJobTest, DeleteRemovesItAtOnce) {
+  startService();
+  auto held = hold();
+  auto removed = service_->remove(held.id);
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_FALSE(removed->has_value());
+  EXPECT_FALSE(service_->get(held.id));
+  EXPECT_FALSE(fs::exists(dir_ + "/faxes/" + std::to_string(held.id)));
+}
+
 }  // namespace
 }  // namespace vfax

@@ -32,7 +32,8 @@ TEST(Settings, KeysInDocumentedOrder) {
                                           "cover_page_default",   "ocr_received",
                                           "cover_language",       "allowed_destinations",
                                           "blocked_number_types", "blocked_prefixes",
-                                          "daily_page_limit"};
+                                          "daily_page_limit",     "print_to_fax_mode",
+                                          "print_hold_hours",     "print_field_patterns"};
   EXPECT_EQ(settingKeys(), expected);
   Settings s;
   const auto m = toMap(s);
@@ -46,7 +47,39 @@ TEST(Settings, KeysInDocumentedOrder) {
   EXPECT_EQ(m.at("blocked_number_types"), "premium_rate,shared_cost,personal_number,uan,voip");
   EXPECT_EQ(m.at("blocked_prefixes"), "");
   EXPECT_EQ(m.at("daily_page_limit"), "0");
+  EXPECT_EQ(m.at("print_to_fax_mode"), "fields_then_client");
+  EXPECT_EQ(m.at("print_hold_hours"), "24");
+  EXPECT_EQ(m.at("print_field_patterns"), "[]");
   EXPECT_TRUE(validate(s));
+}
+
+TEST(Settings, PrintToFax) {
+  Settings s;
+  auto roundTrip = [&s](const char* key, const std::string& value) {
+    auto r = assignSetting(s, key, value);
+    ASSERT_TRUE(r) << key << "=" << value << ": " << r.error().message;
+    EXPECT_EQ(getSetting(s, key).value(), value);
+  };
+  for (const char* mode : {"client", "fields", "fields_then_client"}) {
+    roundTrip("print_to_fax_mode", mode);
+  }
+  EXPECT_FALSE(assignSetting(s, "print_to_fax_mode", "always"));
+  roundTrip("print_hold_hours", "1");
+  EXPECT_FALSE(assignSetting(s, "print_hold_hours", "0"));
+  EXPECT_FALSE(assignSetting(s, "print_hold_hours", "100000"));
+  // Regexes hold commas: the string form is a JSON array.
+  roundTrip("print_field_patterns", R"x(["FAX=(?<number>[0-9]{3,20})","TAG=(?<tag>\\w+)"])x");
+  ASSERT_EQ(s.printFieldPatterns.size(), 2u);
+  EXPECT_EQ(s.printFieldPatterns[0], "FAX=(?<number>[0-9]{3,20})");
+  for (const char* bad : {"not json", "{\"a\":1}", "[1]", "[\"\"]"}) {
+    auto r = assignSetting(s, "print_field_patterns", bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, "invalid_setting");
+    EXPECT_NE(r.error().message.find("print_field_patterns"), std::string::npos);
+  }
+  EXPECT_EQ(s.printFieldPatterns.size(), 2u);  // a rejected value changes nothing
+  ASSERT_TRUE(assignSetting(s, "print_field_patterns", ""));
+  EXPECT_TRUE(s.printFieldPatterns.empty());
 }
 
 TEST(Settings, AllowedDestinationsFollowTheCountryWhileUnset) {

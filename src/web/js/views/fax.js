@@ -1,5 +1,6 @@
 // One fax: every page large, its attempts, the transmission report, downloads and actions
-// (cancel, send again / forward, delete). Follows the fax live.
+// (cancel, send again / forward, delete; a held print job: the form that releases it to a
+// number). Follows the fax live.
 import * as api from '../api.js';
 import {field, h, replace, statusLine} from '../dom.js';
 import {ACTIVE_STATES, deviceName, directionLabel, FINAL_STATES, pagesText, stateBadge}
@@ -90,6 +91,70 @@ export function render(app, [idText]) {
     return form;
   };
 
+  // A held print job (Print-to-Fax) waits for its number: the same live check as the send form.
+  const releaseForm = () => {
+    let checkTimer = null;
+    let checkAbort = null;
+    const to = h('input', {type: 'tel', autocomplete: 'off', inputmode: 'tel', required: true,
+      spellcheck: 'false'});
+    const toField = field(t('send.to'), to, {name: 'to', hint: t('send.toHint')});
+    const dialled = h('p', {class: 'dialled', 'aria-live': 'polite'});
+    toField.insertBefore(dialled, toField.querySelector('.field-error'));
+    const showNumber = (check) => {
+      if (!check) { dialled.textContent = ''; return; }
+      dialled.dataset.ok = check.allowed ? 'yes' : 'no';
+      if (check.valid || check.internal) {
+        const parts = [];
+        if (check.internal) parts.push(t('send.internal', {n: check.dial_string || check.input}));
+        else parts.push(t('send.dialledAs', {dial: check.dial_string, intl: check.international}));
+        if (!check.allowed && check.reason) parts.push(check.reason);
+        dialled.textContent = parts.join(' – ');
+      } else {
+        dialled.textContent = check.as_you_type
+          ? `${check.as_you_type}${check.reason ? ' – ' + check.reason : ''}` : (check.reason || '');
+      }
+    };
+    to.addEventListener('input', () => {
+      toField.setError('');
+      clearTimeout(checkTimer);
+      const value = to.value.trim();
+      if (!value) { showNumber(null); return; }
+      checkTimer = setTimeout(async () => {
+        if (checkAbort) checkAbort.abort();
+        checkAbort = new AbortController();
+        try {
+          showNumber(await api.get('/numbers/parse', {to: value}, {signal: checkAbort.signal}));
+        } catch (e) {
+          if (e.name !== 'AbortError') dialled.textContent = e.message;
+        }
+      }, 200);
+    });
+    const cover = h('input', {type: 'checkbox'});
+    const subject = h('input', {type: 'text', maxlength: 200});
+    const comment = h('textarea', {rows: 3, maxlength: 2000});
+    const coverParts = h('div', {class: 'cover-parts', hidden: true},
+      field(t('send.subject'), subject, {name: 'subject'}),
+      field(t('send.comment'), comment, {name: 'comment'}));
+    cover.addEventListener('change', () => { coverParts.hidden = !cover.checked; });
+    const form = h('form', {class: 'release-form', 'aria-labelledby': 'release-title', novalidate: true},
+      h('h2', {id: 'release-title'}, t('fax.releaseTitle')),
+      h('p', null, t('fax.releaseHint')),
+      toField,
+      h('div', {class: 'field check'}, h('label', null, cover, ' ', t('send.cover'))),
+      coverParts,
+      h('button', {type: 'submit', class: 'primary'}, t('fax.release')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!to.value.trim()) { toField.setError(t('fax.releaseNeedsNumber')); to.focus(); return; }
+      const body = {to: to.value.trim(), cover: cover.checked};
+      if (cover.checked && subject.value) body.subject = subject.value;
+      if (cover.checked && comment.value) body.comment = comment.value;
+      const out = await action(() => api.post(`/faxes/${id}/release`, body), t('fax.released'));
+      if (out) { fax = out; draw(); }
+    });
+    return form;
+  };
+
   const draw = () => {
     const facts = [
       [t('faxes.col.direction'), directionLabel(fax.direction)],
@@ -119,7 +184,7 @@ export function render(app, [idText]) {
       actions.push(h('a', {class: 'button', href: api.url(`/faxes/${id}/document.tiff`),
         download: `fax-${id}.tiff`}, t('fax.downloadTiff')));
     }
-    if (ACTIVE_STATES.has(fax.state) && fax.state !== 'receiving') {
+    if (ACTIVE_STATES.has(fax.state) && fax.state !== 'receiving' && fax.state !== 'held') {
       actions.push(h('button', {type: 'button', onclick: async () => {
         if (!await confirmDialog(t('fax.cancelTitle'), t('fax.cancelText', {id}), t('fax.cancel'))) return;
         const out = await action(() => api.post(`/faxes/${id}/cancel`), t('fax.canceled'));
@@ -127,7 +192,7 @@ export function render(app, [idText]) {
       }}, t('fax.cancel')));
     }
     actions.push(h('button', {type: 'button', onclick: () => window.print()}, t('fax.printReport')));
-    if (FINAL_STATES.has(fax.state)) {
+    if (FINAL_STATES.has(fax.state) || fax.state === 'held') {
       actions.push(h('button', {type: 'button', class: 'danger', onclick: async () => {
         if (!await confirmDialog(t('fax.deleteTitle'), t('fax.deleteText', {id}), t('fax.delete'))) return;
         const out = await action(() => api.del(`/faxes/${id}`), t('fax.deleted'));
@@ -180,6 +245,7 @@ export function render(app, [idText]) {
       h('dl', {class: 'facts'}, facts.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
       h('div', {class: 'actions', role: 'group', 'aria-label': t('fax.actions')}, actions),
       status,
+      fax.state === 'held' ? releaseForm() : null,
       FINAL_STATES.has(fax.state) ? resend : null,
       h('h2', null, t('fax.pages')), pagesBox,
       h('h2', null, t('fax.attempts')), attemptTable,

@@ -29,8 +29,9 @@ export function fieldOfError(message, names) {
 
 /**
  * A form over a JSON object: `specs` is a list of {key, label, type: 'text'|'number'|'bool'|
- * 'select'|'list'|'checks', options, hint}. Returns {el, fields, read(), write(obj), setError(key,
- * msg), clearErrors()}. `list` edits an array as comma-separated text; `checks` as checkboxes.
+ * 'select'|'list'|'lines'|'checks', options, hint}. Returns {el, fields, read(), write(obj),
+ * setError(key, msg), clearErrors()}. `list` edits an array as comma-separated text, `lines` as
+ * one item per line (items that may hold commas, such as regexes); `checks` as checkboxes.
  */
 export function jsonForm(specs) {
   const fields = new Map();
@@ -63,6 +64,8 @@ export function jsonForm(specs) {
       control = h('select', null, s.options.map(([v, label]) => h('option', {value: v}, label)));
     } else if (s.type === 'number') {
       control = h('input', {type: 'number', min: s.min, max: s.max, step: 1});
+    } else if (s.type === 'lines') {
+      control = h('textarea', {rows: 3, spellcheck: 'false', autocomplete: 'off', class: 'mono'});
     } else if (s.type === 'password') {
       control = h('input', {type: 'password', autocomplete: 'new-password'});
     } else {
@@ -81,6 +84,8 @@ export function jsonForm(specs) {
       else if (s.type === 'number') out[key] = f.control.value === '' ? null : Number(f.control.value);
       else if (s.type === 'list') {
         out[key] = f.control.value.split(',').map((x) => x.trim()).filter(Boolean);
+      } else if (s.type === 'lines') {
+        out[key] = f.control.value.split('\n').map((x) => x.trim()).filter(Boolean);
       } else out[key] = f.control.value;
     }
     return out;
@@ -92,6 +97,7 @@ export function jsonForm(specs) {
       if (s.type === 'bool') f.control.checked = !!v;
       else if (s.type === 'checks') for (const b of f.boxes) b[1].checked = (v || []).includes(b[0]);
       else if (s.type === 'list') f.control.value = (v || []).join(', ');
+      else if (s.type === 'lines') f.control.value = (v || []).join('\n');
       else f.control.value = v === null || v === undefined ? '' : String(v);
     }
   };

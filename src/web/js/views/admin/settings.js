@@ -33,6 +33,12 @@ export function render() {
       {key: 'blocked_prefixes', type: 'list'},
       {key: 'daily_page_limit', type: 'number', min: 0},
     ]],
+    ['settings.print', [
+      {key: 'print_to_fax_mode', type: 'select', options: [['fields_then_client', null],
+        ['fields', null], ['client', null]]},
+      {key: 'print_hold_hours', type: 'number', min: 1, max: 2160},
+      {key: 'print_field_patterns', type: 'lines'},
+    ]],
     ['settings.retention', [
       {key: 'retention_days', type: 'number', min: 0},
       {key: 'cleanup_schedule'},

@@ -1,0 +1,28 @@
+// libFuzzer target over the print allow-list check ([print] anonymous_allow against the address
+// vfax-printer reports): any address and any list entries (the input split at newlines, the first
+// line the address) give an answer, never a crash; an address never matches an empty list.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/address_match.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view in(reinterpret_cast<const char*>(data), size);
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos <= in.size()) {
+    const auto nl = in.find('\n', pos);
+    lines.emplace_back(in.substr(pos, nl == std::string_view::npos ? nl : nl - pos));
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  const std::string address = lines.front();
+  const std::vector<std::string> allow(lines.begin() + 1, lines.end());
+  (void)vfax::api::addressAllowed(address, allow);
+  if (vfax::api::addressAllowed(address, {})) std::abort();
+  return 0;
+}
