@@ -1,7 +1,5 @@
 """Print-to-Fax with the real vfaxd: vfaxd starts, watches and stops vfax-printer ([print]); a
-PDF printed with ipptool becomes a fax. The printing test needs vfaxd's print intake (POST
-/api/v1/print/authorize and /print/jobs, branch `held`): until it is merged, it skips with the
-reason, seen in vfaxd's log as the printer's "vfaxd answered 404" line."""
+PDF printed with ipptool becomes a fax."""
 import os
 import re
 import signal
@@ -154,7 +152,7 @@ class PrintE2ETest(VfaxTestCase):
                 self.assertIn(message, str(ctx.exception))
 
     def test_printed_pdf_with_a_fax_field_is_faxed(self):
-        """NEEDS the print intake of branch `held` (POST /api/v1/print/jobs): skips until merged."""
+        """Printed through the real printer into the real intake: a fax, done."""
         d = self.start()
         ann = d.add_user("ann", password="ann-secret-pw", email="ann@example.test")
         status, dev = d.request("POST", "/api/v1/devices", {
@@ -170,11 +168,6 @@ class PrintE2ETest(VfaxTestCase):
         rc, out = ipptool(uri, test, "-d", "requser=ann", document=pdf)
         if rc != 0:
             d.stop()  # flushes vfaxd's log
-        with open(d.log_path, errors="replace") as f:
-            log = f.read()
-        if "vfaxd answered 404" in log or re.search(r"refused the job \(404", log):
-            self.skipTest("vfaxd has no print intake yet (POST /api/v1/print/* answer 404): "
-                          "passes once branch `held` is merged")
         self.assertEqual(rc, 0, out + d.log())
         self.assertIn("job-state (enum) = completed", out)
         fax = d.wait_for(lambda: [f for f in d.faxes("out") if f["state"] == "done"], 300,
