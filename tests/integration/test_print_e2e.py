@@ -8,7 +8,8 @@ import subprocess
 import time
 import unittest
 
-from printertest import PRINT_AND_FOLLOW, free_port, ipptool
+from printertest import PRINT_AND_FOLLOW, PrivateCups, free_port, have_cups, ipptool
+from test_print_intake import LETTER, make_letter_pdf
 from vfaxtest import VfaxTestCase, make_pdf
 
 VFAX_PRINTER = os.environ.get("VFAX_PRINTER", "")
@@ -173,6 +174,47 @@ class PrintE2ETest(VfaxTestCase):
         fax = d.wait_for(lambda: [f for f in d.faxes("out") if f["state"] == "done"], 300,
                          "the printed fax to be done")[0]
         self.assertTrue(fax["number"].endswith("300"), fax)
+
+    @unittest.skipUnless(have_cups(), "needs root and cupsd/lpadmin (scripts/install-deps)")
+    def test_lp_through_a_private_cups_is_faxed_without_its_field(self):
+        """The whole way a user's print takes: lp, a private CUPS with an IPP Everywhere queue made
+        by lpadmin -m everywhere, vfax-printer, vfaxd's intake, a fax over loopback; the received
+        page has the letter's text (OCR) but not the field."""
+        d = self.start()
+        status, body = d.request("PUT", "/api/v1/settings", {"ocr_received": True})
+        self.assertEqual(status, 200, body)
+        ann = d.add_user("ann", password="ann-secret-pw", email="ann@example.test")
+        status, dev = d.request("POST", "/api/v1/devices", {
+            "kind": "user", "name": "Ann", "email": "ann@example.test", "extension": "201",
+            "owner": ann["id"]})
+        self.assertEqual(status, 201, dev)
+        self.add_device(d, "300", name="Sales")
+        letter = os.path.join(self.tmp, "letter.pdf")
+        make_letter_pdf(letter, [["@@+FAX:300@@"] + LETTER])
+        os.chmod(letter, 0o644)
+        cups = PrivateCups(self.tmp)
+        try:
+            cups.run("lpadmin", "-p", "vfax", "-E", "-v",
+                     f"ipp://ann:ann-secret-pw@127.0.0.1:{self.port}/ipp/print", "-m", "everywhere")
+            d.wait_for(lambda: "enabled" in cups.run("lpstat", "-p", "vfax", check=False).stdout, 60,
+                       "the CUPS queue")
+            cups.run("lp", "-d", "vfax", "-U", "ann", "-t", "Order 4711", letter)
+            rx = d.wait_for(lambda: [f for f in d.faxes("in") if f["state"] == "received"], 300,
+                            "the printed letter to be received:\n" + cups.log())[0]
+        finally:
+            cups.stop()
+        sent = [f for f in d.faxes("out")]
+        self.assertEqual(len(sent), 1, sent)
+        self.assertEqual(sent[0]["state"], "done", sent)
+        self.assertTrue(sent[0]["number"].endswith("300"), sent)
+        self.assertEqual(sent[0]["device"], dev["id"])  # ann's device: her TSI, her mails
+        rx_pdf = os.path.join(self.tmp, "rx.pdf")
+        d.cli("get", str(rx["id"]), "-o", rx_pdf)
+        text = subprocess.run(["pdftotext", rx_pdf, "-"], capture_output=True, text=True,
+                              check=True).stdout
+        self.assertIn("widgets", text)
+        self.assertNotIn("@@", text)
+        self.assertNotIn("FAX:", text)
 
 
 if __name__ == "__main__":
