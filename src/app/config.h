@@ -19,7 +19,7 @@ struct PrintConfig {
   /// A device's extension: jobs without credentials from an `anonymousAllow` address go to it.
   /// Empty: every job needs a user name and password.
   std::string anonymousDevice;
-  /// Numeric IPv4/IPv6 addresses (exact match with the printing client's address).
+  /// Numeric IPv4/IPv6 addresses or networks (ADDRESS/PREFIX) the printing client may come from.
   std::vector<std::string> anonymousAllow = {"127.0.0.1", "::1"};
   std::string logLevel = "info";  // vfax-printer's own: debug | info | warn | error
 };

@@ -141,7 +141,8 @@ class PrintE2ETest(VfaxTestCase):
 
     def test_print_config_mistakes_stop_vfaxd_at_start(self):
         for cfg, message in (({"listen": "fax.example.com:8631"}, "[print] listen must name a numeric address"),
-                             ({"anonymous_allow": ["10.0.0.0/8"]}, "[print] anonymous_allow: '10.0.0.0/8'"),
+                             ({"anonymous_allow": ["10.0.0.0/33"]}, "[print] anonymous_allow: '10.0.0.0/33'"),
+                             ({"anonymous_allow": ["printer.lan"]}, "[print] anonymous_allow: 'printer.lan'"),
                              ({"tls_cert": "/nonexistent.pem", "tls_key": "/nonexistent.key"},
                               "[print] cannot read /nonexistent.pem"),
                              ({"tls_cert": "/etc/hostname"}, "[print] tls_cert and tls_key go together"),
@@ -151,6 +152,9 @@ class PrintE2ETest(VfaxTestCase):
                 with self.assertRaises(AssertionError) as ctx:
                     self.daemon({"print": {"enabled": True, **cfg}}, name=f"bad{len(self.daemons)}")
                 self.assertIn(message, str(ctx.exception))
+        # Networks are allowed in anonymous_allow: a config with them starts.
+        self.daemon({"print": {"enabled": False, "anonymous_allow": ["10.0.0.0/8", "fd00::/8"]}},
+                    name="networks").stop()
 
     def test_printed_pdf_with_a_fax_field_is_faxed(self):
         """Printed through the real printer into the real intake: a fax, done."""
