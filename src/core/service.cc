@@ -260,22 +260,8 @@ Result<Fax> Service::submit(SubmitRequest req) {
   // commit, and the scheduler thread stays free for dispatch. Dispatch only sees a job once
   // track() ran, after its folder is in place. A stop that begins after this check finds the job
   // in the store at the next start (it is accepted, so it is kept).
-  if (!scheduler_->accepting()) {
-    fs::remove_all(staging, ec);
-    return makeError("unavailable", "vfaxd is stopping");
-  }
-  auto stored = scheduler_->store().insertFax(fax);
-  if (!stored) {
-    fs::remove_all(staging, ec);
-    return stored.error();
-  }
-  fs::rename(staging, faxes / std::to_string(stored->id), ec);
-  if (ec) {
-    spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
-    (void)scheduler_->store().deleteFax(stored->id);
-    fs::remove_all(staging, ec);
-    return makeError("storage_error", "the documents could not be stored");
-  }
+  auto stored = storeStaged(fax, staging);
+  if (!stored) return stored.error();
   spdlog::info("fax {}: queued to {} ({})", stored->id, stored->number,
                ready ? std::to_string(stored->pagesTotal) + " page(s) ready"
                      : std::to_string(req.files.size()) + " file(s)");
@@ -500,6 +486,29 @@ Result<int> Service::convertInto(std::int64_t userId, const Fax& fax,
   return *pages;
 }
 
+// Stores `fax` and moves its folder, prepared in `staging`, to faxes/ID: the record first, so that
+// a crash leaves at most a folder nothing shows; the staging folder is gone either way.
+Result<Fax> Service::storeStaged(const Fax& fax, const fs::path& staging) {
+  std::error_code ec;
+  if (!scheduler_->accepting()) {
+    fs::remove_all(staging, ec);
+    return makeError("unavailable", "vfaxd is stopping");
+  }
+  auto stored = scheduler_->store().insertFax(fax);
+  if (!stored) {
+    fs::remove_all(staging, ec);
+    return stored.error();
+  }
+  fs::rename(staging, fs::path(scheduler_->faxDir(stored->id)), ec);
+  if (ec) {
+    spdlog::error("fax {}: cannot move its documents in place: {}", stored->id, ec.message());
+    (void)scheduler_->store().deleteFax(stored->id);
+    fs::remove_all(staging, ec);
+    return makeError("storage_error", "the documents could not be stored");
+  }
+  return stored;
+}
+
 Result<Fax> Service::hold(const Caller& caller, SubmitRequest req) {
   auto discard = [&req](Error e) { return refuse(req, std::move(e)); };
   req.userId = caller.userId != 0 ? std::optional<std::int64_t>(caller.userId) : std::nullopt;
@@ -534,22 +543,8 @@ Result<Fax> Service::hold(const Caller& caller, SubmitRequest req) {
   }
   fax.pagesTotal = *pages;
   fax.sourceFiles = {kReadySource};
-  if (!scheduler_->accepting()) {
-    fs::remove_all(staging, ec);
-    return makeError("unavailable", "vfaxd is stopping");
-  }
-  auto stored = scheduler_->store().insertFax(fax);
-  if (!stored) {
-    fs::remove_all(staging, ec);
-    return stored.error();
-  }
-  fs::rename(staging, faxes / std::to_string(stored->id), ec);
-  if (ec) {
-    spdlog::error("fax {}: cannot move its pages in place: {}", stored->id, ec.message());
-    (void)scheduler_->store().deleteFax(stored->id);
-    fs::remove_all(staging, ec);
-    return makeError("storage_error", "the documents could not be stored");
-  }
+  auto stored = storeStaged(fax, staging);
+  if (!stored) return stored.error();
   spdlog::info("fax {}: held for its user ({} page(s), from {})", stored->id, stored->pagesTotal,
                stored->origin);
   scheduler_->post([this, job = *stored] { scheduler_->notifyCreated(job.id); });

@@ -3,6 +3,7 @@
 // scheduler: every change of a fax's state happens on the scheduler thread. Thread-safe.
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -221,6 +222,7 @@ class Service {
   Result<Fax> draft(const SubmitRequest& req, std::vector<std::string>* types, bool needNumber);
   Result<void> fromPreview(const Caller& caller, SubmitRequest& req);
   Result<PagePng> renderCached(const std::string& dir, int pages, int page, int width);
+  Result<Fax> storeStaged(const Fax& fax, const std::filesystem::path& staging);
   /// Moves `files` into `dir` and converts them (with `fax`'s cover page) to fax.tif,
   /// document.pdf and preview.png there, at most previewConversions at once. Returns the pages.
   /// `userId` (non-zero: a preview) may have one such conversion at a time (else

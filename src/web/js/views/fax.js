@@ -6,6 +6,7 @@ import {field, h, replace, statusLine} from '../dom.js';
 import {ACTIVE_STATES, deviceName, directionLabel, FINAL_STATES, pagesText, stateBadge}
   from '../format.js';
 import {formatTime, t} from '../i18n.js';
+import {numberField} from '../number_field.js';
 
 function duration(a) {
   if (!a.started_at || !a.ended_at) return '';
@@ -93,42 +94,7 @@ export function render(app, [idText]) {
 
   // A held print job (Print-to-Fax) waits for its number: the same live check as the send form.
   const releaseForm = () => {
-    let checkTimer = null;
-    let checkAbort = null;
-    const to = h('input', {type: 'tel', autocomplete: 'off', inputmode: 'tel', required: true,
-      spellcheck: 'false'});
-    const toField = field(t('send.to'), to, {name: 'to', hint: t('send.toHint')});
-    const dialled = h('p', {class: 'dialled', 'aria-live': 'polite'});
-    toField.insertBefore(dialled, toField.querySelector('.field-error'));
-    const showNumber = (check) => {
-      if (!check) { dialled.textContent = ''; return; }
-      dialled.dataset.ok = check.allowed ? 'yes' : 'no';
-      if (check.valid || check.internal) {
-        const parts = [];
-        if (check.internal) parts.push(t('send.internal', {n: check.dial_string || check.input}));
-        else parts.push(t('send.dialledAs', {dial: check.dial_string, intl: check.international}));
-        if (!check.allowed && check.reason) parts.push(check.reason);
-        dialled.textContent = parts.join(' – ');
-      } else {
-        dialled.textContent = check.as_you_type
-          ? `${check.as_you_type}${check.reason ? ' – ' + check.reason : ''}` : (check.reason || '');
-      }
-    };
-    to.addEventListener('input', () => {
-      toField.setError('');
-      clearTimeout(checkTimer);
-      const value = to.value.trim();
-      if (!value) { showNumber(null); return; }
-      checkTimer = setTimeout(async () => {
-        if (checkAbort) checkAbort.abort();
-        checkAbort = new AbortController();
-        try {
-          showNumber(await api.get('/numbers/parse', {to: value}, {signal: checkAbort.signal}));
-        } catch (e) {
-          if (e.name !== 'AbortError') dialled.textContent = e.message;
-        }
-      }, 200);
-    });
+    const {wrap: toField, input: to} = numberField();
     const cover = h('input', {type: 'checkbox'});
     const subject = h('input', {type: 'text', maxlength: 200});
     const comment = h('textarea', {rows: 3, maxlength: 2000});

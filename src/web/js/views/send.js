@@ -3,6 +3,7 @@
 import * as api from '../api.js';
 import {field, h, replace, select, statusLine} from '../dom.js';
 import {t} from '../i18n.js';
+import {numberField} from '../number_field.js';
 
 const ACCEPT = '.pdf,.tif,.tiff,.png,.jpg,.jpeg,.txt,.ps,.eps,.odt,.docx,.doc,.rtf,.html,.htm,' +
   'application/pdf,image/tiff,image/png,image/jpeg,text/plain,application/postscript';
@@ -16,14 +17,8 @@ function humanSize(bytes) {
 export function render(app) {
   const files = [];  // File objects, in the order they are faxed
   let preview = null;  // {id, pages, key} of the current inputs
-  let checkTimer = null;
-  let checkAbort = null;
 
-  const to = h('input', {type: 'tel', autocomplete: 'off', inputmode: 'tel', required: true,
-    spellcheck: 'false'});
-  const toField = field(t('send.to'), to, {name: 'to', hint: t('send.toHint')});
-  const dialled = h('p', {class: 'dialled', id: 'dialled', 'aria-live': 'polite'});
-  toField.insertBefore(dialled, toField.querySelector('.field-error'));
+  const {wrap: toField, input: to} = numberField();
 
   const devices = app.devices;
   const own = devices.find((d) => d.kind === 'user' && d.owner === app.user.id) || devices[0];
@@ -102,36 +97,6 @@ export function render(app) {
     e.preventDefault();
     drop.classList.remove('over');
     if (e.dataTransfer && e.dataTransfer.files) addFiles(e.dataTransfer.files);
-  });
-
-  const showNumber = (check) => {
-    if (!check) { dialled.textContent = ''; return; }
-    dialled.dataset.ok = check.allowed ? 'yes' : 'no';
-    if (check.valid || check.internal) {
-      const parts = [];
-      if (check.internal) parts.push(t('send.internal', {n: check.dial_string || check.input}));
-      else parts.push(t('send.dialledAs', {dial: check.dial_string, intl: check.international}));
-      if (!check.allowed && check.reason) parts.push(check.reason);
-      dialled.textContent = parts.join(' – ');
-    } else {
-      dialled.textContent = check.as_you_type
-        ? `${check.as_you_type}${check.reason ? ' – ' + check.reason : ''}` : (check.reason || '');
-    }
-  };
-  to.addEventListener('input', () => {
-    toField.setError('');
-    clearTimeout(checkTimer);
-    const value = to.value.trim();
-    if (!value) { showNumber(null); return; }
-    checkTimer = setTimeout(async () => {
-      if (checkAbort) checkAbort.abort();
-      checkAbort = new AbortController();
-      try {
-        showNumber(await api.get('/numbers/parse', {to: value}, {signal: checkAbort.signal}));
-      } catch (e) {
-        if (e.name !== 'AbortError') dialled.textContent = e.message;
-      }
-    }, 200);
   });
 
   const formData = (withFiles) => {
