@@ -5,7 +5,7 @@ import * as api from '../../api.js';
 import {field, h, statusLine} from '../../dom.js';
 import {has, t} from '../../i18n.js';
 import {confirmDialog} from '../fax.js';
-import {adminPage, changes, jsonForm, showFormError} from './layout.js';
+import {adminPage, jsonForm, settingsForm} from './layout.js';
 
 function nowForm(retention) {
   const days = h('input', {type: 'number', min: 0, step: 1, inputmode: 'numeric'});
@@ -48,31 +48,12 @@ function scheduleForm(settings) {
   const form = jsonForm(specs);
   const status = statusLine();
   const save = h('button', {type: 'submit', class: 'primary'}, t('common.save'));
-  let loaded = null;
   const el = h('form', {class: 'card', novalidate: true, 'aria-labelledby': 'cleanup-sched-title'},
     h('h2', {id: 'cleanup-sched-title'}, t('cleanup.scheduleTitle')),
     h('p', null, t('cleanup.scheduleIntro')), form.el,
     h('div', {class: 'actions'}, save), status,
     h('p', {class: 'field-hint'}, h('a', {href: '#/admin/settings'}, t('cleanup.allSettings'))));
-  settings.then((s) => { form.write(s); loaded = form.read(); })
-    .catch((err) => status.show(err.message, 'error'));
-  el.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    form.clearErrors();
-    const diff = changes(loaded || {}, form.read());
-    if (Object.keys(diff).length === 0) return status.show(t('common.nothingChanged'));
-    save.disabled = true;
-    try {
-      const s = await api.put('/settings', diff);
-      form.write(s);
-      loaded = form.read();
-      status.show(t('common.saved'), 'ok');
-    } catch (err) {
-      showFormError(form, status, err);
-    } finally {
-      save.disabled = false;
-    }
-  });
+  settingsForm(el, form, save, status, settings);
   return el;
 }
 

@@ -1,5 +1,6 @@
 // The admin console's frame: a second navigation over its pages, and form helpers that put the
 // API's validation errors next to the field they name.
+import * as api from '../../api.js';
 import {field, h} from '../../dom.js';
 import {t} from '../../i18n.js';
 
@@ -136,4 +137,34 @@ export function showFormError(form, status, err) {
   }
   status.show(err.message, 'error');
   return key;
+}
+
+/**
+ * Wires a form of server settings: `form` (a jsonForm) is filled from `settings` (a promise of GET
+ * /settings); a submit of `el` sends only what changed (PUT /settings) and shows the API's errors
+ * next to their field.
+ */
+export function settingsForm(el, form, save, status, settings = api.get('/settings')) {
+  let loaded = null;
+  settings.then((s) => {
+    form.write(s);
+    loaded = form.read();
+  }).catch((err) => status.show(err.message, 'error'));
+  el.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    form.clearErrors();
+    const diff = changes(loaded || {}, form.read());
+    if (Object.keys(diff).length === 0) return status.show(t('common.nothingChanged'));
+    save.disabled = true;
+    try {
+      const s = await api.put('/settings', diff);
+      form.write(s);
+      loaded = form.read();
+      status.show(t('common.saved'), 'ok');
+    } catch (err) {
+      showFormError(form, status, err);
+    } finally {
+      save.disabled = false;
+    }
+  });
 }

@@ -1,9 +1,8 @@
 // Admin: the server settings (GET|PUT /settings), with the API's validation errors next to the
 // field. Only changed keys are sent.
-import * as api from '../../api.js';
 import {h, statusLine} from '../../dom.js';
 import {has, t} from '../../i18n.js';
-import {adminPage, changes, jsonForm, showFormError} from './layout.js';
+import {adminPage, jsonForm, settingsForm} from './layout.js';
 
 const NUMBER_TYPES = ['fixed_line', 'mobile', 'fixed_line_or_mobile', 'toll_free', 'premium_rate',
   'shared_cost', 'voip', 'personal_number', 'pager', 'uan', 'voicemail', 'unknown'];
@@ -54,7 +53,6 @@ export function render() {
   const form = jsonForm(groups.flatMap(([, specs]) => specs));
   const status = statusLine();
   const save = h('button', {type: 'submit', class: 'primary'}, t('common.save'));
-  let loaded = null;
   const fieldsets = [];
   let i = 0;
   for (const [title, specs] of groups) {
@@ -64,31 +62,6 @@ export function render() {
   }
   const el = h('form', {class: 'card settings', novalidate: true, 'aria-labelledby': 'settings-title'},
     fieldsets, h('div', {class: 'actions sticky'}, save, status));
-  const load = async () => {
-    try {
-      const s = await api.get('/settings');
-      form.write(s);
-      loaded = form.read();
-      status.show('');
-    } catch (e) { status.show(e.message, 'error'); }
-  };
-  el.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    form.clearErrors();
-    const diff = changes(loaded || {}, form.read());
-    if (Object.keys(diff).length === 0) return status.show(t('common.nothingChanged'));
-    save.disabled = true;
-    try {
-      const s = await api.put('/settings', diff);
-      form.write(s);
-      loaded = form.read();
-      status.show(t('common.saved'), 'ok');
-    } catch (err) {
-      showFormError(form, status, err);
-    } finally {
-      save.disabled = false;
-    }
-  });
-  load();
+  settingsForm(el, form, save, status);
   return adminPage('settings', h('h1', {id: 'settings-title'}, t('admin.settings')), el);
 }
