@@ -15,8 +15,11 @@ export function stateBadge(state) {
 export const directionLabel = (d) => t(d === 'in' ? 'dir.in' : 'dir.out');
 
 /** "3 / 5" or "3" pages. */
+const NOT_YET_SENT = new Set(['held', 'queued', 'converting']);
+
 export function pagesText(fax) {
-  if (fax.pages_total && fax.pages_total !== fax.pages &&
+  // "1 of 3" while pages are being sent or when not all got through; before any call, the count.
+  if (fax.pages_total && fax.pages_total !== fax.pages && !NOT_YET_SENT.has(fax.state) &&
       (fax.direction === 'out' || fax.state === 'receiving')) {
     return t('fax.pagesOf', {n: fax.pages, total: fax.pages_total});
   }
