@@ -49,6 +49,8 @@ struct CallInfo {
   std::string callerNumber;
   std::string callerName;
   MediaKind media = MediaKind::Audio;
+  /// The audio codec as the trunk negotiated it ("PCMA", "PCMU", "slinear"); empty: none.
+  std::string codec;
 };
 
 /// The owner's side of a call (the telephony layer). All on the loop thread.
@@ -64,7 +66,8 @@ class CallHandler {
   /// Time to send this call's next 20 ms of media (call sendAudio/sendT38 now). Comes once per
   /// media tick while the call is answered, after that tick's received frame was delivered.
   virtual void onMediaTick() = 0;
-  /// The media switched (SIP re-INVITE to T.38). Trunks without switching never call it.
+  /// The media switched (SIP re-INVITE to T.38, sent by us or by the far end). From the next
+  /// media tick on, the call carries `media`. Trunks without switching never call it.
   virtual void onMediaChanged(MediaKind media) { (void)media; }
   /// The far end hung up, rejected, or the call failed. No callback follows.
   virtual void onHangup(const HangupCause& cause) = 0;
@@ -89,6 +92,12 @@ class Call {
   /// One T.38 IFP packet to send (the trunk adds UDPTL sequence numbers and redundancy).
   virtual void sendT38(const std::uint8_t* ifp, std::size_t len) = 0;
   virtual bool ended() const = 0;
+  /// Answered audio call: the fax side heard fax tones (or wants T.38 at once); asks the trunk
+  /// to switch the call to T.38 (SIP: a re-INVITE). The trunk decides by its settings and its
+  /// memory of the destination; a switch is reported through CallHandler::onMediaChanged, a
+  /// refusal (488/415) keeps the call in audio with no callback. False: this trunk or call
+  /// cannot switch (the default).
+  virtual bool requestT38() { return false; }
 };
 
 struct DialRequest {
