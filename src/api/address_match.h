@@ -1,13 +1,7 @@
 #pragma once
-// Client addresses against an allow-list ([print] anonymous_allow): exact addresses and CIDR
-// networks, IPv4 and IPv6; an IPv4 address also matches in its IPv4-mapped IPv6 form
-// (::ffff:127.0.0.1), as a dual-stack listener reports it.
-#include <string>
-#include <vector>
+// The API's use of reactor/address_match.h (allow-lists of addresses and networks).
+#include "reactor/address_match.h"
 
 namespace vfax::api {
-
-/// True when `address` parses and is one of `allow` (entries that do not parse match nothing).
-bool addressAllowed(const std::string& address, const std::vector<std::string>& allow);
-
+using reactor::addressAllowed;
 }  // namespace vfax::api

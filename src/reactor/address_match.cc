@@ -1,4 +1,4 @@
-#include "api/address_match.h"
+#include "reactor/address_match.h"
 
 #include <arpa/inet.h>
 
@@ -6,9 +6,9 @@
 #include <cstring>
 #include <optional>
 
-#include "api/query.h"
+#include <cstdlib>
 
-namespace vfax::api {
+namespace vfax::reactor {
 
 namespace {
 
@@ -41,9 +41,12 @@ bool addressAllowed(const std::string& address, const std::vector<std::string>& 
     int bits = -1;
     if (auto slash = entry.find('/'); slash != std::string::npos) {
       net = entry.substr(0, slash);
-      auto n = parseId(entry.substr(slash + 1));
-      if (!n && entry.substr(slash + 1) != "0") continue;
-      bits = n ? static_cast<int>(*n) : 0;
+      const std::string len = entry.substr(slash + 1);
+      if (len.empty() || len.size() > 3 ||
+          len.find_first_not_of("0123456789") != std::string::npos) {
+        continue;
+      }
+      bits = std::atoi(len.c_str());
     }
     const auto base = parseAddress(net);
     if (!base) continue;
@@ -63,4 +66,4 @@ bool addressAllowed(const std::string& address, const std::vector<std::string>& 
   return false;
 }
 
-}  // namespace vfax::api
+}  // namespace vfax::reactor
