@@ -78,7 +78,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tx.setNextSeq(static_cast<std::uint16_t>(data[1] << 8 | data[2]));
 
   static Sent sent;
-  for (auto& v : sent.bySeq) v.clear();
+  static std::vector<std::uint16_t> used;  // clear only what the last input set
+  for (std::uint16_t u : used) sent.bySeq[u].clear();
+  used.clear();
   sent.fec = o.ec == UdptlEc::Fec;
   sent.order = {};
   UdptlReceiver raw;
@@ -104,6 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (n == 0) continue;
     check(n <= o.maxDatagram);
     sent.bySeq[seq].assign(rec, rec + len);
+    used.push_back(seq);
     switch (sel & 3) {
       case 0:  // delivered
         check(link.receive(out, n, &linkDeliver, &sent));

@@ -387,6 +387,23 @@ TEST(UdptlReceiver, RestartCloseBehindIsRecognisedByItsContent) {
   EXPECT_EQ(rx.stats().resyncs, 1u);
 }
 
+TEST(UdptlReceiver, ResetStartsANewStreamAndKeepsCounters) {
+  UdptlReceiver rx;
+  Sink sink;
+  EXPECT_FALSE(rx.holding());
+  rx.flush(&Sink::deliver, &sink);  // nothing yet: nothing happens
+  EXPECT_TRUE(sink.got.empty());
+  UdptlSender a(opts(UdptlEc::Redundancy));
+  a.setNextSeq(500);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(feed(rx, encode(a, ifpFor(i)), sink));
+  rx.reset();  // e.g. a new T.38 session after a re-INVITE
+  UdptlSender b(opts(UdptlEc::Redundancy));
+  ASSERT_TRUE(feed(rx, encode(b, ifpFor(7)), sink));
+  EXPECT_EQ(sink.seqs(), (std::vector<std::uint16_t>{500, 501, 502, 0}));
+  EXPECT_EQ(rx.stats().delivered, 4u);
+  EXPECT_EQ(rx.stats().resyncs, 0u);
+}
+
 TEST(UdptlReceiver, ALoneStrayFarAwayIsDropped) {
   Link l(opts(UdptlEc::Redundancy));
   std::vector<Bytes> d;
@@ -454,6 +471,18 @@ TEST(UdptlEncode, PrimaryThatDoesNotFitMakesNothing) {
   EXPECT_EQ(udptlMaxIfp(30), 23u);  // FEC's bare overhead (4) is the bound
   EXPECT_EQ(udptlMaxIfp(400), 392u);
   EXPECT_EQ(udptlMaxIfp(7), 0u);
+}
+
+TEST(UdptlEncode, IfpTooLargeToKeepIsSentButNotRepeated) {
+  // Over kUdptlMaxIfp an IFP still goes out as a primary when the datagram limit allows, but the
+  // ring does not keep it: the next datagram's redundancy stops before it.
+  UdptlSender tx(opts(UdptlEc::Redundancy, 3, 4000));
+  encode(tx, ifpFor(1));
+  const Bytes big(kUdptlMaxIfp + 100, 0x77);
+  const Bytes d1 = encode(tx, big);
+  ASSERT_EQ(d1.size(), 2 + 2 + big.size() + 2 + 1 + ifpFor(1).size());
+  const Bytes d2 = encode(tx, ifpFor(2));
+  EXPECT_EQ(parseUdptl(d2.data(), d2.size())->secondaryCount, 0u);
 }
 
 TEST(UdptlEncode, FecShrinksToFitMaxDatagram) {
