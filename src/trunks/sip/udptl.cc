@@ -158,6 +158,32 @@ std::size_t udptlMaxIfp(std::size_t maxDatagram) {
   return std::min<std::size_t>(n, 16383);
 }
 
+std::size_t udptlIfpBudget(const UdptlOptions& options) {
+  constexpr std::size_t kUsefulIfp = 80;
+  const std::size_t bare = udptlMaxIfp(options.maxDatagram);
+  const std::size_t d = options.maxDatagram;
+  // Every IFP or word costs its bytes plus a length of up to 2; the datagram adds the sequence
+  // number (2) and the error-recovery header (2 for redundancy, 4 for FEC).
+  std::size_t copies = 1;
+  std::size_t header = 2 + 2;
+  switch (options.ec) {
+    case UdptlEc::None:
+      return bare;
+    case UdptlEc::Redundancy:
+      copies += static_cast<std::size_t>(
+          std::clamp(options.redundancyDepth, 0, UdptlOptions::kMaxRedundancy));
+      break;
+    case UdptlEc::Fec:
+      copies +=
+          static_cast<std::size_t>(std::clamp(options.fecEntries, 1, UdptlOptions::kMaxFecWindow));
+      header = 2 + 4;
+      break;
+  }
+  const std::size_t perCopy = d > header ? (d - header) / copies : 0;
+  const std::size_t full = perCopy > 2 ? perCopy - 2 : 0;
+  return std::min(bare, std::max(full, kUsefulIfp));
+}
+
 // --- sending ---------------------------------------------------------------------------------
 
 namespace {

@@ -86,6 +86,13 @@ core::Result<UdptlPacket> parseUdptl(const std::uint8_t* data, std::size_t len);
 /// The largest IFP that fits a datagram of `maxDatagram` bytes with no error-recovery payload.
 std::size_t udptlMaxIfp(std::size_t maxDatagram);
 
+/// The IFP size to give the T.38 terminal (spandsp's t38_set_max_datagram_size): small enough
+/// that each datagram still carries the full redundancy (depth + 1 IFPs) or FEC (entries + 1)
+/// within `maxDatagram`, but not below 80 bytes (a 14400 bit/s image chunk plus headers), where
+/// the sender gives up error recovery on the largest IFPs rather than splitting data finer.
+/// Never more than udptlMaxIfp(maxDatagram).
+std::size_t udptlIfpBudget(const UdptlOptions& options);
+
 /// Builds outgoing datagrams. Keeps a fixed ring of the last IFPs (allocated once) for
 /// redundancy and FEC; encode() never allocates.
 class UdptlSender {

@@ -485,6 +485,28 @@ TEST(UdptlEncode, IfpTooLargeToKeepIsSentButNotRepeated) {
   EXPECT_EQ(parseUdptl(d2.data(), d2.size())->secondaryCount, 0u);
 }
 
+TEST(UdptlEncode, IfpBudgetLeavesRoomForTheErrorRecovery) {
+  // 400 bytes, redundancy 3: 4 copies of (IFP + 2) after 4 header bytes -> 99 - 2 = 97.
+  EXPECT_EQ(udptlIfpBudget(opts(UdptlEc::Redundancy, 3, 400)), 97u);
+  EXPECT_EQ(udptlIfpBudget(opts(UdptlEc::None, 3, 400)), udptlMaxIfp(400));
+  UdptlOptions fec = opts(UdptlEc::Fec, 0, 400);  // entries 3: (400 - 6) / 4 - 2 = 96
+  EXPECT_EQ(udptlIfpBudget(fec), 96u);
+  // Small datagrams: not below 80, never above what fits at all.
+  EXPECT_EQ(udptlIfpBudget(opts(UdptlEc::Redundancy, 3, 200)), 80u);
+  EXPECT_EQ(udptlIfpBudget(opts(UdptlEc::Redundancy, 3, 72)), udptlMaxIfp(72));
+  // The budget really fits: IFPs of that size carry their full redundancy.
+  for (std::size_t d : {120u, 272u, 400u, 1400u}) {
+    UdptlSender tx(opts(UdptlEc::Redundancy, 3, d));
+    const std::size_t n = udptlIfpBudget(tx.options());
+    if (n <= 80) continue;
+    const Bytes ifp(n, 0x42);
+    Bytes last;
+    for (int i = 0; i < 5; ++i) last = encode(tx, ifp);
+    ASSERT_FALSE(last.empty());
+    EXPECT_EQ(parseUdptl(last.data(), last.size())->secondaryCount, 3u) << d;
+  }
+}
+
 TEST(UdptlEncode, FecShrinksToFitMaxDatagram) {
   UdptlOptions o = opts(UdptlEc::Fec, 0, 60);
   UdptlSender tx(o);
