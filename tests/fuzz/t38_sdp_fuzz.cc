@@ -56,6 +56,7 @@ void exercise(const Attrs& attrs) {
     check(*e.maxDatagram >= kT38MinFarDatagram && *e.maxDatagram <= kT38MaxFarDatagram);
     const UdptlOptions o = udptlOptionsFor(e, ours);
     check(udptlMaxIfp(o.maxDatagram) > 0);
+    check(udptlIfpBudget(o) > 0 && udptlIfpBudget(o) <= udptlMaxIfp(o.maxDatagram));
   }
 }
 

@@ -18,6 +18,8 @@ namespace {
 
 using vfax::trunks::sip::parseUdptl;
 using vfax::trunks::sip::UdptlEc;
+using vfax::trunks::sip::udptlIfpBudget;
+using vfax::trunks::sip::udptlMaxIfp;
 using vfax::trunks::sip::UdptlOptions;
 using vfax::trunks::sip::UdptlReceiver;
 using vfax::trunks::sip::UdptlSender;
@@ -75,6 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.fecEntries = 1 + ((data[1] >> 3) & 7);
   o.maxDatagram = 16 + static_cast<std::size_t>(data[2]) * 4;
   UdptlSender tx(o);
+  check(udptlIfpBudget(tx.options()) <= udptlMaxIfp(o.maxDatagram));
   tx.setNextSeq(static_cast<std::uint16_t>(data[1] << 8 | data[2]));
 
   static Sent sent;
