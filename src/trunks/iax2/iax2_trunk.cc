@@ -17,7 +17,23 @@ class Iax2Call final : public Call {
   Iax2Call(Iax2Trunk& trunk, std::uint16_t no, CallInfo info)
       : trunk_(trunk), no_(no), info_(std::move(info)) {}
 
-  const CallInfo& info() const override { return info_; }
+  const CallInfo& info() const override {
+    // The format is negotiated with the call (NEW/ACCEPT); kept once the engine forgot the call.
+    switch (trunk_.engine().format(no_)) {
+      case kFormatUlaw:
+        info_.codec = "PCMU";
+        break;
+      case kFormatAlaw:
+        info_.codec = "PCMA";
+        break;
+      case kFormatSlinear:
+        info_.codec = "slinear";
+        break;
+      default:
+        break;
+    }
+    return info_;
+  }
   MediaKind media() const override { return MediaKind::Audio; }
   void setHandler(CallHandler* handler) override { handler_ = handler; }
   bool ended() const override { return ended_; }
@@ -126,7 +142,7 @@ class Iax2Call final : public Call {
  private:
   Iax2Trunk& trunk_;
   std::uint16_t no_;
-  CallInfo info_;
+  mutable CallInfo info_;  // codec filled in by info()
   CallHandler* handler_ = nullptr;
   bool answered_ = false;
   bool ended_ = false;
@@ -406,8 +422,13 @@ core::Result<std::shared_ptr<Call>> Iax2Trunk::dial(const DialRequest& request,
     return core::makeError("invalid_number", "No number was given to call.");
   auto no = engine_->dial(request.number, request.callerNumber, request.callerName, nowMs());
   if (!no.ok()) return no.error();
-  CallInfo info{"iax2:" + engine_->peerOf(*no), CallDirection::Outbound, request.number,
-                request.callerNumber,           request.callerName,      MediaKind::Audio};
+  CallInfo info{"iax2:" + engine_->peerOf(*no),
+                CallDirection::Outbound,
+                request.number,
+                request.callerNumber,
+                request.callerName,
+                MediaKind::Audio,
+                {}};
   auto call = std::make_shared<Iax2Call>(*this, *no, std::move(info));
   call->setHandler(&handler);
   calls_[*no] = call;
@@ -420,8 +441,13 @@ void Iax2Trunk::sendTo(const Address& to, const std::uint8_t* data, std::size_t 
 }
 
 void Iax2Trunk::onInboundCall(std::uint16_t no, const InboundCallInfo& in) {
-  CallInfo info{"iax2:" + in.peer, CallDirection::Inbound, in.calledNumber,
-                in.callerNumber,   in.callerName,          MediaKind::Audio};
+  CallInfo info{"iax2:" + in.peer,
+                CallDirection::Inbound,
+                in.calledNumber,
+                in.callerNumber,
+                in.callerName,
+                MediaKind::Audio,
+                {}};
   auto call = std::make_shared<Iax2Call>(*this, no, std::move(info));
   calls_[no] = call;
   spdlog::info("iax2: call from peer '{}' ({} {}) to '{}'", in.peer, in.callerNumber, in.callerName,
