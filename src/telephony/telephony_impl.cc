@@ -142,6 +142,17 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     // one that cannot switch at all answers false.
     if (t38Requested_ || !call_ || call_->ended()) return;
     t38Requested_ = true;
+    // Asked from the loop, not from inside the session's callback: a trunk that reported the
+    // switch at once would otherwise have us replace the session while it runs.
+    owner_.loop_->post([&owner = owner_, id = id_] {
+      auto it = owner.calls_.find(id);
+      if (it != owner.calls_.end()) it->second->askForT38();
+    });
+  }
+
+  void askForT38() {
+    if (state_ != State::Active || !call_ || call_->ended()) return;
+    if (call_->media() == trunks::MediaKind::T38) return;
     const bool asked = call_->requestT38();
     spdlog::debug("telephony: fax {} heard fax tones; T.38 {}", faxId_,
                   asked ? "requested" : "not available on this call");
