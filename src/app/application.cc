@@ -204,6 +204,7 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
       config_.loopbackMedia == "t38" ? trunks::MediaKind::T38 : trunks::MediaKind::Audio;
   telOptions.loopbackLaw =
       config_.loopbackLaw == "ulaw" ? codec::G711Law::Ulaw : codec::G711Law::Alaw;
+  telOptions.loopbackSwitchToT38 = config_.loopbackMedia == "switch";
   telOptions.noProgressTimeoutMs = config_.faxIdleTimeoutSeconds * 1000;
   telOptions.maxCallDurationMs = config_.faxMaxCallSeconds * 1000;
   p.telephony = std::make_unique<telephony::TelephonyImpl>(telOptions);

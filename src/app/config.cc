@@ -387,8 +387,8 @@ Config loadConfig(const std::string& file) {
   r.get(loopback, "loopback", "realtime", c.loopbackRealtime);
   r.get(loopback, "loopback", "media", c.loopbackMedia);
   r.get(loopback, "loopback", "law", c.loopbackLaw);
-  if (c.loopbackMedia != "audio" && c.loopbackMedia != "t38") {
-    throw std::runtime_error("config: [loopback] media must be \"audio\" or \"t38\"");
+  if (c.loopbackMedia != "audio" && c.loopbackMedia != "t38" && c.loopbackMedia != "switch") {
+    throw std::runtime_error("config: [loopback] media must be \"audio\", \"t38\" or \"switch\"");
   }
   if (c.loopbackLaw != "alaw" && c.loopbackLaw != "ulaw") {
     throw std::runtime_error("config: [loopback] law must be \"alaw\" or \"ulaw\"");

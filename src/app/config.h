@@ -33,7 +33,7 @@ struct Config {
 
   // [loopback]
   bool loopbackRealtime = true;
-  std::string loopbackMedia = "audio";  // audio | t38
+  std::string loopbackMedia = "audio";  // audio | t38 | switch (audio, then T.38 on fax tones)
   std::string loopbackLaw = "alaw";     // alaw | ulaw
 
   // [fax]

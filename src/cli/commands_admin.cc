@@ -333,7 +333,7 @@ void addAdminCommands(CLI::App& app, Action& action) {
           if (!reason.empty()) std::cout << " (" << reason << ")";
           std::cout << '\n';
         }
-        // "call       17 out 0301234567 via loopback: sending page 2 of 3, 14400 bit/s, ECM"
+        // "call       17 out 0301234567 via loopback: sending page 2 of 3, 14400 bit/s, ECM, T.38"
         for (const auto& c : l.value("calls", Json::array())) {
           std::cout << "call       " << c.value("fax", 0) << ' ' << c.value("direction", "?") << ' '
                     << c.value("number", "") << " via " << c.value("trunk", "?") << ": "
@@ -349,6 +349,10 @@ void addAdminCommands(CLI::App& app, Action& action) {
             std::cout << ", " << c["bit_rate"].get<int>() << " bit/s";
           }
           if (c.value("ecm", false)) std::cout << ", ECM";
+          if (c.contains("media") && c["media"].is_string()) {
+            std::cout << ", " << (c["media"] == "t38" ? "T.38" : "audio");
+            if (c["media"] == "audio" && c.contains("codec")) std::cout << ' ' << cell(c["codec"]);
+          }
           std::cout << '\n';
         }
       },

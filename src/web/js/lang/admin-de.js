@@ -141,7 +141,7 @@ register('de', {
   'lines.fax': 'Fax', 'lines.faxLink': 'Fax {id}', 'lines.direction': 'Richtung', 'lines.in': 'ein',
   'lines.out': 'aus', 'lines.number': 'Nummer', 'lines.device': 'Gerät', 'lines.trunk': 'Anbindung',
   'lines.phase': 'Phase', 'lines.page': 'Seite', 'lines.pageOf': '{n} von {total}', 'lines.bitRate': 'Bitrate',
-  'lines.bitRateText': '{n} bit/s{ecm}', 'lines.duration': 'Dauer', 'lines.trunks': 'Anbindungen',
+  'lines.bitRateText': '{n} bit/s{ecm}', 'lines.media': 'Medium', 'lines.duration': 'Dauer', 'lines.trunks': 'Anbindungen',
   'lines.updated': 'Stand {time}',
   'phase.dialing': 'wählt', 'phase.ringing': 'klingelt', 'phase.answered': 'angenommen',
   'phase.training': 'Training', 'phase.sending': 'sendet', 'phase.receiving': 'empfängt',

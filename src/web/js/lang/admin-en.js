@@ -141,7 +141,7 @@ register('en', {
   'lines.fax': 'Fax', 'lines.faxLink': 'Fax {id}', 'lines.direction': 'Direction', 'lines.in': 'in',
   'lines.out': 'out', 'lines.number': 'Number', 'lines.device': 'Device', 'lines.trunk': 'Trunk',
   'lines.phase': 'Phase', 'lines.page': 'Page', 'lines.pageOf': '{n} of {total}', 'lines.bitRate': 'Bit rate',
-  'lines.bitRateText': '{n} bit/s{ecm}', 'lines.duration': 'Duration', 'lines.trunks': 'Trunks',
+  'lines.bitRateText': '{n} bit/s{ecm}', 'lines.media': 'Media', 'lines.duration': 'Duration', 'lines.trunks': 'Trunks',
   'lines.updated': 'As of {time}',
   'phase.dialing': 'dialing', 'phase.ringing': 'ringing', 'phase.answered': 'answered',
   'phase.training': 'training', 'phase.sending': 'sending', 'phase.receiving': 'receiving',
