@@ -1,17 +1,14 @@
 #include "app/config.h"
 
-#include <arpa/inet.h>
-
 #include <netdb.h>
 #include <toml++/toml.h>
 #include <unistd.h>
-#include <charconv>
-
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/address_match.h"
 #include "print/options.h"
 #include "trunks/iax2/settings.h"
 
@@ -274,19 +271,7 @@ void readPrint(Reader& r, Config& c) {
         if (!s) throw std::runtime_error("config: [print] anonymous_allow must list strings");
         const std::string a = s->get();
         // An address, or a network as ADDRESS/PREFIX (10.0.0.0/8, fd00::/8).
-        const auto slash = a.find('/');
-        const std::string host = a.substr(0, slash);
-        unsigned char buf[16];
-        const bool v4 = inet_pton(AF_INET, host.c_str(), buf) == 1;
-        const bool v6 = !v4 && inet_pton(AF_INET6, host.c_str(), buf) == 1;
-        bool ok = v4 || v6;
-        if (ok && slash != std::string::npos) {
-          const std::string bits = a.substr(slash + 1);
-          int n = -1;
-          const auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), n);
-          ok = ec == std::errc() && end == bits.data() + bits.size() && !bits.empty() && n >= 0 &&
-               n <= (v4 ? 32 : 128);
-        }
+        const bool ok = core::validAddressEntry(a);
         if (!ok) {
           throw std::runtime_error("config: [print] anonymous_allow: '" + a +
                                    "' is not a numeric IPv4 or IPv6 address or network "

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/address_match.h"
+#include "core/address_match.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string address = lines.front();
   const std::vector<std::string> allow(lines.begin() + 1, lines.end());
-  (void)vfax::api::addressAllowed(address, allow);
-  if (vfax::api::addressAllowed(address, {})) std::abort();
+  (void)vfax::core::addressAllowed(address, allow);
+  if (vfax::core::addressAllowed(address, {})) std::abort();
   return 0;
 }
