@@ -19,12 +19,6 @@ constexpr const char* kMetaKey = "sip.settings";
 std::string storedString(const Json& j, const char* key, std::string fallback = {}) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : fallback;
 }
-int storedInt(const Json& j, const char* key, int fallback) {
-  return j.contains(key) && j[key].is_number_integer() ? j[key].get<int>() : fallback;
-}
-bool storedBool(const Json& j, const char* key, bool fallback) {
-  return j.contains(key) && j[key].is_boolean() ? j[key].get<bool>() : fallback;
-}
 
 template <typename T>
 void setIf(std::optional<T>& into, const std::optional<T>& from) {
@@ -135,68 +129,20 @@ SipGeneralUpdate generalFromJson(const Json& j) {
   return u;
 }
 
-Json peerJson(const SipPeerConfig& p, const std::string& sealedSecret) {
-  return {{"name", p.name},
-          {"match", p.match},
-          {"host", p.host},
-          {"port", p.port},
-          {"transport", transportName(p.transport)},
-          {"username", p.username},
-          {"secret", sealedSecret},
-          {"domain", p.domain},
-          {"caller_id", callerIdName(p.callerId)},
-          {"t38", p.t38},
-          {"keepalive", p.keepaliveSeconds}};
+// A peer or registration in the document: its text fields, the secret sealed.
+Json entryJson(SipFields fields, const core::SecretBox& box) {
+  fields["secret"] = box.seal(fields["secret"]);
+  return Json(fields);
 }
 
-SipPeerConfig peerFromJson(const Json& e, std::string secret) {
-  SipPeerConfig p;
-  p.name = storedString(e, "name");
-  if (e.contains("match") && e["match"].is_array()) {
-    for (const auto& m : e["match"]) {
-      if (m.is_string()) p.match.push_back(m.get<std::string>());
-    }
+// The text fields of a stored entry (values of another type are left out: the entry then fails
+// its checks, or keeps the default).
+SipFields storedFields(const Json& e) {
+  SipFields f;
+  for (const auto& [k, v] : e.items()) {
+    if (v.is_string() && k != "secret") f[k] = v.get<std::string>();
   }
-  p.host = storedString(e, "host");
-  p.port = storedInt(e, "port", 5060);
-  p.transport = parseTransport(storedString(e, "transport", "udp")).value_or(SipTransport::Udp);
-  p.username = storedString(e, "username");
-  p.secret = std::move(secret);
-  p.domain = storedString(e, "domain");
-  p.callerId = parseCallerId(storedString(e, "caller_id", "from")).value_or(CallerIdMode::From);
-  p.t38 = storedBool(e, "t38", true);
-  p.keepaliveSeconds = storedInt(e, "keepalive", 60);
-  return p;
-}
-
-Json registrationJson(const SipRegistrationConfig& r, const std::string& sealedSecret) {
-  return {{"name", r.name},
-          {"registrar", r.registrar},
-          {"backup_registrar", r.backupRegistrar},
-          {"transport", transportName(r.transport)},
-          {"username", r.username},
-          {"auth_username", r.authUsername},
-          {"secret", sealedSecret},
-          {"domain", r.domain},
-          {"expires", r.expires},
-          {"caller_id", callerIdName(r.callerId)},
-          {"t38", r.t38}};
-}
-
-SipRegistrationConfig registrationFromJson(const Json& e, std::string secret) {
-  SipRegistrationConfig r;
-  r.name = storedString(e, "name");
-  r.registrar = storedString(e, "registrar");
-  r.backupRegistrar = storedString(e, "backup_registrar");
-  r.transport = parseTransport(storedString(e, "transport", "udp")).value_or(SipTransport::Udp);
-  r.username = storedString(e, "username");
-  r.authUsername = storedString(e, "auth_username");
-  r.secret = std::move(secret);
-  r.domain = storedString(e, "domain");
-  r.expires = storedInt(e, "expires", 300);
-  r.callerId = parseCallerId(storedString(e, "caller_id", "from")).value_or(CallerIdMode::From);
-  r.t38 = storedBool(e, "t38", true);
-  return r;
+  return f;
 }
 
 // A removal that would leave the settings invalid (the outbound route names it) is a conflict
@@ -209,6 +155,29 @@ core::Error removalRefused(core::Error e) {
 template <typename T>
 bool hasName(const std::vector<T>& list, const std::string& name) {
   return std::any_of(list.begin(), list.end(), [&](const T& x) { return x.name == name; });
+}
+
+// Replaces the entry of e's name, or adds e.
+template <typename T>
+void upsert(std::vector<T>& list, const T& e) {
+  auto at = std::find_if(list.begin(), list.end(), [&](const T& x) { return x.name == e.name; });
+  if (at != list.end()) {
+    *at = e;
+  } else {
+    list.push_back(e);
+  }
+}
+
+// Removes the API's entry `name`: not_found, or conflict when the config file has it.
+template <typename T>
+core::Result<void> removeNamed(std::vector<T>& api, const std::vector<T>& file,
+                               const std::string& name, const std::string& what) {
+  if (std::erase_if(api, [&](const T& x) { return x.name == name; }) > 0) return {};
+  if (hasName(file, name)) {
+    return core::makeError("conflict", "The SIP " + what + " '" + name +
+                                           "' comes from the config file; remove it there.");
+  }
+  return core::makeError("not_found", "There is no SIP " + what + " '" + name + "'.");
 }
 
 }  // namespace
@@ -235,15 +204,21 @@ core::Result<void> SipAdmin::load() {
     if (!e.is_object()) continue;
     auto secret = unseal(e);
     if (!secret) return secret.error();
-    auto p = peerFromJson(e, *secret);
-    if (validatePeer(p).empty() && !hasName(s.peers, p.name)) s.peers.push_back(std::move(p));
+    SipPeerConfig p;
+    p.secret = *secret;
+    if (parsePeer(storedFields(e), p).empty() && validatePeer(p).empty() &&
+        !hasName(s.peers, p.name)) {
+      s.peers.push_back(std::move(p));
+    }
   }
   for (const auto& e : j.value("registrations", Json::array())) {
     if (!e.is_object()) continue;
     auto secret = unseal(e);
     if (!secret) return secret.error();
-    auto r = registrationFromJson(e, *secret);
-    if (validateRegistration(r).empty() && !hasName(s.registrations, r.name)) {
+    SipRegistrationConfig r;
+    r.secret = *secret;
+    if (parseRegistration(storedFields(e), r).empty() && validateRegistration(r).empty() &&
+        !hasName(s.registrations, r.name)) {
       s.registrations.push_back(std::move(r));
     }
   }
@@ -326,10 +301,10 @@ core::Result<void> SipAdmin::saveAndApply(Stored next) {
   if (auto err = validateConfig(eff); !err.empty()) return core::makeError("invalid_setting", err);
   Json j = generalJson(next.general);
   j["peers"] = Json::array();
-  for (const auto& p : next.peers) j["peers"].push_back(peerJson(p, box_.seal(p.secret)));
+  for (const auto& p : next.peers) j["peers"].push_back(entryJson(formatPeer(p), box_));
   j["registrations"] = Json::array();
   for (const auto& r : next.registrations) {
-    j["registrations"].push_back(registrationJson(r, box_.seal(r.secret)));
+    j["registrations"].push_back(entryJson(formatRegistration(r), box_));
   }
   if (auto r = store_.setMeta(kMetaKey, j.dump()); !r) return r;
   stored_ = std::move(next);
@@ -405,13 +380,7 @@ core::Result<SipView> SipAdmin::addPeer(const SipPeerInput& in) {
   auto p = resolve(in);
   if (!p) return p.error();
   Stored next = stored_;
-  auto at = std::find_if(next.peers.begin(), next.peers.end(),
-                         [&](const SipPeerConfig& x) { return x.name == p->name; });
-  if (at != next.peers.end()) {
-    *at = *p;
-  } else {
-    next.peers.push_back(*p);
-  }
+  upsert(next.peers, *p);
   if (auto r = saveAndApply(std::move(next)); !r) return r.error();
   return viewLocked();
 }
@@ -421,13 +390,7 @@ core::Result<SipView> SipAdmin::addRegistration(const SipRegistrationInput& in) 
   auto g = resolve(in);
   if (!g) return g.error();
   Stored next = stored_;
-  auto at = std::find_if(next.registrations.begin(), next.registrations.end(),
-                         [&](const SipRegistrationConfig& x) { return x.name == g->name; });
-  if (at != next.registrations.end()) {
-    *at = *g;
-  } else {
-    next.registrations.push_back(*g);
-  }
+  upsert(next.registrations, *g);
   if (auto r = saveAndApply(std::move(next)); !r) return r.error();
   return viewLocked();
 }
@@ -435,12 +398,8 @@ core::Result<SipView> SipAdmin::addRegistration(const SipRegistrationInput& in) 
 core::Result<SipView> SipAdmin::removePeer(const std::string& name) {
   std::lock_guard lock(mutex_);
   Stored next = stored_;
-  if (std::erase_if(next.peers, [&](const SipPeerConfig& x) { return x.name == name; }) == 0) {
-    if (hasName(file_.peers, name)) {
-      return core::makeError(
-          "conflict", "The SIP peer '" + name + "' comes from the config file; remove it there.");
-    }
-    return core::makeError("not_found", "There is no SIP peer '" + name + "'.");
+  if (auto missing = removeNamed(next.peers, file_.peers, name, "peer"); !missing) {
+    return missing.error();
   }
   if (auto r = saveAndApply(std::move(next)); !r) return removalRefused(r.error());
   return viewLocked();
@@ -449,13 +408,9 @@ core::Result<SipView> SipAdmin::removePeer(const std::string& name) {
 core::Result<SipView> SipAdmin::removeRegistration(const std::string& name) {
   std::lock_guard lock(mutex_);
   Stored next = stored_;
-  if (std::erase_if(next.registrations,
-                    [&](const SipRegistrationConfig& x) { return x.name == name; }) == 0) {
-    if (hasName(file_.registrations, name)) {
-      return core::makeError("conflict", "The SIP registration '" + name +
-                                             "' comes from the config file; remove it there.");
-    }
-    return core::makeError("not_found", "There is no SIP registration '" + name + "'.");
+  if (auto missing = removeNamed(next.registrations, file_.registrations, name, "registration");
+      !missing) {
+    return missing.error();
   }
   if (auto r = saveAndApply(std::move(next)); !r) return removalRefused(r.error());
   return viewLocked();

@@ -17,6 +17,7 @@
 #include "core/secrets.h"
 #include "core/store.h"
 #include "trunks/sip/sip_config.h"
+#include "trunks/sip/sip_settings.h"
 
 namespace vfax::trunks::sip {
 
@@ -32,28 +33,6 @@ struct SipPeerInput {
 struct SipRegistrationInput {
   SipRegistrationConfig registration;
   bool keepSecret = false;
-};
-
-/// The general settings an admin may override; what is unset stays (the config file's, or the
-/// default).
-struct SipGeneralUpdate {
-  std::optional<std::vector<SipListen>> listen;
-  std::optional<std::string> outbound;  // "" = automatic
-  std::optional<std::vector<std::string>> codecs;
-  std::optional<T38Mode> t38;
-  std::optional<int> t38MaxBitRate;
-  std::optional<int> t38MaxDatagram;
-  std::optional<UdptlEc> t38Ec;
-  std::optional<int> t38Redundancy;
-  std::optional<int> sessionExpires;
-  std::optional<int> minSessionExpires;
-  std::optional<std::pair<int, int>> rtpPorts;
-  std::optional<std::string> mediaAddress;
-  std::optional<bool> tlsVerify;
-  std::optional<std::string> tlsCaFile;
-  std::optional<std::string> tlsCert;
-  std::optional<std::string> tlsKey;
-  std::optional<std::string> userAgent;
 };
 
 /// A change of the API's part: general settings, and, when set, the API's peer and registration

@@ -104,6 +104,55 @@ std::string readable(const char* key, const std::string& file) {
   return {};
 }
 
+// "12" into `out`; false for anything but a plain decimal number.
+bool parseInt(const std::string& text, int& out) {
+  if (text.empty() || text.size() > 9) return false;
+  const char* begin = text.data() + (text.front() == '-' ? 1 : 0);
+  int v = 0;
+  auto [end, ec] = std::from_chars(begin, text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || begin == text.data() + text.size()) {
+    return false;
+  }
+  out = text.front() == '-' ? -v : v;
+  return true;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto nl = std::min(text.find('\n', pos), text.size());
+    out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::string joinLines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : "\n") + i;
+  return out;
+}
+
+std::string boolText(bool b) { return b ? "true" : "false"; }
+
+// Typed reads of one field; each returns "" or the sentence naming the key.
+std::string intField(const std::string& key, const std::string& text, int& out) {
+  return parseInt(text, out) ? std::string() : key + " must be a whole number";
+}
+std::string boolField(const std::string& key, const std::string& text, bool& out) {
+  if (text != "true" && text != "false") return key + " must be true or false";
+  out = text == "true";
+  return {};
+}
+template <typename T, typename Parse>
+std::string enumField(const std::string& key, const std::string& text, Parse parse,
+                      const char* want, T& out) {
+  auto v = parse(text);
+  if (!v) return key + " must be " + want;
+  out = *v;
+  return {};
+}
 }  // namespace
 
 // ---- enumerations -----------------------------------------------------------------------------
@@ -416,6 +465,184 @@ std::string validateConfig(const SipConfig& c) {
       }
     }
     return "outbound '" + c.outbound + "' names no peer or registration";
+  }
+  return {};
+}
+
+// ---- key/value text forms ----------------------------------------------------------------------
+
+SipFields formatGeneral(const SipConfig& c) {
+  std::vector<std::string> listen;
+  for (const auto& l : c.listen) listen.push_back(formatListen(l));
+  return {{"listen", joinLines(listen)},
+          {"outbound", c.outbound},
+          {"codecs", formatCodecs(c.codecs)},
+          {"t38", t38ModeName(c.t38.mode)},
+          {"t38_max_bitrate", std::to_string(c.t38.maxBitRate)},
+          {"t38_max_datagram", std::to_string(c.t38.maxDatagram)},
+          {"t38_ec", udptlEcName(c.t38.ec)},
+          {"t38_redundancy", std::to_string(c.t38.redundancyDepth)},
+          {"session_expires", std::to_string(c.sessionExpires)},
+          {"min_session_expires", std::to_string(c.minSessionExpires)},
+          {"rtp_ports", formatRtpPorts(c.rtpPortMin, c.rtpPortMax)},
+          {"media_address", c.mediaAddress},
+          {"tls_verify", boolText(c.tlsVerify)},
+          {"tls_ca_file", c.tlsCaFile},
+          {"tls_cert", c.tlsCert},
+          {"tls_key", c.tlsKey},
+          {"user_agent", c.userAgent}};
+}
+
+std::string parseGeneral(const SipFields& fields, SipGeneralUpdate& out) {
+  for (const auto& [key, text] : fields) {
+    std::string err;
+    int n = 0;
+    bool b = false;
+    if (key == "listen") {
+      std::vector<SipListen> list;
+      for (const auto& item : lines(text)) {
+        SipListen l;
+        if (err = parseListen(item, l); !err.empty()) return err;
+        list.push_back(l);
+      }
+      if (list.empty()) return "listen must name at least one address";
+      out.listen = list;
+    } else if (key == "codecs") {
+      std::vector<std::string> codecs;
+      if (err = parseCodecs(text, codecs); err.empty()) out.codecs = codecs;
+    } else if (key == "t38") {
+      T38Mode m{};
+      err = enumField(key, text, parseT38Mode, "off, accept, detect or immediate", m);
+      if (err.empty()) out.t38 = m;
+    } else if (key == "t38_ec") {
+      UdptlEc e{};
+      if (err = enumField(key, text, parseUdptlEc, "none, redundancy or fec", e); err.empty()) {
+        out.t38Ec = e;
+      }
+    } else if (key == "rtp_ports") {
+      int lo = 0, hi = 0;
+      if (err = parseRtpPorts(text, lo, hi); err.empty()) out.rtpPorts = std::pair{lo, hi};
+    } else if (key == "tls_verify") {
+      if (err = boolField(key, text, b); err.empty()) out.tlsVerify = b;
+    } else if (key == "t38_max_bitrate" || key == "t38_max_datagram" || key == "t38_redundancy" ||
+               key == "session_expires" || key == "min_session_expires") {
+      if (err = intField(key, text, n); !err.empty()) return err;
+      auto& field = key == "t38_max_bitrate"    ? out.t38MaxBitRate
+                    : key == "t38_max_datagram" ? out.t38MaxDatagram
+                    : key == "t38_redundancy"   ? out.t38Redundancy
+                    : key == "session_expires"  ? out.sessionExpires
+                                                : out.minSessionExpires;
+      field = n;
+    } else if (key == "outbound") {
+      out.outbound = text;
+    } else if (key == "media_address") {
+      out.mediaAddress = text;
+    } else if (key == "tls_ca_file") {
+      out.tlsCaFile = text;
+    } else if (key == "tls_cert") {
+      out.tlsCert = text;
+    } else if (key == "tls_key") {
+      out.tlsKey = text;
+    } else if (key == "user_agent") {
+      out.userAgent = text;
+    } else {
+      err = "unknown key '" + key + "'";
+    }
+    if (!err.empty()) return err;
+  }
+  return {};
+}
+
+SipFields formatPeer(const SipPeerConfig& p) {
+  return {{"name", p.name},
+          {"match", joinLines(p.match)},
+          {"host", p.host},
+          {"port", std::to_string(p.port)},
+          {"transport", transportName(p.transport)},
+          {"username", p.username},
+          {"secret", p.secret},
+          {"domain", p.domain},
+          {"caller_id", callerIdName(p.callerId)},
+          {"t38", boolText(p.t38)},
+          {"keepalive", std::to_string(p.keepaliveSeconds)}};
+}
+
+std::string parsePeer(const SipFields& fields, SipPeerConfig& out) {
+  for (const auto& [key, text] : fields) {
+    std::string err;
+    if (key == "name") {
+      out.name = text;
+    } else if (key == "match") {
+      out.match = lines(text);
+    } else if (key == "host") {
+      out.host = text;
+    } else if (key == "port") {
+      err = intField(key, text, out.port);
+    } else if (key == "transport") {
+      err = enumField(key, text, parseTransport, "udp, tcp or tls", out.transport);
+    } else if (key == "username") {
+      out.username = text;
+    } else if (key == "secret") {
+      out.secret = text;
+    } else if (key == "domain") {
+      out.domain = text;
+    } else if (key == "caller_id") {
+      err = enumField(key, text, parseCallerId, "from, pai or both", out.callerId);
+    } else if (key == "t38") {
+      err = boolField(key, text, out.t38);
+    } else if (key == "keepalive") {
+      err = intField(key, text, out.keepaliveSeconds);
+    } else {
+      err = "unknown key '" + key + "'";
+    }
+    if (!err.empty()) return err;
+  }
+  return {};
+}
+
+SipFields formatRegistration(const SipRegistrationConfig& r) {
+  return {{"name", r.name},
+          {"registrar", r.registrar},
+          {"backup_registrar", r.backupRegistrar},
+          {"transport", transportName(r.transport)},
+          {"username", r.username},
+          {"auth_username", r.authUsername},
+          {"secret", r.secret},
+          {"domain", r.domain},
+          {"expires", std::to_string(r.expires)},
+          {"caller_id", callerIdName(r.callerId)},
+          {"t38", boolText(r.t38)}};
+}
+
+std::string parseRegistration(const SipFields& fields, SipRegistrationConfig& out) {
+  for (const auto& [key, text] : fields) {
+    std::string err;
+    if (key == "name") {
+      out.name = text;
+    } else if (key == "registrar") {
+      out.registrar = text;
+    } else if (key == "backup_registrar") {
+      out.backupRegistrar = text;
+    } else if (key == "transport") {
+      err = enumField(key, text, parseTransport, "udp, tcp or tls", out.transport);
+    } else if (key == "username") {
+      out.username = text;
+    } else if (key == "auth_username") {
+      out.authUsername = text;
+    } else if (key == "secret") {
+      out.secret = text;
+    } else if (key == "domain") {
+      out.domain = text;
+    } else if (key == "expires") {
+      err = intField(key, text, out.expires);
+    } else if (key == "caller_id") {
+      err = enumField(key, text, parseCallerId, "from, pai or both", out.callerId);
+    } else if (key == "t38") {
+      err = boolField(key, text, out.t38);
+    } else {
+      err = "unknown key '" + key + "'";
+    }
+    if (!err.empty()) return err;
   }
   return {};
 }

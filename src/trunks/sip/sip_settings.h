@@ -5,8 +5,10 @@
 // Every check returns "" when fine, else a sentence that starts with the key it is about
 // ("expires must be 60 to 3600", "listen 'udp:x' must be ..."), so that the config file can put
 // its section in front and the web console can show it next to the field of that name.
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "trunks/sip/sip_config.h"
@@ -63,5 +65,46 @@ std::string validateConfig(const SipConfig& c);
 
 /// True when a peer or registration `name` of `c` can carry outbound calls.
 bool canDial(const SipConfig& c, const std::string& name);
+
+/// The general settings an admin may override; what is unset stays (the config file's, or the
+/// default).
+struct SipGeneralUpdate {
+  std::optional<std::vector<SipListen>> listen;
+  std::optional<std::string> outbound;  // "" = automatic
+  std::optional<std::vector<std::string>> codecs;
+  std::optional<T38Mode> t38;
+  std::optional<int> t38MaxBitRate;
+  std::optional<int> t38MaxDatagram;
+  std::optional<UdptlEc> t38Ec;
+  std::optional<int> t38Redundancy;
+  std::optional<int> sessionExpires;
+  std::optional<int> minSessionExpires;
+  std::optional<std::pair<int, int>> rtpPorts;
+  std::optional<std::string> mediaAddress;
+  std::optional<bool> tlsVerify;
+  std::optional<std::string> tlsCaFile;
+  std::optional<std::string> tlsCert;
+  std::optional<std::string> tlsKey;
+  std::optional<std::string> userAgent;
+};
+
+// ---- key/value text forms (the API's JSON through api/admin.h, see app/admin_adapters.cc) ----
+
+/// Settings by the config file's keys, values in text: numbers in decimal, booleans "true" /
+/// "false", lists (listen, match) one item a line.
+using SipFields = std::map<std::string, std::string>;
+
+/// The general settings ([sip] keys but `enabled`).
+SipFields formatGeneral(const SipConfig& c);
+/// Parses each field into `out`. Error: the first bad field's sentence ("t38 must be ...",
+/// "unknown key 'x'").
+std::string parseGeneral(const SipFields& fields, SipGeneralUpdate& out);
+/// A peer / registration ([[sip.peer]] / [[sip.register]] keys). Parsing starts from `out` as
+/// given (the defaults, or a stored entry), so that absent keys keep their value. The values'
+/// own checks are validatePeer / validateRegistration.
+SipFields formatPeer(const SipPeerConfig& p);
+std::string parsePeer(const SipFields& fields, SipPeerConfig& out);
+SipFields formatRegistration(const SipRegistrationConfig& r);
+std::string parseRegistration(const SipFields& fields, SipRegistrationConfig& out);
 
 }  // namespace vfax::trunks::sip
