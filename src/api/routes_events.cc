@@ -69,6 +69,7 @@ Json callJson(const core::CallStatus& c, const std::optional<core::Fax>& fax) {
 
 Json linesWithCalls(Context& ctx, const Visibility& v, FaxCache* cache) {
   Json out = toJson(ctx.service.lines(), ctx.trunks());
+  addSipLines(out, ctx, v.all);
   Json calls = Json::array();
   if (ctx.options.telephony) {
     FaxCache seen;

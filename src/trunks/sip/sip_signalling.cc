@@ -10,7 +10,7 @@
 #include <deque>
 #include <functional>
 
-#include "reactor/address_match.h"
+#include "core/address_match.h"
 #include "trunks/sip/libre.h"
 #include "trunks/sip/sip_gate.h"
 
@@ -651,7 +651,7 @@ struct Signalling::Impl {
     std::string host = saHost(&msg->src);
     if (host.empty()) return s;
     for (auto& p : peers) {
-      if (!p->config.match.empty() && reactor::addressAllowed(host, p->config.match)) {
+      if (!p->config.match.empty() && core::addressAllowed(host, p->config.match)) {
         s.peer = p.get();
         return s;
       }

@@ -5,9 +5,13 @@
 #include <string>
 #include <vector>
 
-namespace vfax::reactor {
+namespace vfax::core {
 
 /// True when `address` parses and is one of `allow` (entries that do not parse match nothing).
 bool addressAllowed(const std::string& address, const std::vector<std::string>& allow);
 
-}  // namespace vfax::reactor
+/// True when `entry` is a numeric IPv4/IPv6 address or a network ADDRESS/PREFIX (prefix 0-32 for
+/// IPv4, 0-128 for IPv6): what an allow-list may hold.
+bool validAddressEntry(const std::string& entry);
+
+}  // namespace vfax::core
