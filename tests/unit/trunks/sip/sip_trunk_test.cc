@@ -148,11 +148,15 @@ class SipTrunkTest : public ::testing::Test {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_GT(vfax::testing::headerRowsAbove(sent_[0], got[0]), 0);
     lastStatusB_ = sb.trunk->status();
+    lastStatusA_ = sa.trunk->status();
+    lastOut_ = out;
+    lastIn_ = in;
   }
 
   std::string dir_, tiff_;
   std::vector<vfax::testing::Page> sent_;
-  SipStatus lastStatusB_;
+  SipStatus lastStatusA_, lastStatusB_;
+  core::CallResult lastOut_, lastIn_;
 };
 
 TEST_F(SipTrunkTest, AudioFaxBetweenTwoStacks) {
@@ -163,6 +167,39 @@ TEST_F(SipTrunkTest, AudioFaxBetweenTwoStacks) {
   b.peers.back().host.clear();  // inbound only
   faxAtoB(a, b);
   EXPECT_EQ(lastStatusB_.stats.t38Switches, 0u);
+}
+
+TEST_F(SipTrunkTest, FaxTonesSwitchTheCallToT38) {
+  SipConfig a, b;  // both in the default mode: detect
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_GE(lastStatusB_.stats.t38Switches, 1u);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::T38);
+  EXPECT_EQ(lastIn_.media, core::FaxMedia::T38);
+  EXPECT_EQ(lastOut_.codec, "PCMA");
+}
+
+TEST_F(SipTrunkTest, ImmediateT38WithFecBetweenTwoStacks) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Immediate;
+  a.t38.ec = UdptlEc::Fec;
+  b.t38.ec = UdptlEc::Fec;
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::T38);
+}
+
+TEST_F(SipTrunkTest, A488ToTheT38ReInviteKeepsTheFaxInAudio) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Immediate;
+  b.t38.mode = T38Mode::Off;  // answers a T.38 re-INVITE with 488
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::Audio);
+  EXPECT_GE(lastStatusA_.stats.t38Refused, 1u);
 }
 
 TEST_F(SipTrunkTest, PeerWithSecretMustAnswerTheDigestChallenge) {
