@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -155,6 +156,32 @@ HangupCause causeForStatus(int scode, const std::string& reason) {
       break;
   }
   return c;
+}
+
+/// A URI user part from a dial string or caller number: only characters that need no escaping
+/// (RFC 3261 "unreserved" and the telephone-subscriber ones we use); anything else is dropped,
+/// so nothing from a document, mail or device setting can inject into our headers.
+std::string uriUser(const std::string& in) {
+  std::string out;
+  for (char ch : in) {
+    if (std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("+*#-_.!~", ch) != nullptr) {
+      out += ch;
+    }
+    if (out.size() >= 64) break;
+  }
+  return out;
+}
+
+/// A display name for From: printable, no quotes or backslashes, at most 48 characters.
+std::string displayName(const std::string& in) {
+  std::string out;
+  for (char ch : in) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f || ch == '"' || ch == '\\') continue;
+    out += ch;
+    if (out.size() >= 48) break;
+  }
+  return out;
 }
 
 /// RFC 4028 Session-Expires: "1800;refresher=uac".
@@ -1086,9 +1113,16 @@ struct Signalling::Impl {
 
   // --- outbound calls -------------------------------------------------------------------------
 
-  void dial(std::uint64_t id, const DialRequest& request, const std::string& route,
-            LocalMedia local) {
+  void dial(std::uint64_t id, const DialRequest& raw, const std::string& route, LocalMedia local) {
+    DialRequest request = raw;
+    request.number = uriUser(raw.number);
+    request.callerNumber = uriUser(raw.callerNumber);
+    request.callerName = displayName(raw.callerName);
     auto fail = [&](HangupCause cause) { events.sigEnded(id, std::move(cause)); };
+    if (request.number.empty()) {
+      fail({HangupReason::Rejected, 28, "the number '" + raw.number + "' cannot be dialled"});
+      return;
+    }
     if (stopping || !stack) {
       fail({HangupReason::Unavailable, 41, "the SIP trunk is stopping"});
       return;

@@ -18,6 +18,7 @@
 
 #include "../../fax/test_tiff.h"
 #include "telephony/telephony_impl.h"
+#include "trunks/iax2/iax2_trunk.h"
 
 namespace vfax::trunks::sip {
 namespace {
@@ -275,6 +276,37 @@ TEST_F(SipTrunkTest, StrangersGet403ToInviteAndSilenceOtherwise) {
   auto st = sb.trunk->status();
   EXPECT_GE(st.stats.invitesRefused, 1u);
   EXPECT_GE(st.stats.droppedPackets, 2u);
+}
+
+}  // namespace
+}  // namespace vfax::trunks::sip
+
+namespace vfax::trunks::sip {
+namespace {
+
+// Outbound routes across trunks: the longest matching prefix picks the trunk and, for SIP, the
+// peer or registration (DialRequest::route). Real trunks, not started: routing needs only names.
+TEST(OutboundRoutes, LongestPrefixPicksTrunkAndWay) {
+  telephony::TelephonyImpl t(telephony::TelephonyOptions{});
+  t.setExternalTrunk(std::make_unique<iax2::Iax2Trunk>(t.loop(), iax2::Iax2TrunkOptions{}));
+  t.setExternalTrunk(std::make_unique<SipTrunk>(t.loop(), SipConfig{}));
+  EXPECT_EQ(t.route("0049301234").trunk->name(), "iax2");  // no routes: the first trunk
+  t.setRoutes({{"00", "iax2"}, {"0049", "sip:provider"}, {"0033", "sip"}});
+  auto r = t.route("0049301234");
+  ASSERT_NE(r.trunk, nullptr);
+  EXPECT_EQ(r.trunk->name(), "sip");
+  EXPECT_EQ(r.way, "provider");
+  r = t.route("0033112");
+  EXPECT_EQ(r.trunk->name(), "sip");
+  EXPECT_EQ(r.way, "");
+  EXPECT_EQ(t.route("0041").trunk->name(), "iax2");
+  r = t.route("110");
+  EXPECT_EQ(r.trunk, nullptr);
+  EXPECT_NE(r.why.find("no outbound route matches 110"), std::string::npos);
+  t.setRoutes({{"", "h323"}});
+  r = t.route("1");
+  EXPECT_EQ(r.trunk, nullptr);
+  EXPECT_NE(r.why.find("not running"), std::string::npos);
 }
 
 }  // namespace
