@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <unordered_set>
 
 #include "core/address_match.h"
 #include "trunks/sip/libre.h"
@@ -282,6 +283,9 @@ struct Signalling::Impl {
   std::map<std::string, std::int64_t> noT38;
   SourceGate gate;
   SipStats stats;
+  // Digest answers already accepted (nonce/nc/cnonce), oldest first; bounded.
+  std::unordered_set<std::string> usedDigests;
+  std::deque<std::string> usedOrder;
   std::array<std::uint8_t, 16> nonceKey{};
   std::uint64_t nextInboundId = 1ULL << 62;  // inbound ids apart from the media half's
   bool stopping = false;
@@ -758,6 +762,17 @@ struct Signalling::Impl {
       challenge(true);
       return false;
     }
+    // The answer is for this request (its URI) and is used once (nonce, count, cnonce): a
+    // captured Authorization cannot place another call.
+    if (plStr(resp.uri) != plStr(msg->ruri)) {
+      authFailed(msg, "digest for another URI");
+      return false;
+    }
+    const std::string use = nonce + "/" + plStr(resp.nc) + "/" + plStr(resp.cnonce);
+    if (usedDigests.count(use)) {
+      authFailed(msg, "a digest answer used before (replay)");
+      return false;
+    }
     std::string ha1src = p.config.username + ":" + plStr(resp.realm) + ":" + p.config.secret;
     std::uint8_t ha1[16];
     md5(reinterpret_cast<const std::uint8_t*>(ha1src.data()), ha1src.size(), ha1);
@@ -765,6 +780,12 @@ struct Signalling::Impl {
         httpauth_digest_response_auth(&resp, &msg->met, ha1) != 0) {
       authFailed(msg, "wrong credentials for peer " + p.config.name);
       return false;
+    }
+    usedDigests.insert(use);
+    usedOrder.push_back(use);
+    while (usedOrder.size() > 4096) {
+      usedDigests.erase(usedOrder.front());
+      usedOrder.pop_front();
     }
     return true;
   }
@@ -790,7 +811,11 @@ struct Signalling::Impl {
     err |= mbuf_printf(mb, "CSeq: %u %r\r\n", msg->cseq.num, &msg->cseq.met);
     err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
     mb->pos = 0;
-    if (!err) (void)sip_send(stack, msg->sock, msg->tp, &msg->src, mb);
+    // Never more bytes back than came in (compact headers can make a request smaller than our
+    // answer): a spoofed source must not make us an amplifier.
+    if (!err && msg->mb && mb->end <= msg->mb->end) {
+      (void)sip_send(stack, msg->sock, msg->tp, &msg->src, mb);
+    }
     mem_deref(mb);
   }
 
@@ -826,7 +851,12 @@ struct Signalling::Impl {
       }
       return true;
     }
-    if (method == "CANCEL") return false;  // matched to its INVITE by the stack
+    if (method == "CANCEL") {
+      // Matched to its INVITE by the stack: only for calls we took, or from sources we know.
+      if (byCallId.count(callId) || known) return false;
+      ++stats.droppedPackets;
+      return true;
+    }
     if (!known) {
       // Scanners (OPTIONS/REGISTER/...) from unknown sources: no answer at all.
       ++stats.droppedPackets;
@@ -1038,7 +1068,14 @@ struct Signalling::Impl {
     info.trunk = "sip:" + c.name;
     info.direction = CallDirection::Inbound;
     info.calledNumber = plStr(msg->uri.user);
-    if (info.calledNumber.empty()) info.calledNumber = plStr(msg->to.uri.user);
+    // Through a registration the Request-URI is our contact (user = the account); a provider
+    // with several numbers on one account names the dialled one in To.
+    const std::string toUser = plStr(msg->to.uri.user);
+    if (info.calledNumber.empty() ||
+        (src.registration && info.calledNumber == src.registration->config.username &&
+         !toUser.empty())) {
+      info.calledNumber = toUser;
+    }
     info.callerNumber = plStr(msg->from.uri.user);
     if (const sip_hdr* pai = sip_msg_hdr(msg, SIP_HDR_P_ASSERTED_IDENTITY)) {
       sip_addr a{};
@@ -1169,8 +1206,9 @@ struct Signalling::Impl {
                                       : reg->config.registrar;
       splitHostPort(server, host, port, reg->config.transport == SipTransport::Tls ? 5061 : 5060);
       toUri = "sip:" + request.number + "@" + domain;
-      routes.push_back("<sip:" + hostForUri(host) + ":" + std::to_string(port) +
-                       transportParam(reg->config.transport) + ";lr>");
+      // libre writes each route as "Route: <URI;lr>" itself.
+      routes.push_back("sip:" + hostForUri(host) + ":" + std::to_string(port) +
+                       transportParam(reg->config.transport));
     }
     CallerIdMode mode = peer ? peer->config.callerId : reg->config.callerId;
     std::string account = peer ? (peer->config.username.empty() ? "vfax" : peer->config.username)
@@ -1368,9 +1406,15 @@ struct Signalling::Impl {
     return 0;
   }
 
+  /// The dialog is confirmed (inbound: our 200 was ACKed). An answering vfax in immediate mode
+  /// asks for T.38 now: a re-INVITE before the ACK would be refused by the session layer.
   static void onEstablished(const sip_msg* msg, void* arg) {
     (void)msg;
-    (void)arg;
+    auto* c = static_cast<Call*>(arg);
+    Impl* impl = c->impl;
+    if (c->inbound && c->media == MediaKind::Audio && impl->config.t38.mode == T38Mode::Immediate) {
+      impl->askForT38(*c);
+    }
   }
 
   static void onClose(int err, const sip_msg* msg, void* arg) {

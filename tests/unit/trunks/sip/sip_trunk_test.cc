@@ -72,17 +72,17 @@ class Recorder : public core::CallEvents {
 
 /// One vfax "installation": telephony + SIP trunk on 127.0.0.1, any free port.
 struct Stack {
-  Stack(const std::string& dir, SipConfig config) : events(dir) {
+  Stack(const std::string& dir, SipConfig config, bool tcp = false) : events(dir) {
     telephony::TelephonyOptions o;
     o.lingerMs = 400;
     telephony = std::make_unique<telephony::TelephonyImpl>(o);
-    config.listen = {SipListen{SipTransport::Udp, "127.0.0.1", 0}};
+    config.listen = {SipListen{tcp ? SipTransport::Tcp : SipTransport::Udp, "127.0.0.1", 0}};
     auto t = std::make_unique<SipTrunk>(telephony->loop(), config);
     trunk = t.get();
     telephony->setExternalTrunk(std::move(t));
     telephony->setEvents(&events);
     telephony->start();
-    port = trunk->boundPort(SipTransport::Udp);
+    port = trunk->boundPort(tcp ? SipTransport::Tcp : SipTransport::Udp);
   }
   ~Stack() { telephony->stop(); }
   Recorder events;
@@ -124,14 +124,15 @@ class SipTrunkTest : public ::testing::Test {
 
   /// B accepts calls from A (source 127.0.0.1); A calls B's peer address.
   void faxAtoB(SipConfig a, SipConfig b) {
-    Stack sb(dir_, b);
+    Stack sb(dir_, b, tcp_);
     ASSERT_GT(sb.port, 0);
     a.peers.push_back(peer("b", sb.port));
+    if (tcp_) a.peers.back().transport = SipTransport::Tcp;
     if (!b.peers.empty() && !b.peers[0].secret.empty()) {
       a.peers.back().username = b.peers[0].username;
       a.peers.back().secret = b.peers[0].secret;
     }
-    Stack sa(dir_, a);
+    Stack sa(dir_, a, tcp_);
     sa.telephony->placeCall(call(1, "20"));
     ASSERT_TRUE(sa.events.wait(1, 0));
     ASSERT_TRUE(sb.events.wait(0, 1));
@@ -156,6 +157,7 @@ class SipTrunkTest : public ::testing::Test {
 
   std::string dir_, tiff_;
   std::vector<vfax::testing::Page> sent_;
+  bool tcp_ = false;
   SipStatus lastStatusA_, lastStatusB_;
   core::CallResult lastOut_, lastIn_;
 };
@@ -201,6 +203,43 @@ TEST_F(SipTrunkTest, A488ToTheT38ReInviteKeepsTheFaxInAudio) {
   faxAtoB(a, b);
   EXPECT_EQ(lastOut_.media, core::FaxMedia::Audio);
   EXPECT_GE(lastStatusA_.stats.t38Refused, 1u);
+}
+
+TEST_F(SipTrunkTest, BothSidesAskingForT38AtOnceResolveTheGlare) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Immediate;  // the caller asks on the 200 OK, the callee on the ACK:
+  b.t38.mode = T38Mode::Immediate;  // both re-INVITEs cross, each gets 491, one retries first
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::T38);
+  EXPECT_EQ(lastIn_.media, core::FaxMedia::T38);
+}
+
+TEST_F(SipTrunkTest, SessionTimersAreRefreshedThroughoutTheFax) {
+  // Intervals far below the settings' minimum (the checks are the config's, not the trunk's),
+  // so a 20 s fax sees many refreshes: the caller is the refresher (refresher=uac).
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Off;
+  b.t38.mode = T38Mode::Off;
+  a.sessionExpires = 4;
+  a.minSessionExpires = 2;
+  b.minSessionExpires = 2;
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_GE(lastStatusA_.stats.sessionRefreshes, 5u);
+  EXPECT_GE(lastStatusB_.stats.sessionRefreshes, 5u);
+}
+
+TEST_F(SipTrunkTest, FaxOverTcp) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Off;
+  b.t38.mode = T38Mode::Off;
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  tcp_ = true;
+  faxAtoB(a, b);
 }
 
 TEST_F(SipTrunkTest, PeerWithSecretMustAnswerTheDigestChallenge) {
