@@ -443,6 +443,8 @@ struct Signalling::Impl {
   void finishStop() {
     tmr_cancel(&stopTimer);
     if (lsnr) lsnr = static_cast<sip_lsnr*>(mem_deref(lsnr));
+    // Sessions still waiting for an ACK or a BYE's answer end here, not with the thread.
+    if (sessSock) sipsess_close_all(sessSock);
     if (sessSock) sessSock = static_cast<sipsess_sock*>(mem_deref(sessSock));
     if (stack) {
       sip_close(stack, true);

@@ -300,6 +300,59 @@ std::string request(const std::string& method, int port) {
   return r;
 }
 
+/// Sends `request` from a fresh socket on 127.0.0.1 and collects answers until one starts with
+/// `until` (or `waitMs` pass without any).
+std::vector<std::string> converse(int port, const std::string& request, const std::string& until,
+                                  int waitMs) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::sendto(fd, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  std::vector<std::string> answers;
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, waitMs) == 1) {
+    char buf[4096];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    answers.emplace_back(buf, static_cast<std::size_t>(n));
+    if (answers.back().rfind(until, 0) == 0) break;
+  }
+  ::close(fd);
+  return answers;
+}
+
+TEST_F(SipTrunkTest, AnInitialOfferOfT38OnlyIsAnsweredWithT38) {
+  SipConfig b;
+  b.peers.push_back(peer("pbx", 0));
+  b.peers.back().host.clear();
+  Stack sb(dir_, b);
+  const std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=image 40000 udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:9600\r\n"
+      "a=T38FaxRateManagement:transferredTCF\r\na=T38FaxMaxDatagram:300\r\n"
+      "a=T38FaxUdpEC:t38UDPRedundancy\r\n";
+  std::string invite = "INVITE sip:20@127.0.0.1:" + std::to_string(sb.port) + " SIP/2.0\r\n";
+  invite += "Via: SIP/2.0/UDP 127.0.0.1:5999;rport;branch=z9hG4bK-t38only\r\n";
+  invite += "From: \"Gateway\" <sip:4930123@127.0.0.1>;tag=77\r\nTo: <sip:20@127.0.0.1>\r\n";
+  invite += "Call-ID: t38only@127.0.0.1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n";
+  invite += "Contact: <sip:gw@127.0.0.1:5999>\r\nContent-Type: application/sdp\r\n";
+  invite += "Content-Length: " + std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
+  auto answers = converse(sb.port, invite, "SIP/2.0 200", 5000);
+  ASSERT_FALSE(answers.empty());
+  const std::string& ok = answers.back();
+  ASSERT_EQ(ok.rfind("SIP/2.0 200", 0), 0u) << ok;
+  EXPECT_NE(ok.find("m=image "), std::string::npos) << ok;
+  EXPECT_NE(ok.find("udptl t38"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("a=T38FaxVersion:0"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("a=T38MaxBitRate:9600"), std::string::npos) << ok;  // the lower of both
+  EXPECT_NE(ok.find("a=T38FaxRateManagement:transferredTCF"), std::string::npos) << ok;
+  EXPECT_EQ(ok.find("m=audio 1"), std::string::npos) << ok;  // no active audio stream
+  ASSERT_EQ(sb.events.offers.size(), 1u);
+  EXPECT_EQ(sb.events.offers[0].callerNumber, "4930123");
+}
+
 TEST_F(SipTrunkTest, StrangersGet403ToInviteAndSilenceOtherwise) {
   SipConfig b;
   b.peers.push_back(peer("pbx", 0));
