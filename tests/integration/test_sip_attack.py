@@ -14,7 +14,7 @@ import socket
 import time
 import unittest
 
-from vfaxtest import Daemon, VfaxTestCase
+from vfaxtest import Daemon, VfaxTestCase, make_pdf
 
 PEER_IP = "127.0.0.2"
 DIGEST_IP = "127.0.0.1"
@@ -535,6 +535,37 @@ class SipAttack(VfaxTestCase):
             ua.send(ua.request("BYE", "rtp1", cseq=2, to_tag=self.call_tag))
         self.assertEqual(to_attacker, 0, f"vfaxd sent {to_attacker} RTP packets to the attacker, {to_peer} to the peer")
         self.assertGreater(to_peer, 0)
+
+    @unittest.expectedFailure  # finding F5: the caller name goes unescaped into our INVITE's From
+    def test_a_device_name_cannot_inject_headers_into_our_invite(self):
+        """A device name (set by an admin, or imported) with a quote and a line break is the From's
+        display name of our outbound INVITE: it must be escaped, never end the header."""
+        pbx = udp(PEER_IP, timeout=30)
+        self.addCleanup(pbx.close)
+        port = free_port()
+        d = Daemon(self.tmp, {"sip": {"listen": [f"udp:127.0.0.1:{port}"], "outbound": "out"}}, name="vfaxd-out")
+        with open(d.config_path, "a") as f:
+            f.write(f'[[sip.peer]]\nname = "out"\nhost = "{PEER_IP}"\nport = {pbx.getsockname()[1]}\n'
+                    f'match = ["{PEER_IP}"]\nkeepalive = 0\n[[route]]\nprefix = "0"\ntrunk = "sip:out"\n')
+        self.daemons.append(d)
+        d.start()
+        status, dev = d.request("POST", "/api/v1/devices", {"name": 'Sales "East"\r\nX-Injected: yes',
+                                                            "email": "sales@example.test", "extension": "21"})
+        self.assertEqual(status, 201, dev)
+        pdf = make_pdf(os.path.join(self.tmp, "doc.pdf"), 1)
+        with open(pdf, "rb") as f:
+            status, fax = d.post_fax({"to": "0301234567", "device": str(dev["id"])},
+                                     [("doc.pdf", f.read(), "application/pdf")])
+        self.assertEqual(status, 201, fax)
+        invite = None
+        while invite is None:
+            data, _ = pbx.recvfrom(65535)  # the socket's timeout ends a wait for nothing
+            if data.startswith(b"INVITE "):
+                invite = data
+        head = invite.split(b"\r\n\r\n", 1)[0]
+        self.assertNotIn(b"\r\nX-Injected:", head)
+        from_header = header(invite, "From")
+        self.assertIsNotNone(re.match(r'^"Sales \\"East\\"[^"\r\n]*" <sip:', from_header), from_header)
 
 
 if __name__ == "__main__":
