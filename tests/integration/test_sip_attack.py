@@ -160,8 +160,7 @@ class SipAttack(VfaxTestCase):
     def setUp(self):
         super().setUp()
         self.port = free_port()
-        d = Daemon(self.tmp, {"sip": {"listen": [f"udp:127.0.0.1:{self.port}", f"tcp:127.0.0.1:{self.port}"],
-                                      "rtp_ports": "30000-30999"}})
+        d = Daemon(self.tmp, {"sip": {"listen": [f"udp:127.0.0.1:{self.port}", f"tcp:127.0.0.1:{self.port}"]}})
         with open(d.config_path, "a") as f:
             f.write(f'[[sip.peer]]\nname = "pbx"\nmatch = ["{PEER_IP}"]\n'
                     f'[[sip.peer]]\nname = "digest"\nmatch = ["{DIGEST_IP}", "{DIGEST_IP2}"]\n'
