@@ -288,7 +288,7 @@ class SipAttack(VfaxTestCase):
         self.assert_alive()
         self.assert_call_works(self.ua(PEER_IP), "after-flood")
 
-    @unittest.expectedFailure  # finding F1: replyToSource's 403 can be larger than a compact INVITE
+
     def test_403_is_never_larger_than_a_compact_invite(self):
         ua = self.ua("127.0.0.6")
         packet = (f"INVITE sip:a@127.0.0.1 SIP/2.0\r\nv:SIP/2.0/UDP {ua.ip}:{ua.port};branch=z9hG4bKc1\r\n"
@@ -331,7 +331,7 @@ class SipAttack(VfaxTestCase):
         self.assertEqual(victim.answers(0.5), [])
         self.assertEqual(victim_same_ip.answers(0.5), [])
 
-    @unittest.expectedFailure  # finding F3: a stranger's CANCEL passes the gate; libre's 481 follows the Via's port
+
     def test_a_cancel_from_a_stranger_gets_no_answer(self):
         ua = self.ua("127.0.0.7")
         victim = self.ua("127.0.0.7")
@@ -383,12 +383,15 @@ class SipAttack(VfaxTestCase):
         ua.ack(call_id, final)
         return final
 
-    def test_digest_failures_are_throttled_and_the_right_password_works_from_elsewhere(self):
+    def test_digest_failures_from_a_peer_address_are_throttled_but_never_lock_the_peer_out(self):
+        # Bad digests from one of the peer's own addresses (which anyone can spoof over UDP) are
+        # answered at most twice a second, but they never block that address: else five forged
+        # packets would lock the real PBX out. Strangers' failures do block (sip_gate_test).
         ua = self.ua(DIGEST_IP)
         uri = f"sip:100@127.0.0.1:{self.port}"
         challenge = self.digest_challenge(ua, "dg0")
         codes = []
-        for i in range(1, 6):
+        for i in range(1, 7):
             call_id = f"dg{i}"
             ua.send(ua.request("INVITE", call_id, body=sdp(ua.ip),
                                extra=authorization(challenge, uri, secret=f"wrong-password-{i}")))
@@ -396,21 +399,17 @@ class SipAttack(VfaxTestCase):
             codes.append(status_of(final) if final else None)
         self.assertTrue(all(c in (403, None) for c in codes), codes)
         self.assertIn(403, codes)
-        # Blocked now: even the right password from this source gets no answer at all.
-        ua.send(ua.request("INVITE", "dg-blocked", body=sdp(ua.ip), extra=authorization(challenge, uri)))
-        ua.send(ua.request("INVITE", "dg-blocked2", body=sdp(ua.ip)))
-        self.assertEqual(ua.answers(2.0), [])
-        # The right password from the other allowed address (its own nonce) is a call.
+        time.sleep(1.1)  # a new second: a new answer budget
+        fresh = self.digest_challenge(ua, "dg-fresh")
+        self.assert_call_works(ua, "dg-right", auth_from=fresh)
+        # A nonce given to another source does not work there.
         other = self.ua(DIGEST_IP2)
-        challenge2 = self.digest_challenge(other, "dg-other")
-        # A nonce given to another source does not work here.
         other.send(other.request("INVITE", "dg-foreign-nonce", body=sdp(other.ip),
                                  extra=authorization(challenge, uri)))
         final = other.final("dg-foreign-nonce", 3)
         self.assertEqual(status_of(final), 401, final)
         self.assertIn("stale=true", header(final, "WWW-Authenticate"))
         other.ack("dg-foreign-nonce", final)
-        self.assert_call_works(other, "dg-right", auth_from=challenge2)
         self.assert_alive()
 
     def test_digest_stale_and_forged_nonces_are_refused(self):
@@ -435,7 +434,7 @@ class SipAttack(VfaxTestCase):
         self.assertEqual(self.sip_stats()["calls"], 0)
         self.assertEqual(self.d.faxes(), [])
 
-    @unittest.expectedFailure  # finding F2: a digest answer can be replayed (no nonce count, no uri check)
+
     def test_digest_replay_is_refused(self):
         ua = self.ua(DIGEST_IP2)
         uri = f"sip:100@127.0.0.1:{self.port}"
@@ -517,7 +516,7 @@ class SipAttack(VfaxTestCase):
                     return int(re.search(rb"m=audio (\d+) ", a).group(1))
         raise AssertionError("vfaxd did not answer the peer's call\n" + self.d.log())
 
-    @unittest.expectedFailure  # finding F4: symmetric RTP latches the first packet from anyone
+
     def test_rtp_from_a_foreign_address_does_not_take_over_the_media(self):
         ua = self.ua(PEER_IP)
         media = udp(PEER_IP)
@@ -545,7 +544,7 @@ class SipAttack(VfaxTestCase):
         self.assertEqual(to_attacker, 0, f"vfaxd sent {to_attacker} RTP packets to the attacker, {to_peer} to the peer")
         self.assertGreater(to_peer, 0)
 
-    @unittest.expectedFailure  # finding F5: the caller name goes unescaped into our INVITE's From
+
     def test_a_device_name_cannot_inject_headers_into_our_invite(self):
         """A device name (set by an admin, or imported) with a quote and a line break is the From's
         display name of our outbound INVITE: it must be escaped, never end the header."""
@@ -574,7 +573,8 @@ class SipAttack(VfaxTestCase):
         head = invite.split(b"\r\n\r\n", 1)[0]
         self.assertNotIn(b"\r\nX-Injected:", head)
         from_header = header(invite, "From")
-        self.assertIsNotNone(re.match(r'^"Sales \\"East\\"[^"\r\n]*" <sip:', from_header), from_header)
+        # Quotes, backslashes and control characters are dropped from the display name.
+        self.assertIsNotNone(re.match(r'^"Sales East[^"\\\r\n]*" <sip:', from_header), from_header)
 
 
 if __name__ == "__main__":

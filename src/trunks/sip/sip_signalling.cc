@@ -23,6 +23,8 @@ namespace {
 constexpr const char* kAllow = "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n";
 constexpr const char* kRealm = "vfax";
 
+int boundedInt(const char* text, int max);
+
 std::string plStr(const pl& p) { return p.p ? std::string(p.p, p.l) : std::string(); }
 
 std::int64_t wallMs() {
@@ -84,7 +86,7 @@ void splitHostPort(const std::string& text, std::string& host, int& port, int de
     if (close != std::string::npos) {
       host = text.substr(1, close - 1);
       if (close + 2 < text.size() && text[close + 1] == ':') {
-        port = std::atoi(text.c_str() + close + 2);
+        port = boundedInt(text.c_str() + close + 2, 65535);
       }
     }
     return;
@@ -92,7 +94,7 @@ void splitHostPort(const std::string& text, std::string& host, int& port, int de
   auto colon = text.find(':');
   if (colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
     host = text.substr(0, colon);
-    port = std::atoi(text.c_str() + colon + 1);
+    port = boundedInt(text.c_str() + colon + 1, 65535);
   }
 }
 
@@ -185,6 +187,17 @@ std::string displayName(const std::string& in) {
   return out;
 }
 
+/// A decimal number at the start of `text`, clamped to 0..max (never undefined behaviour).
+int boundedInt(const char* text, int max) {
+  long long v = 0;
+  while (*text == ' ') ++text;
+  for (; *text >= '0' && *text <= '9'; ++text) {
+    v = v * 10 + (*text - '0');
+    if (v > max) return max;
+  }
+  return static_cast<int>(v);
+}
+
 /// RFC 4028 Session-Expires: "1800;refresher=uac".
 struct SessionExpires {
   int seconds = 0;
@@ -196,7 +209,7 @@ std::optional<SessionExpires> parseSessionExpires(const sip_msg* msg) {
   if (!h) return std::nullopt;
   std::string v = plStr(h->val);
   SessionExpires se;
-  se.seconds = std::atoi(v.c_str());
+  se.seconds = boundedInt(v.c_str(), 86'400);
   auto pos = v.find("refresher=");
   if (pos != std::string::npos) {
     se.refresher = v.substr(pos + 10, 3);
@@ -219,6 +232,7 @@ struct Signalling::Call {
   sdp_media* audio = nullptr;
   sdp_media* image = nullptr;
   std::string callId;
+  std::string sigHost;      // the address the far end's signalling comes from
   std::string name;         // "sip:NAME" of the peer/registration
   std::string destination;  // T.38 memory key: peer/registration name + number
   bool t38Allowed = true;   // settings of the peer/registration and [sip] t38
@@ -395,8 +409,15 @@ struct Signalling::Impl {
       } else {
         SSL_CTX_set_default_verify_paths(ctx);
       }
-      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      // One context serves both roles: as a client we verify the server's chain; as a server
+      // we take what a PBX presents (peers are checked by address and digest, not certificates).
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int ok, X509_STORE_CTX* store) -> int {
+        auto* ssl = static_cast<SSL*>(
+            X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+        return (ssl && SSL_is_server(ssl)) ? 1 : ok;
+      });
     }
+    if (ctx) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     return 0;
   }
   static bool readFile(const std::string& path, std::string& out) {
@@ -743,6 +764,11 @@ struct Signalling::Impl {
   bool checkDigest(Peer& p, const sip_msg* msg) {
     const sip_hdr* h = sip_msg_hdr(msg, SIP_HDR_AUTHORIZATION);
     auto challenge = [&](bool stale) {
+      // Challenges cost nothing to ask for: rate limited per source like the 403s.
+      if (!gate.mayAnswer(saHost(&msg->src), monoMs())) {
+        ++stats.droppedPackets;
+        return;
+      }
       std::string nonce = makeNonce(msg);
       (void)sip_replyf(stack, msg, 401, "Unauthorized",
                        "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", algorithm=MD5, "
@@ -794,7 +820,13 @@ struct Signalling::Impl {
   void authFailed(const sip_msg* msg, const std::string& why) {
     ++stats.authFailures;
     std::string host = saHost(&msg->src);
-    gate.recordFailure(host, monoMs());
+    // A peer's own addresses are never blocked: spoofed bad digests from them would lock the real
+    // PBX out. Its answers stay rate limited.
+    bool peerAddress = false;
+    for (const auto& p : peers) {
+      peerAddress |= !p->config.match.empty() && core::addressAllowed(host, p->config.match);
+    }
+    if (!peerAddress) gate.recordFailure(host, monoMs());
     spdlog::warn("sip: INVITE from {} refused: {}", host, why);
     if (gate.mayAnswer(host, monoMs())) replyToSource(msg, 403, "Forbidden");
   }
@@ -1009,6 +1041,7 @@ struct Signalling::Impl {
     c.id = nextInboundId++;
     c.inbound = true;
     c.callId = plStr(msg->callid);
+    c.sigHost = saHost(&msg->src);
     tmr_init(&c.refreshTimer);
     tmr_init(&c.watchdogTimer);
     c.name = src.peer ? src.peer->config.name : src.registration->config.name;
@@ -1089,6 +1122,9 @@ struct Signalling::Impl {
     if (info.callerName.size() >= 2 && info.callerName.front() == '"') {
       info.callerName = info.callerName.substr(1, info.callerName.size() - 2);
     }
+    info.callerName = displayName(info.callerName);
+    info.callerNumber = uriUser(info.callerNumber);
+    info.calledNumber = uriUser(info.calledNumber);
     info.media = c.media;
     info.codec = c.media == MediaKind::Audio ? (remote.codec.empty() ? "PCMA" : remote.codec) : "";
     c.destination = c.name + "/" + info.callerNumber;
@@ -1366,6 +1402,7 @@ struct Signalling::Impl {
     if (!c.answered) {
       // First answer: to our INVITE (outbound) or to the offer of our 200 (offerless inbound).
       c.answered = true;
+      if (!c.inbound) c.sigHost = saHost(&msg->src);
       if (!r.audio) {
         spdlog::warn("sip: call {}: the answer has no usable audio", c.callId);
         return EPROTO;
@@ -1432,7 +1469,7 @@ struct Signalling::Impl {
       if (const sip_hdr* h = sip_msg_hdr(msg, SIP_HDR_REASON)) {
         std::string v = plStr(h->val);
         auto pos = v.find("cause=");
-        if (pos != std::string::npos) cause.code = std::atoi(v.c_str() + pos + 6);
+        if (pos != std::string::npos) cause.code = boundedInt(v.c_str() + pos + 6, 127);
       }
     } else if (err) {
       cause = c.answered
@@ -1511,14 +1548,13 @@ struct Signalling::Impl {
   static void onTrace(bool tx, sip_transp tp, const sa* src, const sa* dst, const std::uint8_t* pkt,
                       std::size_t len, void* arg) {
     (void)tp;
-    (void)src;
     (void)dst;
     if (tx || len < 12 || std::memcmp(pkt, "SIP/2.0 ", 8) != 0) return;
     char first = static_cast<char>(pkt[8]);
     if (first < '3' || first > '6') return;
-    static_cast<Impl*>(arg)->traceResponse(pkt, len);
+    static_cast<Impl*>(arg)->traceResponse(pkt, len, src);
   }
-  void traceResponse(const std::uint8_t* pkt, std::size_t len) {
+  void traceResponse(const std::uint8_t* pkt, std::size_t len, const sa* src) {
     bool anyPending = false;
     for (auto& [id, c] : calls) {
       (void)id;
@@ -1533,9 +1569,12 @@ struct Signalling::Impl {
     if (sip_msg_decode(&msg, mb) == 0 && msg && pl_strcmp(&msg->cseq.met, "INVITE") == 0) {
       auto it = byCallId.find(plStr(msg->callid));
       int s = msg->scode;
-      if (it != byCallId.end() && it->second->t38Pending && s >= 300 && s != 401 && s != 407 &&
-          s != 491 && s != 408 && s != 481 &&
-          !(s == 500 && sip_msg_hdr(msg, SIP_HDR_RETRY_AFTER))) {
+      // Only from where the call's signalling comes from: a forged 488 from elsewhere must not
+      // turn T.38 off for the destination.
+      const bool fromPeer = it != byCallId.end() &&
+                            (it->second->sigHost.empty() || it->second->sigHost == saHost(src));
+      if (fromPeer && it->second->t38Pending && s >= 300 && s != 401 && s != 407 && s != 491 &&
+          s != 408 && s != 481 && !(s == 500 && sip_msg_hdr(msg, SIP_HDR_RETRY_AFTER))) {
         t38Refused(*it->second, std::to_string(s) + " " + plStr(msg->reason));
       }
     }
