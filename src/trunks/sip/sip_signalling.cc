@@ -303,13 +303,18 @@ struct Signalling::Impl {
   std::array<std::uint8_t, 16> nonceKey{};
   std::uint64_t nextInboundId = 1ULL << 62;  // inbound ids apart from the media half's
   bool stopping = false;
+  bool closing = false;  // sip_close(stack, false) called: our reference is handed over
+  bool exited = false;   // libre called onExit: the stack is done
+  int stopBudgetMs = 800;
   std::function<void()> stopDone;
   tmr stopTimer{};
+  tmr finishTimer{};
 
   Impl(Signalling& s, SignallingEvents& e, SipConfig c) : self(s), events(e), config(std::move(c)) {
     rand_bytes(nonceKey.data(), nonceKey.size());
     tmr_init(&listenRetry);
     tmr_init(&stopTimer);
+    tmr_init(&finishTimer);
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -430,9 +435,18 @@ struct Signalling::Impl {
     return !out.empty();
   }
 
+  // Stopping follows libre's ownership rules: sip_close(stack, false) hands our reference of the
+  // stack over; once its last transaction is done, libre calls onExit from inside the stack's
+  // destructor with a reference of its own again, which we drop later (never from inside).
+  //   1. end calls (BYE/CANCEL) and registrations (REGISTER Expires: 0); wait half the budget;
+  //   2. close the session socket and our listener (they hold the stack), sip_close(false);
+  //   3. onExit -> a zero timer -> finish: the last mem_deref of the stack, then `done`.
+  // If the stack is not done by the end of the budget, its requests are closed by force; if even
+  // that leaves it alive, it is left to the thread's end (leaked, never freed twice).
   void stop(int budgetMs, std::function<void()> done) {
     stopping = true;
     stopDone = std::move(done);
+    stopBudgetMs = std::max(budgetMs, 100);
     tmr_cancel(&listenRetry);
     for (auto& [id, call] : calls) {
       (void)id;
@@ -445,35 +459,81 @@ struct Signalling::Impl {
     for (auto& r : registrations) dropRegistration(*r);  // un-REGISTERs while the stack runs
     registrations.clear();
     if (!stack) {
-      finishStop();
+      finish();
       return;
     }
-    sip_close(stack, false);
-    tmr_start(&stopTimer, static_cast<std::uint64_t>(std::max(budgetMs, 100)), &Impl::onStopTimer,
-              this);
+    tmr_start(&stopTimer, static_cast<std::uint64_t>(stopBudgetMs / 2), &Impl::onDrained, this);
+  }
+  static void onDrained(void* arg) { static_cast<Impl*>(arg)->closeStack(); }
+  void closeStack() {
+    releaseSockets();
+    if (stack && !closing) {
+      closing = true;
+      sip_close(stack, false);  // may call onExit right here
+    }
+    if (!exited) {
+      tmr_start(&stopTimer, static_cast<std::uint64_t>(stopBudgetMs / 2), &Impl::onStopTimer, this);
+    }
+  }
+  void releaseSockets() {
+    if (sessSock) {
+      sipsess_close_all(sessSock);  // sessions still waiting for an ACK or a BYE's answer
+      sessSock = static_cast<sipsess_sock*>(mem_deref(sessSock));
+    }
+    if (lsnr) lsnr = static_cast<sip_lsnr*>(mem_deref(lsnr));
   }
   static void onStopTimer(void* arg) {
     auto* impl = static_cast<Impl*>(arg);
-    if (impl->stack) sip_close(impl->stack, true);
-    impl->finishStop();
+    if (impl->stack && !impl->exited) sip_close(impl->stack, true);
+    if (!impl->exited) {
+      spdlog::warn("sip: the SIP stack did not finish within {} ms", impl->stopBudgetMs);
+      impl->stack = nullptr;  // our reference was handed over; it goes with the thread
+      impl->finish();
+    }
   }
   static void onExit(void* arg) {
     auto* impl = static_cast<Impl*>(arg);
-    if (impl->stopping) impl->finishStop();
+    impl->exited = true;
+    tmr_start(&impl->finishTimer, 0, &Impl::onFinish, impl);
   }
-  void finishStop() {
+  static void onFinish(void* arg) { static_cast<Impl*>(arg)->finish(); }
+  void finish() {
     tmr_cancel(&stopTimer);
-    if (lsnr) lsnr = static_cast<sip_lsnr*>(mem_deref(lsnr));
-    // Sessions still waiting for an ACK or a BYE's answer end here, not with the thread.
-    if (sessSock) sipsess_close_all(sessSock);
-    if (sessSock) sessSock = static_cast<sipsess_sock*>(mem_deref(sessSock));
+    tmr_cancel(&finishTimer);
+    releaseSockets();
     if (stack) {
-      sip_close(stack, true);
-      stack = static_cast<::sip*>(mem_deref(stack));
+      if (exited) stack = static_cast<::sip*>(mem_deref(stack));  // libre's re-reference
+      stack = nullptr;
     }
     if (tlsCtx) tlsCtx = static_cast<::tls*>(mem_deref(tlsCtx));
     if (dns) dns = static_cast<dnsc*>(mem_deref(dns));
     if (auto done = std::move(stopDone)) done();
+  }
+  /// Destroyed without stop() (or before it finished): everything goes at once.
+  ~Impl() {
+    tmr_cancel(&listenRetry);
+    tmr_cancel(&stopTimer);
+    tmr_cancel(&finishTimer);
+    for (auto& [id, call] : calls) {
+      (void)id;
+      releaseCall(*call);
+    }
+    calls.clear();
+    for (auto& p : peers) dropPeer(*p);
+    for (auto& r : registrations) dropRegistration(*r);
+    releaseSockets();
+    if (stack) {
+      if (!closing) {
+        sip_close(stack, true);
+        mem_deref(stack);  // our reference: the stack goes now
+      } else if (exited) {
+        mem_deref(stack);
+      }
+      stack = nullptr;  // else handed over and not done: left to the thread's end
+    }
+    stopDone = nullptr;
+    if (tlsCtx) mem_deref(tlsCtx);
+    if (dns) mem_deref(dns);
   }
 
   void reconfigure(SipConfig next) {
@@ -1471,6 +1531,12 @@ struct Signalling::Impl {
         auto pos = v.find("cause=");
         if (pos != std::string::npos) cause.code = boundedInt(v.c_str() + pos + 6, 127);
       }
+    } else if (err == ECONNRESET) {
+      // libre reports a received BYE (or the caller's CANCEL) this way, without the message.
+      cause = c.answered ? normalCause("the far end hung up")
+                         : HangupCause{HangupReason::Canceled, 16,
+                                       "the caller hung up before the "
+                                       "answer"};
     } else if (err) {
       cause = c.answered
                   ? HangupCause{HangupReason::Failure, 41, "the call broke: " + errText(err)}

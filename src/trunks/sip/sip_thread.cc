@@ -52,10 +52,12 @@ core::Result<void> SipThread::start() {
 
 void SipThread::run() {
   (void)re_main(nullptr);
-  running_ = false;
-  // Tasks posted after the quit message are dropped with the queue (mqueue frees nothing we
-  // own: each task is deleted in onMessage; leftovers are drained here).
-  queue_ = static_cast<::mqueue*>(mem_deref(queue_));
+  {
+    // No post() may push into the queue while (or after) it goes.
+    std::lock_guard lock(queueMutex_);
+    running_ = false;
+    queue_ = static_cast<::mqueue*>(mem_deref(queue_));
+  }
   re_thread_close();
 }
 
@@ -70,6 +72,7 @@ void SipThread::onMessage(int id, void* data, void* arg) {
 }
 
 bool SipThread::post(std::function<void()> task) {
+  std::lock_guard lock(queueMutex_);
   if (!running_ || !queue_) return false;
   auto* boxed = new std::function<void()>(std::move(task));
   if (mqueue_push(queue_, kTask, boxed) != 0) {
@@ -101,7 +104,10 @@ core::Result<void> SipThread::runSync(std::function<void()> task,
 
 void SipThread::stop() {
   if (thread_.joinable()) {
-    if (running_ && queue_) (void)mqueue_push(queue_, kQuit, nullptr);
+    {
+      std::lock_guard lock(queueMutex_);
+      if (running_ && queue_) (void)mqueue_push(queue_, kQuit, nullptr);
+    }
     thread_.join();
   }
   running_ = false;

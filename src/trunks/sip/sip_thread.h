@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "core/result.h"
@@ -42,6 +43,7 @@ class SipThread {
   std::thread thread_;
   std::atomic<std::thread::id> threadId_{};
   std::atomic<bool> running_{false};
+  std::mutex queueMutex_;  // guards queue_ against its end (post is not on the media path)
   ::mqueue* queue_ = nullptr;
 };
 

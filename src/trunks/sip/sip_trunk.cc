@@ -383,10 +383,8 @@ SipTrunk::SipTrunk(reactor::EventLoop& loop, SipConfig config)
 SipTrunk::~SipTrunk() {
   *alive_ = false;
   if (thread_.running()) {
-    (void)thread_.runSync([this] {
-      if (signalling_) signalling_->stop(0, [] {});
-      signalling_.reset();
-    });
+    // Not stopped (or not finished): signalling tears down at once on its own thread.
+    (void)thread_.runSync([this] { signalling_.reset(); });
   }
   thread_.stop();
 }
