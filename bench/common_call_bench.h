@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -124,6 +125,10 @@ class BenchEvents : public core::CallEvents {
     std::unique_lock lock(mutex_);
     return cv_.wait_for(lock, limit, [&] { return finished_ >= reports; });
   }
+  int finished() {
+    std::lock_guard lock(mutex_);
+    return finished_;
+  }
   int failed() {
     std::lock_guard lock(mutex_);
     return failed_;
@@ -136,12 +141,26 @@ class BenchEvents : public core::CallEvents {
     std::lock_guard lock(mutex_);
     return callMs_ / 1000.0;
   }
+  /// Finished calls whose fax ran over T.38 (at the end of the call).
+  int t38Calls() {
+    std::lock_guard lock(mutex_);
+    return t38_;
+  }
+  /// Every failure reason with how many calls ended with it.
+  std::map<std::string, int> failures() {
+    std::lock_guard lock(mutex_);
+    return failures_;
+  }
 
  private:
   void finish(const core::CallResult& r) {
     std::lock_guard lock(mutex_);
     ++finished_;
-    if (r.outcome.cls != core::OutcomeClass::Ok && failed_++ == 0) firstFailure_ = r.outcome.reason;
+    if (r.outcome.cls != core::OutcomeClass::Ok) {
+      if (failed_++ == 0) firstFailure_ = r.outcome.reason;
+      ++failures_[r.outcome.reason];
+    }
+    if (r.media == core::FaxMedia::T38) ++t38_;
     callMs_ += static_cast<double>(r.endedAt - r.startedAt);
     cv_.notify_all();
   }
@@ -150,6 +169,8 @@ class BenchEvents : public core::CallEvents {
   std::condition_variable cv_;
   int finished_ = 0;
   int failed_ = 0;
+  int t38_ = 0;
+  std::map<std::string, int> failures_;
   std::string firstFailure_;
   double callMs_ = 0;
   std::int64_t nextIn_ = 0;
