@@ -97,6 +97,7 @@ loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "auth.so"
 loadmodule "ctl.so"
+loadmodule "dialog.so"
 
 modparam("ctl", "binrpc", "unix:@RUN@/kamailio_ctl")
 modparam("usrloc", "db_mode", 0)
@@ -104,6 +105,8 @@ modparam("registrar", "max_expires", 3600)
 modparam("registrar", "min_expires", 10)
 modparam("rr", "append_fromtag", 1)
 modparam("auth", "nonce_expire", 300)
+modparam("dialog", "db_mode", 0)
+modparam("dialog", "default_timeout", 7200)
 
 request_route {
     if (!mf_process_maxfwd_header("10")) {
@@ -175,6 +178,10 @@ request_route {
         xlog("L_INFO", "KAM no contact for $ru\n");
         sl_send_reply("404", "Not Found");
         exit;
+    }
+    if (is_method("INVITE")) {
+        # Tracked so that a test can end the call from here (BYE to both sides: end_calls()).
+        dlg_manage();
     }
     xlog("L_INFO", "KAM relay $rm to $ru\n");
     route(RELAY);
@@ -271,6 +278,33 @@ class Kamailio:
     def lines(self, needle):
         """Kamailio log lines containing needle."""
         return [line for line in self.log_text(2_000_000).splitlines() if needle in line]
+
+    def rpc(self, *args):
+        p = subprocess.run(["kamcmd", "-s", f"unix:{self.run}/kamailio_ctl", *args],
+                           capture_output=True, text=True, timeout=20)
+        if p.returncode != 0:
+            raise AssertionError(f"kamcmd {' '.join(args)}: {p.stdout}{p.stderr}")
+        return p.stdout
+
+    def dialogs(self):
+        """[(h_entry, h_id, call-id, state)] of the dialogs kamailio tracks."""
+        out = []
+        for block in self.rpc("dlg.list").split("{")[1:]:
+            fields = dict(re.findall(r"^\s*(h_entry|h_id|call-id|state):\s*(\S+)", block, re.M))
+            if "h_entry" in fields:
+                out.append((fields["h_entry"], fields["h_id"], fields.get("call-id"),
+                            fields.get("state")))
+        return out
+
+    def end_calls(self):
+        """Ends every confirmed call: kamailio sends BYE to both sides (as a PBX dropping a
+        call does). Returns how many."""
+        n = 0
+        for h_entry, h_id, _, state in self.dialogs():
+            if state == "4":  # confirmed
+                self.rpc("dlg.end_dlg", h_entry, h_id)
+                n += 1
+        return n
 
     def registered(self, user):
         return any(f"KAM registered sip:{user}@" in line for line in self.lines("KAM registered"))
