@@ -319,13 +319,25 @@ class Sipp:
     `remote`. Exit status 0 means every call passed."""
 
     def __init__(self, workdir, scenario, port=None, remote=None, ip="127.0.0.1", calls=1,
-                 keys=None, extra=None, name=None, timeout=None):
-        self.scenario = scenario if os.path.isabs(scenario) else os.path.join(SIPP_DIR, scenario)
+                 keys=None, params=None, extra=None, name=None, timeout=None):
+        """keys: sipp -key values ([name] in messages); params: @NAME@ placeholders replaced
+        in a copy of the scenario (sipp takes no keys in attributes such as timeout)."""
+        source = scenario if os.path.isabs(scenario) else os.path.join(SIPP_DIR, scenario)
         self.port = port or free_port(host=ip)
         self.ip = ip
-        self.name = name or os.path.splitext(os.path.basename(self.scenario))[0]
+        self.name = name or os.path.splitext(os.path.basename(source))[0]
         self.dir = os.path.join(workdir, f"sipp-{self.name}-{self.port}")
         os.makedirs(self.dir, exist_ok=True)
+        with open(source) as f:
+            text = f.read()
+        for k, v in (params or {}).items():
+            text = text.replace(f"@{k}@", str(v))
+        left = re.findall(r"@[A-Z_]+@", text)
+        if left:
+            raise AssertionError(f"{source}: no value for {', '.join(sorted(set(left)))}")
+        self.scenario = os.path.join(self.dir, os.path.basename(source))
+        with open(self.scenario, "w") as f:
+            f.write(text)
         self.log_path = os.path.join(self.dir, "sipp.out")
         self.msg_path = os.path.join(self.dir, "messages.log")
         self.err_path = os.path.join(self.dir, "errors.log")
