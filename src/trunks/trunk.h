@@ -104,6 +104,9 @@ struct DialRequest {
   std::string number;  // dial string / extension
   std::string callerNumber;
   std::string callerName;
+  /// Which of the trunk's ways out to take (SIP: a peer or registration name); empty: the
+  /// trunk's default. Set by the outbound route that picked this trunk.
+  std::string route;
 };
 
 class TrunkEvents {

@@ -406,8 +406,13 @@ core::Result<std::shared_ptr<Call>> Iax2Trunk::dial(const DialRequest& request,
     return core::makeError("invalid_number", "No number was given to call.");
   auto no = engine_->dial(request.number, request.callerNumber, request.callerName, nowMs());
   if (!no.ok()) return no.error();
-  CallInfo info{"iax2:" + engine_->peerOf(*no), CallDirection::Outbound, request.number,
-                request.callerNumber,           request.callerName,      MediaKind::Audio};
+  CallInfo info{"iax2:" + engine_->peerOf(*no),
+                CallDirection::Outbound,
+                request.number,
+                request.callerNumber,
+                request.callerName,
+                MediaKind::Audio,
+                {}};
   auto call = std::make_shared<Iax2Call>(*this, *no, std::move(info));
   call->setHandler(&handler);
   calls_[*no] = call;
@@ -420,8 +425,13 @@ void Iax2Trunk::sendTo(const Address& to, const std::uint8_t* data, std::size_t 
 }
 
 void Iax2Trunk::onInboundCall(std::uint16_t no, const InboundCallInfo& in) {
-  CallInfo info{"iax2:" + in.peer, CallDirection::Inbound, in.calledNumber,
-                in.callerNumber,   in.callerName,          MediaKind::Audio};
+  CallInfo info{"iax2:" + in.peer,
+                CallDirection::Inbound,
+                in.calledNumber,
+                in.callerNumber,
+                in.callerName,
+                MediaKind::Audio,
+                {}};
   auto call = std::make_shared<Iax2Call>(*this, no, std::move(info));
   calls_[no] = call;
   spdlog::info("iax2: call from peer '{}' ({} {}) to '{}'", in.peer, in.callerNumber, in.callerName,

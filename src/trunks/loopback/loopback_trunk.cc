@@ -155,8 +155,13 @@ core::Result<std::shared_ptr<Call>> LoopbackTrunk::dial(const DialRequest& reque
   if (request.number.empty()) {
     return core::makeError("invalid_number", "No extension was given to call.");
   }
-  CallInfo out{"loopback",           CallDirection::Outbound, request.number,
-               request.callerNumber, request.callerName,      options_.media};
+  CallInfo out{"loopback",
+               CallDirection::Outbound,
+               request.number,
+               request.callerNumber,
+               request.callerName,
+               options_.media,
+               {}};
   CallInfo in = out;
   in.direction = CallDirection::Inbound;
   auto a = std::make_shared<LoopbackLeg>(*this, out);
