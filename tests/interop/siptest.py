@@ -29,7 +29,7 @@ SIPP_DIR = os.path.join(HERE, "sipp")
 KAMAILIO_PORT = 5070
 KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 # Fixed test credentials kamailio checks (user -> secret).
-USERS = {"100": "secret100", "200": "secret200", "300": "secret300",
+USERS = {"5551000": "secret-a-1000", "5552000": "secret-b-2000", "5553000": "secret-c-3000",
          "alice": "alicepw", "bob": "bobpw"}
 
 
@@ -558,10 +558,9 @@ class SipCase(VfaxTestCase):
         self.sipps.append(s)
         return s.start()
 
-    def assertSippPassed(self, s, timeout=150, *others):
+    def assertSippPassed(self, s, timeout=150):
         rc = s.wait(timeout)
-        self.assertEqual(rc, 0, s.report() + "".join("\n--- vfaxd log ---\n" + d.log()[-6000:]
-                                                     for d in self.daemons))
+        self.assertEqual(rc, 0, s.report() + self.logs())
 
     def sip_daemon(self, name="vfaxd", sip=None, peers=(), registrations=(), routes=(),
                    retry_seconds=2, extra_sections=None, port=None):
@@ -624,6 +623,43 @@ class SipCase(VfaxTestCase):
         """The attempt's media when the build records it (`media` lands with another change)."""
         if "media" in attempt:
             self.assertEqual(attempt["media"], media, attempt)
+
+    def registered_pair(self, t38_a="off", t38_b="off", sip=None, **kw):
+        """Kamailio and two vfaxd registered to it (5551000 = a, 5552000 = b), each calling
+        out through kamailio."""
+        if not self.kamailio:
+            self.start_kamailio()
+        a = self.registered_daemon("a", "5551000", sip=dict(sip or {}, t38=t38_a), **kw)
+        b = self.registered_daemon("b", "5552000", sip=dict(sip or {}, t38=t38_b), **kw)
+        self.wait_kamailio_registered("5551000", a)
+        self.wait_kamailio_registered("5552000", b)
+        return a, b
+
+    def fax_over(self, sender, receiver, pages, media, title="vfax to vfax over SIP"):
+        """Sends a fax from sender to receiver's number; checks it is done, received with every
+        page, bitmaps equal, and the media of the attempts; returns (job, received fax)."""
+        before = {f["id"] for f in receiver.faxes("in")}
+        fid = self.send_fax(sender, receiver.sip_user, pages, title)
+        job = sender.wait_final(fid, timeout=240)
+        self.assertEqual(job["state"], "done", str(job) + self.logs())
+        self.assertEqual(job["pages"], pages, job)
+        rx = receiver.wait_for(
+            lambda: [f for f in receiver.faxes("in")
+                     if f["id"] not in before and f["state"] in ("received", "failed")],
+            120, "the received fax")[0]
+        self.assertEqual(rx["state"], "received", str(rx) + self.logs())
+        self.assertEqual(rx["pages"], pages, rx)
+        self.compare_pages(sender, fid, receiver, rx["id"])
+        self.assertMedia(job["attempts"][-1], media)
+        if rx.get("attempts"):
+            self.assertMedia(rx["attempts"][-1], media)
+        return job, rx
+
+    def logs(self, chars=6000):
+        out = "".join(f"\n--- {d.log_path} ---\n{d.log()[-chars:]}" for d in self.daemons)
+        if self.kamailio:
+            out += "\n--- kamailio ---\n" + self.kamailio.log_text(chars)
+        return out
 
     def lines(self, d):
         status, body = d.request("GET", "/api/v1/lines")
