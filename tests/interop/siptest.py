@@ -569,15 +569,18 @@ class SipCase(VfaxTestCase):
         os.makedirs(workdir, exist_ok=True)
         d = Daemon(workdir, None, name)
         d.sip_port = port or free_port()
+        # Each vfaxd its own RTP/UDPTL port range, so that two on 127.0.0.1 never race for one.
+        base = 20000 + 2000 * len(self.daemons)
+        sip = dict({"rtp_ports": f"{base}-{base + 1998}"}, **(sip or {}))
         with open(d.config_path, "w") as f:
             f.write(sip_config(d.sip_port, sip, peers, registrations, routes, retry_seconds,
                                extra_sections))
         self.daemons.append(d)
         return d.start()
 
-    def registered_daemon(self, name, user, sip=None, **kw):
+    def registered_daemon(self, name, user, sip=None, transport="udp", **kw):
         """A vfaxd registered to this test's kamailio as `user`, calling out through it."""
-        reg = {"name": "kam", "registrar": f"127.0.0.1:{KAMAILIO_PORT}", "transport": "udp",
+        reg = {"name": "kam", "registrar": f"127.0.0.1:{KAMAILIO_PORT}", "transport": transport,
                "username": user, "secret": USERS[user], "expires": 60}
         s = {"outbound": "kam"}
         s.update(sip or {})
@@ -624,13 +627,14 @@ class SipCase(VfaxTestCase):
         if "media" in attempt:
             self.assertEqual(attempt["media"], media, attempt)
 
-    def registered_pair(self, t38_a="off", t38_b="off", sip=None, **kw):
-        """Kamailio and two vfaxd registered to it (5551000 = a, 5552000 = b), each calling
-        out through kamailio."""
+    def registered_pair(self, t38_a="off", t38_b="off", sip=None, transport_b="udp", **kw):
+        """Kamailio and two vfaxd registered to it (5551000 = a, 5552000 = b, b over
+        transport_b), each calling out through kamailio."""
         if not self.kamailio:
             self.start_kamailio()
         a = self.registered_daemon("a", "5551000", sip=dict(sip or {}, t38=t38_a), **kw)
-        b = self.registered_daemon("b", "5552000", sip=dict(sip or {}, t38=t38_b), **kw)
+        b = self.registered_daemon("b", "5552000", sip=dict(sip or {}, t38=t38_b),
+                                   transport=transport_b, **kw)
         self.wait_kamailio_registered("5551000", a)
         self.wait_kamailio_registered("5552000", b)
         return a, b
