@@ -8,7 +8,7 @@ is there to catch."""
 import time
 import unittest
 
-from siptest import KAMAILIO_PORT, USERS, SipCase, tail
+from siptest import KAMAILIO_PORT, USERS, SipCase, free_port, tail
 
 
 class Kamailio(SipCase):
@@ -113,6 +113,24 @@ class Scenarios(SipCase):
         self.sipp("selftest/fake_vfax_glare.xml", remote=f"127.0.0.1:{s.port}",
                   params={"BACKOFF_MS": 4000})
         self.assertNotEqual(s.wait(30), 0, s.report())
+
+    def test_session_timer_scenario_with_its_3pcc_twin(self):
+        for refresh_ms, min_refreshes, ok in ((1500, 2, True), (1500, 3, False), (5000, 1, False)):
+            twin = f"127.0.0.1:{free_port()}"
+            receiver = self.sipp("selftest/fake_vfax_answer.xml")
+            leg = self.sipp("uac_session_timer_leg.xml", remote=f"127.0.0.1:{receiver.port}",
+                            extra=["-3pcc", twin, "-s", "5552000"])
+            time.sleep(0.5)
+            st = self.sipp("uas_session_timer.xml", extra=["-3pcc", twin],
+                           params={"SE": 4, "SE_MS": 4000, "MIN_REFRESHES": min_refreshes})
+            self.sipp("selftest/fake_vfax_refresher.xml", remote=f"127.0.0.1:{st.port}",
+                      params={"REFRESH_MS": refresh_ms})
+            self.assertEqual(st.wait(40) == 0, ok, st.report())
+            if ok:
+                self.assertEqual(leg.wait(20), 0, leg.report())
+                self.assertEqual(receiver.wait(20), 0, receiver.report())
+            for s in self.sipps:
+                s.stop()
 
 
 if __name__ == "__main__":
