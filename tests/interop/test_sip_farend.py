@@ -32,14 +32,17 @@ class FarEnd(SipCase):
         self.assertSippPassed(first, 90)
         # The next attempt goes to the same far end: no T.38 re-INVITE this time.
         second = self.sipp("uas_no_t38_reinvite.xml", port=first.port, params={"HOLD_MS": 6000})
+        job = d.wait_for(lambda: (f := d.fax(fid)) and f["attempts"] and
+                         f["attempts"][0].get("outcome") and f, 60, "the first attempt to end")
+        self.assertNotEqual(job["attempts"][0]["outcome"], "ok", job)
+        self.assertMedia(job["attempts"][0], "audio")
+        fids = [fid]
+        if job["state"] in ("failed", "canceled"):
+            # Not retried: a new job to the same number is the next attempt there.
+            fids.append(self.send_fax(d, "5553000", 1, "again to the far end without T.38"))
         self.assertSippPassed(second, 90)
-        job = d.wait_for(lambda: (f := d.fax(fid)) and len([a for a in f["attempts"]
-                                                            if a.get("outcome")]) >= 2 and f,
-                         60, "two finished attempts")
-        self.cancel(d, fid)
-        for attempt in job["attempts"][:2]:
-            self.assertNotEqual(attempt["outcome"], "ok", job)
-            self.assertMedia(attempt, "audio")
+        for f in fids:
+            self.cancel(d, f)
         self.assertEqual(len(first.received_messages("INVITE")), 2, first.messages())
         self.assertEqual(len(second.received_messages("INVITE")), 1, second.messages())
 
