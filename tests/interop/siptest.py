@@ -117,7 +117,8 @@ request_route {
         xlog("L_WARN", "KAM sanity check failed: $rm from $si:$sp\n");
         exit;
     }
-    xlog("L_INFO", "KAM request $rm $ru from $si:$sp callid=$ci cseq=$cs totag=$tt se=$hdr(Session-Expires)\n");
+    xlog("L_INFO", "KAM request $rm $ru from $si:$sp callid=$ci cseq=$cs totag=$tt"
+         " se=$hdr(Session-Expires)\n");
 
     if (has_totag()) {
         if (loose_route()) {
@@ -422,7 +423,8 @@ class Sipp:
         return out
 
     def report(self):
-        parts = [f"--- sipp {self.name} ({' '.join(self.args)}) exit {self.proc.returncode if self.proc else None}"]
+        rc = self.proc.returncode if self.proc else None
+        parts = [f"--- sipp {self.name} ({' '.join(self.args)}) exit {rc}"]
         parts.append(tail(self.log_path, 3000))
         parts.append("--- errors ---\n" + tail(self.err_path, 3000))
         parts.append("--- log ---\n" + tail(os.path.join(self.dir, "log.log"), 3000))
@@ -670,6 +672,3 @@ class SipCase(VfaxTestCase):
         self.assertEqual(status, 200, body)
         return body
 
-
-def sdp_has(message, pattern):
-    return re.search(pattern, message, re.M) is not None

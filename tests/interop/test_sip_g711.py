@@ -1,6 +1,7 @@
 """Two vfaxd registered to kamailio (registrar + proxy with digest auth, config written by the
 test) fax each other both ways over SIP in G.711 (t38 = "off" on both): every page arrives,
-the bitmaps match what was sent, each attempt's media is audio; the same with one of them registered over TCP."""
+the bitmaps match what was sent, each attempt's media is audio; the same with one of them
+registered over TCP."""
 import unittest
 
 from siptest import SipCase
