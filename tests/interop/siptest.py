@@ -52,6 +52,20 @@ def free_port(kind=socket.SOCK_DGRAM, host="127.0.0.1"):
     raise AssertionError("no free port")
 
 
+def wait_tcp_listening(port, timeout=10):
+    """Waits until something listens on TCP `port` (read from /proc, without connecting: a 3PCC
+    twin takes the first connection as its twin)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":
+                    return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on tcp port {port}")
+
+
 def have(program):
     return shutil.which(program) is not None
 

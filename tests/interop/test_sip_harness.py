@@ -8,7 +8,7 @@ is there to catch."""
 import time
 import unittest
 
-from siptest import KAMAILIO_PORT, USERS, SipCase, free_port, tail
+from siptest import KAMAILIO_PORT, USERS, SipCase, free_port, tail, wait_tcp_listening
 
 
 class Kamailio(SipCase):
@@ -116,11 +116,12 @@ class Scenarios(SipCase):
 
     def test_session_timer_scenario_with_its_3pcc_twin(self):
         for refresh_ms, min_refreshes, ok in ((1500, 2, True), (1500, 3, False), (5000, 1, False)):
-            twin = f"127.0.0.1:{free_port()}"
+            twin_port = free_port()
+            twin = f"127.0.0.1:{twin_port}"
             receiver = self.sipp("selftest/fake_vfax_answer.xml")
             leg = self.sipp("uac_session_timer_leg.xml", remote=f"127.0.0.1:{receiver.port}",
                             extra=["-3pcc", twin, "-s", "5552000"])
-            time.sleep(0.5)
+            wait_tcp_listening(twin_port)
             st = self.sipp("uas_session_timer.xml", extra=["-3pcc", twin],
                            params={"SE": 4, "SE_MS": 4000, "MIN_REFRESHES": min_refreshes})
             self.sipp("selftest/fake_vfax_refresher.xml", remote=f"127.0.0.1:{st.port}",

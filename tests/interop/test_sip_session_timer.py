@@ -5,10 +5,9 @@ between the two vfaxd (a sipp far end alone is no fax machine: vfax's T.30 would
 about 35 s, before the first refresh). The sender must refresh (re-INVITE or UPDATE) less than
 90 s after the answer and after each refresh, over a call of at least 2 refresh intervals, and
 the fax is done with every page."""
-import time
 import unittest
 
-from siptest import SipCase, free_port
+from siptest import SipCase, free_port, wait_tcp_listening
 
 PAGES = 8  # long enough for a call of well over 90 s in G.711
 
@@ -17,10 +16,11 @@ class SessionTimer(SipCase):
     def test_far_end_demands_90s_session_timer(self):
         receiver = self.sip_daemon("b", sip={"t38": "off"},
                                    peers=[self.sipp_peer(5999, name="pbx", host="")])
-        twin = f"127.0.0.1:{free_port()}"
+        twin_port = free_port()
+        twin = f"127.0.0.1:{twin_port}"
         leg = self.sipp("uac_session_timer_leg.xml", remote=f"127.0.0.1:{receiver.sip_port}",
                         extra=["-3pcc", twin, "-s", "5552000"])
-        time.sleep(0.5)  # the twin listens before the other side connects
+        wait_tcp_listening(twin_port)  # the twin listens before the other side connects
         st = self.sipp("uas_session_timer.xml", extra=["-3pcc", twin],
                        params={"SE": 90, "SE_MS": 90000, "MIN_REFRESHES": 2})
         sender = self.sip_daemon("a", sip={"t38": "off", "outbound": "st"},
