@@ -1,6 +1,6 @@
 #pragma once
-// What the API needs of the mail gateway and of the IAX2 trunk's administration: small typed
-// interfaces, so that api/ holds the HTTP/JSON mapping and depends on neither component (app/
+// What the API needs of the mail gateway and of the IAX2 and SIP trunks' administration: small
+// typed interfaces, so that api/ holds the HTTP/JSON mapping and depends on neither component (app/
 // plugs them in). The components validate and apply; their errors are domain errors
 // (invalid_setting, invalid_request, not_found, conflict, storage_error) mapped by errors.cc.
 #include <cstdint>
@@ -136,6 +136,77 @@ class Iax2TrunkAdmin {
   virtual core::Result<Iax2State> addPeer(const Iax2PeerInput& peer) = 0;
   /// Errors: not_found, conflict (a peer of the config file).
   virtual core::Result<Iax2State> removePeer(const std::string& name) = 0;
+};
+
+// ---- /api/v1/trunks/sip -----------------------------------------------------------------------
+
+/// Settings of the SIP trunk by the config file's keys ([sip], [[sip.peer]], [[sip.register]];
+/// docs/vfaxd.example.toml), values in text: numbers in decimal, booleans "true"/"false", lists
+/// (listen, match) one item a line. The API checks the JSON types (routes_trunks_sip.cc); the
+/// component checks the values.
+using SipFields = std::map<std::string, std::string>;
+
+/// A peer or registration as shown: its fields (secret masked), where it is defined, and the
+/// running trunk's view of it (registered, registrar, last_error, expires_at for a
+/// registration; reachable, last_error for a peer), empty while unknown.
+struct SipEntryState {
+  SipFields fields;
+  bool fromApi = false;
+  SipFields status;
+};
+
+/// While the trunk runs.
+struct SipRuntime {
+  std::vector<std::string> listening;
+  std::string error;  // why it is not running
+  int calls = 0;
+  std::map<std::string, std::uint64_t> stats;  // invites_in, auth_failures, t38_switches, ...
+};
+
+struct SipState {
+  bool running = false;
+  SipFields settings;
+  std::optional<SipRuntime> runtime;
+  std::vector<SipEntryState> peers;
+  std::vector<SipEntryState> registrations;
+};
+
+/// A change: `settings` holds the general keys to change (the rest stay); peers and
+/// registrations, when set, replace the API's lists. A peer or registration without "secret"
+/// keeps the stored one of its name.
+struct SipUpdate {
+  SipFields settings;
+  std::optional<std::vector<SipFields>> peers;
+  std::optional<std::vector<SipFields>> registrations;
+};
+
+/// The running trunk as GET /lines shows it.
+struct SipRegistrationLine {
+  std::string name;
+  bool registered = false;
+  std::string registrar;
+  std::string lastError;
+};
+struct SipLineState {
+  bool up = false;
+  std::string reason;
+  int calls = 0;
+  std::vector<SipRegistrationLine> registrations;
+};
+
+class SipTrunkAdmin {
+ public:
+  virtual ~SipTrunkAdmin() = default;
+  virtual SipState state() const = 0;
+  virtual core::Result<SipState> update(const SipUpdate& change) = 0;
+  /// Adds or replaces one API peer / registration.
+  virtual core::Result<SipState> addPeer(const SipFields& peer) = 0;
+  virtual core::Result<SipState> addRegistration(const SipFields& registration) = 0;
+  /// Errors: not_found, conflict (one of the config file, or the outbound route).
+  virtual core::Result<SipState> removePeer(const std::string& name) = 0;
+  virtual core::Result<SipState> removeRegistration(const std::string& name) = 0;
+  /// The running trunk's state and registrations (nullopt: no SIP trunk runs). /lines calls it.
+  virtual std::optional<SipLineState> lineState() const = 0;
 };
 
 }  // namespace vfax::api

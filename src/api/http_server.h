@@ -28,6 +28,7 @@ class EventHub;
 
 class MailAdmin;
 class Iax2TrunkAdmin;
+class SipTrunkAdmin;
 
 /// The internal routes vfax-printer calls (POST /api/v1/print/authorize and /print/jobs).
 struct PrintApiOptions {
@@ -52,6 +53,8 @@ struct ApiOptions {
   MailAdmin* mail = nullptr;
   /// The /trunks/iax2 routes' component (not owned; null: no such routes).
   Iax2TrunkAdmin* iax2 = nullptr;
+  /// The /trunks/sip routes' component, also asked for /lines (not owned; null: no such routes).
+  SipTrunkAdmin* sip = nullptr;
   /// /metrics without credentials ([api] metrics_public).
   bool metricsPublic = false;
   /// Session cookies carry `Secure` (set when the API is served over TLS, or behind a TLS proxy).

@@ -45,7 +45,7 @@ std::string isoTime(core::Millis ms) {
 Json isoTimeOrNull(core::Millis ms) { return ms == 0 ? Json(nullptr) : Json(isoTime(ms)); }
 
 Json toJson(const core::Attempt& a) {
-  return {
+  Json j = {
       {"started_at", isoTimeOrNull(a.startedAt)},
       {"ended_at", a.finished ? isoTimeOrNull(a.endedAt) : Json(nullptr)},
       {"outcome", a.finished ? Json(std::string(core::toString(a.outcome))) : Json(nullptr)},
@@ -56,7 +56,11 @@ Json toJson(const core::Attempt& a) {
       {"compression", stringOrNull(a.compression)},
       {"pages", a.pages},
       {"remote_id", stringOrNull(a.remoteId)},
+      // Known once the call ended: it may switch from audio to T.38 on the way.
+      {"media", a.finished ? Json(std::string(core::toString(a.media))) : Json(nullptr)},
   };
+  if (!a.codec.empty()) j["codec"] = a.codec;
+  return j;
 }
 
 Json toJson(const core::Fax& f) {

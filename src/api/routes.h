@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include "api/admin.h"
 #include "api/http_server.h"
 #include "api/json.h"
 #include "api/upload.h"
@@ -58,6 +59,12 @@ void addAdminRoutes(httplib::Server& server, Context& ctx);
 void addNumberRoutes(httplib::Server& server, Context& ctx);
 void addMailRoutes(httplib::Server& server, Context& ctx, MailAdmin& mail);
 void addTrunkRoutes(httplib::Server& server, Context& ctx, Iax2TrunkAdmin& iax2);
+void addSipTrunkRoutes(httplib::Server& server, Context& ctx, SipTrunkAdmin& sip);
+/// GET /lines: the SIP trunk's registrations on its entry of `lines["trunks"]`, with registrar
+/// and last error when `details` (admins) (routes_trunks_sip.cc).
+void addSipLines(Json& lines, const Context& ctx, bool details);
+/// The same for a given state (what addSipLines does once it has asked the trunk).
+void putSipLines(Json& lines, const SipLineState& state, bool details);
 
 /// Wraps a handler with its access check and a guard that turns any exception into a 500 reply.
 httplib::Server::Handler guarded(

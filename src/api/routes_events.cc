@@ -60,13 +60,16 @@ Json callJson(const core::CallStatus& c, const std::optional<core::Fax>& fax) {
       {"pages_total", total ? Json(*total) : Json(nullptr)},
       {"bit_rate", c.bitRate > 0 ? Json(c.bitRate) : Json(nullptr)},
       {"ecm", c.ecm},
+      {"media", std::string(core::toString(c.media))},
       {"started_at", c.startedAt},
   };
+  if (!c.codec.empty()) j["codec"] = c.codec;
   return j;
 }
 
 Json linesWithCalls(Context& ctx, const Visibility& v, FaxCache* cache) {
   Json out = toJson(ctx.service.lines(), ctx.trunks());
+  addSipLines(out, ctx, v.all);
   Json calls = Json::array();
   if (ctx.options.telephony) {
     FaxCache seen;

@@ -13,11 +13,11 @@
 #include <cstring>
 #include <set>
 
-#include "api/address_match.h"
 #include "api/errors.h"
 #include "api/query.h"
 #include "api/routes.h"
 #include "api/upload.h"
+#include "core/address_match.h"
 
 namespace vfax::api::detail {
 
@@ -114,7 +114,7 @@ void authorizePrint(Context& ctx, const httplib::Request& req, httplib::Response
   if (!hasUser) {
     auto device = anonymousDevice(ctx);
     if (!device) return replyError(res, device.error());
-    if (!*device || !addressAllowed(address, ctx.options.print.anonymousAllow)) {
+    if (!*device || !core::addressAllowed(address, ctx.options.print.anonymousAllow)) {
       audit(ctx, printerCaller(address), "print.login_failed", "",
             "unauthenticated job from " + address);
       res.set_header("WWW-Authenticate", "Basic realm=\"vfax\"");
@@ -188,7 +188,7 @@ void printJob(Context& ctx, const httplib::Request& req, httplib::Response& res,
     if (!device) return replyError(res, device.error());
     auto id = parseId(anonField);
     if (!*device || !id || *id != (*device)->id ||
-        !addressAllowed(job.address, ctx.options.print.anonymousAllow)) {
+        !core::addressAllowed(job.address, ctx.options.print.anonymousAllow)) {
       return replyError(
           res, core::makeError("unauthorized", "this printer needs a username and password"));
     }

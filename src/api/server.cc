@@ -349,6 +349,7 @@ core::Result<int> HttpServer::start() {
   detail::addNumberRoutes(*server, ctx);
   if (options_.mail) detail::addMailRoutes(*server, ctx, *options_.mail);
   if (options_.iax2) detail::addTrunkRoutes(*server, ctx, *options_.iax2);
+  if (options_.sip) detail::addSipTrunkRoutes(*server, ctx, *options_.sip);
   if (options_.events) {
     streams_ = std::make_unique<detail::EventStreams>(ctx, *options_.events);
     detail::addEventRoutes(*server, ctx, *streams_);

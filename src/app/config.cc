@@ -1,19 +1,17 @@
 #include "app/config.h"
 
-#include <arpa/inet.h>
-
 #include <netdb.h>
 #include <toml++/toml.h>
 #include <unistd.h>
-#include <charconv>
-
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/address_match.h"
 #include "print/options.h"
 #include "trunks/iax2/settings.h"
+#include "trunks/sip/sip_settings.h"
 
 namespace vfax::app {
 
@@ -88,6 +86,69 @@ void positive(long long v, const char* what) {
   if (v <= 0) throw std::runtime_error(std::string("config: ") + what + " must be positive");
 }
 
+// One table of an array of tables ([[iax2.peer]], [[sip.register]], ...): typed reads that name
+// the table and the key in their errors, and no key besides the known ones.
+class Entry {
+ public:
+  Entry(const toml::node& n, std::string where) : where_(std::move(where)) {
+    if (!n.is_table()) throw std::runtime_error("config: " + where_ + " must be tables");
+    table_ = n.as_table();
+  }
+  const std::string& where() const { return where_; }
+  void onlyKeys(const std::set<std::string>& keys) const {
+    for (const auto& [k, v] : *table_) {
+      if (!keys.contains(std::string(k.str())))
+        throw std::runtime_error("config: unknown key '" + std::string(k.str()) + "' in " + where_);
+    }
+  }
+  void str(const char* key, std::string& out) const {
+    if (const auto* n = table_->get(key)) {
+      if (!n->is_string()) fail(key, "a string");
+      out = n->as_string()->get();
+    }
+  }
+  void flag(const char* key, bool& out) const {
+    if (const auto* n = table_->get(key)) {
+      if (!n->is_boolean()) fail(key, "true or false");
+      out = n->as_boolean()->get();
+    }
+  }
+  void num(const char* key, int& out) const {
+    if (const auto* n = table_->get(key)) {
+      if (!n->is_integer()) fail(key, "a whole number");
+      out = static_cast<int>(n->as_integer()->get());
+    }
+  }
+  void strings(const char* key, std::vector<std::string>& out) const {
+    if (const auto* n = table_->get(key)) {
+      const auto* list = n->as_array();
+      if (!list) fail(key, "a list of strings");
+      out.clear();
+      for (const auto& item : *list) {
+        if (!item.is_string()) fail(key, "a list of strings");
+        out.push_back(item.as_string()->get());
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const char* key, const char* want) const {
+    throw std::runtime_error("config: " + where_ + " " + key + " must be " + want);
+  }
+  std::string where_;
+  const toml::table* table_ = nullptr;
+};
+
+// The tables of an array of tables `key` of section `t`, read by `each`.
+template <typename F>
+void forEachTable(const toml::table* t, const char* key, const std::string& where, F each) {
+  const auto* node = t->get(key);
+  if (!node) return;
+  if (!node->is_array())
+    throw std::runtime_error("config: " + where + " must be an array of tables");
+  for (const auto& n : *node->as_array()) each(Entry(n, where));
+}
+
 // [iax2] with [[iax2.peer]] and [[iax2.register]] arrays of tables.
 void readIax2(Reader& r, Config& c) {
   const auto* t = r.section("iax2");
@@ -113,98 +174,175 @@ void readIax2(Reader& r, Config& c) {
     if (!list) throw std::runtime_error("config: [iax2] codecs must list ulaw, alaw, slinear");
     o.engine.codecs = *list;
   }
-  auto table = [](const toml::node& n, const char* what) -> const toml::table& {
-    if (!n.is_table())
-      throw std::runtime_error(std::string("config: [[iax2.") + what + "]] must be tables");
-    return *n.as_table();
-  };
-  auto str = [](const toml::table& e, const char* key, const char* what, std::string& out) {
-    if (const auto* n = e.get(key)) {
-      if (!n->is_string())
-        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
-                                 " must be a string");
-      out = n->as_string()->get();
-    }
-  };
-  auto flag = [](const toml::table& e, const char* key, const char* what, bool& out) {
-    if (const auto* n = e.get(key)) {
-      if (!n->is_boolean())
-        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
-                                 " must be true or false");
-      out = n->as_boolean()->get();
-    }
-  };
-  auto num = [](const toml::table& e, const char* key, const char* what, int& out) {
-    if (const auto* n = e.get(key)) {
-      if (!n->is_integer())
-        throw std::runtime_error(std::string("config: [[iax2.") + what + "]] " + key +
-                                 " must be a whole number");
-      out = static_cast<int>(n->as_integer()->get());
-    }
-  };
-  auto onlyKeys = [](const toml::table& e, std::set<std::string> keys, const char* what) {
-    for (const auto& [k, v] : e) {
-      if (!keys.contains(std::string(k.str())))
-        throw std::runtime_error("config: unknown key '" + std::string(k.str()) + "' in [[iax2." +
-                                 what + "]]");
-    }
-  };
   r.known("iax2", "peer");
   r.known("iax2", "register");
-  if (const auto* peers = t->get("peer")) {
-    if (!peers->is_array())
-      throw std::runtime_error("config: [[iax2.peer]] must be an array of tables");
-    for (const auto& n : *peers->as_array()) {
-      const auto& e = table(n, "peer");
-      onlyKeys(e, {"name", "secret", "host", "port", "username", "trunk", "trunk_timestamps"},
-               "peer");
-      trunks::iax2::PeerConfig p;
-      str(e, "name", "peer", p.name);
-      str(e, "secret", "peer", p.secret);
-      str(e, "host", "peer", p.host);
-      str(e, "username", "peer", p.username);
-      num(e, "port", "peer", p.port);
-      flag(e, "trunk", "peer", p.trunk);
-      flag(e, "trunk_timestamps", "peer", p.trunkTimestamps);
-      if (auto err = trunks::iax2::validatePeer(p); !err.empty())
-        throw std::runtime_error("config: [[iax2.peer]] " + err);
-      // Peers are found by name: a second one of the same name would never be used.
-      for (const auto& other : o.engine.peers) {
-        if (other.name == p.name) {
-          throw std::runtime_error("config: [[iax2.peer]] name '" + p.name + "' is given twice");
-        }
+  forEachTable(t, "peer", "[[iax2.peer]]", [&](const Entry& e) {
+    e.onlyKeys({"name", "secret", "host", "port", "username", "trunk", "trunk_timestamps"});
+    trunks::iax2::PeerConfig p;
+    e.str("name", p.name);
+    e.str("secret", p.secret);
+    e.str("host", p.host);
+    e.str("username", p.username);
+    e.num("port", p.port);
+    e.flag("trunk", p.trunk);
+    e.flag("trunk_timestamps", p.trunkTimestamps);
+    if (auto err = trunks::iax2::validatePeer(p); !err.empty())
+      throw std::runtime_error("config: [[iax2.peer]] " + err);
+    // Peers are found by name: a second one of the same name would never be used.
+    for (const auto& other : o.engine.peers) {
+      if (other.name == p.name) {
+        throw std::runtime_error("config: [[iax2.peer]] name '" + p.name + "' is given twice");
       }
-      o.engine.peers.push_back(p);
+    }
+    o.engine.peers.push_back(p);
+  });
+  forEachTable(t, "register", "[[iax2.register]]", [&](const Entry& e) {
+    e.onlyKeys(
+        {"server", "port", "username", "secret", "refresh_seconds", "trunk", "trunk_timestamps"});
+    trunks::iax2::RegistrationConfig g;
+    e.str("server", g.server);
+    e.str("username", g.username);
+    e.str("secret", g.secret);
+    e.num("port", g.port);
+    e.num("refresh_seconds", g.refreshSeconds);
+    e.flag("trunk", g.trunk);
+    e.flag("trunk_timestamps", g.trunkTimestamps);
+    if (auto err = trunks::iax2::validateRegistration(g); !err.empty())
+      throw std::runtime_error("config: [[iax2.register]] " + err);
+    for (const auto& other : o.engine.registrations) {
+      if (other.username == g.username && other.server == g.server) {
+        throw std::runtime_error("config: [[iax2.register]] username '" + g.username +
+                                 "' at server '" + g.server + "' is given twice");
+      }
+    }
+    o.engine.registrations.push_back(g);
+  });
+}
+
+// [sip] with [[sip.peer]] and [[sip.register]] (the SIP trunk; keys as in the issue 12
+// contract). Each value is checked by the trunk's own checks (sip_settings.h); what depends on
+// the API's stored peers (the outbound route) is checked once those are known
+// (checkSipOutbound).
+void readSip(Reader& r, Config& c) {
+  const auto* t = r.section("sip");
+  if (!t) return;
+  namespace sip = trunks::sip;
+  auto& o = c.sip;
+  c.sipSection = true;
+  c.sipEnabled = true;
+  auto fail = [](const std::string& err) { throw std::runtime_error("config: [sip] " + err); };
+  r.get(t, "sip", "enabled", c.sipEnabled);
+  r.known("sip", "listen");
+  if (const auto* n = t->get("listen")) {
+    const auto* list = n->as_array();
+    if (!list) fail("listen must be a list, e.g. [\"udp:127.0.0.1:5060\"]");
+    o.listen.clear();
+    for (const auto& item : *list) {
+      if (!item.is_string()) fail("listen must list strings");
+      sip::SipListen l;
+      if (auto err = sip::parseListen(item.as_string()->get(), l); !err.empty()) fail(err);
+      o.listen.push_back(l);
     }
   }
-  if (const auto* regs = t->get("register")) {
-    if (!regs->is_array())
-      throw std::runtime_error("config: [[iax2.register]] must be an array of tables");
-    for (const auto& n : *regs->as_array()) {
-      const auto& e = table(n, "register");
-      onlyKeys(
-          e,
-          {"server", "port", "username", "secret", "refresh_seconds", "trunk", "trunk_timestamps"},
-          "register");
-      trunks::iax2::RegistrationConfig g;
-      str(e, "server", "register", g.server);
-      str(e, "username", "register", g.username);
-      str(e, "secret", "register", g.secret);
-      num(e, "port", "register", g.port);
-      num(e, "refresh_seconds", "register", g.refreshSeconds);
-      flag(e, "trunk", "register", g.trunk);
-      flag(e, "trunk_timestamps", "register", g.trunkTimestamps);
-      if (auto err = trunks::iax2::validateRegistration(g); !err.empty())
-        throw std::runtime_error("config: [[iax2.register]] " + err);
-      for (const auto& other : o.engine.registrations) {
-        if (other.username == g.username && other.server == g.server) {
-          throw std::runtime_error("config: [[iax2.register]] username '" + g.username +
-                                   "' at server '" + g.server + "' is given twice");
-        }
-      }
-      o.engine.registrations.push_back(g);
+  std::string codecs, t38, t38Ec, rtpPorts;
+  r.get(t, "sip", "outbound", o.outbound);
+  r.get(t, "sip", "codecs", codecs);
+  r.get(t, "sip", "t38", t38);
+  r.get(t, "sip", "t38_max_bitrate", o.t38.maxBitRate);
+  r.get(t, "sip", "t38_max_datagram", o.t38.maxDatagram);
+  r.get(t, "sip", "t38_ec", t38Ec);
+  r.get(t, "sip", "t38_redundancy", o.t38.redundancyDepth);
+  r.get(t, "sip", "session_expires", o.sessionExpires);
+  r.get(t, "sip", "min_session_expires", o.minSessionExpires);
+  r.get(t, "sip", "rtp_ports", rtpPorts);
+  r.get(t, "sip", "media_address", o.mediaAddress);
+  r.get(t, "sip", "tls_verify", o.tlsVerify);
+  r.get(t, "sip", "tls_ca_file", o.tlsCaFile);
+  r.get(t, "sip", "tls_cert", o.tlsCert);
+  r.get(t, "sip", "tls_key", o.tlsKey);
+  r.get(t, "sip", "user_agent", o.userAgent);
+  if (t->get("codecs")) {
+    if (auto err = sip::parseCodecs(codecs, o.codecs); !err.empty()) fail(err);
+  }
+  if (t->get("t38")) {
+    auto mode = sip::parseT38Mode(t38);
+    if (!mode) fail("t38 must be off, accept, detect or immediate");
+    o.t38.mode = *mode;
+  }
+  if (t->get("t38_ec")) {
+    auto ec = sip::parseUdptlEc(t38Ec);
+    if (!ec) fail("t38_ec must be none, redundancy or fec");
+    o.t38.ec = *ec;
+  }
+  if (t->get("rtp_ports")) {
+    if (auto err = sip::parseRtpPorts(rtpPorts, o.rtpPortMin, o.rtpPortMax); !err.empty()) {
+      fail(err);
     }
   }
+  if (auto err = sip::validateGeneral(o); !err.empty()) fail(err);
+
+  auto enumValue = [](const Entry& e, const char* key, auto parse, const char* want, auto& out) {
+    std::string text;
+    e.str(key, text);
+    if (text.empty()) return;
+    auto v = parse(text);
+    if (!v) throw std::runtime_error("config: " + e.where() + " " + key + " must be " + want);
+    out = *v;
+  };
+  std::set<std::string> names;
+  auto unique = [&names](const Entry& e, const std::string& name) {
+    if (!names.insert(name).second) {
+      throw std::runtime_error("config: " + e.where() + " name '" + name +
+                               "' is given twice (names are unique across [[sip.peer]] and "
+                               "[[sip.register]])");
+    }
+  };
+  r.known("sip", "peer");
+  r.known("sip", "register");
+  forEachTable(t, "peer", "[[sip.peer]]", [&](const Entry& e) {
+    e.onlyKeys({"name", "match", "host", "port", "transport", "username", "secret", "domain",
+                "caller_id", "t38", "keepalive"});
+    sip::SipPeerConfig p;
+    e.str("name", p.name);
+    e.strings("match", p.match);
+    e.str("host", p.host);
+    e.num("port", p.port);
+    enumValue(e, "transport", sip::parseTransport, "udp, tcp or tls", p.transport);
+    e.str("username", p.username);
+    e.str("secret", p.secret);
+    e.str("domain", p.domain);
+    enumValue(e, "caller_id", sip::parseCallerId, "from, pai or both", p.callerId);
+    e.flag("t38", p.t38);
+    e.num("keepalive", p.keepaliveSeconds);
+    if (auto err = sip::validatePeer(p); !err.empty()) {
+      throw std::runtime_error("config: [[sip.peer]] " + err +
+                               (p.name.empty() ? "" : " (peer '" + p.name + "')"));
+    }
+    unique(e, p.name);
+    o.peers.push_back(p);
+  });
+  forEachTable(t, "register", "[[sip.register]]", [&](const Entry& e) {
+    e.onlyKeys({"name", "registrar", "backup_registrar", "transport", "username", "auth_username",
+                "secret", "domain", "expires", "caller_id", "t38"});
+    sip::SipRegistrationConfig g;
+    e.str("name", g.name);
+    e.str("registrar", g.registrar);
+    e.str("backup_registrar", g.backupRegistrar);
+    enumValue(e, "transport", sip::parseTransport, "udp, tcp or tls", g.transport);
+    e.str("username", g.username);
+    e.str("auth_username", g.authUsername);
+    e.str("secret", g.secret);
+    e.str("domain", g.domain);
+    e.num("expires", g.expires);
+    enumValue(e, "caller_id", sip::parseCallerId, "from, pai or both", g.callerId);
+    e.flag("t38", g.t38);
+    if (auto err = sip::validateRegistration(g); !err.empty()) {
+      throw std::runtime_error("config: [[sip.register]] " + err +
+                               (g.name.empty() ? "" : " (registration '" + g.name + "')"));
+    }
+    unique(e, g.name);
+    o.registrations.push_back(g);
+  });
 }
 
 // [smtp] host -> smtp_host, [mailbox] server -> mailbox_server, [mail] language -> language.
@@ -274,19 +412,7 @@ void readPrint(Reader& r, Config& c) {
         if (!s) throw std::runtime_error("config: [print] anonymous_allow must list strings");
         const std::string a = s->get();
         // An address, or a network as ADDRESS/PREFIX (10.0.0.0/8, fd00::/8).
-        const auto slash = a.find('/');
-        const std::string host = a.substr(0, slash);
-        unsigned char buf[16];
-        const bool v4 = inet_pton(AF_INET, host.c_str(), buf) == 1;
-        const bool v6 = !v4 && inet_pton(AF_INET6, host.c_str(), buf) == 1;
-        bool ok = v4 || v6;
-        if (ok && slash != std::string::npos) {
-          const std::string bits = a.substr(slash + 1);
-          int n = -1;
-          const auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), n);
-          ok = ec == std::errc() && end == bits.data() + bits.size() && !bits.empty() && n >= 0 &&
-               n <= (v4 ? 32 : 128);
-        }
+        const bool ok = core::validAddressEntry(a);
         if (!ok) {
           throw std::runtime_error("config: [print] anonymous_allow: '" + a +
                                    "' is not a numeric IPv4 or IPv6 address or network "
@@ -364,6 +490,18 @@ std::string checkIax2Route(const Config& config, const trunks::iax2::EngineConfi
   return {};
 }
 
+std::string checkSipOutbound(const Config& config, const trunks::sip::SipConfig& effective) {
+  // Like checkIax2Route: the file's outbound may name a peer or registration added through the
+  // API, so it is checked once those are known.
+  if (config.sip.outbound.empty() || effective.outbound != config.sip.outbound) return {};
+  if (!trunks::sip::canDial(effective, effective.outbound)) {
+    return "config: [sip] outbound '" + effective.outbound +
+           "' must name a [[sip.register]] or a [[sip.peer]] with a host (or one added through "
+           "the API)";
+  }
+  return {};
+}
+
 Config loadConfig(const std::string& file) {
   Config c;
   toml::table root;
@@ -387,8 +525,8 @@ Config loadConfig(const std::string& file) {
   r.get(loopback, "loopback", "realtime", c.loopbackRealtime);
   r.get(loopback, "loopback", "media", c.loopbackMedia);
   r.get(loopback, "loopback", "law", c.loopbackLaw);
-  if (c.loopbackMedia != "audio" && c.loopbackMedia != "t38") {
-    throw std::runtime_error("config: [loopback] media must be \"audio\" or \"t38\"");
+  if (c.loopbackMedia != "audio" && c.loopbackMedia != "t38" && c.loopbackMedia != "switch") {
+    throw std::runtime_error("config: [loopback] media must be \"audio\", \"t38\" or \"switch\"");
   }
   if (c.loopbackLaw != "alaw" && c.loopbackLaw != "ulaw") {
     throw std::runtime_error("config: [loopback] law must be \"alaw\" or \"ulaw\"");
@@ -491,6 +629,7 @@ Config loadConfig(const std::string& file) {
   }
 
   readIax2(r, c);
+  readSip(r, c);
   readMail(r, c);
   readPrint(r, c);
 

@@ -7,6 +7,7 @@
 
 #include "core/service.h"
 #include "trunks/iax2/iax2_trunk.h"
+#include "trunks/sip/sip_config.h"
 
 namespace vfax::app {
 
@@ -33,7 +34,7 @@ struct Config {
 
   // [loopback]
   bool loopbackRealtime = true;
-  std::string loopbackMedia = "audio";  // audio | t38
+  std::string loopbackMedia = "audio";  // audio | t38 | switch (audio, then T.38 on fax tones)
   std::string loopbackLaw = "alaw";     // alaw | ulaw
 
   // [fax]
@@ -68,6 +69,12 @@ struct Config {
   bool iax2Section = false;
   bool iax2Enabled = false;
   trunks::iax2::Iax2TrunkOptions iax2;
+
+  // [sip] with [[sip.peer]] and [[sip.register]]: the SIP trunk, on when the section is present
+  // (enabled = false turns it off) or when the API holds peers or registrations.
+  bool sipSection = false;
+  bool sipEnabled = false;
+  trunks::sip::SipConfig sip;
 };
 
 /// Reads FILE over the defaults. Throws std::runtime_error with a message naming the key.
@@ -82,5 +89,10 @@ void parseHttpAddress(const std::string& text, Config& config, const std::string
 /// Empty when fine, else the error naming the keys.
 std::string checkIax2Route(const Config& config, const trunks::iax2::EngineConfig& effective,
                            bool routeFromApi);
+
+/// The [sip] outbound route, checked once the API's stored peers and registrations are known
+/// (`effective`: SipAdmin::effective()): it must name a registration or a peer with a host.
+/// Empty when fine (or when the API overrides the route), else the error naming the key.
+std::string checkSipOutbound(const Config& config, const trunks::sip::SipConfig& effective);
 
 }  // namespace vfax::app

@@ -22,9 +22,17 @@ void addSettingsCommand(CLI::App& parent, const std::string& name, const std::st
                         const std::string& example, const std::string& path,
                         std::function<void(const Json&)> print, Action& action);
 
-void addFaxCommands(CLI::App& app, Action& action);      // send, list, show, get, cancel
-void addAdminCommands(CLI::App& app, Action& action);    // settings, device, cleanup, token, lines
-void addTrunkCommands(CLI::App& app, Action& action);    // trunk (IAX2)
+/// A secret from the terminal without echo (after `prompt` on stderr), or the first line of
+/// stdin when it is not a terminal. Error kUsage when none is given.
+Result<std::string> readPassword(const std::string& prompt);
+/// The first line of the file `path` (a secret kept in a file of mode 600). Error kUsage.
+Result<std::string> readSecretFile(const std::string& path);
+
+void addFaxCommands(CLI::App& app, Action& action);    // send, list, show, get, cancel
+void addAdminCommands(CLI::App& app, Action& action);  // settings, device, cleanup, token, lines
+void addTrunkCommands(CLI::App& app, Action& action);  // trunk (IAX2), trunk sip
+/// vfax trunk sip show|set|peer add|peer rm|register add|register rm (commands_trunk_sip.cc).
+void addSipTrunkCommands(CLI::App& trunk, Action& action);
 void addMailCommands(CLI::App& app, Action& action);     // mail settings, outbox, test
 void addAccountCommands(CLI::App& app, Action& action);  // login, logout, user, audit, whoami
 /// What `vfax login` kept (url, token, id, username), if anything.

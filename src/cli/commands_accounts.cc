@@ -1,7 +1,6 @@
 // vfax user add|list|update|rm|passwd, vfax whoami, vfax audit
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,27 +26,6 @@ void printUsers(const Json& users) {
                     u.value("has_password", false) ? "yes" : "no"});
   }
   printTable(std::cout, {"ID", "USERNAME", "NAME", "EMAIL", "ROLE", "ENABLED", "PASSWORD"}, rows);
-}
-
-// A password from the terminal without echo, or one line of stdin when it is not a terminal.
-Result<std::string> readPassword(const std::string& prompt) {
-  std::string line;
-  if (isatty(STDIN_FILENO) != 0) {
-    std::cerr << prompt << std::flush;
-    termios old{};
-    tcgetattr(STDIN_FILENO, &old);
-    termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    std::getline(std::cin, line);
-    tcsetattr(STDIN_FILENO, TCSANOW, &old);
-    std::cerr << '\n';
-  } else {
-    std::getline(std::cin, line);
-  }
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty()) return core::makeError(kUsage, "no password given");
-  return line;
 }
 
 // The user id for a name or id given on the command line.

@@ -332,8 +332,17 @@ void addAdminCommands(CLI::App& app, Action& action) {
           const std::string reason = t.value("reason", "");
           if (!reason.empty()) std::cout << " (" << reason << ")";
           std::cout << '\n';
+          // SIP: "register   provider: registered at 127.0.0.1:5070"
+          for (const auto& r : t.value("registrations", Json::array())) {
+            std::cout << "register   " << t.value("name", "?") << ':' << r.value("name", "?")
+                      << ": " << (r.value("registered", false) ? "registered" : "NOT registered");
+            if (!r.value("registrar", "").empty()) std::cout << " at " << r.value("registrar", "");
+            if (!r.value("last_error", "").empty())
+              std::cout << " (" << r.value("last_error", "") << ")";
+            std::cout << '\n';
+          }
         }
-        // "call       17 out 0301234567 via loopback: sending page 2 of 3, 14400 bit/s, ECM"
+        // "call       17 out 0301234567 via loopback: sending page 2 of 3, 14400 bit/s, ECM, T.38"
         for (const auto& c : l.value("calls", Json::array())) {
           std::cout << "call       " << c.value("fax", 0) << ' ' << c.value("direction", "?") << ' '
                     << c.value("number", "") << " via " << c.value("trunk", "?") << ": "
@@ -349,6 +358,10 @@ void addAdminCommands(CLI::App& app, Action& action) {
             std::cout << ", " << c["bit_rate"].get<int>() << " bit/s";
           }
           if (c.value("ecm", false)) std::cout << ", ECM";
+          if (c.contains("media") && c["media"].is_string()) {
+            std::cout << ", " << (c["media"] == "t38" ? "T.38" : "audio");
+            if (c["media"] == "audio" && c.contains("codec")) std::cout << ' ' << cell(c["codec"]);
+          }
           std::cout << '\n';
         }
       },

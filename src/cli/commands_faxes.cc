@@ -86,16 +86,19 @@ void printFax(const Json& f) {
   std::vector<std::vector<std::string>> table;
   int n = 0;
   for (const auto& a : attempts) {
+    // "t38", "audio/PCMA", "t38/PCMA" (switched from audio)
+    std::string media = a.contains("media") ? cell(a["media"]) : "-";
+    if (a.contains("codec")) media = (media == "-" ? "" : media + "/") + cell(a["codec"]);
     table.push_back({std::to_string(++n), shortTime(a["started_at"]), shortTime(a["ended_at"]),
                      a["outcome"].is_null() ? "running" : cell(a["outcome"]), cell(a["pages"]),
                      cell(a["bit_rate"]),
                      a["ecm"].is_boolean() && a["ecm"].get<bool>() ? "yes" : "no",
-                     cell(a["compression"]), cell(a["remote_id"]), cell(a["reason"])});
+                     cell(a["compression"]), media, cell(a["remote_id"]), cell(a["reason"])});
   }
-  printTable(
-      std::cout,
-      {"#", "STARTED", "ENDED", "OUTCOME", "PAGES", "BPS", "ECM", "CODING", "REMOTE", "REASON"},
-      table);
+  printTable(std::cout,
+             {"#", "STARTED", "ENDED", "OUTCOME", "PAGES", "BPS", "ECM", "CODING", "MEDIA",
+              "REMOTE", "REASON"},
+             table);
 }
 
 struct SendOptions {

@@ -55,8 +55,10 @@ Result<void> show(Result<Json> r, bool json) {
 }  // namespace
 
 void addTrunkCommands(CLI::App& app, Action& action) {
-  auto* trunk = app.add_subcommand("trunk", "The IAX2 trunk: peers, registration, routing (admin)");
+  auto* trunk = app.add_subcommand(
+      "trunk", "The trunks: IAX2 (show, set, peer-add, ...) and SIP (trunk sip ...) (admin)");
   trunk->require_subcommand(1);
+  addSipTrunkCommands(*trunk, action);
   addGetCommand(*trunk, "show", "Show the trunk's settings and registrations", kPath, printTrunk,
                 action);
   {

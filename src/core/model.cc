@@ -38,6 +38,7 @@ constexpr Names<OutcomeClass, 9> kOutcomes{{
     {OutcomeClass::Canceled, "canceled"},
 }};
 
+constexpr Names<FaxMedia, 2> kMedia{{{FaxMedia::Audio, "audio"}, {FaxMedia::T38, "t38"}}};
 constexpr Names<Role, 2> kRoles{{{Role::Admin, "admin"}, {Role::User, "user"}}};
 constexpr Names<DeviceKind, 2> kKinds{{{DeviceKind::User, "user"}, {DeviceKind::Team, "team"}}};
 
@@ -72,6 +73,8 @@ std::string_view toString(DeviceKind k) { return nameOf(kKinds, k); }
 std::string_view toString(Role r) { return nameOf(kRoles, r); }
 std::optional<Role> roleFromString(std::string_view s) { return valueOf(kRoles, s); }
 std::string_view toString(InboundFormat f) { return nameOf(kFormats, f); }
+std::string_view toString(FaxMedia m) { return nameOf(kMedia, m); }
+std::optional<FaxMedia> faxMediaFromString(std::string_view s) { return valueOf(kMedia, s); }
 
 std::optional<Direction> directionFromString(std::string_view s) { return valueOf(kDirections, s); }
 std::optional<FaxState> faxStateFromString(std::string_view s) { return valueOf(kStates, s); }

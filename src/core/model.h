@@ -54,6 +54,9 @@ struct CallOutcome {
 };
 
 /// One call of a fax (outbound attempt or the single inbound call).
+/// What a call's fax data went over: G.711 audio (through the fax modems) or T.38 packets.
+enum class FaxMedia { Audio, T38 };
+
 struct Attempt {
   std::int64_t id = 0;
   std::int64_t faxId = 0;
@@ -68,6 +71,8 @@ struct Attempt {
   std::string compression;  // "T.4 1D", "T.4 2D", "T.6"
   int pages = 0;            // pages confirmed in this call
   std::string remoteId;
+  FaxMedia media = FaxMedia::Audio;  // what the fax data went over in the end
+  std::string codec;                 // the audio codec the trunk negotiated ("PCMA"), or empty
 };
 
 struct Fax {
@@ -182,6 +187,8 @@ std::string_view toString(OutcomeClass c);
 std::string_view toString(DeviceKind k);
 std::string_view toString(InboundFormat f);
 std::string_view toString(Role r);
+std::string_view toString(FaxMedia m);
+std::optional<FaxMedia> faxMediaFromString(std::string_view s);
 std::optional<Role> roleFromString(std::string_view s);
 std::optional<Direction> directionFromString(std::string_view s);
 std::optional<FaxState> faxStateFromString(std::string_view s);

@@ -243,6 +243,8 @@ void Scheduler::closeAttempt(std::int64_t attemptId, std::int64_t faxId, const C
   a.compression = r.compression;
   a.pages = r.pages;
   a.remoteId = r.remoteId;
+  a.media = r.media;
+  a.codec = r.codec;
   if (a.startedAt == 0) {
     // Keep the start the attempt was created with.
     if (auto f = loadFax(faxId)) {

@@ -33,6 +33,10 @@ struct CallResult {
   std::string remoteId;
   Millis startedAt = 0;
   Millis endedAt = 0;
+  /// What the fax data went over in the end (a call may switch from audio to T.38 mid-call).
+  FaxMedia media = FaxMedia::Audio;
+  /// The audio codec the trunk negotiated ("PCMA", "PCMU", "slinear"); empty when none.
+  std::string codec;
 };
 
 struct InboundOffer {
@@ -105,6 +109,8 @@ struct CallStatus {
   int bitRate = 0;  // 0 until negotiated
   bool ecm = false;
   Millis startedAt = 0;
+  FaxMedia media = FaxMedia::Audio;  // what the call carries now
+  std::string codec;                 // the trunk's audio codec, empty when none
   bool operator==(const CallStatus&) const = default;
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "fax/spandsp.h"
 
@@ -49,6 +50,7 @@ class SessionImpl final : public FaxSession {
     finished_ = true;
     if (audio_) fax_free(audio_);
     if (t38_) t38_terminal_free(t38_);
+    for (auto* d : toneRx_) modem_connect_tones_rx_free(d);
   }
 
   bool init() {
@@ -60,6 +62,17 @@ class SessionImpl final : public FaxSession {
       fax_set_tep_mode(audio_, 0);
       t30_ = fax_get_t30_state(audio_);
       if (options_.protocolLog) enableLog(fax_get_logging_state(audio_));
+      // spandsp's own connect tone detectors, on what the far end sends. Calling: its CED or
+      // ANSam answer tone, or the V.21 flags of its DIS. Answering: the caller's CNG, or the
+      // V.21 flags of a caller that sends no CNG.
+      const int kinds[2] = {
+          options_.calling ? MODEM_CONNECT_TONES_FAX_CED_OR_PREAMBLE : MODEM_CONNECT_TONES_FAX_CNG,
+          options_.calling ? MODEM_CONNECT_TONES_ANSAM : MODEM_CONNECT_TONES_FAX_CED_OR_PREAMBLE};
+      for (int kind : kinds) {
+        auto* d = modem_connect_tones_rx_init(nullptr, kind, &SessionImpl::toneReport, this);
+        if (!d) return false;
+        toneRx_.push_back(d);
+      }
     } else {
       t38_ = t38_terminal_init(nullptr, options_.calling ? 1 : 0, &SessionImpl::txPacket, this);
       if (!t38_) return false;
@@ -85,7 +98,8 @@ class SessionImpl final : public FaxSession {
                                             T30_SUPPORT_US_LETTER_LENGTH |
                                             T30_SUPPORT_US_LEGAL_LENGTH);
     if (options_.direction == FaxDirection::Send) {
-      t30_set_tx_file(t30_, options_.tiffPath.c_str(), -1, -1);
+      t30_set_tx_file(t30_, options_.tiffPath.c_str(),
+                      options_.startPage > 0 ? options_.startPage : -1, -1);
       std::string header = options_.headerInfo.empty() ? ident : options_.headerInfo;
       t30_set_tx_page_header_info(t30_, header.c_str());
       // Extend, not overlay: the receiver's page is the header rows followed by our image.
@@ -103,6 +117,9 @@ class SessionImpl final : public FaxSession {
 
   void rxAudio(const std::int16_t* samples, std::size_t n) override {
     if (finished_ || !audio_) return;
+    if (!tonesHeard_) {
+      for (auto* d : toneRx_) modem_connect_tones_rx(d, samples, static_cast<int>(n));
+    }
     // fax_rx takes a non-const buffer but does not modify it.
     fax_rx(audio_, const_cast<std::int16_t*>(samples), static_cast<int>(n));
     advance(static_cast<int>(n));
@@ -261,8 +278,28 @@ class SessionImpl final : public FaxSession {
     }
   }
 
+  // Any report but "tone stopped" means the far end is a fax.
+  static void toneReport(void* user, int code, int /*level*/, int /*delay*/) {
+    if (code == MODEM_CONNECT_TONES_NONE) return;
+    auto* self = static_cast<SessionImpl*>(user);
+    spdlog::debug("fax: heard {}", modem_connect_tone_to_str(code));
+    self->tonesHeard();
+  }
+
+  void tonesHeard() {
+    if (tonesHeard_ || !audio_) return;
+    tonesHeard_ = true;
+    try {
+      events_.onFaxTonesHeard();
+    } catch (...) {
+      spdlog::error("fax: exception in tones heard handler");
+    }
+  }
+
   static void frame(t30_state_t*, void* user, int incoming, const uint8_t msg[], int len) {
     auto* self = static_cast<SessionImpl*>(user);
+    // A V.21 frame from the far end (a tone detector may have missed the preamble).
+    if (incoming) self->tonesHeard();
     // A frame from the far end is progress; so is our own image data (ECM FCD frames), during
     // which a healthy receiver stays silent for a long time.
     if (incoming || (len >= 3 && (msg[2] & 0xFE) == T4_FCD)) self->progress();
@@ -295,6 +332,8 @@ class SessionImpl final : public FaxSession {
   std::int64_t lastProgress_ = 0;
   bool phaseBSeen_ = false;
   bool finished_ = false;
+  bool tonesHeard_ = false;
+  std::vector<modem_connect_tones_rx_state_t*> toneRx_;
   int lastPages_ = 0;
   std::optional<CallOutcome> override_;
 };

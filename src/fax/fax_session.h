@@ -31,7 +31,10 @@ struct FaxSessionOptions {
   FaxTransport transport = FaxTransport::Audio;
   bool calling = true;  // the calling side (sends CNG, waits for the answerer's DIS)
   FaxDirection direction = FaxDirection::Send;
-  std::string tiffPath;    // Send: the G4/G3 TIFF to send; Receive: the TIFF to write
+  std::string tiffPath;  // Send: the G4/G3 TIFF to send; Receive: the TIFF to write
+  /// Send: the first page to send (0-based). A session that replaces an earlier one of the same
+  /// call (T.38 switch) starts after the pages the receiver already confirmed.
+  int startPage = 0;
   std::string localIdent;  // our TSI (sending) or CSID (receiving), at most 20 characters
   std::string headerInfo;  // sender name in the header line of every page we send
   bool ecm = true;
@@ -59,6 +62,10 @@ class FaxSessionEvents {
  public:
   virtual ~FaxSessionEvents() = default;
   virtual void onFaxPhase(FaxPhase phase) { (void)phase; }
+  /// Audio sessions only, at most once: the far end is a fax. Answering (we receive): its CNG
+  /// (1100 Hz) or a V.21 preamble; calling (we send): CED/ANSam (2100 Hz) or V.21 HDLC flags
+  /// (its DIS). The owner may ask the trunk to switch to T.38 now.
+  virtual void onFaxTonesHeard() {}
   /// After each page: pages confirmed (send) or received (receive) so far.
   virtual void onFaxPage(int pages, const std::string& remoteId) = 0;
   /// Exactly once per session.
@@ -100,6 +107,14 @@ class FaxSession {
   /// The transfer so far (may be called from an event handler).
   virtual FaxTransferStats stats() const = 0;
 };
+
+/// The number of pages (directories) of a TIFF file.
+core::Result<int> tiffPageCount(const std::string& path);
+
+/// Appends the pages of the fax TIFF `src` to the fax TIFF `dst` (created when missing), image
+/// data copied as it is, page numbers rewritten. Replaces `dst` atomically (a temp file renamed
+/// over it): on an error `dst` is unchanged.
+core::Result<void> appendTiffPages(const std::string& dst, const std::string& src);
 
 /// Maps a spandsp T30_ERR_* completion code to an outcome (class, code, readable text).
 core::CallOutcome outcomeFromT30(int t30Error);

@@ -78,6 +78,15 @@ bool wantsStatusMail(StatusMails mode, core::FaxState state, core::FaxState prev
   return false;
 }
 
+namespace {
+// "T.38", "audio (G.711), PCMA", or "T.38 (PCMA)" for a call that switched from audio.
+std::string mediaText(const Templates& t, const core::Attempt& a) {
+  std::string s = t.word(a.media == core::FaxMedia::T38 ? "media_t38" : "media_audio");
+  if (a.codec.empty()) return s;
+  return a.media == core::FaxMedia::T38 ? s + " (" + a.codec + ")" : s + ", " + a.codec;
+}
+}  // namespace
+
 std::string transmissionReport(const Templates& t, const core::Fax& fax) {
   const core::Attempt* last = lastAttempt(fax);
   std::string r;
@@ -90,14 +99,15 @@ std::string transmissionReport(const Templates& t, const core::Fax& fax) {
   line(t.word("bit_rate"),
        last && last->bitRate ? fmt::format("{} bit/s", last->bitRate) : t.word("unknown"));
   line(t.word("ecm"), last && last->ecm ? t.word("yes") : t.word("no"));
+  if (last && last->finished) line(t.word("media"), mediaText(t, *last));
   line(t.word("duration"),
        last && last->endedAt ? formatDuration(last->endedAt - last->startedAt) : "-");
   line(t.word("attempts"), std::to_string(fax.attempts.size()));
   int n = 0;
   for (const auto& a : fax.attempts) {
-    r += fmt::format("  {}. {}  {}  ({} s, {} p.)\n", ++n, formatTime(a.startedAt),
+    r += fmt::format("  {}. {}  {}  ({} s, {} p.{})\n", ++n, formatTime(a.startedAt),
                      outcomeText(t, a), a.endedAt ? (a.endedAt - a.startedAt + 500) / 1000 : 0,
-                     a.pages);
+                     a.pages, a.finished ? ", " + mediaText(t, a) : std::string());
   }
   return r;
 }

@@ -30,9 +30,9 @@ constexpr std::array<std::string_view, 26> kFaxColumns{
     "priority",  "tag",          "notify",    "attempt_count", "next_attempt_at", "tsi",
     "fine",      "source_files", "caller_id", "cover_page",    "subject",         "comment",
     "origin",    "user_id"};
-constexpr std::array<std::string_view, 12> kAttemptColumns{
-    "fax_id", "started_at", "ended_at", "outcome",     "finished", "code",
-    "reason", "bit_rate",   "ecm",      "compression", "pages",    "remote_id"};
+constexpr std::array<std::string_view, 14> kAttemptColumns{
+    "fax_id",   "started_at", "ended_at",    "outcome", "finished",  "code",  "reason",
+    "bit_rate", "ecm",        "compression", "pages",   "remote_id", "media", "codec"};
 constexpr std::array<std::string_view, 9> kDeviceColumns{"kind",      "name",    "email",
                                                          "extension", "tsi",     "inbound_format",
                                                          "owner_id",  "members", "pin_hash"};
@@ -201,7 +201,9 @@ void bindAttempt(Stmt& st, const core::Attempt& a) {
       .bindBool(a.ecm)
       .bindText(a.compression)
       .bindInt(a.pages)
-      .bindText(a.remoteId);
+      .bindText(a.remoteId)
+      .bindText(core::toString(a.media))
+      .bindText(a.codec);
 }
 
 Result<core::Attempt> readAttempt(const Stmt& st) {
@@ -221,6 +223,10 @@ Result<core::Attempt> readAttempt(const Stmt& st) {
   a.compression = st.text(10);
   a.pages = st.int32(11);
   a.remoteId = st.text(12);
+  auto media = decode(core::faxMediaFromString, "attempt media", st.text(13));
+  if (!media) return media.error();
+  a.media = *media;
+  a.codec = st.text(14);
   return a;
 }
 

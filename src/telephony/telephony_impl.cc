@@ -88,6 +88,7 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     o.tiffPath = out_.tiffPath;
     o.localIdent = out_.tsi;
     o.headerInfo = out_.headerInfo;
+    base_ = o;
     if (!startSession(o)) return;
     setPhase(core::CallPhase::Training);
     if (owner_.events_) owner_.events_->onOutboundAnswered(faxId_);
@@ -102,6 +103,16 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
 
   void onT38(const std::uint8_t* ifp, std::size_t len, std::uint16_t seq) override {
     if (session_) session_->rxT38(ifp, len, seq);
+  }
+
+  void onMediaChanged(trunks::MediaKind media) override {
+    media_ = media;
+    if (state_ != State::Active || !session_ || session_->finished()) {
+      owner_.updateActive();
+      return;
+    }
+    if (transportOf(media) == session_->transport()) return;
+    switchSession(transportOf(media));
   }
 
   void onHangup(const HangupCause& cause) override {
@@ -126,12 +137,33 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   }
 
   // --- fax::FaxSessionEvents ---
+  void onFaxTonesHeard() override {
+    // Once per call: a trunk that refuses (488) keeps the call in audio and is not asked again;
+    // one that cannot switch at all answers false.
+    if (t38Requested_ || !call_ || call_->ended()) return;
+    t38Requested_ = true;
+    // Asked from the loop, not from inside the session's callback: a trunk that reported the
+    // switch at once would otherwise have us replace the session while it runs.
+    owner_.loop_->post([&owner = owner_, id = id_] {
+      auto it = owner.calls_.find(id);
+      if (it != owner.calls_.end()) it->second->askForT38();
+    });
+  }
+
+  void askForT38() {
+    if (state_ != State::Active || !call_ || call_->ended()) return;
+    if (call_->media() == trunks::MediaKind::T38) return;
+    const bool asked = call_->requestT38();
+    spdlog::debug("telephony: fax {} heard fax tones; T.38 {}", faxId_,
+                  asked ? "requested" : "not available on this call");
+  }
+
   void onFaxPhase(fax::FaxPhase phase) override {
     if (session_) {
       const auto st = session_->stats();
       bitRate_ = st.bitRate;
       ecm_ = st.ecm;
-      pages_ = st.pages;
+      pages_ = pagesBefore_ + st.pages;
     }
     switch (phase) {
       case fax::FaxPhase::B:
@@ -148,7 +180,9 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     }
   }
 
-  void onFaxPage(int pages, const std::string& remoteId) override {
+  void onFaxPage(int sessionPages, const std::string& remoteId) override {
+    const int pages = pagesBefore_ + sessionPages;
+    if (!remoteId.empty()) remoteId_ = remoteId;
     if (pages != pages_) {
       pages_ = pages;
       owner_.updateActive();
@@ -161,7 +195,10 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     }
   }
 
-  void onFaxFinished(const fax::FaxResult& result) override {
+  void onFaxFinished(const fax::FaxResult& sessionResult) override {
+    fax::FaxResult result = sessionResult;
+    result.pages += pagesBefore_;
+    if (result.remoteId.empty()) result.remoteId = remoteId_;
     pages_ = result.pages;
     if (result.bitRate) bitRate_ = result.bitRate;
     setPhase(core::CallPhase::Ending);
@@ -252,6 +289,8 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     o.tiffPath = d.rxTiffPath;
     o.localIdent = d.csid;
     startedAt_ = owner_.clock_.now();
+    base_ = o;
+    rxSegments_ = {o.tiffPath};
     if (!startSession(o)) return;
     setPhase(core::CallPhase::Training);
     call_->answer();
@@ -285,6 +324,8 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     s.bitRate = bitRate_;
     s.ecm = ecm_;
     s.startedAt = startedAt_;
+    s.media = currentMedia();
+    if (call_) s.codec = call_->info().codec;
     return s;
   }
   std::int64_t faxId() const { return faxId_; }
@@ -295,6 +336,82 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   }
 
  private:
+  static fax::FaxTransport transportOf(trunks::MediaKind m) {
+    return m == trunks::MediaKind::T38 ? fax::FaxTransport::T38 : fax::FaxTransport::Audio;
+  }
+
+  /// What the fax data goes over now: the session's transport once there is one.
+  core::FaxMedia currentMedia() const {
+    if (session_) {
+      return session_->transport() == fax::FaxTransport::T38 ? core::FaxMedia::T38
+                                                             : core::FaxMedia::Audio;
+    }
+    const trunks::MediaKind m = call_ ? call_->media() : media_;
+    return m == trunks::MediaKind::T38 ? core::FaxMedia::T38 : core::FaxMedia::Audio;
+  }
+
+  /// The call switched media (T.38 re-INVITE, or back to audio): a T.30 session cannot move
+  /// between the modems and a T.38 terminal, so the current one ends without a result and a new
+  /// one of the other transport starts the fax again from phase B. Sending: from the first page
+  /// the receiver has not confirmed yet, so no page goes twice. Receiving: pages that arrived
+  /// stay in their file; the new session writes the next file, and the files are joined in
+  /// order before the result is reported (joinReceivedPages).
+  void switchSession(fax::FaxTransport transport) {
+    const auto st = session_->stats();
+    const int done = pagesBefore_ + st.pages;
+    session_.reset();  // no result: the call goes on
+    pagesBefore_ = done;
+    pages_ = done;
+    spdlog::info("telephony: fax {} switches to {} after {} page(s)", faxId_,
+                 transport == fax::FaxTransport::T38 ? "T.38" : "audio", done);
+    fax::FaxSessionOptions o = base_;
+    o.transport = transport;
+    if (direction_ == core::Direction::Out) {
+      o.startPage = done;
+      auto total = fax::tiffPageCount(o.tiffPath);
+      if (total.ok() && done >= *total) {
+        // Every page was confirmed before the switch: the fax is complete.
+        fax::FaxResult r;
+        r.outcome = CallOutcome{OutcomeClass::Ok, 0, "all pages confirmed"};
+        r.pages = done;
+        r.bitRate = bitRate_;
+        r.ecm = ecm_;
+        r.remoteId = remoteId_;
+        finishedMedia_ = transport;
+        setPhase(core::CallPhase::Ending);
+        report(r);
+        state_ = State::Lingering;
+        lingerTicks_ = ticksFor(owner_.options_.lingerMs);
+        return;
+      }
+    } else if (st.pages > 0) {
+      o.tiffPath = base_.tiffPath + ".part" + std::to_string(rxSegments_.size() + 1);
+      rxSegments_.push_back(o.tiffPath);
+    } else {
+      o.tiffPath = rxSegments_.back();  // nothing arrived in it: write it afresh
+    }
+    if (!startSession(o)) return;
+    setPhase(core::CallPhase::Training);
+  }
+
+  /// Receiving over several sessions: the pages of the later files go after the first file's,
+  /// in order; the joined file is the one the scheduler reads. A file that cannot be joined is
+  /// left beside it (logged), never deleted.
+  void joinReceivedPages() {
+    if (rxSegments_.size() < 2) return;
+    const std::string& dst = rxSegments_.front();
+    for (std::size_t i = 1; i < rxSegments_.size(); ++i) {
+      const std::string& part = rxSegments_[i];
+      if (::access(part.c_str(), R_OK) != 0) continue;  // its session received nothing
+      if (auto r = fax::appendTiffPages(dst, part); !r) {
+        spdlog::error("telephony: fax {}: {}", faxId_, r.error().message);
+        continue;
+      }
+      ::unlink(part.c_str());
+    }
+    rxSegments_.resize(1);
+  }
+
   fax::FaxSessionOptions sessionOptions() const {
     fax::FaxSessionOptions o;
     o.transport = call_->media() == trunks::MediaKind::T38 ? fax::FaxTransport::T38
@@ -339,6 +456,7 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     reported_ = true;
     if (!owner_.events_) return;
     if (direction_ == core::Direction::In && faxId_ == 0) return;  // never accepted
+    if (direction_ == core::Direction::In) joinReceivedPages();
     core::CallResult result;
     result.outcome = r.outcome;
     result.pages = r.pages;
@@ -348,6 +466,11 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
     result.remoteId = r.remoteId;
     result.startedAt = startedAt_;
     result.endedAt = owner_.clock_.now();
+    result.media = finishedMedia_
+                       ? (*finishedMedia_ == fax::FaxTransport::T38 ? core::FaxMedia::T38
+                                                                    : core::FaxMedia::Audio)
+                       : currentMedia();
+    if (call_) result.codec = call_->info().codec;
     if (direction_ == core::Direction::Out) {
       owner_.events_->onOutboundFinished(faxId_, result);
     } else {
@@ -391,6 +514,14 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
   int pages_ = 0;
   int bitRate_ = 0;
   bool ecm_ = false;
+  // T.38 switching.
+  trunks::MediaKind media_ = trunks::MediaKind::Audio;  // as the trunk last reported it
+  fax::FaxSessionOptions base_;                         // the first session's options
+  bool t38Requested_ = false;
+  int pagesBefore_ = 0;  // pages done by the sessions that ended in a switch
+  std::string remoteId_;
+  std::optional<fax::FaxTransport> finishedMedia_;  // set when a switch completed the fax
+  std::vector<std::string> rxSegments_;             // receiving: one file per session with pages
 };
 
 TelephonyImpl::TelephonyImpl(TelephonyOptions options, const core::Clock* clock)
@@ -398,8 +529,8 @@ TelephonyImpl::TelephonyImpl(TelephonyOptions options, const core::Clock* clock)
       clock_(clock ? *clock : systemClock_),
       loop_(std::make_shared<reactor::EventLoop>(options.loopClock)) {
   loopback_ = std::make_unique<trunks::LoopbackTrunk>(
-      *loop_,
-      trunks::LoopbackOptions{options.loopbackMedia, options.loopbackLaw, options.realtime});
+      *loop_, trunks::LoopbackOptions{options.loopbackMedia, options.loopbackLaw, options.realtime,
+                                      options.loopbackSwitchToT38});
 }
 
 TelephonyImpl::~TelephonyImpl() {

@@ -25,6 +25,8 @@ struct TelephonyOptions {
   bool realtime = true;
   trunks::MediaKind loopbackMedia = trunks::MediaKind::Audio;
   codec::G711Law loopbackLaw = codec::G711Law::Alaw;
+  /// Loopback calls start in audio and switch to T.38 once a side hears fax tones.
+  bool loopbackSwitchToT38 = false;
   /// A fax session with no T.30 progress for this long is ended (far end silent).
   int noProgressTimeoutMs = 60'000;
   int maxCallDurationMs = 30 * 60'000;
@@ -70,6 +72,8 @@ class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents 
   /// The loop's media tick statistics (lateness on the 20 ms grid), for metrics and benchmarks.
   reactor::EventLoopStats loopStats() const { return loop_->stats(); }
   reactor::EventLoop& loop() { return *loop_; }
+  /// The in-process trunk (loop thread only), e.g. for tests that switch calls' media.
+  trunks::LoopbackTrunk& loopback() { return *loopback_; }
 
  private:
   friend class CallContext;

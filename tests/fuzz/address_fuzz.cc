@@ -1,6 +1,7 @@
 // libFuzzer target over the print allow-list check ([print] anonymous_allow against the address
 // vfax-printer reports): any address and any list entries (the input split at newlines, the first
-// line the address) give an answer, never a crash; an address never matches an empty list.
+// line the address) give an answer, never a crash; an address never matches an empty list, and a
+// valid plain-address entry (validAddressEntry) matches itself.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -8,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/address_match.h"
+#include "core/address_match.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -22,7 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string address = lines.front();
   const std::vector<std::string> allow(lines.begin() + 1, lines.end());
-  (void)vfax::api::addressAllowed(address, allow);
-  if (vfax::api::addressAllowed(address, {})) std::abort();
+  (void)vfax::core::addressAllowed(address, allow);
+  if (vfax::core::addressAllowed(address, {})) std::abort();
+  // An entry the config check takes ([print] anonymous_allow, [[sip.peer]] match) that is a
+  // plain address matches itself.
+  for (const auto& entry : allow) {
+    if (vfax::core::validAddressEntry(entry) && entry.find('/') == std::string::npos &&
+        !vfax::core::addressAllowed(entry, {entry})) {
+      std::abort();
+    }
+  }
   return 0;
 }

@@ -34,6 +34,7 @@ ROLE_SELECTORS = {
     "navigation": "nav",
     "group": "[role=group], fieldset",
     "listitem": "li",
+    "form": "form",
 }
 
 
@@ -89,10 +90,13 @@ class Browser:
             return ""
 
     # -- finding things as a person does ----------------------------------------------------
-    def by_label(self, label, timeout=15):
-        """The form control whose <label> (or aria-label) reads `label`."""
+    def by_label(self, label, timeout=15, within=None):
+        """The form control whose <label> (or aria-label) reads `label` (inside the element
+        `within`, such as a form found by role and name, when the page has several)."""
+        root = within or self.driver
+
         def find():
-            for lab in self.driver.find_elements(By.TAG_NAME, "label"):
+            for lab in root.find_elements(By.TAG_NAME, "label"):
                 if lab.text.strip() != label or not lab.is_displayed():
                     continue
                 target = lab.get_attribute("for")
@@ -101,7 +105,7 @@ class Browser:
                 inner = lab.find_elements(By.CSS_SELECTOR, "input, select, textarea")
                 if inner:
                     return inner[0]
-            for el in self.driver.find_elements(By.CSS_SELECTOR, "[aria-label]"):
+            for el in root.find_elements(By.CSS_SELECTOR, "[aria-label]"):
                 if el.get_attribute("aria-label") == label and el.is_displayed():
                     return el
             return None
@@ -130,8 +134,8 @@ class Browser:
         el.click()
         return el
 
-    def fill(self, label, value):
-        el = self.by_label(label)
+    def fill(self, label, value, within=None):
+        el = self.by_label(label, within=within)
         el.clear()
         el.send_keys(value)
         return el

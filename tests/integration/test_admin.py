@@ -114,6 +114,8 @@ class Admin(VfaxTestCase):
 
     def test_bad_config_is_refused(self):
         self.assertIn("realtimee", self.refused("[loopback]\nrealtimee = false\n"))
+        out = self.refused('[loopback]\nmedia = "t.38"\n')
+        self.assertIn('[loopback] media must be "audio", "t38" or "switch"', out)
 
     def test_configurations_that_cannot_work_are_refused_naming_the_keys(self):
         # An outbound route naming no peer or registration: every outbound call would fail.

@@ -1,5 +1,6 @@
 """A real 3-page PDF sent through the CLI and the API to a device's extension over the loopback
-trunk (audio and T.38); the received fax must have 3 pages matching the bitmaps that were sent."""
+trunk (audio, T.38, and audio switched to T.38 on fax tones); the received fax must have 3 pages
+matching the bitmaps that were sent, and both sides' attempts say what the fax went over."""
 import os
 import subprocess
 import unittest
@@ -8,7 +9,7 @@ from vfaxtest import FAXCMP, VfaxTestCase, make_pdf
 
 
 class EndToEnd(VfaxTestCase):
-    def roundtrip(self, media):
+    def roundtrip(self, media, want_media, want_codec):
         d = self.daemon({"loopback": {"media": media}})
         dev = self.add_device(d, "100")
         pdf = make_pdf(os.path.join(self.tmp, "doc.pdf"), 3)
@@ -24,6 +25,8 @@ class EndToEnd(VfaxTestCase):
         self.assertEqual(attempt["outcome"], "ok")
         self.assertGreater(attempt["bit_rate"], 0)
         self.assertTrue(attempt["ecm"])
+        self.assertEqual(attempt["media"], want_media, attempt)
+        self.assertEqual(attempt.get("codec"), want_codec, attempt)
 
         inbound = d.wait_for(lambda: [f for f in d.faxes("in") if f["state"] == "received"],
                              what="the received fax")
@@ -32,6 +35,11 @@ class EndToEnd(VfaxTestCase):
         self.assertEqual(rx["pages"], 3)
         self.assertEqual(rx["device"], dev["id"])
         self.assertTrue(rx["remote_id"], rx)
+        self.assertEqual(len(rx["attempts"]), 1, rx)
+        self.assertEqual(rx["attempts"][0]["media"], want_media, rx)
+        self.assertEqual(rx["attempts"][0].get("codec"), want_codec, rx)
+        shown = d.cli("show", str(rx["id"])).stdout
+        self.assertIn(want_media, shown.lower().replace(".", ""))
 
         sent_tif = os.path.join(self.tmp, "sent.tif")
         rx_tif = os.path.join(self.tmp, "rx.tif")
@@ -58,10 +66,13 @@ class EndToEnd(VfaxTestCase):
         self.assertTrue(received)
 
     def test_audio(self):
-        self.roundtrip("audio")
+        self.roundtrip("audio", "audio", "PCMA")
 
     def test_t38(self):
-        self.roundtrip("t38")
+        self.roundtrip("t38", "t38", None)
+
+    def test_switch_to_t38_on_fax_tones(self):
+        self.roundtrip("switch", "t38", "PCMA")
 
 
 if __name__ == "__main__":

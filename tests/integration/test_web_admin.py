@@ -364,6 +364,53 @@ class WebAdminTest(unittest.TestCase):
                what="the test mail in the outbox")
         self.assert_clean(b)
 
+    def test_sip_registration_added_listed_with_its_state_and_bad_values_next_to_their_field(self):
+        b = self.login(self.browser())
+        self.page(b, "trunks", "Trunks")
+        b.heading("SIP")
+        reg = b.by_role("form", "Add a SIP registration")
+        b.fill("Registration name", "provider", within=reg)
+        b.fill("Registrar", "127.0.0.1:5070", within=reg)
+        b.fill("User name", "100", within=reg)
+        b.fill("Secret", "reg-secret-1", within=reg)
+        Select(b.by_label("Transport", within=reg)).select_by_visible_text("TCP")
+        b.click("button", "Add a SIP registration")
+        self.status_text(b, "SIP registration provider is saved.")
+        got = next(r for r in self.api("GET", "/trunks/sip")[1]["registrations"] if r["name"] == "provider")
+        self.assertEqual((got["registrar"], got["transport"], got["secret"]), ("127.0.0.1:5070", "tcp", "r*******"))
+        # Listed with its live state (no SIP trunk runs in this vfaxd: not registered).
+        b.wait(lambda: any("provider" in r.text and "not registered" in r.text and "127.0.0.1:5070" in r.text
+                           for r in b.all_by_role("row")), what="the registration's row with its state")
+        self.assertNotIn("reg-secret-1", b.text())
+
+        # A bad value is shown next to its field, and nothing is saved.
+        reg = b.by_role("form", "Add a SIP registration")
+        b.fill("Registration name", "other", within=reg)
+        b.fill("Registrar", "127.0.0.1", within=reg)
+        b.fill("User name", "200", within=reg)
+        b.fill("Secret", "other-secret", within=reg)
+        expires = b.fill("Expires (seconds)", "30", within=reg)
+        b.click("button", "Add a SIP registration")
+        b.wait(lambda: "expires must be 60 to 3600" in self.error_of(b, expires), what="the error next to Expires")
+        self.assertNotIn("other", [r["name"] for r in self.api("GET", "/trunks/sip")[1]["registrations"]])
+        settings = b.by_role("form", "SIP settings")
+        timer = b.fill("Session timer (seconds)", "30", within=settings)
+        settings.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        b.wait(lambda: "session_expires must be" in self.error_of(b, timer),
+               what="the error next to the session timer")
+        self.assertEqual(self.api("GET", "/trunks/sip")[1]["session_expires"], 1800)
+        Select(b.by_label("T.38", within=settings)).select_by_visible_text("right after answering")
+        b.fill("Session timer (seconds)", "900", within=settings)
+        settings.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        b.wait(lambda: self.api("GET", "/trunks/sip")[1]["session_expires"] == 900, what="the saved timer")
+        self.assertEqual(self.api("GET", "/trunks/sip")[1]["t38"], "immediate")
+
+        b.click("button", "Remove SIP registration provider")
+        self.confirm(b, "Remove")
+        self.status_text(b, "SIP registration provider is removed.")
+        self.assertEqual(self.api("GET", "/trunks/sip")[1]["registrations"], [])
+        self.assert_clean(b)
+
     def test_every_admin_page_on_a_phone_and_in_german(self):
         for width, lang in ((390, "en-US"), (390, "de-DE"), (1280, "de-DE")):
             b = self.browser(width=width, height=844, lang=lang)

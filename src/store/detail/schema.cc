@@ -206,6 +206,12 @@ CREATE INDEX audit_by_at ON audit(at);
 ALTER TABLE devices ADD COLUMN pin_hash TEXT NOT NULL DEFAULT '';
 CREATE INDEX mail_outbox_by_recipient ON mail_outbox(recipient, kind, created_at);
 )sql",
+      // 7: what each attempt's fax data went over (a call may switch from audio to T.38) and the
+      // audio codec its trunk negotiated. Attempts from before were all audio.
+      R"sql(
+ALTER TABLE attempts ADD COLUMN media TEXT NOT NULL DEFAULT 'audio';  -- audio | t38
+ALTER TABLE attempts ADD COLUMN codec TEXT NOT NULL DEFAULT '';       -- PCMA, PCMU, slinear, ''
+)sql",
   };
   return kSteps;
 }

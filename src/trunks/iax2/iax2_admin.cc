@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "trunks/iax2/settings.h"
+#include "trunks/settings_text.h"
 
 namespace vfax::trunks::iax2 {
 namespace {

@@ -17,7 +17,23 @@ class Iax2Call final : public Call {
   Iax2Call(Iax2Trunk& trunk, std::uint16_t no, CallInfo info)
       : trunk_(trunk), no_(no), info_(std::move(info)) {}
 
-  const CallInfo& info() const override { return info_; }
+  const CallInfo& info() const override {
+    // The format is negotiated with the call (NEW/ACCEPT); kept once the engine forgot the call.
+    switch (trunk_.engine().format(no_)) {
+      case kFormatUlaw:
+        info_.codec = "PCMU";
+        break;
+      case kFormatAlaw:
+        info_.codec = "PCMA";
+        break;
+      case kFormatSlinear:
+        info_.codec = "slinear";
+        break;
+      default:
+        break;
+    }
+    return info_;
+  }
   MediaKind media() const override { return MediaKind::Audio; }
   void setHandler(CallHandler* handler) override { handler_ = handler; }
   bool ended() const override { return ended_; }
@@ -126,7 +142,7 @@ class Iax2Call final : public Call {
  private:
   Iax2Trunk& trunk_;
   std::uint16_t no_;
-  CallInfo info_;
+  mutable CallInfo info_;  // codec filled in by info()
   CallHandler* handler_ = nullptr;
   bool answered_ = false;
   bool ended_ = false;

@@ -2,19 +2,9 @@
 
 #include <sstream>
 
-namespace vfax::trunks::iax2 {
-namespace {
-bool validName(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-}  // namespace
+#include "trunks/settings_text.h"
 
+namespace vfax::trunks::iax2 {
 std::optional<std::vector<std::uint32_t>> parseCodecList(const std::string& text) {
   std::vector<std::uint32_t> out;
   std::stringstream ss(text);
@@ -118,11 +108,6 @@ std::string validateOutboundRoute(const EngineConfig& config) {
     }
   }
   return "'" + route + "' names no peer or registration";
-}
-
-std::string maskSecret(const std::string& secret) {
-  if (secret.empty()) return "";
-  return secret.substr(0, 1) + std::string(7, '*');
 }
 
 }  // namespace vfax::trunks::iax2

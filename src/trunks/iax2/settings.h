@@ -27,7 +27,4 @@ std::string parseBind(const std::string& bind, std::string& host, int& port);
 /// `config`, so the engine would refuse every outbound call (the matching is Engine's).
 std::string validateOutboundRoute(const EngineConfig& config);
 
-/// A secret for display: its first character, then stars ("p*******"); "" stays "".
-std::string maskSecret(const std::string& secret);
-
 }  // namespace vfax::trunks::iax2

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 
 namespace vfax::trunks {
 
@@ -15,6 +16,7 @@ struct LoopbackPair {
   std::weak_ptr<LoopbackLeg> b;
   reactor::TimerId timer = 0;
   bool running = false;
+  std::optional<MediaKind> switchTo;  // applied at the start of the next tick
 };
 
 /// One side of a loopback call. The other side is its peer; each holds its own inbox.
@@ -38,6 +40,30 @@ class LoopbackLeg final : public Call, public std::enable_shared_from_this<Loopb
     trunk_.loop().post([weak = peer_] {
       if (auto p = weak.lock(); p && !p->ended_ && p->handler_) p->handler_->onAnswered();
     });
+  }
+
+  bool requestT38() override {
+    if (!trunk_.options().switchToT38 || ended_ || !answered_ || !pair_) return false;
+    if (info_.media == MediaKind::T38) return false;
+    pair_->switchTo = MediaKind::T38;
+    return true;
+  }
+
+  /// Both legs switch together (LoopbackTrunk::tick): frames of the old media still in flight
+  /// are dropped, as a re-INVITE's new media stream starts empty.
+  void setMedia(MediaKind media) {
+    info_.media = media;
+    if (media == MediaKind::Audio && info_.codec.empty()) {
+      info_.codec = trunk_.options().law == codec::G711Law::Alaw ? "PCMA" : "PCMU";
+    }
+    inbox_.clear();
+  }
+  void mediaChanged() {
+    if (answered_ && !ended_ && handler_) handler_->onMediaChanged(info_.media);
+  }
+  bool answered() const { return answered_; }
+  void requestSwitch(MediaKind media) {
+    if (pair_) pair_->switchTo = media;
   }
 
   void reject(const HangupCause& cause) override { end(cause); }
@@ -155,13 +181,14 @@ core::Result<std::shared_ptr<Call>> LoopbackTrunk::dial(const DialRequest& reque
   if (request.number.empty()) {
     return core::makeError("invalid_number", "No extension was given to call.");
   }
+  const bool audio = options_.media == MediaKind::Audio;
   CallInfo out{"loopback",
                CallDirection::Outbound,
                request.number,
                request.callerNumber,
                request.callerName,
                options_.media,
-               {}};
+               audio ? (options_.law == codec::G711Law::Alaw ? "PCMA" : "PCMU") : ""};
   CallInfo in = out;
   in.direction = CallDirection::Inbound;
   auto a = std::make_shared<LoopbackLeg>(*this, out);
@@ -205,6 +232,14 @@ void LoopbackTrunk::startMedia(const std::shared_ptr<LoopbackPair>& pair) {
   }
 }
 
+void LoopbackTrunk::switchCalls(MediaKind media) {
+  for (auto& weak : legs_) {
+    auto leg = weak.lock();
+    if (!leg || leg->ended() || !leg->answered()) continue;
+    leg->requestSwitch(media);
+  }
+}
+
 void LoopbackTrunk::tick(const std::shared_ptr<LoopbackPair>& pair) {
   auto a = pair->a.lock();
   auto b = pair->b.lock();
@@ -213,6 +248,16 @@ void LoopbackTrunk::tick(const std::shared_ptr<LoopbackPair>& pair) {
     pair->running = false;
     if (pair->timer) loop_.cancel(pair->timer);  // drops the timer's reference to the pair
     return;
+  }
+  if (pair->switchTo) {
+    const MediaKind m = *pair->switchTo;
+    pair->switchTo.reset();
+    if (a && b && a->media() != m) {
+      a->setMedia(m);
+      b->setMedia(m);
+      a->mediaChanged();
+      if (b) b->mediaChanged();
+    }
   }
   // Both legs hear the previous tick first, then both speak: as on a wire.
   if (a) a->deliver();

@@ -20,6 +20,10 @@ struct LoopbackOptions {
   MediaKind media = MediaKind::Audio;
   codec::G711Law law = codec::G711Law::Alaw;
   bool realtime = true;
+  /// Calls start in audio; a leg's requestT38() switches both legs to T.38 (each handler gets
+  /// onMediaChanged(T38) on the next tick), as a SIP trunk does on a T.38 re-INVITE. Only with
+  /// media = Audio.
+  bool switchToT38 = false;
 };
 
 class LoopbackLeg;
@@ -40,6 +44,10 @@ class LoopbackTrunk final : public Trunk {
   reactor::EventLoop& loop() { return loop_; }
   /// Starts the media pacer of an answered call.
   void startMedia(const std::shared_ptr<LoopbackPair>& pair);
+  /// The far end re-negotiates: every answered call switches to `media` on its next tick (a
+  /// no-op for calls that carry it already). Whatever the options say; for tests of late
+  /// switches in both directions.
+  void switchCalls(MediaKind media);
 
  private:
   void tick(const std::shared_ptr<LoopbackPair>& pair);

@@ -73,8 +73,8 @@ enum class UdptlEc { None, Redundancy, Fec };
 
 struct SipT38Config {
   T38Mode mode = T38Mode::Detect;
-  int maxBitRate = 14400;   // T38MaxBitRate
-  int maxDatagram = 400;    // T38FaxMaxDatagram we can receive
+  int maxBitRate = 14400;  // T38MaxBitRate
+  int maxDatagram = 400;   // T38FaxMaxDatagram we can receive
   UdptlEc ec = UdptlEc::Redundancy;
   int redundancyDepth = 3;  // secondary IFPs carried per UDPTL packet (redundancy)
 };
@@ -109,8 +109,8 @@ struct SipConfig {
 struct SipRegistrationStatus {
   std::string name;
   bool registered = false;
-  std::string registrar;  // the one in use now ("backup" after a failover)
-  std::string lastError;  // empty when fine
+  std::string registrar;         // the one in use now ("backup" after a failover)
+  std::string lastError;         // empty when fine
   std::int64_t expiresAtMs = 0;  // wall clock, 0 when not registered
 };
 struct SipPeerStatus {

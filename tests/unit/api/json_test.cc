@@ -40,6 +40,8 @@ core::Fax sampleFax() {
   done.outcome = core::OutcomeClass::Busy;
   done.code = 17;
   done.reason = "busy";
+  done.media = core::FaxMedia::T38;
+  done.codec = "PCMA";
   core::Attempt running;
   running.startedAt = kT + 61'000;
   running.bitRate = 14400;
@@ -76,14 +78,18 @@ TEST(FaxJson, CarriesEveryField) {
   EXPECT_EQ(a0["outcome"], "busy");
   EXPECT_EQ(a0["reason"], "busy");
   EXPECT_EQ(a0["ended_at"], "2026-11-03T10:15:32.120Z");
+  EXPECT_EQ(a0["media"], "t38");
+  EXPECT_EQ(a0["codec"], "PCMA");
   const Json& a1 = j["attempts"][1];
   EXPECT_TRUE(a1["outcome"].is_null());  // still running
   EXPECT_TRUE(a1["ended_at"].is_null());
   EXPECT_EQ(a1["bit_rate"], 14400);
   EXPECT_EQ(a1["ecm"], true);
   EXPECT_EQ(a1["compression"], "T.6");
+  EXPECT_TRUE(a1["media"].is_null());  // known once the call ended
+  EXPECT_FALSE(a1.contains("codec"));  // none negotiated
   for (const char* key : {"started_at", "ended_at", "outcome", "reason", "bit_rate", "ecm",
-                          "compression", "pages", "remote_id"}) {
+                          "compression", "pages", "remote_id", "media"}) {
     EXPECT_TRUE(a1.contains(key)) << key;
   }
 }

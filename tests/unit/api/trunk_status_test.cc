@@ -3,6 +3,7 @@
 
 #include "api/json.h"
 #include "api/metrics.h"
+#include "api/routes.h"
 
 namespace vfax::api {
 namespace {
@@ -38,6 +39,39 @@ TEST(Lines, CarryTheTrunks) {
   EXPECT_EQ(j["trunks"][1]["up"], false);
   EXPECT_EQ(j["trunks"][1]["reason"], "cannot listen on 127.0.0.1:4569: in use");
   EXPECT_EQ(toJson(l, {})["trunks"], Json::array());
+}
+
+TEST(Lines, CarryTheSipRegistrations) {
+  SipLineState sip{
+      true,
+      "",
+      2,
+      {{"provider", true, "127.0.0.1:5070", ""}, {"backup", false, "", "408 Request Timeout"}}};
+  core::LineStatus l;
+  std::vector<core::TrunkStatus> list = trunks(true);
+  list.push_back({"sip", true, "", 2});
+  Json j = toJson(l, list);
+  detail::putSipLines(j, sip, true);
+  ASSERT_EQ(j["trunks"].size(), 3u);
+  EXPECT_FALSE(j["trunks"][1].contains("registrations"));  // additive: only the sip entry
+  EXPECT_EQ(j["trunks"][2]["registrations"],
+            Json::parse(R"([{"name":"provider","registered":true,"registrar":"127.0.0.1:5070",)"
+                        R"("last_error":""},{"name":"backup","registered":false,"registrar":"",)"
+                        R"("last_error":"408 Request Timeout"}])"));
+  // A user sees names and states only.
+  j = toJson(l, list);
+  detail::putSipLines(j, sip, false);
+  EXPECT_EQ(j["trunks"][2]["registrations"][1], Json({{"name", "backup"}, {"registered", false}}));
+  // A trunk telephony does not list (yet) gets an entry of its own.
+  sip.up = false;
+  sip.reason = "cannot listen on udp:127.0.0.1:5060";
+  j = toJson(l, trunks(true));
+  detail::putSipLines(j, sip, true);
+  ASSERT_EQ(j["trunks"].size(), 3u);
+  EXPECT_EQ(j["trunks"][2]["name"], "sip");
+  EXPECT_EQ(j["trunks"][2]["up"], false);
+  EXPECT_EQ(j["trunks"][2]["reason"], "cannot listen on udp:127.0.0.1:5060");
+  EXPECT_EQ(j["trunks"][2]["calls"], 2);
 }
 
 TEST(Metrics, TrunkUpAndCallsPerTrunk) {

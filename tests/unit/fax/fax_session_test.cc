@@ -14,9 +14,9 @@
 namespace vfax::fax {
 namespace {
 
-using codec::G711Law;
 using codec::g711Decode;
 using codec::g711Encode;
+using codec::G711Law;
 using core::OutcomeClass;
 using testing::Page;
 
@@ -26,8 +26,13 @@ struct Recorder : FaxSessionEvents {
   std::optional<FaxResult> result;
   int finishedCount = 0;
   std::deque<std::vector<std::uint8_t>> t38Out;
+  int tonesHeard = 0;
+  std::size_t phasesWhenHeard = 0;
 
   void onFaxPhase(FaxPhase p) override { phases.push_back(p); }
+  void onFaxTonesHeard() override {
+    if (tonesHeard++ == 0) phasesWhenHeard = phases.size();
+  }
   void onFaxPage(int n, const std::string&) override { pages.push_back(n); }
   void onFaxFinished(const FaxResult& r) override {
     result = r;
@@ -144,6 +149,115 @@ TEST_F(FaxSessionTest, AudioBackToBackSendsThreePages) {
   EXPECT_EQ(ra.pages.back(), 3);
   EXPECT_EQ(ra.phases.back(), FaxPhase::E);
   expectReceivedEqualsSent();
+}
+
+TEST_F(FaxSessionTest, AudioBackToBackEachSideHearsFaxOnceBeforeTraining) {
+  Recorder ra, rb;
+  auto a = FaxSession::create(sender(FaxTransport::Audio), ra);
+  auto b = FaxSession::create(receiver(FaxTransport::Audio), rb);
+  ASSERT_TRUE(a.ok() && b.ok());
+  runAudio(**a, **b, 600);
+  ASSERT_TRUE(ra.result && rb.result);
+  EXPECT_EQ(ra.result->outcome.cls, OutcomeClass::Ok) << ra.result->outcome.reason;
+  // The caller hears the answerer's CED (or its DIS), the answerer the caller's CNG: each
+  // once, before T.30 phase B began.
+  EXPECT_EQ(ra.tonesHeard, 1);
+  EXPECT_EQ(rb.tonesHeard, 1);
+  EXPECT_EQ(ra.phasesWhenHeard, 0u);
+  EXPECT_EQ(rb.phasesWhenHeard, 0u);
+}
+
+// Feeds `seconds` of a spandsp connect tone (or silence for tone < 0) to a session.
+void feedTone(FaxSession& s, int tone, int seconds) {
+  modem_connect_tones_tx_state_t* gen =
+      tone >= 0 ? modem_connect_tones_tx_init(nullptr, tone) : nullptr;
+  std::int16_t buf[160];
+  std::int16_t out[160];
+  for (int tick = 0; tick < seconds * 50 && !s.finished(); ++tick) {
+    std::fill(std::begin(buf), std::end(buf), std::int16_t{0});
+    if (gen) modem_connect_tones_tx(gen, buf, 160);
+    s.rxAudio(buf, 160);
+    s.txAudio(out, 160);
+  }
+  if (gen) modem_connect_tones_tx_free(gen);
+}
+
+TEST_F(FaxSessionTest, AnsweringSideHearsCngButNotSilence) {
+  Recorder cng, quiet;
+  auto a = FaxSession::create(receiver(FaxTransport::Audio), cng);
+  auto b = FaxSession::create(receiver(FaxTransport::Audio), quiet);
+  ASSERT_TRUE(a.ok() && b.ok());
+  feedTone(**a, MODEM_CONNECT_TONES_FAX_CNG, 5);
+  feedTone(**b, -1, 5);
+  EXPECT_EQ(cng.tonesHeard, 1);
+  EXPECT_EQ(quiet.tonesHeard, 0);
+}
+
+TEST_F(FaxSessionTest, CallingSideHearsCedAndAnsam) {
+  Recorder ced, ansam, cng;
+  auto a = FaxSession::create(sender(FaxTransport::Audio), ced);
+  auto b = FaxSession::create(sender(FaxTransport::Audio), ansam);
+  auto c = FaxSession::create(sender(FaxTransport::Audio), cng);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  feedTone(**a, MODEM_CONNECT_TONES_FAX_CED, 4);
+  feedTone(**b, MODEM_CONNECT_TONES_ANSAM_PR, 4);
+  feedTone(**c, MODEM_CONNECT_TONES_FAX_CNG, 4);  // a caller's tone: not an answering fax
+  EXPECT_EQ(ced.tonesHeard, 1);
+  EXPECT_EQ(ansam.tonesHeard, 1);
+  EXPECT_EQ(cng.tonesHeard, 0);
+}
+
+TEST_F(FaxSessionTest, T38SessionsReportNoTones) {
+  Recorder ra, rb;
+  auto a = FaxSession::create(sender(FaxTransport::T38), ra);
+  auto b = FaxSession::create(receiver(FaxTransport::T38), rb);
+  ASSERT_TRUE(a.ok() && b.ok());
+  runT38(**a, ra, **b, rb, 600);
+  ASSERT_TRUE(ra.result && rb.result);
+  EXPECT_EQ(ra.tonesHeard, 0);
+  EXPECT_EQ(rb.tonesHeard, 0);
+}
+
+TEST_F(FaxSessionTest, StartPageSkipsThePagesConfirmedBefore) {
+  Recorder ra, rb;
+  FaxSessionOptions o = sender(FaxTransport::T38);
+  o.startPage = 1;
+  auto a = FaxSession::create(o, ra);
+  auto b = FaxSession::create(receiver(FaxTransport::T38), rb);
+  ASSERT_TRUE(a.ok() && b.ok());
+  runT38(**a, ra, **b, rb, 600);
+  ASSERT_TRUE(ra.result && rb.result);
+  EXPECT_EQ(ra.result->outcome.cls, OutcomeClass::Ok) << ra.result->outcome.reason;
+  EXPECT_EQ(ra.result->pages, 2);  // pages of this session
+  EXPECT_EQ(rb.result->pages, 2);
+  std::vector<Page> got = testing::readTiff(rxPath_);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_GT(testing::headerRowsAbove(sent_[1], got[0]), 0);
+  EXPECT_GT(testing::headerRowsAbove(sent_[2], got[1]), 0);
+}
+
+TEST_F(FaxSessionTest, AppendTiffPagesJoinsFilesInOrder) {
+  const std::string first = dir_ + "/first.tif";
+  const std::string second = dir_ + "/second.tif";
+  ASSERT_TRUE(testing::writeG4Tiff(first, {sent_[0]}));
+  ASSERT_TRUE(testing::writeG4Tiff(second, {sent_[1], sent_[2]}));
+  ASSERT_TRUE(appendTiffPages(first, second).ok());
+  std::vector<Page> got = testing::readTiff(first);
+  ASSERT_EQ(got.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(got[i].bits, sent_[i].bits) << "page " << i;
+  EXPECT_EQ(*tiffPageCount(first), 3);
+
+  // A missing destination is created.
+  const std::string fresh = dir_ + "/fresh.tif";
+  ASSERT_TRUE(appendTiffPages(fresh, second).ok());
+  EXPECT_EQ(testing::readTiff(fresh).size(), 2u);
+
+  // An unreadable source leaves the destination as it was.
+  auto bad = appendTiffPages(first, dir_ + "/missing.tif");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "fax_file_unreadable");
+  EXPECT_EQ(testing::readTiff(first).size(), 3u);
+  EXPECT_FALSE(tiffPageCount(dir_ + "/missing.tif").ok());
 }
 
 TEST_F(FaxSessionTest, T38BackToBackSendsThreePages) {

@@ -107,6 +107,7 @@ core::Fax sampleFax() {
   a1.finished = true;
   a1.outcome = core::OutcomeClass::Busy;
   a1.reason = "line busy";
+  a1.codec = "PCMU";
   core::Attempt a2;
   a2.startedAt = a1.endedAt + 60'000;
   a2.endedAt = a2.startedAt + 35'000;
@@ -116,6 +117,8 @@ core::Fax sampleFax() {
   a2.ecm = true;
   a2.pages = 2;
   a2.remoteId = "+49 89 999";
+  a2.media = core::FaxMedia::T38;
+  a2.codec = "PCMA";
   f.attempts = {a1, a2};
   return f;
 }
@@ -129,7 +132,8 @@ TEST(Composer, FinalStatusMailCarriesTheReportAndParsesBack) {
   ASSERT_TRUE(mail);
   EXPECT_EQ(mail->subject, "Fax to +4989123456: sent");
   for (const char* want :
-       {"2 of 2", "14400 bit/s", "+49 89 999", "0:35", "line busy", "Attempts:         2"}) {
+       {"2 of 2", "14400 bit/s", "+49 89 999", "0:35", "line busy", "Attempts:         2",
+        "Media:            T.38 (PCMA)", "audio (G.711), PCMU)"}) {
     EXPECT_NE(mail->text.find(want), std::string::npos) << want << "\n" << mail->text;
   }
   auto raw = buildMessage(*mail);
@@ -140,6 +144,16 @@ TEST(Composer, FinalStatusMailCarriesTheReportAndParsesBack) {
   EXPECT_EQ(back->subject, mail->subject);
   EXPECT_EQ(back->from, "vfax@example.test");
   EXPECT_NE(back->textBody.find("14400"), std::string::npos);
+}
+
+TEST(Composer, GermanReportNamesTheMedia) {
+  MailSettings s;
+  s.language = "de";
+  s.smtp.from = "vfax@example.test";
+  Templates t("de", "");
+  auto mail = composeStatus({s, t}, sampleFax(), core::FaxState::Done, {});
+  ASSERT_TRUE(mail);
+  EXPECT_NE(mail->text.find("Übertragung:      T.38 (PCMA)"), std::string::npos) << mail->text;
 }
 
 TEST(Composer, StatusMailChoice) {

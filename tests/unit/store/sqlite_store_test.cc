@@ -117,6 +117,8 @@ Attempt sampleAttempt(std::int64_t faxId, core::Millis start) {
   a.compression = "T.6";
   a.pages = 1;
   a.remoteId = "REMOTE";
+  a.media = core::FaxMedia::T38;
+  a.codec = "PCMA";
   return a;
 }
 
@@ -159,6 +161,8 @@ void expectSameAttempt(const Attempt& a, const Attempt& b) {
   EXPECT_EQ(a.compression, b.compression);
   EXPECT_EQ(a.pages, b.pages);
   EXPECT_EQ(a.remoteId, b.remoteId);
+  EXPECT_EQ(a.media, b.media);
+  EXPECT_EQ(a.codec, b.codec);
 }
 
 void expectSameDevice(const Device& a, const Device& b) {
@@ -572,6 +576,47 @@ TEST_F(SqliteStoreTest, AttemptsRoundTripOrderedByStart) {
   auto orphan = s->insertAttempt(sampleAttempt(888888, 1));
   ASSERT_FALSE(orphan.ok());
   EXPECT_EQ(orphan.error().code, "not_found");
+}
+
+TEST_F(SqliteStoreTest, AttemptsOfASchemaBeforeMediaReadAsAudio) {
+  auto s = openStore();
+  auto f = s->insertFax(sampleFax());
+  ASSERT_TRUE(f.ok());
+  s.reset();
+  // Back to schema 6 (no media, no codec), with an attempt written by that version.
+  rawExec(
+      "ALTER TABLE attempts DROP COLUMN media; ALTER TABLE attempts DROP COLUMN codec; "
+      "PRAGMA user_version=6; INSERT INTO attempts (fax_id, started_at, outcome, finished) "
+      "VALUES (" +
+      std::to_string(f->id) + ", 1000, 'ok', 1);");
+  s = openStore();
+  EXPECT_EQ(rawInt("PRAGMA user_version"), SqliteStore::schemaVersion());
+  auto got = s->fax(f->id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  ASSERT_EQ((*got)->attempts.size(), 1u);
+  EXPECT_EQ((*got)->attempts[0].media, core::FaxMedia::Audio);
+  EXPECT_EQ((*got)->attempts[0].codec, "");
+
+  Attempt audio = sampleAttempt(f->id, 2000);
+  audio.media = core::FaxMedia::Audio;
+  audio.codec = "PCMU";
+  auto id = s->insertAttempt(audio);
+  ASSERT_TRUE(id.ok());
+  audio.id = *id;
+  got = s->fax(f->id);
+  ASSERT_EQ((*got)->attempts.size(), 2u);
+  expectSameAttempt((*got)->attempts[1], audio);
+}
+
+TEST_F(SqliteStoreTest, UnknownAttemptMediaIsAClearError) {
+  auto s = openStore();
+  auto f = s->insertFax(sampleFax());
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(s->insertAttempt(sampleAttempt(f->id, 1)).ok());
+  rawExec("UPDATE attempts SET media = 'carrier-pigeon'");
+  auto got = s->fax(f->id);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.error().message.find("carrier-pigeon"), std::string::npos) << got.error().message;
 }
 
 TEST_F(SqliteStoreTest, DeletingFaxCascadesAttempts) {

@@ -24,6 +24,9 @@ class TestEvents : public core::CallEvents {
   std::string rxDir;
   core::Telephony* telephony = nullptr;
   int hangupAfterPages = 0;  // > 0: cancel the outbound fax once this many pages are confirmed
+  TelephonyImpl* impl = nullptr;
+  int switchAfterPages = 0;  // > 0: the far end switches the media once this many are confirmed
+  trunks::MediaKind switchTo = trunks::MediaKind::T38;
 
   void onOutboundAnswered(std::int64_t faxId) override {
     std::lock_guard lock(mutex_);
@@ -38,6 +41,7 @@ class TestEvents : public core::CallEvents {
     }
     // Runs on the loop thread: the hangup is handled before the next media tick.
     if (hangupAfterPages > 0 && pages >= hangupAfterPages) telephony->hangup(faxId);
+    if (switchAfterPages > 0 && pages == switchAfterPages) impl->loopback().switchCalls(switchTo);
   }
   void onOutboundFinished(std::int64_t faxId, const core::CallResult& r) override {
     std::lock_guard lock(mutex_);
@@ -101,13 +105,16 @@ class TelephonyTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void startTelephony(trunks::MediaKind media, codec::G711Law law = codec::G711Law::Alaw) {
+  void startTelephony(trunks::MediaKind media, codec::G711Law law = codec::G711Law::Alaw,
+                      bool switchToT38 = false) {
     TelephonyOptions o;
     o.realtime = false;
     o.loopbackMedia = media;
     o.loopbackLaw = law;
+    o.loopbackSwitchToT38 = switchToT38;
     telephony_ = std::make_unique<TelephonyImpl>(o);
     events_.telephony = telephony_.get();
+    events_.impl = telephony_.get();
     telephony_->setEvents(&events_);
     telephony_->start();
   }
@@ -125,8 +132,9 @@ class TelephonyTest : public ::testing::Test {
     return c;
   }
 
-  void expectDelivered(trunks::MediaKind media, codec::G711Law law = codec::G711Law::Alaw) {
-    startTelephony(media, law);
+  void expectDelivered(trunks::MediaKind media, codec::G711Law law = codec::G711Law::Alaw,
+                       bool switchToT38 = false) {
+    startTelephony(media, law, switchToT38);
     telephony_->placeCall(internalCall(1));
     ASSERT_TRUE(events_.waitFinished(1, 1));
     std::lock_guard lock(events_.mutex_);
@@ -149,9 +157,46 @@ class TelephonyTest : public ::testing::Test {
     EXPECT_EQ(events_.outPages_[1], (std::vector<int>{1, 2, 3}));
     EXPECT_EQ(events_.inPages_[1001], (std::vector<int>{1, 2, 3}));
     EXPECT_EQ(events_.outRemote_[1], "+49 89 123456-20");
-    std::vector<testing::Page> got = testing::readTiff(dir_ + "/in-1001.tif");
+    expectReceivedOnce(dir_ + "/in-1001.tif");
+  }
+
+  /// Every sent page arrived exactly once, in order.
+  void expectReceivedOnce(const std::string& path) {
+    std::vector<testing::Page> got = testing::readTiff(path);
     ASSERT_EQ(got.size(), 3u);
     for (int i = 0; i < 3; ++i) EXPECT_GT(testing::headerRowsAbove(sent_[i], got[i]), 0);
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+      EXPECT_EQ(e.path().string().find(".part"), std::string::npos) << e.path() << " left over";
+    }
+  }
+
+  /// Runs one internal call where the far end switches the media after `pages` pages.
+  void expectLateSwitch(trunks::MediaKind from, trunks::MediaKind to, int pages) {
+    events_.switchAfterPages = pages;
+    events_.switchTo = to;
+    startTelephony(from);
+    telephony_->placeCall(internalCall(1));
+    ASSERT_TRUE(events_.waitFinished(1, 1));
+    std::lock_guard lock(events_.mutex_);
+    ASSERT_EQ(events_.outFinished_[1].size(), 1u);
+    ASSERT_EQ(events_.inFinished_[1001].size(), 1u);
+    const core::CallResult& out = events_.outFinished_[1][0];
+    const core::CallResult& in = events_.inFinished_[1001][0];
+    EXPECT_EQ(out.outcome.cls, OutcomeClass::Ok) << out.outcome.reason;
+    EXPECT_EQ(in.outcome.cls, OutcomeClass::Ok) << in.outcome.reason;
+    EXPECT_EQ(out.pages, 3);
+    EXPECT_EQ(in.pages, 3);
+    const core::FaxMedia want =
+        to == trunks::MediaKind::T38 ? core::FaxMedia::T38 : core::FaxMedia::Audio;
+    EXPECT_EQ(out.media, want);
+    EXPECT_EQ(in.media, want);
+    EXPECT_EQ(out.remoteId, "+49 89 123456-20");
+    EXPECT_EQ(in.remoteId, "+49 89 123456-10");
+    // Pages counted across both sessions, each once.
+    EXPECT_EQ(events_.outPages_[1], (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(events_.inPages_[1001], (std::vector<int>{1, 2, 3}));
+    expectReceivedOnce(dir_ + "/in-1001.tif");
   }
 
   std::string dir_, tiff_;
@@ -162,13 +207,65 @@ class TelephonyTest : public ::testing::Test {
 
 TEST_F(TelephonyTest, InternalAudioCallDeliversAllPages) {
   expectDelivered(trunks::MediaKind::Audio);
+  std::lock_guard lock(events_.mutex_);
+  // Fax tones were heard, but this loopback cannot switch: the fax stays in audio.
+  EXPECT_EQ(events_.outFinished_[1][0].media, core::FaxMedia::Audio);
+  EXPECT_EQ(events_.inFinished_[1001][0].media, core::FaxMedia::Audio);
+  EXPECT_EQ(events_.outFinished_[1][0].codec, "PCMA");
+  EXPECT_EQ(events_.inFinished_[1001][0].codec, "PCMA");
 }
 
 TEST_F(TelephonyTest, InternalUlawAudioCallDeliversAllPages) {
   expectDelivered(trunks::MediaKind::Audio, codec::G711Law::Ulaw);
+  std::lock_guard lock(events_.mutex_);
+  EXPECT_EQ(events_.outFinished_[1][0].codec, "PCMU");
 }
 
-TEST_F(TelephonyTest, InternalT38CallDeliversAllPages) { expectDelivered(trunks::MediaKind::T38); }
+TEST_F(TelephonyTest, InternalT38CallDeliversAllPages) {
+  expectDelivered(trunks::MediaKind::T38);
+  std::lock_guard lock(events_.mutex_);
+  EXPECT_EQ(events_.outFinished_[1][0].media, core::FaxMedia::T38);
+  EXPECT_EQ(events_.inFinished_[1001][0].media, core::FaxMedia::T38);
+  EXPECT_EQ(events_.outFinished_[1][0].codec, "");
+}
+
+TEST_F(TelephonyTest, SwitchModeCallHearsFaxAndEndsInT38OnBothSides) {
+  expectDelivered(trunks::MediaKind::Audio, codec::G711Law::Alaw, true);
+  std::lock_guard lock(events_.mutex_);
+  EXPECT_EQ(events_.outFinished_[1][0].media, core::FaxMedia::T38);
+  EXPECT_EQ(events_.inFinished_[1001][0].media, core::FaxMedia::T38);
+  // The call began in audio: the codec it negotiated stays on record.
+  EXPECT_EQ(events_.outFinished_[1][0].codec, "PCMA");
+  EXPECT_EQ(events_.inFinished_[1001][0].codec, "PCMA");
+  ASSERT_FALSE(events_.snapshots_.empty());
+  for (const auto& calls : events_.snapshots_) {
+    for (const auto& c : calls) {
+      EXPECT_EQ(c.media, core::FaxMedia::T38);
+      EXPECT_EQ(c.codec, "PCMA");
+    }
+  }
+}
+
+TEST_F(TelephonyTest, LateSwitchToT38AfterPageOneSendsEveryPageOnce) {
+  expectLateSwitch(trunks::MediaKind::Audio, trunks::MediaKind::T38, 1);
+}
+
+TEST_F(TelephonyTest, LateSwitchBackToAudioAfterPageTwoSendsEveryPageOnce) {
+  expectLateSwitch(trunks::MediaKind::T38, trunks::MediaKind::Audio, 2);
+}
+
+TEST_F(TelephonyTest, CallDroppedAfterTheSwitchIsReportedDroppedInT38) {
+  events_.hangupAfterPages = 1;
+  startTelephony(trunks::MediaKind::Audio, codec::G711Law::Alaw, true);
+  telephony_->placeCall(internalCall(3));
+  ASSERT_TRUE(events_.waitFinished(1, 1));
+  std::lock_guard lock(events_.mutex_);
+  ASSERT_EQ(events_.inFinished_[1001].size(), 1u);
+  const core::CallResult& in = events_.inFinished_[1001][0];
+  EXPECT_EQ(in.outcome.cls, OutcomeClass::Dropped);
+  EXPECT_EQ(in.media, core::FaxMedia::T38);
+  EXPECT_EQ(events_.outFinished_[3][0].media, core::FaxMedia::T38);
+}
 
 TEST_F(TelephonyTest, CallStatusShowsBothCallsWithPhasePagesAndRate) {
   startTelephony(trunks::MediaKind::Audio);

@@ -21,6 +21,7 @@ register('de', {
   'outcome.refused': 'abgewiesen', 'outcome.incompatible': 'inkompatibel', 'outcome.local_error': 'lokaler Fehler',
   'outcome.canceled': 'abgebrochen', 'outcome.unavailable': 'nicht verfügbar',
   'media.audio': 'Audio (G.711)', 'media.t38': 'T.38',
+  'media.switched': 'T.38 (nach Audio, {codec})',
   'role.admin': 'Administrator', 'role.user': 'Benutzer',
   'faxes.title': 'Faxe', 'faxes.filters': 'Faxe filtern', 'faxes.search': 'Suche',
   'faxes.searchHint': 'Nummer oder Kennung', 'faxes.all': 'Alle', 'faxes.allDevices': 'Alle Geräte',

@@ -21,6 +21,7 @@ register('en', {
   'outcome.refused': 'refused', 'outcome.incompatible': 'incompatible', 'outcome.local_error': 'local error',
   'outcome.canceled': 'canceled', 'outcome.unavailable': 'unavailable',
   'media.audio': 'audio (G.711)', 'media.t38': 'T.38',
+  'media.switched': 'T.38 (switched from audio, {codec})',
   'role.admin': 'Administrator', 'role.user': 'User',
   'faxes.title': 'Faxes', 'faxes.filters': 'Filter the faxes', 'faxes.search': 'Search',
   'faxes.searchHint': 'Number or station id', 'faxes.all': 'All', 'faxes.allDevices': 'All devices',

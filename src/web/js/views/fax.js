@@ -14,6 +14,14 @@ function duration(a) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** What an attempt's fax data went over, with the audio codec the trunk negotiated. */
+function mediaText(a) {
+  if (!a.media) return '';
+  const media = t('media.' + a.media);
+  if (!a.codec) return media;
+  return a.media === 'audio' ? `${media}, ${a.codec}` : t('media.switched', {codec: a.codec});
+}
+
 /** A modal question with labelled buttons; resolves true/false. */
 export function confirmDialog(title, text, yes) {
   return new Promise((resolve) => {
@@ -181,7 +189,7 @@ export function render(app, [idText]) {
           h('td', {'data-label': t('att.pages')}, String(a.pages ?? '')),
           h('td', {'data-label': t('att.bitrate')}, a.bit_rate ? String(a.bit_rate) : ''),
           h('td', {'data-label': t('att.ecm')}, a.ecm ? t('common.yes') : t('common.no')),
-          h('td', {'data-label': t('att.media')}, a.media ? t('media.' + a.media) : ''),
+          h('td', {'data-label': t('att.media')}, mediaText(a)),
           h('td', {'data-label': t('att.remote')}, a.remote_id || ''))))));
 
     const last = attempts[attempts.length - 1];
@@ -199,6 +207,7 @@ export function render(app, [idText]) {
         [t('report.result'), t('state.' + fax.state) + (fax.error ? ` – ${fax.error}` : '')],
         [t('att.bitrate'), last && last.bit_rate ? String(last.bit_rate) : '–'],
         [t('att.ecm'), last ? (last.ecm ? t('common.yes') : t('common.no')) : '–'],
+        [t('att.media'), last && last.media ? mediaText(last) : '–'],
         [t('report.attempts'), String(fax.attempt_count ?? attempts.length)],
       ].map(([k, v]) => [h('dt', null, k), h('dd', null, v)])));
 

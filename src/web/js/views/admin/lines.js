@@ -59,6 +59,8 @@ export function render(app) {
           ? t('lines.pageOf', {n: c.page ?? 0, total: c.pages_total}) : String(c.page ?? 0))},
         {label: t('lines.bitRate'), cell: (c) => (c.bit_rate
           ? t('lines.bitRateText', {n: c.bit_rate, ecm: c.ecm ? ' ECM' : ''}) : '–')},
+        {label: t('lines.media'), cell: (c) => (c.media
+          ? t('media.' + c.media) + (c.codec && c.media === 'audio' ? `, ${c.codec}` : '') : '–')},
         {label: t('lines.duration'), cell: (c) => h('span', {class: 'since',
           dataset: {since: String(c.started_at || '')}}, since(c.started_at))},
       ], l.calls, {empty: t('lines.noCalls')}));

@@ -1,8 +1,8 @@
-#include "api/address_match.h"
+#include "core/address_match.h"
 
 #include <gtest/gtest.h>
 
-namespace vfax::api {
+namespace vfax::core {
 namespace {
 
 TEST(AddressMatch, ExactAddressesAndNetworks) {
@@ -33,5 +33,17 @@ TEST(AddressMatch, NothingThatDoesNotParseMatches) {
   }
 }
 
+TEST(AddressMatch, ValidEntries) {
+  for (const char* good : {"127.0.0.1", "::1", "[::1]", "10.0.0.0/8", "0.0.0.0/0", "fd00::/8",
+                           "::/0", "192.168.1.7/32", "2001:db8::1/128"}) {
+    EXPECT_TRUE(validAddressEntry(good)) << good;
+  }
+  for (const char* bad :
+       {"", "pbx.example.com", "10.0.0.0/33", "::1/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8",
+        "10.0.0.0/8x", "1.2.3", "10.0.0.1/8/8", "/8"}) {
+    EXPECT_FALSE(validAddressEntry(bad)) << bad;
+  }
+}
+
 }  // namespace
-}  // namespace vfax::api
+}  // namespace vfax::core

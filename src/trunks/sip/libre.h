@@ -1,0 +1,14 @@
+#pragma once
+// libre's headers (Debian libre-dev 1.1.0), in one place: <re/re.h> is C and needs the system
+// types first. Only files under trunks/sip/ include this.
+#include <sys/types.h>
+
+#include <cstdarg>
+#include <cstdbool>
+#include <cstdint>
+
+extern "C" {
+#include <re/re.h>
+// In libre 1.1.0's library but not in its headers: the OpenSSL context behind a `struct tls`.
+void* tls_openssl_context(const struct tls* tls);
+}
