@@ -525,9 +525,11 @@ def vfaxd_has_sip():
             if ok:
                 _sip_support = (True, "")
             else:
-                why = [line for line in out.splitlines() if "sip" in line.lower()][-3:]
-                _sip_support = (False, "this vfaxd has no SIP trunk yet (it does not listen for "
-                                       "[sip]): " + " | ".join(why)[-300:])
+                why = [line for line in out.splitlines()
+                       if re.search(r"\bsip\b|\[sip\]|error", line, re.I)][-3:]
+                _sip_support = (False, "this vfaxd runs no SIP trunk from [sip] (nothing listens "
+                                       "on its listen address)" +
+                                (": " + " | ".join(why)[-300:] if why else ""))
         finally:
             shutil.rmtree(d, ignore_errors=True)
     return _sip_support
@@ -592,7 +594,10 @@ class SipCase(VfaxTestCase):
             f.write(sip_config(d.sip_port, sip, peers, registrations, routes, retry_seconds,
                                extra_sections))
         self.daemons.append(d)
-        return d.start()
+        d.start()
+        # Dial the numbers as written (no outside-line prefix in front): they are SIP users.
+        d.cli("settings", "outside_line_prefix=")
+        return d
 
     def registered_daemon(self, name, user, sip=None, transport="udp", **kw):
         """A vfaxd registered to this test's kamailio as `user`, calling out through it."""
