@@ -9,7 +9,7 @@ import unittest
 
 from siptest import SipCase, free_port, wait_tcp_listening
 
-PAGES = 8  # long enough for a call of well over 90 s in G.711
+PAGES = 10  # a call of about 105 s in G.711: over 2 refresh intervals (45 s each)
 
 
 class SessionTimer(SipCase):
