@@ -30,6 +30,7 @@
 #include "trunks/iax2/settings.h"
 #include "trunks/sip/sip_admin.h"
 #include "trunks/sip/sip_settings.h"
+#include "trunks/sip/sip_trunk.h"
 
 namespace fs = std::filesystem;
 
@@ -257,12 +258,14 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
           "with PUT /api/v1/trunks/sip",
           err);
     }
-    // ---- SIP trunk: the lead engineer's part (issue 12) ------------------------------------
-    // Construct the trunk here from p.sipAdmin->effective(), then:
-    //   p.sipAdmin->setTrunk(trunk.get());  // SipTrunk implements trunks::sip::SipTrunkControl
-    //   (hand the trunk to telephony, next to the IAX2 trunk)
-    // and p.sipAdmin->setTrunk(nullptr) before the trunk is destroyed.
-    // -------------------------------------------------------------------------------------------
+    auto trunk = std::make_unique<trunks::sip::SipTrunk>(p.telephony->loop(), effective);
+    p.sipAdmin->setTrunk(trunk.get());
+    p.telephony->setExternalTrunk(std::move(trunk));
+  }
+  {
+    std::vector<telephony::OutboundRoute> routes;
+    for (const auto& r : config_.routes) routes.push_back({r.prefix, r.trunk});
+    p.telephony->setRoutes(std::move(routes));
   }
 
   // The service registers itself for call events at construction, before telephony starts.

@@ -23,6 +23,10 @@ class Reader {
  public:
   explicit Reader(const toml::table& root) : root_(root) {}
 
+  /// Marks a top-level key that the caller reads itself ([[route]]).
+  void knownRoot(const std::string& name) { known_.insert(name); }
+  const toml::node* root(const std::string& name) const { return root_.get(name); }
+
   const toml::table* section(const std::string& name) {
     known_.insert(name);
     const auto* node = root_.get(name);
@@ -147,6 +151,39 @@ void forEachTable(const toml::table* t, const char* key, const std::string& wher
   if (!node->is_array())
     throw std::runtime_error("config: " + where + " must be an array of tables");
   for (const auto& n : *node->as_array()) each(Entry(n, where));
+}
+
+// [[route]]: outbound routes across the trunks ("iax2", "sip", "sip:NAME"); the names of SIP
+// peers and registrations are checked once the API's are known (checkRoutes).
+void readRoutes(Reader& r, Config& c) {
+  r.knownRoot("route");
+  const auto* node = r.root("route");
+  if (!node) return;
+  if (!node->is_array()) throw std::runtime_error("config: [[route]] must be an array of tables");
+  for (const auto& n : *node->as_array()) {
+    Entry e(n, "[[route]]");
+    e.onlyKeys({"prefix", "trunk"});
+    RouteConfig route;
+    e.str("prefix", route.prefix);
+    e.str("trunk", route.trunk);
+    if (route.prefix.find_first_not_of("0123456789+*#") != std::string::npos) {
+      throw std::runtime_error("config: [[route]] prefix must be digits (with + * #), got '" +
+                               route.prefix + "'");
+    }
+    const bool sipNamed = route.trunk.rfind("sip:", 0) == 0 && route.trunk.size() > 4;
+    if (route.trunk != "iax2" && route.trunk != "sip" && !sipNamed) {
+      throw std::runtime_error(
+          "config: [[route]] trunk must be \"iax2\", \"sip\" or \"sip:NAME\" (a [[sip.peer]] "
+          "or [[sip.register]]), got '" +
+          route.trunk + "'");
+    }
+    for (const auto& other : c.routes) {
+      if (other.prefix == route.prefix) {
+        throw std::runtime_error("config: [[route]] prefix '" + route.prefix + "' appears twice");
+      }
+    }
+    c.routes.push_back(route);
+  }
 }
 
 // [iax2] with [[iax2.peer]] and [[iax2.register]] arrays of tables.
@@ -630,6 +667,7 @@ Config loadConfig(const std::string& file) {
 
   readIax2(r, c);
   readSip(r, c);
+  readRoutes(r, c);
   readMail(r, c);
   readPrint(r, c);
 

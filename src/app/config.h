@@ -25,6 +25,12 @@ struct PrintConfig {
   std::string logLevel = "info";  // vfax-printer's own: debug | info | warn | error
 };
 
+/// [[route]]: dial strings starting with `prefix` go to `trunk` ("iax2", "sip", "sip:NAME").
+struct RouteConfig {
+  std::string prefix;
+  std::string trunk;
+};
+
 struct Config {
   std::string dataDir = "./var";
   std::string httpAddress = "127.0.0.1";
@@ -64,6 +70,8 @@ struct Config {
   std::map<std::string, std::string> mail;
 
   PrintConfig print;  // [print]
+
+  std::vector<RouteConfig> routes;  // [[route]]
 
   // [iax2]: the IAX2 trunk, on when the section is present (enabled = false turns it off).
   bool iax2Section = false;

@@ -537,12 +537,45 @@ TelephonyImpl::~TelephonyImpl() {
   stop();
   // Trunks may only be destroyed with the loop stopped (their timers and sockets are its).
   loop_->stop();
-  external_.reset();
+  externals_.clear();
   loopback_.reset();
 }
 
 void TelephonyImpl::setExternalTrunk(std::unique_ptr<trunks::Trunk> trunk) {
-  external_ = std::move(trunk);
+  if (trunk) externals_.push_back(std::move(trunk));
+}
+
+TelephonyImpl::RouteChoice TelephonyImpl::route(const std::string& dialString) const {
+  RouteChoice choice;
+  if (externals_.empty()) {
+    choice.why = "no trunk configured for external numbers";
+    return choice;
+  }
+  if (routes_.empty()) {
+    choice.trunk = externals_.front().get();
+    return choice;
+  }
+  const OutboundRoute* best = nullptr;
+  for (const auto& r : routes_) {
+    if (dialString.compare(0, r.prefix.size(), r.prefix) != 0) continue;
+    if (!best || r.prefix.size() > best->prefix.size()) best = &r;
+  }
+  if (!best) {
+    choice.why = "no outbound route matches " + dialString;
+    return choice;
+  }
+  std::string kind = best->trunk;
+  if (auto colon = kind.find(':'); colon != std::string::npos) {
+    choice.way = kind.substr(colon + 1);
+    kind.resize(colon);
+  }
+  for (const auto& t : externals_) {
+    if (t->name() == kind) choice.trunk = t.get();
+  }
+  if (!choice.trunk)
+    choice.why =
+        "the route for " + dialString + " names trunk " + best->trunk + ", which is not running";
+  return choice;
 }
 
 void TelephonyImpl::setEvents(core::CallEvents* events) { events_ = events; }
@@ -552,15 +585,15 @@ void TelephonyImpl::start() {
   {
     std::lock_guard lock(statusMutex_);
     status_.push_back({loopback_->name(), false, "starting", 0});
-    if (external_) status_.push_back({external_->name(), false, "starting", 0});
+    for (const auto& t : externals_) status_.push_back({t->name(), false, "starting", 0});
   }
   loop_->start();
   auto r = loop_->runSync([this] {
     (void)loopback_->start(*this);
-    if (external_) {
-      if (auto er = external_->start(*this); !er) {
-        spdlog::error("telephony: trunk {} cannot work: {}", external_->name(), er.error().message);
-        onTrunkState(external_->name(), false, er.error().message);
+    for (const auto& t : externals_) {
+      if (auto er = t->start(*this); !er) {
+        spdlog::error("telephony: trunk {} cannot work: {}", t->name(), er.error().message);
+        onTrunkState(t->name(), false, er.error().message);
       }
     }
   });
@@ -582,7 +615,7 @@ void TelephonyImpl::stop() {
       ctx->endLocally(CallOutcome{OutcomeClass::Dropped, 0, "vfaxd is stopping"});
     }
     std::vector<trunks::Trunk*> trunks{loopback_.get()};
-    if (external_) trunks.push_back(external_.get());
+    for (const auto& t : externals_) trunks.push_back(t.get());
     pending->left = static_cast<int>(trunks.size());
     for (auto* t : trunks) {
       t->stop([pending] {
@@ -639,10 +672,15 @@ void TelephonyImpl::doPlaceCall(const core::OutboundCall& call) {
   c.setOutbound(call);
   updateActive();
 
-  trunks::Trunk* trunk =
-      call.internal ? static_cast<trunks::Trunk*>(loopback_.get()) : external_.get();
+  RouteChoice choice;
+  if (call.internal) {
+    choice.trunk = loopback_.get();
+  } else {
+    choice = route(call.dialString);
+  }
+  trunks::Trunk* trunk = choice.trunk;
   if (!trunk) {
-    c.failLocally("no_trunk", "no trunk configured for external numbers");
+    c.failLocally("no_trunk", choice.why);
     return;
   }
   if (::access(call.tiffPath.c_str(), R_OK) != 0) {
@@ -653,6 +691,7 @@ void TelephonyImpl::doPlaceCall(const core::OutboundCall& call) {
   req.number = call.internal ? call.extension : call.dialString;
   req.callerNumber = call.callerId;
   req.callerName = call.headerInfo;
+  req.route = choice.way;
   auto dialed = trunk->dial(req, c);
   if (!dialed.ok()) {
     c.failLocally(dialed.error().code, dialed.error().message);

@@ -44,6 +44,13 @@ struct TelephonyOptions {
 
 class CallContext;
 
+/// An outbound route: dial strings starting with `prefix` ("" matches all) go to `trunk`:
+/// "iax2", "sip", or "sip:NAME" (a SIP peer or registration).
+struct OutboundRoute {
+  std::string prefix;
+  std::string trunk;
+};
+
 class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents {
  public:
   explicit TelephonyImpl(TelephonyOptions options, const core::Clock* clock = nullptr);
@@ -51,9 +58,20 @@ class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents 
   TelephonyImpl(const TelephonyImpl&) = delete;
   TelephonyImpl& operator=(const TelephonyImpl&) = delete;
 
-  /// The trunk for external numbers (IAX2 or SIP). Before start(). Without one, external calls
-  /// fail with LocalError (a configuration without a trunk cannot reach them).
+  /// A trunk for external numbers (IAX2, SIP). Before start(); several may be added (each with
+  /// its own name()). Without one, external calls fail with LocalError (a configuration without
+  /// a trunk cannot reach them).
   void setExternalTrunk(std::unique_ptr<trunks::Trunk> trunk);
+  /// Outbound routes across the external trunks. Before start().
+  void setRoutes(std::vector<OutboundRoute> routes) { routes_ = std::move(routes); }
+  /// Which trunk (and which of its ways out) a dial string goes to: the longest matching route
+  /// prefix; without routes, the first trunk added. Null trunk: no route matches (`why`).
+  struct RouteChoice {
+    trunks::Trunk* trunk = nullptr;
+    std::string way;  // DialRequest::route
+    std::string why;
+  };
+  RouteChoice route(const std::string& dialString) const;
 
   // core::Telephony
   void setEvents(core::CallEvents* events) override;
@@ -96,7 +114,8 @@ class TelephonyImpl final : public core::Telephony, private trunks::TrunkEvents 
   core::CallEvents* events_ = nullptr;
   std::shared_ptr<reactor::EventLoop> loop_;  // shared: decide() callbacks may outlive us
   std::unique_ptr<trunks::LoopbackTrunk> loopback_;
-  std::unique_ptr<trunks::Trunk> external_;
+  std::vector<std::unique_ptr<trunks::Trunk>> externals_;
+  std::vector<OutboundRoute> routes_;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};  // read by placeCall on other threads
   bool sweepPending_ = false;

@@ -1,4 +1,5 @@
 #include "trunks/iax2/iax2_admin.h"
+#include "trunks/stored_settings.h"
 
 #include <nlohmann/json.hpp>
 
@@ -61,13 +62,10 @@ Iax2Admin::Iax2Admin(core::Store& store, core::SecretBox box, Iax2TrunkOptions f
     : store_(store), box_(std::move(box)), file_(std::move(fromFile)) {}
 
 core::Result<void> Iax2Admin::load() {
-  auto text = store_.meta(kMetaKey);
-  if (!text) return text.error();
-  if (!*text) return {};
-  auto j = Json::parse(**text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return core::makeError("storage_error", "The stored IAX2 settings are damaged.");
-  }
+  auto stored = loadStoredSettings(store_, kMetaKey, "IAX2");
+  if (!stored) return stored.error();
+  if (!*stored) return {};
+  Json j = std::move(**stored);
   Stored s;
   if (j.contains("bind") && j["bind"].is_string()) s.bind = j["bind"].get<std::string>();
   if (j.contains("outbound") && j["outbound"].is_string()) {

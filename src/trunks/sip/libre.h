@@ -7,6 +7,11 @@
 #include <cstdbool>
 #include <cstdint>
 
+// Without it, re_types.h defines bool/true/false as macros.
+#ifndef HAVE_STDBOOL_H
+#define HAVE_STDBOOL_H 1
+#endif
+
 extern "C" {
 #include <re/re.h>
 // In libre 1.1.0's library but not in its headers: the OpenSSL context behind a `struct tls`.

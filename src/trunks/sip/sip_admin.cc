@@ -1,4 +1,5 @@
 #include "trunks/sip/sip_admin.h"
+#include "trunks/stored_settings.h"
 
 #include <algorithm>
 
@@ -186,13 +187,10 @@ SipAdmin::SipAdmin(core::Store& store, core::SecretBox box, SipConfig fromFile)
     : store_(store), box_(std::move(box)), file_(std::move(fromFile)) {}
 
 core::Result<void> SipAdmin::load() {
-  auto text = store_.meta(kMetaKey);
-  if (!text) return text.error();
-  if (!*text) return {};
-  auto j = Json::parse(**text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return core::makeError("storage_error", "The stored SIP settings are damaged.");
-  }
+  auto stored = loadStoredSettings(store_, kMetaKey, "SIP");
+  if (!stored) return stored.error();
+  if (!*stored) return {};
+  Json j = std::move(**stored);
   Stored s;
   s.general = generalFromJson(j);
   auto unseal = [&](const Json& e) -> core::Result<std::string> {

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <unordered_set>
 
 #include "core/address_match.h"
 #include "trunks/sip/libre.h"
@@ -157,6 +159,32 @@ HangupCause causeForStatus(int scode, const std::string& reason) {
   return c;
 }
 
+/// A URI user part from a dial string or caller number: only characters that need no escaping
+/// (RFC 3261 "unreserved" and the telephone-subscriber ones we use); anything else is dropped,
+/// so nothing from a document, mail or device setting can inject into our headers.
+std::string uriUser(const std::string& in) {
+  std::string out;
+  for (char ch : in) {
+    if (std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("+*#-_.!~", ch) != nullptr) {
+      out += ch;
+    }
+    if (out.size() >= 64) break;
+  }
+  return out;
+}
+
+/// A display name for From: printable, no quotes or backslashes, at most 48 characters.
+std::string displayName(const std::string& in) {
+  std::string out;
+  for (char ch : in) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f || ch == '"' || ch == '\\') continue;
+    out += ch;
+    if (out.size() >= 48) break;
+  }
+  return out;
+}
+
 /// RFC 4028 Session-Expires: "1800;refresher=uac".
 struct SessionExpires {
   int seconds = 0;
@@ -255,6 +283,9 @@ struct Signalling::Impl {
   std::map<std::string, std::int64_t> noT38;
   SourceGate gate;
   SipStats stats;
+  // Digest answers already accepted (nonce/nc/cnonce), oldest first; bounded.
+  std::unordered_set<std::string> usedDigests;
+  std::deque<std::string> usedOrder;
   std::array<std::uint8_t, 16> nonceKey{};
   std::uint64_t nextInboundId = 1ULL << 62;  // inbound ids apart from the media half's
   bool stopping = false;
@@ -412,6 +443,8 @@ struct Signalling::Impl {
   void finishStop() {
     tmr_cancel(&stopTimer);
     if (lsnr) lsnr = static_cast<sip_lsnr*>(mem_deref(lsnr));
+    // Sessions still waiting for an ACK or a BYE's answer end here, not with the thread.
+    if (sessSock) sipsess_close_all(sessSock);
     if (sessSock) sessSock = static_cast<sipsess_sock*>(mem_deref(sessSock));
     if (stack) {
       sip_close(stack, true);
@@ -731,6 +764,17 @@ struct Signalling::Impl {
       challenge(true);
       return false;
     }
+    // The answer is for this request (its URI) and is used once (nonce, count, cnonce): a
+    // captured Authorization cannot place another call.
+    if (plStr(resp.uri) != plStr(msg->ruri)) {
+      authFailed(msg, "digest for another URI");
+      return false;
+    }
+    const std::string use = nonce + "/" + plStr(resp.nc) + "/" + plStr(resp.cnonce);
+    if (usedDigests.count(use)) {
+      authFailed(msg, "a digest answer used before (replay)");
+      return false;
+    }
     std::string ha1src = p.config.username + ":" + plStr(resp.realm) + ":" + p.config.secret;
     std::uint8_t ha1[16];
     md5(reinterpret_cast<const std::uint8_t*>(ha1src.data()), ha1src.size(), ha1);
@@ -738,6 +782,12 @@ struct Signalling::Impl {
         httpauth_digest_response_auth(&resp, &msg->met, ha1) != 0) {
       authFailed(msg, "wrong credentials for peer " + p.config.name);
       return false;
+    }
+    usedDigests.insert(use);
+    usedOrder.push_back(use);
+    while (usedOrder.size() > 4096) {
+      usedDigests.erase(usedOrder.front());
+      usedOrder.pop_front();
     }
     return true;
   }
@@ -763,7 +813,11 @@ struct Signalling::Impl {
     err |= mbuf_printf(mb, "CSeq: %u %r\r\n", msg->cseq.num, &msg->cseq.met);
     err |= mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
     mb->pos = 0;
-    if (!err) (void)sip_send(stack, msg->sock, msg->tp, &msg->src, mb);
+    // Never more bytes back than came in (compact headers can make a request smaller than our
+    // answer): a spoofed source must not make us an amplifier.
+    if (!err && msg->mb && mb->end <= msg->mb->end) {
+      (void)sip_send(stack, msg->sock, msg->tp, &msg->src, mb);
+    }
     mem_deref(mb);
   }
 
@@ -799,7 +853,12 @@ struct Signalling::Impl {
       }
       return true;
     }
-    if (method == "CANCEL") return false;  // matched to its INVITE by the stack
+    if (method == "CANCEL") {
+      // Matched to its INVITE by the stack: only for calls we took, or from sources we know.
+      if (byCallId.count(callId) || known) return false;
+      ++stats.droppedPackets;
+      return true;
+    }
     if (!known) {
       // Scanners (OPTIONS/REGISTER/...) from unknown sources: no answer at all.
       ++stats.droppedPackets;
@@ -1011,7 +1070,14 @@ struct Signalling::Impl {
     info.trunk = "sip:" + c.name;
     info.direction = CallDirection::Inbound;
     info.calledNumber = plStr(msg->uri.user);
-    if (info.calledNumber.empty()) info.calledNumber = plStr(msg->to.uri.user);
+    // Through a registration the Request-URI is our contact (user = the account); a provider
+    // with several numbers on one account names the dialled one in To.
+    const std::string toUser = plStr(msg->to.uri.user);
+    if (info.calledNumber.empty() ||
+        (src.registration && info.calledNumber == src.registration->config.username &&
+         !toUser.empty())) {
+      info.calledNumber = toUser;
+    }
     info.callerNumber = plStr(msg->from.uri.user);
     if (const sip_hdr* pai = sip_msg_hdr(msg, SIP_HDR_P_ASSERTED_IDENTITY)) {
       sip_addr a{};
@@ -1086,9 +1152,16 @@ struct Signalling::Impl {
 
   // --- outbound calls -------------------------------------------------------------------------
 
-  void dial(std::uint64_t id, const DialRequest& request, const std::string& route,
-            LocalMedia local) {
+  void dial(std::uint64_t id, const DialRequest& raw, const std::string& route, LocalMedia local) {
+    DialRequest request = raw;
+    request.number = uriUser(raw.number);
+    request.callerNumber = uriUser(raw.callerNumber);
+    request.callerName = displayName(raw.callerName);
     auto fail = [&](HangupCause cause) { events.sigEnded(id, std::move(cause)); };
+    if (request.number.empty()) {
+      fail({HangupReason::Rejected, 28, "the number '" + raw.number + "' cannot be dialled"});
+      return;
+    }
     if (stopping || !stack) {
       fail({HangupReason::Unavailable, 41, "the SIP trunk is stopping"});
       return;
@@ -1135,8 +1208,9 @@ struct Signalling::Impl {
                                       : reg->config.registrar;
       splitHostPort(server, host, port, reg->config.transport == SipTransport::Tls ? 5061 : 5060);
       toUri = "sip:" + request.number + "@" + domain;
-      routes.push_back("<sip:" + hostForUri(host) + ":" + std::to_string(port) +
-                       transportParam(reg->config.transport) + ";lr>");
+      // libre writes each route as "Route: <URI;lr>" itself.
+      routes.push_back("sip:" + hostForUri(host) + ":" + std::to_string(port) +
+                       transportParam(reg->config.transport));
     }
     CallerIdMode mode = peer ? peer->config.callerId : reg->config.callerId;
     std::string account = peer ? (peer->config.username.empty() ? "vfax" : peer->config.username)
@@ -1334,9 +1408,15 @@ struct Signalling::Impl {
     return 0;
   }
 
+  /// The dialog is confirmed (inbound: our 200 was ACKed). An answering vfax in immediate mode
+  /// asks for T.38 now: a re-INVITE before the ACK would be refused by the session layer.
   static void onEstablished(const sip_msg* msg, void* arg) {
     (void)msg;
-    (void)arg;
+    auto* c = static_cast<Call*>(arg);
+    Impl* impl = c->impl;
+    if (c->inbound && c->media == MediaKind::Audio && impl->config.t38.mode == T38Mode::Immediate) {
+      impl->askForT38(*c);
+    }
   }
 
   static void onClose(int err, const sip_msg* msg, void* arg) {

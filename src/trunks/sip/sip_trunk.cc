@@ -159,6 +159,9 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
   // Trunk side (loop thread).
   void setRemote(const RemoteMedia& remote) {
     remote_ = remote;
+    sdpAudio_ = remote.audio;
+    sdpImage_ = remote.image;
+    mediaTicks_ = 0;
     haveAudioDest_ = remote.kind == MediaKind::Audio && remote.audio.len > 0;
     haveImageDest_ = remote.kind == MediaKind::T38 && remote.image.len > 0;
     audioLatched_ = false;
@@ -230,6 +233,7 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
 
   void tick() {
     if (ended_ || !handler_) return;
+    ++mediaTicks_;
     // Keep ourselves alive through the handler's calls (it may hang up).
     auto self = shared_from_this();
     if (media_ == MediaKind::Audio) {
@@ -268,12 +272,8 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
       end = n - pad;
     }
     if (end <= header || end - header > 960) return;
-    if (!audioLatched_ && answered_) {
-      // Symmetric RTP: answer to where the far end really sends from (NAT, SBCs).
-      remote_.audio = from;
-      haveAudioDest_ = true;
-      audioLatched_ = true;
-    }
+    if (!acceptFrom(from, sdpAudio_, remote_.audio, audioLatched_)) return;
+    haveAudioDest_ = true;
     const std::uint32_t ts = static_cast<std::uint32_t>(d[4]) << 24 |
                              static_cast<std::uint32_t>(d[5]) << 16 |
                              static_cast<std::uint32_t>(d[6]) << 8 | d[7];
@@ -297,13 +297,34 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
   };
   void onUdptl(const std::uint8_t* d, std::size_t n, const reactor::SockAddr& from) {
     if (ended_ || media_ != MediaKind::T38) return;
+    if (!acceptFrom(from, sdpImage_, remote_.image, imageLatched_)) return;
     quietTicks_ = 0;
-    bool ok = udptlRx_.receive(d, n, &SipCall::queueIfp, this);
-    if (ok && !imageLatched_) {
-      remote_.image = from;
-      haveImageDest_ = true;
-      imageLatched_ = true;
+    if (udptlRx_.receive(d, n, &SipCall::queueIfp, this)) haveImageDest_ = true;
+  }
+
+  /// Symmetric media with a guard against injection: packets from the host the SDP named are
+  /// taken (and we answer to their port: NATs and SBCs change ports); a packet from another host
+  /// is taken only if the SDP's host stayed silent for the first 2 s of media (a NAT changed the
+  /// address), and then only that one source. Everything else is dropped.
+  bool acceptFrom(const reactor::SockAddr& from, const reactor::SockAddr& sdp,
+                  reactor::SockAddr& dest, bool& latched) {
+    if (latched) {
+      if (from == dest) return true;
+      if (sdp.len > 0 && from.sameHost(sdp) && !dest.sameHost(sdp)) {
+        dest = from;  // the announced host shows up after all: prefer it
+        return true;
+      }
+      ++foreign_;
+      return false;
     }
+    if (!answered_) return false;
+    if (sdp.len == 0 || from.sameHost(sdp) || mediaTicks_ >= 100) {
+      dest = from;
+      latched = true;
+      return true;
+    }
+    ++foreign_;
+    return false;
   }
 
   static void queueIfp(void* ctx, const std::uint8_t* ifp, std::size_t len, std::uint16_t seq) {
@@ -346,6 +367,10 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
   std::int64_t extTs_ = 0;
   std::uint64_t oversized_ = 0;
   int quietTicks_ = 0;
+  int mediaTicks_ = 0;          // since the last SDP exchange
+  std::uint64_t foreign_ = 0;   // media packets dropped: not from the far end
+  reactor::SockAddr sdpAudio_;  // where the SDP said the far end's media is
+  reactor::SockAddr sdpImage_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -310,3 +310,36 @@ TEST_F(ConfigFile, PrintAllowListUsesTheSharedAddressCheck) {
 
 }  // namespace
 }  // namespace vfax::app
+
+namespace vfax::app {
+namespace {
+
+TEST_F(ConfigFile, RoutesAreReadInOrder) {
+  const auto c = load(
+      "[[route]]\nprefix = \"0049\"\ntrunk = \"sip:provider\"\n"
+      "[[route]]\nprefix = \"\"\ntrunk = \"iax2\"\n");
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0].prefix, "0049");
+  EXPECT_EQ(c.routes[0].trunk, "sip:provider");
+  EXPECT_EQ(c.routes[1].prefix, "");
+  EXPECT_EQ(c.routes[1].trunk, "iax2");
+}
+
+TEST_F(ConfigFile, BadRoutesNameTheProblem) {
+  EXPECT_NE(error("[[route]]\nprefix = \"0x\"\ntrunk = \"iax2\"\n").find("prefix must be digits"),
+            std::string::npos);
+  EXPECT_NE(error("[[route]]\nprefix = \"1\"\ntrunk = \"h323\"\n").find("trunk must be"),
+            std::string::npos);
+  EXPECT_NE(error("[[route]]\nprefix = \"1\"\ntrunk = \"sip:\"\n").find("trunk must be"),
+            std::string::npos);
+  EXPECT_NE(error("[[route]]\nprefix = \"1\"\ntrunk = \"iax2\"\n[[route]]\nprefix = \"1\"\ntrunk "
+                  "= \"sip\"\n")
+                .find("appears twice"),
+            std::string::npos);
+  EXPECT_NE(error("[[route]]\nprefix = \"1\"\ntrunk = \"iax2\"\nweight = 2\n").find("unknown key"),
+            std::string::npos);
+  EXPECT_NE(error("route = 3\n").find("[[route]] must be an array"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vfax::app

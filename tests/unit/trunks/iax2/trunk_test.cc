@@ -146,7 +146,7 @@ TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
     Handler h;
     std::shared_ptr<Call> call;
     sync(loopA, [&] {
-      auto r = a.dial(DialRequest{"100", "5551000", "me"}, h);
+      auto r = a.dial(DialRequest{"100", "5551000", "me", ""}, h);
       ASSERT_TRUE(r.ok());
       call = *r;
     });
@@ -168,7 +168,7 @@ TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
     far.busy_ = true;
     Handler h2;
     sync(loopA, [&] {
-      auto r = a.dial(DialRequest{"100", "", ""}, h2);
+      auto r = a.dial(DialRequest{"100", "", "", ""}, h2);
       ASSERT_TRUE(r.ok());
       call = *r;
     });
@@ -216,7 +216,7 @@ TEST(Iax2Trunk, PortTakenIsReportedAndBoundOnceFree) {
   // Dialling meanwhile is temporary trouble, not a failure.
   Handler h;
   ASSERT_TRUE(loop.runSync([&] {
-                    auto r = t.dial(DialRequest{"100", "", ""}, h);
+                    auto r = t.dial(DialRequest{"100", "", "", ""}, h);
                     ASSERT_FALSE(r.ok());
                     EXPECT_EQ(r.error().code, "trunk_stopped");
                     EXPECT_TRUE(isTemporaryDialError(r.error().code));
@@ -254,12 +254,12 @@ TEST(Iax2Trunk, UnregisteredPeerAndResolvingHostAreTemporary) {
   ASSERT_TRUE(loop.runSync([&] {
                     ASSERT_TRUE(dynamicPeer.start(events).ok());
                     ASSERT_TRUE(namedPeer.start(events).ok());
-                    auto r = dynamicPeer.dial(DialRequest{"100", "", ""}, h);
+                    auto r = dynamicPeer.dial(DialRequest{"100", "", "", ""}, h);
                     ASSERT_FALSE(r.ok());
                     EXPECT_EQ(r.error().code, "peer_unreachable");
                     EXPECT_NE(r.error().message.find("waiting for IAX2 peer 'pbx' to register"),
                               std::string::npos);
-                    auto n = namedPeer.dial(DialRequest{"100", "", ""}, h);
+                    auto n = namedPeer.dial(DialRequest{"100", "", "", ""}, h);
                     ASSERT_FALSE(n.ok());
                     EXPECT_EQ(n.error().code, "resolving");
                     EXPECT_TRUE(isTemporaryDialError(n.error().code));
@@ -269,7 +269,7 @@ TEST(Iax2Trunk, UnregisteredPeerAndResolvingHostAreTemporary) {
   ASSERT_TRUE(waitUntil([&] {
     bool ok = false;
     sync(loop, [&] {
-      auto r = namedPeer.dial(DialRequest{"100", "", ""}, h);
+      auto r = namedPeer.dial(DialRequest{"100", "", "", ""}, h);
       ok = r.ok();
       if (ok) (*r)->hangup(normalCause());
     });

@@ -18,6 +18,7 @@
 
 #include "../../fax/test_tiff.h"
 #include "telephony/telephony_impl.h"
+#include "trunks/iax2/iax2_trunk.h"
 
 namespace vfax::trunks::sip {
 namespace {
@@ -71,17 +72,17 @@ class Recorder : public core::CallEvents {
 
 /// One vfax "installation": telephony + SIP trunk on 127.0.0.1, any free port.
 struct Stack {
-  Stack(const std::string& dir, SipConfig config) : events(dir) {
+  Stack(const std::string& dir, SipConfig config, bool tcp = false) : events(dir) {
     telephony::TelephonyOptions o;
     o.lingerMs = 400;
     telephony = std::make_unique<telephony::TelephonyImpl>(o);
-    config.listen = {SipListen{SipTransport::Udp, "127.0.0.1", 0}};
+    config.listen = {SipListen{tcp ? SipTransport::Tcp : SipTransport::Udp, "127.0.0.1", 0}};
     auto t = std::make_unique<SipTrunk>(telephony->loop(), config);
     trunk = t.get();
     telephony->setExternalTrunk(std::move(t));
     telephony->setEvents(&events);
     telephony->start();
-    port = trunk->boundPort(SipTransport::Udp);
+    port = trunk->boundPort(tcp ? SipTransport::Tcp : SipTransport::Udp);
   }
   ~Stack() { telephony->stop(); }
   Recorder events;
@@ -123,14 +124,15 @@ class SipTrunkTest : public ::testing::Test {
 
   /// B accepts calls from A (source 127.0.0.1); A calls B's peer address.
   void faxAtoB(SipConfig a, SipConfig b) {
-    Stack sb(dir_, b);
+    Stack sb(dir_, b, tcp_);
     ASSERT_GT(sb.port, 0);
     a.peers.push_back(peer("b", sb.port));
+    if (tcp_) a.peers.back().transport = SipTransport::Tcp;
     if (!b.peers.empty() && !b.peers[0].secret.empty()) {
       a.peers.back().username = b.peers[0].username;
       a.peers.back().secret = b.peers[0].secret;
     }
-    Stack sa(dir_, a);
+    Stack sa(dir_, a, tcp_);
     sa.telephony->placeCall(call(1, "20"));
     ASSERT_TRUE(sa.events.wait(1, 0));
     ASSERT_TRUE(sb.events.wait(0, 1));
@@ -148,11 +150,16 @@ class SipTrunkTest : public ::testing::Test {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_GT(vfax::testing::headerRowsAbove(sent_[0], got[0]), 0);
     lastStatusB_ = sb.trunk->status();
+    lastStatusA_ = sa.trunk->status();
+    lastOut_ = out;
+    lastIn_ = in;
   }
 
   std::string dir_, tiff_;
   std::vector<vfax::testing::Page> sent_;
-  SipStatus lastStatusB_;
+  bool tcp_ = false;
+  SipStatus lastStatusA_, lastStatusB_;
+  core::CallResult lastOut_, lastIn_;
 };
 
 TEST_F(SipTrunkTest, AudioFaxBetweenTwoStacks) {
@@ -163,6 +170,76 @@ TEST_F(SipTrunkTest, AudioFaxBetweenTwoStacks) {
   b.peers.back().host.clear();  // inbound only
   faxAtoB(a, b);
   EXPECT_EQ(lastStatusB_.stats.t38Switches, 0u);
+}
+
+TEST_F(SipTrunkTest, FaxTonesSwitchTheCallToT38) {
+  SipConfig a, b;  // both in the default mode: detect
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_GE(lastStatusB_.stats.t38Switches, 1u);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::T38);
+  EXPECT_EQ(lastIn_.media, core::FaxMedia::T38);
+  EXPECT_EQ(lastOut_.codec, "PCMA");
+}
+
+TEST_F(SipTrunkTest, ImmediateT38WithFecBetweenTwoStacks) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Immediate;
+  a.t38.ec = UdptlEc::Fec;
+  b.t38.ec = UdptlEc::Fec;
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::T38);
+}
+
+TEST_F(SipTrunkTest, A488ToTheT38ReInviteKeepsTheFaxInAudio) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Immediate;
+  b.t38.mode = T38Mode::Off;  // answers a T.38 re-INVITE with 488
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::Audio);
+  EXPECT_GE(lastStatusA_.stats.t38Refused, 1u);
+}
+
+TEST_F(SipTrunkTest, BothSidesAskingForT38AtOnceResolveTheGlare) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Immediate;  // the caller asks on the 200 OK, the callee on the ACK:
+  b.t38.mode = T38Mode::Immediate;  // both re-INVITEs cross, each gets 491, one retries first
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_EQ(lastOut_.media, core::FaxMedia::T38);
+  EXPECT_EQ(lastIn_.media, core::FaxMedia::T38);
+}
+
+TEST_F(SipTrunkTest, SessionTimersAreRefreshedThroughoutTheFax) {
+  // Intervals far below the settings' minimum (the checks are the config's, not the trunk's),
+  // so a 20 s fax sees many refreshes: the caller is the refresher (refresher=uac).
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Off;
+  b.t38.mode = T38Mode::Off;
+  a.sessionExpires = 4;
+  a.minSessionExpires = 2;
+  b.minSessionExpires = 2;
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  faxAtoB(a, b);
+  EXPECT_GE(lastStatusA_.stats.sessionRefreshes, 5u);
+  EXPECT_GE(lastStatusB_.stats.sessionRefreshes, 5u);
+}
+
+TEST_F(SipTrunkTest, FaxOverTcp) {
+  SipConfig a, b;
+  a.t38.mode = T38Mode::Off;
+  b.t38.mode = T38Mode::Off;
+  b.peers.push_back(peer("a", 0));
+  b.peers.back().host.clear();
+  tcp_ = true;
+  faxAtoB(a, b);
 }
 
 TEST_F(SipTrunkTest, PeerWithSecretMustAnswerTheDigestChallenge) {
@@ -223,6 +300,59 @@ std::string request(const std::string& method, int port) {
   return r;
 }
 
+/// Sends `request` from a fresh socket on 127.0.0.1 and collects answers until one starts with
+/// `until` (or `waitMs` pass without any).
+std::vector<std::string> converse(int port, const std::string& request, const std::string& until,
+                                  int waitMs) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::sendto(fd, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  std::vector<std::string> answers;
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, waitMs) == 1) {
+    char buf[4096];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    answers.emplace_back(buf, static_cast<std::size_t>(n));
+    if (answers.back().rfind(until, 0) == 0) break;
+  }
+  ::close(fd);
+  return answers;
+}
+
+TEST_F(SipTrunkTest, AnInitialOfferOfT38OnlyIsAnsweredWithT38) {
+  SipConfig b;
+  b.peers.push_back(peer("pbx", 0));
+  b.peers.back().host.clear();
+  Stack sb(dir_, b);
+  const std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=image 40000 udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:9600\r\n"
+      "a=T38FaxRateManagement:transferredTCF\r\na=T38FaxMaxDatagram:300\r\n"
+      "a=T38FaxUdpEC:t38UDPRedundancy\r\n";
+  std::string invite = "INVITE sip:20@127.0.0.1:" + std::to_string(sb.port) + " SIP/2.0\r\n";
+  invite += "Via: SIP/2.0/UDP 127.0.0.1:5999;rport;branch=z9hG4bK-t38only\r\n";
+  invite += "From: \"Gateway\" <sip:4930123@127.0.0.1>;tag=77\r\nTo: <sip:20@127.0.0.1>\r\n";
+  invite += "Call-ID: t38only@127.0.0.1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n";
+  invite += "Contact: <sip:gw@127.0.0.1:5999>\r\nContent-Type: application/sdp\r\n";
+  invite += "Content-Length: " + std::to_string(sdp.size()) + "\r\n\r\n" + sdp;
+  auto answers = converse(sb.port, invite, "SIP/2.0 200", 5000);
+  ASSERT_FALSE(answers.empty());
+  const std::string& ok = answers.back();
+  ASSERT_EQ(ok.rfind("SIP/2.0 200", 0), 0u) << ok;
+  EXPECT_NE(ok.find("m=image "), std::string::npos) << ok;
+  EXPECT_NE(ok.find("udptl t38"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("a=T38FaxVersion:0"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("a=T38MaxBitRate:9600"), std::string::npos) << ok;  // the lower of both
+  EXPECT_NE(ok.find("a=T38FaxRateManagement:transferredTCF"), std::string::npos) << ok;
+  EXPECT_EQ(ok.find("m=audio 1"), std::string::npos) << ok;  // no active audio stream
+  ASSERT_EQ(sb.events.offers.size(), 1u);
+  EXPECT_EQ(sb.events.offers[0].callerNumber, "4930123");
+}
+
 TEST_F(SipTrunkTest, StrangersGet403ToInviteAndSilenceOtherwise) {
   SipConfig b;
   b.peers.push_back(peer("pbx", 0));
@@ -238,6 +368,37 @@ TEST_F(SipTrunkTest, StrangersGet403ToInviteAndSilenceOtherwise) {
   auto st = sb.trunk->status();
   EXPECT_GE(st.stats.invitesRefused, 1u);
   EXPECT_GE(st.stats.droppedPackets, 2u);
+}
+
+}  // namespace
+}  // namespace vfax::trunks::sip
+
+namespace vfax::trunks::sip {
+namespace {
+
+// Outbound routes across trunks: the longest matching prefix picks the trunk and, for SIP, the
+// peer or registration (DialRequest::route). Real trunks, not started: routing needs only names.
+TEST(OutboundRoutes, LongestPrefixPicksTrunkAndWay) {
+  telephony::TelephonyImpl t(telephony::TelephonyOptions{});
+  t.setExternalTrunk(std::make_unique<iax2::Iax2Trunk>(t.loop(), iax2::Iax2TrunkOptions{}));
+  t.setExternalTrunk(std::make_unique<SipTrunk>(t.loop(), SipConfig{}));
+  EXPECT_EQ(t.route("0049301234").trunk->name(), "iax2");  // no routes: the first trunk
+  t.setRoutes({{"00", "iax2"}, {"0049", "sip:provider"}, {"0033", "sip"}});
+  auto r = t.route("0049301234");
+  ASSERT_NE(r.trunk, nullptr);
+  EXPECT_EQ(r.trunk->name(), "sip");
+  EXPECT_EQ(r.way, "provider");
+  r = t.route("0033112");
+  EXPECT_EQ(r.trunk->name(), "sip");
+  EXPECT_EQ(r.way, "");
+  EXPECT_EQ(t.route("0041").trunk->name(), "iax2");
+  r = t.route("110");
+  EXPECT_EQ(r.trunk, nullptr);
+  EXPECT_NE(r.why.find("no outbound route matches 110"), std::string::npos);
+  t.setRoutes({{"", "h323"}});
+  r = t.route("1");
+  EXPECT_EQ(r.trunk, nullptr);
+  EXPECT_NE(r.why.find("not running"), std::string::npos);
 }
 
 }  // namespace
