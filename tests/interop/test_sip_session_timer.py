@@ -3,13 +3,13 @@ sipp (uas_session_timer.xml), which answers "Session-Expires: 90;refresher=uac";
 (uac_session_timer_leg.xml) carries the call on to a receiving vfaxd, so the fax itself flows
 between the two vfaxd (a sipp far end alone is no fax machine: vfax's T.30 would give up after
 about 35 s, before the first refresh). The sender must refresh (re-INVITE or UPDATE) less than
-90 s after the answer and after each refresh, over a call of at least 2 refresh intervals, and
+90 s after the answer and after each refresh, over a call longer than the first refresh interval, and
 the fax is done with every page."""
 import unittest
 
 from siptest import SipCase, free_port, wait_tcp_listening
 
-PAGES = 10  # a call of about 105 s in G.711: over 2 refresh intervals (45 s each)
+PAGES = 4  # longer than the first refresh (45 s in): at least one refresh mid-fax
 
 
 class SessionTimer(SipCase):
@@ -22,7 +22,7 @@ class SessionTimer(SipCase):
                         extra=["-3pcc", twin, "-s", "5552000"])
         wait_tcp_listening(twin_port)  # the twin listens before the other side connects
         st = self.sipp("uas_session_timer.xml", extra=["-3pcc", twin],
-                       params={"SE": 90, "SE_MS": 90000, "MIN_REFRESHES": 2})
+                       params={"SE": 90, "SE_MS": 90000, "MIN_REFRESHES": 1})
         sender = self.sip_daemon("a", sip={"t38": "off", "outbound": "st"},
                                  peers=[self.sipp_peer(st.port, name="st")])
         fid = self.send_fax(sender, "5552000", PAGES, "90 s session timer from the far end")

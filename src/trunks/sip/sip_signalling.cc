@@ -1476,7 +1476,6 @@ struct Signalling::Impl {
         }
         startSessionTimer(c);
         events.sigAnswered(c.id, r.media);
-        if (config.t38.mode == T38Mode::Immediate && c.t38Allowed) askForT38(c);
       } else {
         events.sigMedia(c.id, r.media);
       }
@@ -1505,13 +1504,13 @@ struct Signalling::Impl {
     return 0;
   }
 
-  /// The dialog is confirmed (inbound: our 200 was ACKed). An answering vfax in immediate mode
-  /// asks for T.38 now: a re-INVITE before the ACK would be refused by the session layer.
+  /// The dialog is confirmed (our 200 was ACKed, or we ACKed theirs). Immediate mode asks for T.38
+  /// now, never before the ACK (a re-INVITE before it is a protocol error to many far ends).
   static void onEstablished(const sip_msg* msg, void* arg) {
     (void)msg;
     auto* c = static_cast<Call*>(arg);
     Impl* impl = c->impl;
-    if (c->inbound && c->media == MediaKind::Audio && impl->config.t38.mode == T38Mode::Immediate) {
+    if (c->media == MediaKind::Audio && impl->config.t38.mode == T38Mode::Immediate) {
       impl->askForT38(*c);
     }
   }
