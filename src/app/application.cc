@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/hex.h"
 #include "core/secrets.h"
+#include "core/log_safe.h"
 #include "core/service.h"
 #include "documents/document_converter.h"
 #include "mail/gateway.h"

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/hex.h"
+#include "core/log_safe.h"
 
 namespace vfax::core {
 
@@ -724,7 +725,7 @@ void Accounts::auditLoop() {
     if (!batch.empty()) {
       if (auto r = store_.insertAudit(batch); !r) {
         spdlog::error("audit: {} entries could not be written: {}", batch.size(),
-                      r.error().message);
+                      logSafe(r.error().message, 600));
       }
     }
     lock.lock();

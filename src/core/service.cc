@@ -10,6 +10,7 @@
 
 #include "core/destination_policy.h"
 #include "core/hex.h"
+#include "core/log_safe.h"
 #include "core/number_plan.h"
 #include "core/scheduler.h"
 
@@ -188,8 +189,8 @@ Result<Fax> Service::draft(const SubmitRequest& req, std::vector<std::string>* t
   auto dest = resolveDestination(store, plan, settings, req.to);
   if (!dest) return dest.error();
   if (auto allowed = checkDestination(*dest, settings); !allowed) {
-    spdlog::warn("refused a fax to {} (from {}): {}", dest->e164, req.origin,
-                 allowed.error().message);
+    spdlog::warn("refused a fax to {} (from {}): {}", logSafe(dest->e164), logSafe(req.origin),
+                 logSafe(allowed.error().message, 600));
     return allowed.error();
   }
   if (dest->internal) fax.extension = dest->extension;
@@ -262,7 +263,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
   // in the store at the next start (it is accepted, so it is kept).
   auto stored = storeStaged(fax, staging);
   if (!stored) return stored.error();
-  spdlog::info("fax {}: queued to {} ({})", stored->id, stored->number,
+  spdlog::info("fax {}: queued to {} ({})", stored->id, logSafe(stored->number),
                ready ? std::to_string(stored->pagesTotal) + " page(s) ready"
                      : std::to_string(req.files.size()) + " file(s)");
   scheduler_->post([this, job = *stored] {
@@ -546,7 +547,7 @@ Result<Fax> Service::hold(const Caller& caller, SubmitRequest req) {
   auto stored = storeStaged(fax, staging);
   if (!stored) return stored.error();
   spdlog::info("fax {}: held for its user ({} page(s), from {})", stored->id, stored->pagesTotal,
-               stored->origin);
+               logSafe(stored->origin));
   scheduler_->post([this, job = *stored] { scheduler_->notifyCreated(job.id); });
   scheduler_->kick();  // the expiry check learns of it
   return *stored;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/log_safe.h"
 #include "mail/composer.h"
 #include "mail/curl_util.h"
 #include "mail/mime_build.h"
@@ -50,7 +51,7 @@ core::Result<void> MailGateway::init() {
       value = *open;
     }
     if (auto r = assignMailSetting(s, k, value); !r) {
-      spdlog::warn("mail: stored setting ignored: {}", r.error().message);
+      spdlog::warn("mail: stored setting ignored: {}", core::logSafe(r.error().message, 600));
     }
   }
   if (auto r = validateMailSettings(s); !r) return r;
@@ -174,7 +175,7 @@ void MailGateway::sendPrintRefusal(const std::string& to, const std::string& job
   Templates t(s.language, s.templatesDir);
   auto message = buildMessage(composePrintRefused({s, t}, to, jobName, reason.message));
   if (!message) {
-    spdlog::error("mail: print refusal to {}: {}", to, message.error().message);
+    spdlog::error("mail: print refusal to {}: {}", core::logSafe(to), message.error().message);
     return;
   }
   core::OutboxMail m;

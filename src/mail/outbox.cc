@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/log_safe.h"
 #include "mail/smtp_client.h"
 
 namespace vfax::mail {
@@ -51,8 +52,8 @@ core::Result<std::int64_t> Outbox::enqueue(core::OutboxMail mail) {
   mail.nextAttemptAt = mail.createdAt;
   auto id = store_.enqueueMail(mail);
   if (!id) {
-    spdlog::error("mail: cannot queue a {} mail to {}: {}", mail.kind, mail.recipient,
-                  id.error().message);
+    spdlog::error("mail: cannot queue a {} mail to {}: {}", core::logSafe(mail.kind),
+                  core::logSafe(mail.recipient), id.error().message);
     return id;
   }
   wake();
@@ -66,13 +67,15 @@ void Outbox::deliver(core::OutboxMail& m, const MailSettings& s) {
     m.lastError = why;
     m.nextAttemptAt = now + backoff(m.attempts, s.retryInitialSeconds, s.retryMaxSeconds);
     spdlog::warn("mail {}: not delivered to {} (attempt {}), next try in {} s: {}", m.id,
-                 m.recipient, m.attempts, (m.nextAttemptAt - now) / 1000, why);
+                 core::logSafe(m.recipient), m.attempts, (m.nextAttemptAt - now) / 1000,
+                 core::logSafe(why, 400));
   };
   auto fail = [&](const std::string& why) {
     m.attempts++;
     m.lastError = why;
     m.state = core::OutboxState::Failed;
-    spdlog::error("mail {}: delivery to {} failed for good: {}", m.id, m.recipient, why);
+    spdlog::error("mail {}: delivery to {} failed for good: {}", m.id, core::logSafe(m.recipient),
+                  core::logSafe(why, 400));
   };
 
   if (m.message.empty()) {
@@ -109,7 +112,7 @@ void Outbox::deliver(core::OutboxMail& m, const MailSettings& s) {
     m.sentAt = clock_.now();
     m.lastError.clear();
     m.message.clear();  // delivered: the documents need not stay in the database twice
-    spdlog::info("mail {}: {} mail delivered to {}", m.id, m.kind, m.recipient);
+    spdlog::info("mail {}: {} mail delivered to {}", m.id, m.kind, core::logSafe(m.recipient));
   } else if (sent.error().code == "smtp_rejected") {
     fail(sent.error().message);
   } else {

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/address_match.h"
+#include "core/log_safe.h"
 #include "trunks/sip/libre.h"
 #include "trunks/sip/sip_gate.h"
 
@@ -624,7 +625,7 @@ struct Signalling::Impl {
     }
     if (was != p->reachable) {
       spdlog::info("sip: peer {} is {}", p->config.name,
-                   p->reachable ? "reachable" : "unreachable: " + p->lastError);
+                   p->reachable ? "reachable" : core::logSafe("unreachable: " + p->lastError, 400));
     }
   }
 
@@ -694,7 +695,7 @@ struct Signalling::Impl {
                               &Impl::onRegReply, &r, nullptr, "%s", kAllow);
     if (err) {
       r.lastError = "REGISTER could not be sent to " + server + ": " + errText(err);
-      spdlog::warn("sip: registration {}: {}", r.config.name, r.lastError);
+      spdlog::warn("sip: registration {}: {}", r.config.name, core::logSafe(r.lastError, 400));
       tmr_start(&r.failoverTimer, 5000, &Impl::onRegRetry, &r);
     } else {
       spdlog::info("sip: registering {} at {}", aor, server);
@@ -740,7 +741,7 @@ struct Signalling::Impl {
         r->usingBackup = !r->usingBackup;
         r->failures = 0;
         spdlog::warn("sip: registration {}: {}; trying the {} registrar", r->config.name,
-                     r->lastError, r->usingBackup ? "backup" : "primary");
+                     core::logSafe(r->lastError, 400), r->usingBackup ? "backup" : "primary");
         tmr_start(&r->failoverTimer, 0, &Impl::onRegRetry, r);
       }
     }
@@ -749,7 +750,8 @@ struct Signalling::Impl {
         spdlog::info("sip: registered {} at {}", r->config.name,
                      r->usingBackup ? r->config.backupRegistrar : r->config.registrar);
       } else {
-        spdlog::warn("sip: registration {} lost: {}", r->config.name, r->lastError);
+        spdlog::warn("sip: registration {} lost: {}", r->config.name,
+                     core::logSafe(r->lastError, 400));
       }
     }
   }
@@ -887,7 +889,7 @@ struct Signalling::Impl {
       peerAddress |= !p->config.match.empty() && core::addressAllowed(host, p->config.match);
     }
     if (!peerAddress) gate.recordFailure(host, monoMs());
-    spdlog::warn("sip: INVITE from {} refused: {}", host, why);
+    spdlog::warn("sip: INVITE from {} refused: {}", host, core::logSafe(why, 400));
     if (gate.mayAnswer(host, monoMs())) replyToSource(msg, 403, "Forbidden");
   }
 
@@ -1051,7 +1053,8 @@ struct Signalling::Impl {
           r.media.image = *a;
           r.t38 = *params;
         } else {
-          spdlog::warn("sip: call {}: T.38 offer ignored: {}", c.callId, params.error().message);
+          spdlog::warn("sip: call {}: T.38 offer ignored: {}", core::logSafe(c.callId),
+                       core::logSafe(params.error().message, 400));
         }
       }
     }
@@ -1189,9 +1192,10 @@ struct Signalling::Impl {
     info.codec = c.media == MediaKind::Audio ? (remote.codec.empty() ? "PCMA" : remote.codec) : "";
     c.destination = c.name + "/" + info.callerNumber;
     c.remote = remote.media;
-    spdlog::info("sip: call {} from {} ({}) to '{}' via {}, {}", c.callId, info.callerNumber,
-                 saHost(&msg->src), info.calledNumber, info.trunk,
-                 c.media == MediaKind::T38 ? "T.38" : info.codec);
+    spdlog::info("sip: call {} from {} \"{}\" ({}) to '{}' via {}, {}", core::logSafe(c.callId),
+                 core::logSafe(info.callerNumber), core::logSafe(info.callerName),
+                 saHost(&msg->src), core::logSafe(info.calledNumber), core::logSafe(info.trunk),
+                 c.media == MediaKind::T38 ? "T.38" : core::logSafe(info.codec));
     byCallId[c.callId] = &c;
     std::uint64_t id = c.id;
     calls[id] = std::move(call);
@@ -1220,7 +1224,7 @@ struct Signalling::Impl {
     headers += "Supported: timer\r\n";
     int err = sipsess_answer(c->sess, 200, "OK", desc.get(), "%s", headers.c_str());
     if (err) {
-      spdlog::warn("sip: call {}: answer failed: {}", c->callId, errText(err));
+      spdlog::warn("sip: call {}: answer failed: {}", core::logSafe(c->callId), errText(err));
       endCall(*c, HangupCause{HangupReason::Failure, 41, "answer failed"}, true);
       return;
     }
@@ -1359,7 +1363,8 @@ struct Signalling::Impl {
     }
     c.callId = sip_dialog_callid(sipsess_dialog(c.sess));
     byCallId[c.callId] = &c;
-    spdlog::info("sip: call {} to {} via {}", c.callId, toUri, c.name);
+    spdlog::info("sip: call {} to {} via {}", core::logSafe(c.callId), core::logSafe(toUri),
+                 c.name);
     calls[id] = std::move(call);
   }
   static int onPeerAuth(char** user, char** pass, const char* realm, void* arg) {
@@ -1428,7 +1433,7 @@ struct Signalling::Impl {
     bool changed = next != c.media || !(media.audio == c.remote.audio) ||
                    !(media.image == c.remote.image) || media.payloadType != c.remote.payloadType;
     if (next != c.media) {
-      spdlog::info("sip: call {}: the far end switched to {}", c.callId,
+      spdlog::info("sip: call {}: the far end switched to {}", core::logSafe(c.callId),
                    next == MediaKind::T38 ? "T.38" : "audio");
       if (next == MediaKind::T38) {
         ++stats.t38Switches;
@@ -1454,7 +1459,7 @@ struct Signalling::Impl {
     if (mbuf_get_left(msg->mb) == 0) return 0;
     int err = sdp_decode(c.sdp, msg->mb, false);
     if (err) {
-      spdlog::warn("sip: call {}: unusable SDP answer: {}", c.callId, errText(err));
+      spdlog::warn("sip: call {}: unusable SDP answer: {}", core::logSafe(c.callId), errText(err));
       return err;
     }
     Remote r = readRemote(c);
@@ -1464,7 +1469,7 @@ struct Signalling::Impl {
       c.answered = true;
       if (!c.inbound) c.sigHost = saHost(&msg->src);
       if (!r.audio) {
-        spdlog::warn("sip: call {}: the answer has no usable audio", c.callId);
+        spdlog::warn("sip: call {}: the answer has no usable audio", core::logSafe(c.callId));
         return EPROTO;
       }
       r.media.kind = MediaKind::Audio;
@@ -1491,8 +1496,8 @@ struct Signalling::Impl {
         c.remote = media;
         c.t38SwitchedAtMs = monoMs();
         ++stats.t38Switches;
-        spdlog::info("sip: call {}: switched to T.38 (version {}, {} bit/s, datagram {})", c.callId,
-                     media.t38.version, media.t38.maxBitRate,
+        spdlog::info("sip: call {}: switched to T.38 (version {}, {} bit/s, datagram {})",
+                     core::logSafe(c.callId), media.t38.version, media.t38.maxBitRate,
                      media.t38.maxDatagram.value_or(kT38DefaultFarDatagram));
         events.sigMedia(c.id, media);
       } else {
@@ -1549,7 +1554,7 @@ struct Signalling::Impl {
         monoMs() - c.t38SwitchedAtMs < 15'000) {
       remember(c.destination, "the call dropped right after the switch to T.38");
     }
-    spdlog::info("sip: call {} ended: {}", c.callId, cause.text);
+    spdlog::info("sip: call {} ended: {}", core::logSafe(c.callId), core::logSafe(cause.text, 400));
     std::uint64_t id = c.id;
     forget(c);  // our reference to the terminated session goes with it
     events.sigEnded(id, cause);
@@ -1576,10 +1581,11 @@ struct Signalling::Impl {
     if (err) {
       c.t38Pending = false;
       restoreAudio(c);
-      spdlog::warn("sip: call {}: T.38 re-INVITE could not be sent: {}", c.callId, errText(err));
+      spdlog::warn("sip: call {}: T.38 re-INVITE could not be sent: {}", core::logSafe(c.callId),
+                   errText(err));
       return;
     }
-    spdlog::info("sip: call {}: asking for T.38", c.callId);
+    spdlog::info("sip: call {}: asking for T.38", core::logSafe(c.callId));
   }
   void restoreAudio(Call& c) {
     sdp_media_set_disabled(c.audio, false);
@@ -1590,13 +1596,15 @@ struct Signalling::Impl {
     ++stats.t38Refused;
     restoreAudio(c);
     remember(c.destination, why);
-    spdlog::info("sip: call {}: T.38 refused ({}); the fax goes on in G.711", c.callId, why);
+    spdlog::info("sip: call {}: T.38 refused ({}); the fax goes on in G.711",
+                 core::logSafe(c.callId), core::logSafe(why, 400));
   }
   void remember(const std::string& destination, const std::string& why) {
     if (destination.empty()) return;
     if (noT38.size() > 10'000) noT38.clear();
     noT38[destination] = monoMs() + 24LL * 3600 * 1000;
-    spdlog::info("sip: {}: next calls stay in G.711 ({})", destination, why);
+    spdlog::info("sip: {}: next calls stay in G.711 ({})", core::logSafe(destination),
+                 core::logSafe(why, 400));
   }
   bool rememberedNoT38(const std::string& destination) {
     auto it = noT38.find(destination);
@@ -1675,7 +1683,7 @@ struct Signalling::Impl {
     std::int64_t since = monoMs() - c->lastRefreshMs;
     if (since >= static_cast<std::int64_t>(c->sessionExpires) * 2000 / 3 - 1000) {
       spdlog::info("sip: call {}: no session refresh from the far end; refreshing ourselves",
-                   c->callId);
+                   core::logSafe(c->callId));
       impl->refresh(*c);
     }
     tmr_start(&c->watchdogTimer, static_cast<std::uint64_t>(c->sessionExpires) * 2000 / 3,
