@@ -11,6 +11,7 @@
 #include "core/destination_policy.h"
 #include "core/hex.h"
 #include "core/log_safe.h"
+#include "core/mail_address.h"
 #include "core/number_plan.h"
 #include "core/scheduler.h"
 
@@ -19,17 +20,6 @@ namespace vfax::core {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool plausibleEmail(std::string_view e) {
-  const auto at = e.find('@');
-  if (at == std::string_view::npos || at == 0 || at != e.rfind('@') || at + 1 >= e.size()) {
-    return false;
-  }
-  if (e.size() > 254) return false;
-  return std::none_of(e.begin(), e.end(), [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '<' || c == '>' || c == ',';
-  });
-}
 
 std::string digitsOnly(std::string_view s) {
   std::string out;
@@ -136,9 +126,8 @@ Result<Fax> Service::draft(const SubmitRequest& req, std::vector<std::string>* t
   if (req.priority < -100 || req.priority > 100) {
     return makeError("invalid_request", "priority must be between -100 and 100");
   }
-  if (!req.notify.empty() && !plausibleEmail(req.notify)) {
-    return makeError("invalid_request",
-                     "notify must be an e-mail address, got '" + req.notify + "'");
+  if (!req.notify.empty()) {
+    if (auto r = validateMailAddress(req.notify, "notify"); !r) return r.error();
   }
   std::optional<Device> device;
   if (req.deviceId) {
@@ -815,8 +804,8 @@ Result<void> validateDevice(const Device& d) {
   if (d.name.empty() || d.name.size() > 100) {
     return makeError("invalid_device", "a device needs a name of 1 to 100 characters");
   }
-  if (!plausibleEmail(d.email)) {
-    return makeError("invalid_device", "'" + d.email + "' is not an e-mail address");
+  if (auto r = validateMailAddress(d.email, "email"); !r) {
+    return makeError("invalid_device", r.error().message);
   }
   if (!isValidExtension(d.extension)) {
     return makeError("invalid_device",

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/log_safe.h"
+#include "mail/address.h"
 #include "mail/composer.h"
 #include "mail/curl_util.h"
 #include "mail/mime_build.h"
@@ -155,8 +156,7 @@ core::Result<std::vector<core::OutboxMail>> MailGateway::outbox(int limit) {
 }
 
 core::Result<std::int64_t> MailGateway::sendTest(const std::string& to) {
-  if (to.find('@') == std::string::npos)
-    return core::makeError("invalid_request", "give an e-mail address to send the test mail to");
+  if (auto r = checkAddress(to, "to"); !r) return r.error();
   const MailSettings s = settings();
   Templates t(s.language, s.templatesDir);
   auto message = buildMessage(composeTest({s, t}, to));
