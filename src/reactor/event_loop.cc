@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <stdexcept>
+#include <typeinfo>
 
 namespace vfax::reactor {
 namespace {
@@ -308,8 +309,26 @@ void EventLoop::removeIterationHook(void* owner) {
   std::erase_if(hooks_, [owner](const auto& h) { return h.first == owner; });
 }
 
+void EventLoop::cancelFlush(Flushable* f) {
+  std::erase(flushes_, f);
+  // Inside runFlushes(): a flush that closes another socket of the same batch.
+  std::replace(flushesSpare_.begin(), flushesSpare_.end(), f, static_cast<Flushable*>(nullptr));
+}
+
+void EventLoop::runFlushes() {
+  if (flushes_.empty()) return;
+  // Timed as one handler: the sends of one iteration together.
+  timed("socket flushes", typeid(Flushable), [this] {
+    flushesSpare_.swap(flushes_);
+    for (std::size_t i = 0; i < flushesSpare_.size(); ++i) {
+      if (flushesSpare_[i]) flushesSpare_[i]->flushAtEnd();
+    }
+    flushesSpare_.clear();
+  });
+}
+
 int EventLoop::waitTimeoutMs() {
-  if (!deferred_.empty()) return 0;
+  if (!deferred_.empty() || !flushes_.empty()) return 0;
   {
     std::lock_guard lock(mutex_);
     if (!posted_.empty() || stopping_) return 0;
@@ -375,6 +394,7 @@ void EventLoop::run() {
     for (std::size_t i = 0; i < hooks_.size(); ++i) {
       timed("iteration hook", hooks_[i].second.target_type(), hooks_[i].second);
     }
+    runFlushes();
     const std::int64_t took = steadyUs() - start;
     busyUs_ += took;
     if (took > maxIterationUs_.load(std::memory_order_relaxed)) maxIterationUs_ = took;

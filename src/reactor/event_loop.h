@@ -116,9 +116,22 @@ class EventLoop {
   /// had its turn: a task that re-defers itself runs as fast as the CPU allows while the loop
   /// stays responsive (the loopback trunk's non-realtime calls).
   void defer(std::function<void()> fn);
-  /// Called at the end of every iteration (batched socket writes are flushed there).
+  /// Called at the end of every iteration.
   void addIterationHook(void* owner, std::function<void()> fn);
   void removeIterationHook(void* owner);
+  /// Something with queued output (a UdpSocket's batched datagrams): `flush()` runs once at the
+  /// end of this iteration, only for those that asked. With hundreds of per-call sockets, a
+  /// hook per socket would run hundreds of times every iteration for nothing.
+  class Flushable {
+   public:
+    virtual void flushAtEnd() = 0;
+
+   protected:
+    ~Flushable() = default;
+  };
+  /// Loop thread. The owner asks again after each flush; `cancelFlush` before it goes away.
+  void flushAtIterationEnd(Flushable* f) { flushes_.push_back(f); }
+  void cancelFlush(Flushable* f);
 
   /// Thread-safe snapshot.
   EventLoopStats stats() const;
@@ -182,6 +195,9 @@ class EventLoop {
   std::vector<std::function<void()>> deferred_;
   std::vector<std::function<void()>> deferredSpare_;
   std::vector<std::pair<void*, std::function<void()>>> hooks_;
+  std::vector<Flushable*> flushes_;
+  std::vector<Flushable*> flushesSpare_;
+  void runFlushes();
 
   std::atomic<std::int64_t> ticks_{0};
   std::atomic<std::int64_t> lateTicks_{0};

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace vfax::reactor {
 
@@ -16,19 +17,42 @@ struct UdpSocket::Batch {
   std::array<mmsghdr, kBatch> msgs{};
 };
 
-UdpSocket::UdpSocket(EventLoop& loop)
-    : loop_(loop), rx_(std::make_unique<Batch>()), tx_(std::make_unique<Batch>()) {}
+namespace {
+
+// Receive batches of this thread, lent for one read. A receive handler may read another socket
+// (or this one, through drain()) before the first read is done: each nested read takes its own.
+class RxPool {
+ public:
+  std::unique_ptr<UdpSocket::Batch> take() {
+    if (free_.empty()) return std::make_unique<UdpSocket::Batch>();
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<UdpSocket::Batch> b) {
+    if (free_.size() < 4) free_.push_back(std::move(b));
+  }
+
+ private:
+  std::vector<std::unique_ptr<UdpSocket::Batch>> free_;
+};
+
+thread_local RxPool rxPool;
+
+}  // namespace
+
+UdpSocket::UdpSocket(EventLoop& loop) : loop_(loop) {}
 
 UdpSocket::~UdpSocket() { close(); }
 
-core::Result<SockAddr> UdpSocket::open(const SockAddr& bindTo, Receive onReceive) {
+core::Result<SockAddr> UdpSocket::open(const SockAddr& bindTo, Receive onReceive, int bufferBytes) {
   close();
   int fd = ::socket(bindTo.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return core::makeError("socket_failed", std::string("socket: ") + std::strerror(errno));
   // Room for a burst: a late iteration must not overflow the kernel's default buffer (about 270
   // small datagrams) and lose voice frames of hundreds of calls.
-  int size = 8 << 20;
+  int size = bufferBytes;
   if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   }
@@ -53,7 +77,6 @@ core::Result<SockAddr> UdpSocket::open(const SockAddr& bindTo, Receive onReceive
   socklen_t optLen = sizeof(receiveBuffer_);
   ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer_, &optLen);
   onReceive_ = std::move(onReceive);
-  loop_.addIterationHook(this, [this] { flush(); });
   return bound;
 }
 
@@ -72,9 +95,10 @@ void UdpSocket::setWatching(bool on) {
 void UdpSocket::close() {
   if (fd_ < 0) return;
   flush();
+  if (flushAsked_) loop_.cancelFlush(this);
+  flushAsked_ = false;
   loop_.unwatch(fd_);
   watching_ = false;
-  loop_.removeIterationHook(this);
   ::close(fd_);
   fd_ = -1;
   txCount_ = 0;
@@ -82,11 +106,32 @@ void UdpSocket::close() {
 
 void UdpSocket::send(const SockAddr& to, const std::uint8_t* data, std::size_t len) {
   if (fd_ < 0 || len > kMaxDatagram) return;
+  if (!tx_) tx_ = std::make_unique<Batch>();
   if (txCount_ == kBatch) flush();
+  if (!flushAsked_) {
+    flushAsked_ = true;
+    loop_.flushAtIterationEnd(this);
+  }
   std::memcpy(tx_->data[txCount_].data(), data, len);
   tx_->addr[txCount_] = to;
   tx_->iov[txCount_] = iovec{tx_->data[txCount_].data(), len};
   ++txCount_;
+}
+
+void UdpSocket::sendNow(const SockAddr& to, const std::uint8_t* data, std::size_t len) {
+  if (fd_ < 0 || len > kMaxDatagram) return;
+  ++stats_.sendCalls;
+  if (::sendto(fd_, data, len, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to.ss), to.len) <
+      0) {
+    ++stats_.sendErrors;  // lost, as on the network
+    return;
+  }
+  ++stats_.sent;
+}
+
+void UdpSocket::flushAtEnd() {
+  flushAsked_ = false;
+  flush();
 }
 
 void UdpSocket::flush() {
@@ -116,29 +161,39 @@ void UdpSocket::flush() {
 }
 
 void UdpSocket::onReadable() {
+  if (fd_ < 0) return;
+  auto rx = rxPool.take();
+  readBatches(*rx);
+  rxPool.give(std::move(rx));
+}
+
+void UdpSocket::readBatches(Batch& rx) {
   // Bounded per readiness event so one busy socket cannot starve timers; level-triggered epoll
   // calls again for the rest.
-  for (int round = 0; round < 64 && fd_ >= 0; ++round) {
-    for (std::size_t i = 0; i < kBatch; ++i) {
-      rx_->iov[i] = iovec{rx_->data[i].data(), rx_->data[i].size()};
-      mmsghdr& m = rx_->msgs[i];
+  // A call's socket, drained every 20 ms, holds one or two datagrams: the first read asks for
+  // a few (fewer headers to set up), later reads for a whole batch.
+  std::size_t want = kFirstRead;
+  for (int round = 0; round < 64 && fd_ >= 0; ++round, want = kBatch) {
+    for (std::size_t i = 0; i < want; ++i) {
+      rx.iov[i] = iovec{rx.data[i].data(), rx.data[i].size()};
+      mmsghdr& m = rx.msgs[i];
       m = mmsghdr{};
-      m.msg_hdr.msg_name = &rx_->addr[i].ss;
-      m.msg_hdr.msg_namelen = sizeof(rx_->addr[i].ss);
-      m.msg_hdr.msg_iov = &rx_->iov[i];
+      m.msg_hdr.msg_name = &rx.addr[i].ss;
+      m.msg_hdr.msg_namelen = sizeof(rx.addr[i].ss);
+      m.msg_hdr.msg_iov = &rx.iov[i];
       m.msg_hdr.msg_iovlen = 1;
     }
     ++stats_.recvCalls;
-    int n = ::recvmmsg(fd_, rx_->msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+    int n = ::recvmmsg(fd_, rx.msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
     if (n <= 0) return;  // EAGAIN: drained (other errors: ICMP refusals, nothing to do)
     stats_.received += static_cast<std::uint64_t>(n);
     for (int i = 0; i < n && fd_ >= 0; ++i) {
-      const mmsghdr& m = rx_->msgs[i];
+      const mmsghdr& m = rx.msgs[i];
       if (m.msg_len > kMaxDatagram || (m.msg_hdr.msg_flags & MSG_TRUNC)) continue;
-      rx_->addr[i].len = m.msg_hdr.msg_namelen;
-      onReceive_(rx_->data[i].data(), m.msg_len, rx_->addr[i]);
+      rx.addr[i].len = m.msg_hdr.msg_namelen;
+      onReceive_(rx.data[i].data(), m.msg_len, rx.addr[i]);
     }
-    if (static_cast<std::size_t>(n) < kBatch) return;
+    if (static_cast<std::size_t>(n) < want) return;
   }
 }
 

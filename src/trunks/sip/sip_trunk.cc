@@ -24,6 +24,9 @@ namespace {
 
 constexpr std::size_t kRtpHeader = 12;
 constexpr std::size_t kMaxT38Queue = 128;  // IFPs received between two media ticks
+// A call's own RTP or UDPTL socket, read every 20 ms: room for seconds of a stalled loop, and a
+// bound on what a flood at an idle media port parks in the kernel.
+constexpr int kMediaSocketBuffer = 256 << 10;
 
 std::uint32_t randomU32() {
   static thread_local std::mt19937 rng{std::random_device{}()};
@@ -70,18 +73,26 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
       }
       auto weak = weak_from_this();
       auto r = rtp_.open(
-          *rtpAddr, [weak](const std::uint8_t* d, std::size_t n, const reactor::SockAddr& from) {
+          *rtpAddr,
+          [weak](const std::uint8_t* d, std::size_t n, const reactor::SockAddr& from) {
             if (auto self = weak.lock()) self->onRtp(d, n, from);
-          });
+          },
+          kMediaSocketBuffer);
       if (!r) continue;
       auto u = udptl_.open(
-          *udptlAddr, [weak](const std::uint8_t* d, std::size_t n, const reactor::SockAddr& from) {
+          *udptlAddr,
+          [weak](const std::uint8_t* d, std::size_t n, const reactor::SockAddr& from) {
             if (auto self = weak.lock()) self->onUdptl(d, n, from);
-          });
+          },
+          kMediaSocketBuffer);
       if (!u) {
         rtp_.close();
         continue;
       }
+      // Read once per media tick (tick()), never on readiness: a call's datagrams then cost no
+      // epoll wake-up, and all calls' reads share the iteration their timers fire in.
+      rtp_.setWatching(false);
+      udptl_.setWatching(false);
       nextPort = (nextPort + tries + 1) % slots;
       local_.rtpPort = p;
       local_.udptlPort = p + 2;
@@ -132,8 +143,7 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
     }
     codec::g711Encode(pt == kPtPcmu ? codec::G711Law::Ulaw : codec::G711Law::Alaw, samples, n,
                       pkt.data() + kRtpHeader);
-    rtp_.send(remote_.audio, pkt.data(), kRtpHeader + n);
-    rtp_.flush();
+    rtp_.sendNow(remote_.audio, pkt.data(), kRtpHeader + n);
     first_ = false;
     ++seq_;
     timestamp_ += static_cast<std::uint32_t>(n);
@@ -146,8 +156,7 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
       ++oversized_;
       return;
     }
-    udptl_.send(remote_.image, out.data(), n);
-    udptl_.flush();
+    udptl_.sendNow(remote_.image, out.data(), n);
   }
   bool requestT38() override {
     if (ended_ || !answered_ || media_ != MediaKind::Audio) return false;
@@ -180,6 +189,8 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
   }
   void farAnswered(const RemoteMedia& remote) {
     if (ended_ || answered_) return;
+    // Early media from before the answer is not fax: drop it, as a watched socket did.
+    rtp_.drain();
     answered_ = true;
     setRemote(remote);
     media_ = remote.kind;
@@ -237,6 +248,10 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
     ++mediaTicks_;
     // Keep ourselves alive through the handler's calls (it may hang up).
     auto self = shared_from_this();
+    // What arrived since the last tick, for the media in use. The other socket keeps what it
+    // has: UDPTL sent right after the far end's 200 to our re-INVITE is read once we switch.
+    (media_ == MediaKind::Audio ? rtp_ : udptl_).drain();
+    if (ended_) return;
     if (media_ == MediaKind::Audio) {
       if (const auto* f = jitter_.pop()) {
         std::array<std::int16_t, 480> pcm{};

@@ -202,6 +202,76 @@ TEST(EventLoop, FileEventsAndBatchedUdp) {
   loop.stop();
 }
 
+// sendNow() goes out at once; an unwatched socket keeps what arrives until drain(); a socket
+// closed, with datagrams queued, by another socket's receive handler in the same iteration is
+// neither flushed after its close nor touched after it is gone.
+TEST(EventLoop, SendNowDrainAndCloseWithQueuedDatagrams) {
+  EventLoop loop;
+  loop.start();
+  UdpSocket a(loop), b(loop);
+  auto c = std::make_unique<UdpSocket>(loop);
+  int got = 0;
+  SockAddr bAddr, aAddr;
+  ASSERT_TRUE(loop.runSync([&] {
+                    auto ra = a.open(*SockAddr::numeric("127.0.0.1", 0),
+                                     [&](const std::uint8_t*, std::size_t, const SockAddr&) {
+                                       // Queued by c in this iteration, then c goes away.
+                                       const std::uint8_t m[1] = {'q'};
+                                       if (c) c->send(bAddr, m, 1);
+                                       c.reset();
+                                     });
+                    ASSERT_TRUE(ra.ok());
+                    aAddr = *ra;
+                    auto rb = b.open(*SockAddr::numeric("127.0.0.1", 0),
+                                     [&](const std::uint8_t* d, std::size_t n, const SockAddr&) {
+                                       if (n == 3 && d[0] == 'x') ++got;
+                                     });
+                    ASSERT_TRUE(rb.ok());
+                    bAddr = *rb;
+                    ASSERT_TRUE(c->open(
+                                     *SockAddr::numeric("127.0.0.1", 0),
+                                     [](const std::uint8_t*, std::size_t, const SockAddr&) {},
+                                     64 << 10)
+                                    .ok());
+                    b.setWatching(false);
+                    const std::uint8_t msg[3] = {'x', 'y', 'z'};
+                    for (int i = 0; i < 5; ++i) a.sendNow(bAddr, msg, 3);
+                    EXPECT_EQ(a.stats().sendCalls, 5u);
+                  })
+                  .ok());
+  // Not watched: nothing is read until the owner drains.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int before = -1;
+  ASSERT_TRUE(loop.runSync([&] {
+                    before = got;
+                    b.drain();
+                  })
+                  .ok());
+  EXPECT_EQ(before, 0);
+  ASSERT_TRUE(waitUntil([&] {
+    int n = 0;
+    EXPECT_TRUE(loop.runSync([&] { n = got; }).ok());
+    return n == 5;
+  }));
+  // a's handler queues on c and destroys it; the loop must not flush the dead socket.
+  ASSERT_TRUE(loop.runSync([&] {
+                    const std::uint8_t m[1] = {'p'};
+                    b.sendNow(aAddr, m, 1);
+                  })
+                  .ok());
+  ASSERT_TRUE(waitUntil([&] {
+    bool gone = false;
+    EXPECT_TRUE(loop.runSync([&] { gone = !c; }).ok());
+    return gone;
+  }));
+  ASSERT_TRUE(loop.runSync([&] {
+                    a.close();
+                    b.close();
+                  })
+                  .ok());
+  loop.stop();
+}
+
 TEST(Resolver, NeverBlocksTheLoopAndCachesAnswers) {
   EventLoop loop;
   loop.start();
