@@ -47,6 +47,7 @@ struct PeerView {
   bool fromApi = false;
   bool registered = false;
   std::optional<std::string> address;  // where it registered from, once known to the trunk
+  bool weakSecret = false;             // shorter than kMinPeerSecret (stored before the minimum)
 };
 
 struct RegistrationView {
