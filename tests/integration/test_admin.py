@@ -288,7 +288,7 @@ class Iax2Admin(VfaxTestCase):
     def test_config_peers_are_read_only_and_the_running_trunk_reports_its_state(self):
         d = self.daemon({"iax2": {"bind": "127.0.0.1:0"}})
         with open(d.config_path, "a") as f:
-            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret"\nhost = "127.0.0.1"\ntrunk = true\n')
+            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret-12"\nhost = "127.0.0.1"\ntrunk = true\n')
         d.stop()
         d.start()
         path = "/api/v1/trunks/iax2"
