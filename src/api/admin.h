@@ -75,6 +75,7 @@ struct Iax2Registration {
 struct Iax2PeerInput {
   Iax2Peer peer;
   bool keepSecret = false;
+  bool keepCallToken = false;  // no "calltoken": an existing peer keeps its own
 };
 
 struct Iax2RegistrationInput {

@@ -67,6 +67,7 @@ core::Result<Iax2PeerInput> peerInput(const Json& j) {
   Iax2PeerInput in;
   in.peer = {*name, *secret, *host, *port, *user, *trunk, *trunkTs, *calltoken == "required"};
   in.keepSecret = !j.contains("secret");
+  in.keepCallToken = !j.contains("calltoken") || j["calltoken"].is_null();
   return in;
 }
 

@@ -48,7 +48,7 @@ iax2::PeerInput toTrunk(const api::Iax2PeerInput& in) {
   const auto& p = in.peer;
   return {iax2::PeerConfig{p.name, p.secret, p.host, p.port, p.username, p.trunk, p.trunkTimestamps,
                            p.callTokenRequired},
-          in.keepSecret};
+          in.keepSecret, in.keepCallToken};
 }
 
 iax2::RegistrationInput toTrunk(const api::Iax2RegistrationInput& in) {

@@ -243,6 +243,10 @@ class Iax2Admin(VfaxTestCase):
                                                            "calltoken": "optional"})
         self.assertEqual(status, 200, body)
         self.assertEqual([p["calltoken"] for p in body["peers"] if p["name"] == "old-modem"], ["optional"])
+        # A change that does not name calltoken (the web page's form) keeps it.
+        status, body = d.request("POST", path + "/peers", {"name": "old-modem", "port": 4571})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([p["calltoken"] for p in body["peers"] if p["name"] == "old-modem"], ["optional"])
         self.assertEqual(d.request("POST", path + "/peers/remove", {"name": "old-modem"})[0], 200)
         # IAX2 trunking for a PBX peer (Asterisk's trunk=yes), kept across changes.
         status, body = d.request("POST", path + "/peers", {"name": "asterisk", "secret": "pw-asterisk-1", "host": "127.0.0.1",

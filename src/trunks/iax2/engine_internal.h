@@ -92,7 +92,7 @@ struct Engine::Session {
   std::string secret;
   std::string challenge;
   bool sentResponse = false;  // client side: we already answered a challenge
-  bool pbx = false;           // the far end is a PBX we register to: send CALLTOKEN
+  bool pbx = false;           // the far end is a PBX we register to
   int regIndex = -1;
   bool releasing = false;  // REGREL instead of REGREQ
   Cmd firstCmd = Cmd::New;

@@ -27,10 +27,10 @@ int storedInt(const Json& j, const char* key, int fallback) {
 core::Result<PeerConfig> resolvePeer(const PeerInput& in, const std::vector<PeerConfig>& old,
                                      bool stored = false) {
   PeerConfig p = in.peer;
-  if (in.keepSecret) {
-    for (const auto& o : old) {
-      if (o.name == p.name) p.secret = o.secret;
-    }
+  for (const auto& o : old) {
+    if (o.name != p.name) continue;
+    if (in.keepSecret) p.secret = o.secret;
+    if (in.keepCallToken) p.callTokenRequired = o.callTokenRequired;
   }
   const bool newSecret = !stored && !in.keepSecret;
   if (auto err = newSecret ? validateNewPeer(p) : validatePeer(p); !err.empty()) {

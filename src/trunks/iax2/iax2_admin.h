@@ -23,6 +23,9 @@ namespace vfax::trunks::iax2 {
 struct PeerInput {
   PeerConfig peer;
   bool keepSecret = false;
+  /// `calltoken` not given: a peer of that name keeps its own (a form that does not show it
+  /// must not turn an iaxmodem's "optional" back to "required").
+  bool keepCallToken = false;
 };
 
 /// A registration as an admin gives it; `keepSecret` keeps the one stored for the same

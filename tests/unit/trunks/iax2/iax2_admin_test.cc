@@ -84,9 +84,14 @@ TEST_F(Iax2AdminTest, AShortStoredSecretLoadsFlaggedWeakAndIsKeptWhenLeftOut) {
   ASSERT_TRUE(kept) << kept.error().message;
   EXPECT_TRUE(kept->peers[0].weakSecret);
   EXPECT_FALSE(a->addPeer(peer("old", "pw2")));
-  auto fixed = a->addPeer(peer("old", "a-long-new-secret"));
+  // A change that does not say calltoken keeps the stored "optional".
+  PeerInput fix = peer("old", "a-long-new-secret");
+  fix.keepCallToken = true;
+  auto fixed = a->addPeer(fix);
   ASSERT_TRUE(fixed);
   EXPECT_FALSE(fixed->peers[0].weakSecret);
+  EXPECT_FALSE(fixed->peers[0].peer.callTokenRequired);
+  ASSERT_TRUE(a->addPeer(peer("old", "a-long-new-secret")));
   // calltoken survives the store: "required" again now (the default of the input).
   auto again = admin();
   EXPECT_TRUE(again->view().peers.at(0).peer.callTokenRequired);
