@@ -58,6 +58,7 @@ struct Iax2Peer {
   std::string username;
   bool trunk = false;  // send voice in IAX2 trunk frames
   bool trunkTimestamps = true;
+  bool callTokenRequired = true;  // `calltoken`: "required" | "optional"
 };
 
 struct Iax2Registration {
@@ -74,6 +75,7 @@ struct Iax2Registration {
 struct Iax2PeerInput {
   Iax2Peer peer;
   bool keepSecret = false;
+  bool keepCallToken = false;  // no "calltoken": an existing peer keeps its own
 };
 
 struct Iax2RegistrationInput {
@@ -95,6 +97,7 @@ struct Iax2PeerState {
   bool fromApi = false;  // false: from the config file
   bool registered = false;
   std::optional<std::string> address;
+  bool weakSecret = false;  // stored before the 12-character minimum
 };
 
 struct Iax2RegistrationState {
@@ -115,6 +118,9 @@ struct Iax2Runtime {
   std::uint64_t trunkFramesIn = 0;
   std::uint64_t trunkFramesOut = 0;
   std::uint64_t trunkDropped = 0;
+  std::uint64_t callTokensSent = 0;
+  std::uint64_t pongsSent = 0;
+  std::uint64_t unprovenDropped = 0;
 };
 
 struct Iax2State {

@@ -54,15 +54,20 @@ core::Result<Iax2PeerInput> peerInput(const Json& j) {
   auto port = num(j, "port", 4569);
   auto trunk = flag(j, "trunk", false);
   auto trunkTs = flag(j, "trunk_timestamps", true);
-  for (auto* r : {&name, &secret, &host, &user}) {
+  auto calltoken = str(j, "calltoken", "required");
+  for (auto* r : {&name, &secret, &host, &user, &calltoken}) {
     if (!*r) return r->error();
   }
   if (!port) return port.error();
   if (!trunk) return trunk.error();
   if (!trunkTs) return trunkTs.error();
+  if (*calltoken != "required" && *calltoken != "optional") {
+    return core::makeError("invalid_setting", "calltoken must be \"required\" or \"optional\".");
+  }
   Iax2PeerInput in;
-  in.peer = {*name, *secret, *host, *port, *user, *trunk, *trunkTs};
+  in.peer = {*name, *secret, *host, *port, *user, *trunk, *trunkTs, *calltoken == "required"};
   in.keepSecret = !j.contains("secret");
+  in.keepCallToken = !j.contains("calltoken") || j["calltoken"].is_null();
   return in;
 }
 
@@ -145,14 +150,23 @@ Json stateJson(const Iax2State& s) {
                     {"auth_failures", r.authFailures},
                     {"trunk_frames_in", r.trunkFramesIn},
                     {"trunk_frames_out", r.trunkFramesOut},
-                    {"trunk_dropped", r.trunkDropped}};
+                    {"trunk_dropped", r.trunkDropped},
+                    {"calltokens_sent", r.callTokensSent},
+                    {"pongs_sent", r.pongsSent},
+                    {"unproven_dropped", r.unprovenDropped}};
   }
   out["peers"] = Json::array();
   for (const auto& p : s.peers) {
-    Json e = {{"name", p.peer.name},         {"secret", p.peer.secret},
-              {"host", p.peer.host},         {"port", p.peer.port},
-              {"username", p.peer.username}, {"source", p.fromApi ? "api" : "config"},
-              {"trunk", p.peer.trunk},       {"trunk_timestamps", p.peer.trunkTimestamps},
+    Json e = {{"name", p.peer.name},
+              {"secret", p.peer.secret},
+              {"host", p.peer.host},
+              {"port", p.peer.port},
+              {"username", p.peer.username},
+              {"source", p.fromApi ? "api" : "config"},
+              {"trunk", p.peer.trunk},
+              {"trunk_timestamps", p.peer.trunkTimestamps},
+              {"calltoken", p.peer.callTokenRequired ? "required" : "optional"},
+              {"weak_secret", p.weakSecret},
               {"registered", p.registered}};
     if (p.address) e["address"] = *p.address;
     out["peers"].push_back(std::move(e));

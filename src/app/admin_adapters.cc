@@ -46,9 +46,9 @@ namespace {
 
 iax2::PeerInput toTrunk(const api::Iax2PeerInput& in) {
   const auto& p = in.peer;
-  return {
-      iax2::PeerConfig{p.name, p.secret, p.host, p.port, p.username, p.trunk, p.trunkTimestamps},
-      in.keepSecret};
+  return {iax2::PeerConfig{p.name, p.secret, p.host, p.port, p.username, p.trunk, p.trunkTimestamps,
+                           p.callTokenRequired},
+          in.keepSecret, in.keepCallToken};
 }
 
 iax2::RegistrationInput toTrunk(const api::Iax2RegistrationInput& in) {
@@ -75,13 +75,16 @@ api::Iax2State toApi(const iax2::Iax2View& v) {
                                  st.stats.authFailures,
                                  st.stats.trunkFramesIn,
                                  st.stats.trunkFramesOut,
-                                 st.stats.trunkDropped};
+                                 st.stats.trunkDropped,
+                                 st.stats.callTokensSent,
+                                 st.stats.pongsSent,
+                                 st.stats.unprovenDropped};
   }
   for (const auto& p : v.peers) {
     const auto& c = p.peer;
-    s.peers.push_back(
-        {api::Iax2Peer{c.name, c.secret, c.host, c.port, c.username, c.trunk, c.trunkTimestamps},
-         p.fromApi, p.registered, p.address});
+    s.peers.push_back({api::Iax2Peer{c.name, c.secret, c.host, c.port, c.username, c.trunk,
+                                     c.trunkTimestamps, c.callTokenRequired},
+                       p.fromApi, p.registered, p.address, p.weakSecret});
   }
   for (const auto& r : v.registrations) {
     const auto& c = r.registration;

@@ -214,8 +214,10 @@ void readIax2(Reader& r, Config& c) {
   r.known("iax2", "peer");
   r.known("iax2", "register");
   forEachTable(t, "peer", "[[iax2.peer]]", [&](const Entry& e) {
-    e.onlyKeys({"name", "secret", "host", "port", "username", "trunk", "trunk_timestamps"});
+    e.onlyKeys(
+        {"name", "secret", "host", "port", "username", "trunk", "trunk_timestamps", "calltoken"});
     trunks::iax2::PeerConfig p;
+    std::string calltoken = "required";
     e.str("name", p.name);
     e.str("secret", p.secret);
     e.str("host", p.host);
@@ -223,7 +225,14 @@ void readIax2(Reader& r, Config& c) {
     e.num("port", p.port);
     e.flag("trunk", p.trunk);
     e.flag("trunk_timestamps", p.trunkTimestamps);
-    if (auto err = trunks::iax2::validatePeer(p); !err.empty())
+    e.str("calltoken", calltoken);
+    if (auto req = trunks::iax2::parseCallToken(calltoken)) {
+      p.callTokenRequired = *req;
+    } else {
+      throw std::runtime_error(
+          "config: [[iax2.peer]] calltoken must be \"required\" or \"optional\"");
+    }
+    if (auto err = trunks::iax2::validateNewPeer(p); !err.empty())
       throw std::runtime_error("config: [[iax2.peer]] " + err);
     // Peers are found by name: a second one of the same name would never be used.
     for (const auto& other : o.engine.peers) {

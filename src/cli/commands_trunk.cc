@@ -27,6 +27,8 @@ void printTrunk(const Json& t) {
                       ? std::string("  trunk") +
                             (p.value("trunk_timestamps", true) ? "" : " (no timestamps)")
                       : "")
+              << (p.value("calltoken", "required") == "optional" ? "  calltoken optional" : "")
+              << (p.value("weak_secret", false) ? "  WEAK SECRET (shorter than 12 characters)" : "")
               << "  (" << p.value("source", "") << ")\n";
   }
   for (const auto& r : t.value("registrations", Json::array())) {
@@ -67,12 +69,14 @@ void addTrunkCommands(CLI::App& app, Action& action) {
       int port = 4569;
       bool trunk = false;
       bool noTrunkTimestamps = false;
+      std::string calltoken = "required";
       bool json = false;
     };
     auto o = std::make_shared<PeerOptions>();
     auto* cmd = trunk->add_subcommand("peer-add", "Add or change a peer (an iaxmodem or a PBX)");
     cmd->add_option("name", o->name, "Peer name (iaxmodem's peername)")->required();
-    cmd->add_option("--secret", o->secret, "The peer's secret")->required();
+    cmd->add_option("--secret", o->secret, "The peer's secret (at least 12 characters)")
+        ->required();
     cmd->add_option("--host", o->host, "Static address (default: the peer registers)");
     cmd->add_option("--port", o->port, "Static port (default 4569)");
     cmd->add_option("--username", o->username, "Username we present when calling the peer");
@@ -80,16 +84,16 @@ void addTrunkCommands(CLI::App& app, Action& action) {
                   "Send voice to this peer in IAX2 trunk frames (Asterisk: trunk=yes)");
     cmd->add_flag("--no-trunk-timestamps", o->noTrunkTimestamps,
                   "Trunk frames without a timestamp per call");
+    cmd->add_option("--calltoken", o->calltoken,
+                    "required (default) or optional: optional lets a peer that cannot do "
+                    "CALLTOKEN (stock iaxmodem) in without one");
     cmd->add_flag("--json", o->json, "Print the API's JSON");
     cmd->callback([o, &action] {
       action = [o](Client& c) -> Result<void> {
-        Json body{{"name", o->name},
-                  {"secret", o->secret},
-                  {"host", o->host},
-                  {"port", o->port},
-                  {"username", o->username},
-                  {"trunk", o->trunk},
-                  {"trunk_timestamps", !o->noTrunkTimestamps}};
+        Json body{{"name", o->name},     {"calltoken", o->calltoken},
+                  {"secret", o->secret}, {"host", o->host},
+                  {"port", o->port},     {"username", o->username},
+                  {"trunk", o->trunk},   {"trunk_timestamps", !o->noTrunkTimestamps}};
         return show(c.post(std::string(kPath) + "/peers", body), o->json);
       };
     });

@@ -120,8 +120,15 @@ class Admin(VfaxTestCase):
     def test_configurations_that_cannot_work_are_refused_naming_the_keys(self):
         # An outbound route naming no peer or registration: every outbound call would fail.
         out = self.refused('[iax2]\nbind = "127.0.0.1:0"\noutbound = "nobody"\n'
-                           '[[iax2.peer]]\nname = "modem"\nsecret = "s3cret"\n')
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "s3cret-s3cret"\n')
         self.assertIn("[iax2] outbound 'nobody' names no peer or registration", out)
+        # A peer's secret of fewer than 12 characters, and a calltoken that is neither value.
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "s3cret"\n')
+        self.assertIn("[[iax2.peer]] secret must be at least 12 characters", out)
+        out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "s3cret-s3cret"\ncalltoken = "no"\n')
+        self.assertIn('[[iax2.peer]] calltoken must be "required" or "optional"', out)
         # Bind addresses that do not parse.
         self.assertIn("[iax2] bind must be ADDR:PORT", self.refused('[iax2]\nbind = ":4569"\n'))
         self.assertIn("[iax2] bind must be ADDR:PORT", self.refused('[iax2]\nbind = "127.0.0.1:45x9"\n'))
@@ -129,12 +136,12 @@ class Admin(VfaxTestCase):
         self.assertIn("--http must be ADDR:PORT", self.refused("", http="8080"))
         # Two peers of one name: the second would never be used.
         out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
-                           '[[iax2.peer]]\nname = "modem"\nsecret = "a"\n'
-                           '[[iax2.peer]]\nname = "modem"\nsecret = "b"\n')
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "a-long-secret"\n'
+                           '[[iax2.peer]]\nname = "modem"\nsecret = "b-long-secret"\n')
         self.assertIn("[[iax2.peer]] name 'modem' is given twice", out)
         # trunk is a boolean (as Asterisk's trunk=yes, but TOML).
         out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
-                           '[[iax2.peer]]\nname = "pbx"\nsecret = "a"\nhost = "127.0.0.1"\ntrunk = "yes"\n')
+                           '[[iax2.peer]]\nname = "pbx"\nsecret = "a-long-secret"\nhost = "127.0.0.1"\ntrunk = "yes"\n')
         self.assertIn("[[iax2.peer]] trunk must be true or false", out)
         out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n[[iax2.register]]\nserver = "127.0.0.1"\n'
                            'username = "vfax"\nsecret = "pw"\ntrunk_timestamps = 0\n')
@@ -144,7 +151,7 @@ class Admin(VfaxTestCase):
                       self.refused('[inbound]\ndefault_extension = "reception"\n'))
         # A peer or registrar host that is neither an address nor a host name.
         out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n'
-                           '[[iax2.peer]]\nname = "pbx"\nsecret = "s3cret"\nhost = "pbx example"\n')
+                           '[[iax2.peer]]\nname = "pbx"\nsecret = "s3cret-s3cret"\nhost = "pbx example"\n')
         self.assertIn("host 'pbx example' is not an address or host name", out)
         out = self.refused('[iax2]\nbind = "127.0.0.1:0"\n[[iax2.register]]\nserver = "-pbx"\n'
                            'username = "vfax"\nsecret = "pw"\n')
@@ -216,13 +223,33 @@ class Iax2Admin(VfaxTestCase):
         self.assertIn("pbx.example.test", str(body))
         self.assertEqual(d.request("POST", path + "/peers/remove", {"name": "pbx"})[0], 200)
 
-        status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "sekrit", "port": 4570})
+        # A new secret needs 12 characters; calltoken is "required" (default) or "optional".
+        status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "sekrit"})
+        self.assertEqual((status, body["error"]["code"]), (400, "invalid_setting"), body)
+        self.assertIn("secret must be at least 12 characters", body["error"]["message"])
+        self.expect_error(d, "POST", path + "/peers",
+                          {"name": "modem", "secret": "sekrit-sekrit", "calltoken": "maybe"}, 400,
+                          "invalid_setting")
+        self.expect_error(d, "POST", path + "/peers",
+                          {"name": "modem", "secret": "sekrit-sekrit", "calltoken": True}, 400,
+                          "invalid_setting")
+        status, body = d.request("POST", path + "/peers", {"name": "modem", "secret": "sekrit-sekrit", "port": 4570})
         self.assertEqual(status, 200, body)
         self.assertEqual(body["peers"], [{"name": "modem", "secret": "s*******", "host": "", "port": 4570,
                                           "username": "", "trunk": False, "trunk_timestamps": True,
+                                          "calltoken": "required", "weak_secret": False,
                                           "source": "api", "registered": False}])
+        status, body = d.request("POST", path + "/peers", {"name": "old-modem", "secret": "sekrit-sekrit",
+                                                           "calltoken": "optional"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([p["calltoken"] for p in body["peers"] if p["name"] == "old-modem"], ["optional"])
+        # A change that does not name calltoken (the web page's form) keeps it.
+        status, body = d.request("POST", path + "/peers", {"name": "old-modem", "port": 4571})
+        self.assertEqual(status, 200, body)
+        self.assertEqual([p["calltoken"] for p in body["peers"] if p["name"] == "old-modem"], ["optional"])
+        self.assertEqual(d.request("POST", path + "/peers/remove", {"name": "old-modem"})[0], 200)
         # IAX2 trunking for a PBX peer (Asterisk's trunk=yes), kept across changes.
-        status, body = d.request("POST", path + "/peers", {"name": "asterisk", "secret": "pw", "host": "127.0.0.1",
+        status, body = d.request("POST", path + "/peers", {"name": "asterisk", "secret": "pw-asterisk-1", "host": "127.0.0.1",
                                                            "trunk": True, "trunk_timestamps": False})
         self.assertEqual(status, 200, body)
         peer = [p for p in body["peers"] if p["name"] == "asterisk"][0]
@@ -246,7 +273,7 @@ class Iax2Admin(VfaxTestCase):
                                                   "trunk": True, "trunk_timestamps": True,
                                                   "registered": False}])
         self.assertEqual(len(body["peers"]), 1)
-        self.assertNotIn("sekrit", json.dumps(body))
+        self.assertNotIn("sekrit-sekrit", json.dumps(body))
 
         self.expect_error(d, "POST", path + "/peers/remove", {"name": "nope"}, 404, "not_found")
         self.expect_error(d, "POST", path + "/peers/remove", {"name": 3}, 400, "invalid_setting")
@@ -265,7 +292,7 @@ class Iax2Admin(VfaxTestCase):
     def test_config_peers_are_read_only_and_the_running_trunk_reports_its_state(self):
         d = self.daemon({"iax2": {"bind": "127.0.0.1:0"}})
         with open(d.config_path, "a") as f:
-            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret"\nhost = "127.0.0.1"\ntrunk = true\n')
+            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "filesecret-12"\nhost = "127.0.0.1"\ntrunk = true\n')
         d.stop()
         d.start()
         path = "/api/v1/trunks/iax2"
@@ -276,7 +303,8 @@ class Iax2Admin(VfaxTestCase):
                                      "bound", "calls", "stats"})
         self.assertEqual(set(body["stats"]), {"frames_in", "frames_out", "dropped", "retransmits",
                                               "auth_failures", "trunk_frames_in", "trunk_frames_out",
-                                              "trunk_dropped"})
+                                              "trunk_dropped", "calltokens_sent", "pongs_sent",
+                                              "unproven_dropped"})
         self.assertTrue(body["peers"][0]["trunk"])
         self.assertTrue(body["peers"][0]["trunk_timestamps"])
         self.assertEqual(body["calls"], 0)

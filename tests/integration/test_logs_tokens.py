@@ -27,13 +27,30 @@ def free_udp_port():
     return port
 
 
-def iax2_regreq(username, md5_result=b"0" * 32):
+def iax2_regreq(username, md5_result=b"0" * 32, token=None):
     """A full IAX2 REGREQ frame (RFC 5456) with USERNAME and an MD5 result (no challenge was
-    asked for, so vfaxd refuses it and logs the user name)."""
+    asked for, so vfaxd refuses it and logs the user name), and a CALLTOKEN IE when given."""
     def ie(kind, data):
         return bytes([kind, len(data)]) + data
     header = struct.pack(">HHIBBBB", 0x8000 | 1, 0, 3, 0, 0, 6, 13)  # IAX frame, REGREQ
-    return header + ie(6, username) + ie(16, md5_result) + ie(19, struct.pack(">H", 60))
+    out = header + ie(6, username) + ie(16, md5_result) + ie(19, struct.pack(">H", 60))
+    return out + (ie(54, token) if token is not None else b"")
+
+
+def send_refused_regreq(port, username):
+    """The REGREQ, after the CALLTOKEN exchange vfaxd demands before it looks at a request."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(10)
+        s.sendto(iax2_regreq(username, token=b""), ("127.0.0.1", port))
+        data, _ = s.recvfrom(4096)
+        assert len(data) >= 12 and data[10] == 6 and data[11] == 40, data  # IAX CALLTOKEN
+        i, token = 12, None
+        while i + 2 <= len(data):
+            if data[i] == 54:
+                token = data[i + 2:i + 2 + data[i + 1]]
+            i += 2 + data[i + 1]
+        assert token, data
+        s.sendto(iax2_regreq(username, token=token), ("127.0.0.1", port))
 
 
 def forged_lines(log):
@@ -48,8 +65,7 @@ class LogInjection(VfaxTestCase):
         d = self.daemon({"iax2": {"bind": f"127.0.0.1:{port}"}})
         # An IAX2 user name with a line break, a forged line and ANSI escapes.
         user = ("evil\r\n" + FORGED + "\x1b[2J\x1b[31m").encode()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(iax2_regreq(user), ("127.0.0.1", port))
+        send_refused_regreq(port, user)
         d.wait_for(lambda: "refused the registration of" in d.log(), 30, "the refused registration")
         # An HTTP path: cpp-httplib decodes %0d%0a into a real line break before we log it.
         status, _ = d.request("GET", "/api/v1/x%0d%0a" + FORGED.replace(" ", "%20") + "%1b%5b2J",
@@ -68,8 +84,7 @@ class LogInjection(VfaxTestCase):
     def test_long_outside_text_is_bounded(self):
         port = free_udp_port()
         d = self.daemon({"iax2": {"bind": f"127.0.0.1:{port}"}})
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(iax2_regreq(b"\xff" * 250), ("127.0.0.1", port))
+        send_refused_regreq(port, b"\xff" * 250)
         d.wait_for(lambda: "refused the registration of" in d.log(), 30, "the refused registration")
         line = [l for l in d.log().splitlines() if "refused the registration of" in l][0]
         # Invalid UTF-8 as \xNN, cut after 200 bytes with the rest counted.

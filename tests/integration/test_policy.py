@@ -194,7 +194,7 @@ class Tightened(PolicyTestCase):
         d = Daemon(self.tmp, {"iax2": {"bind": "127.0.0.1:0"},
                               "scheduler": {"retry_unavailable_seconds": 1, "retry_unavailable_max_seconds": 1}})
         with open(d.config_path, "a") as f:
-            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "s3cret"\n')
+            f.write('[[iax2.peer]]\nname = "pbx"\nsecret = "s3cret-s3cret"\n')
         self.daemons.append(d)
         d.start()
         self.assertEqual(self.settings(d, allowed_destinations=["+"])[0], 200)

@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from iaxtest import FAXCMP, IaxModem, InteropCase, free_udp_port, iax2_config, join_tiffs
+from iaxtest import SECRET, FAXCMP, IaxModem, InteropCase, free_udp_port, iax2_config, join_tiffs
 from slowdns import SlowDns
 from vfaxtest import Daemon, make_pdf
 
@@ -38,7 +38,7 @@ class SlowDnsCase(InteropCase):
         self.modems.append(m)
         d = Daemon(self.tmp, None, "vfaxd")
         with open(d.config_path, "w") as f:
-            f.write(iax2_config(self.iax_port, [{"name": "iaxmodem", "secret": "password",
+            f.write(iax2_config(self.iax_port, [{"name": "iaxmodem", "secret": SECRET,
                                                  "host": "modem.vfax.test", "port": m.port}],
                                 {"outbound": "iaxmodem"}))
         self.daemons.append(d)

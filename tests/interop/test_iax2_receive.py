@@ -4,12 +4,12 @@ import os
 import subprocess
 import unittest
 
-from iaxtest import FAXCMP, InteropCase, join_tiffs, text_pages
+from iaxtest import SECRET, FAXCMP, InteropCase, join_tiffs, text_pages
 
 
 class Receive(InteropCase):
     def receive(self, codec, pages):
-        d = self.iax_daemon([{"name": "iaxmodem", "secret": "password"}])
+        d = self.iax_daemon([{"name": "iaxmodem", "secret": SECRET}])
         dev = self.add_device(d, "100")
         m = self.modem(codec=codec)
         self.wait_registered(d, "iaxmodem")

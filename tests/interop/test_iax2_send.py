@@ -7,13 +7,13 @@ import subprocess
 import time
 import unittest
 
-from iaxtest import FAXCMP, InteropCase, join_tiffs
+from iaxtest import SECRET, FAXCMP, InteropCase, join_tiffs
 from vfaxtest import make_pdf
 
 
 class Send(InteropCase):
     def send(self, codec, pages, busy_first=False):
-        d = self.iax_daemon([{"name": "iaxmodem", "secret": "password"}],
+        d = self.iax_daemon([{"name": "iaxmodem", "secret": SECRET}],
                             retry_seconds=15 if busy_first else 2)
         m = self.modem(codec=codec)
         self.wait_registered(d, "iaxmodem")
@@ -66,7 +66,7 @@ class Send(InteropCase):
 
 
     def test_job_waits_for_an_unregistered_peer_without_spending_attempts(self):
-        d = self.iax_daemon([{"name": "iaxmodem", "secret": "password"}],
+        d = self.iax_daemon([{"name": "iaxmodem", "secret": SECRET}],
                             extra={"outbound": "iaxmodem"})
         pdf = make_pdf(os.path.join(self.tmp, "doc.pdf"), 1, "vfax to a modem that comes later")
         fid = __import__("json").loads(d.cli("send", "-t", "5552000", pdf, "--json").stdout)["id"]

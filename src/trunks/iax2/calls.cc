@@ -25,9 +25,12 @@ void Engine::onNew(Session& s, const IeList& ies, std::int64_t nowMs) {
     reject("Unsupported protocol version", 111);
     return;
   }
+  // Known or not, every name gets the same challenge; a wrong name fails only at the AUTHREP,
+  // with the same REJECT as a wrong secret (no enumeration of peer names).
+  const std::string user = ies.str(Ie::Username).value_or("");
   const PeerConfig* peer = nullptr;
-  if (auto user = ies.str(Ie::Username); user && !user->empty()) {
-    peer = peerByName(*user);
+  if (!user.empty()) {
+    peer = peerByName(user);
   } else {
     peer = peerByAddress(s.addr);
   }
@@ -35,16 +38,13 @@ void Engine::onNew(Session& s, const IeList& ies, std::int64_t nowMs) {
     auto addr = hosts_.lookup(peer->host, peer->port);
     if (!addr || !addr->sameHost(s.addr)) peer = nullptr;
   }
-  if (!peer || peer->secret.empty()) {
-    ++stats_.authFailures;
-    spdlog::warn("iax2: refused a call from {}: unknown peer", s.addr.toString());
-    reject("No authority found", 29);
-    return;
+  s.unknownPeer = !peer || peer->secret.empty();
+  if (!s.unknownPeer) {
+    s.peer = peer->name;
+    s.info.peer = peer->name;
+    s.trunk = peer->trunk;
+    s.trunkTimestamps = peer->trunkTimestamps;
   }
-  s.peer = peer->name;
-  s.info.peer = peer->name;
-  s.trunk = peer->trunk;
-  s.trunkTimestamps = peer->trunkTimestamps;
   s.info.calledNumber = ies.str(Ie::CalledNumber).value_or("");
   if (s.info.calledNumber.empty()) s.info.calledNumber = ies.str(Ie::Dnid).value_or("");
   s.info.callerNumber = ies.str(Ie::CallingNumber).value_or("");
@@ -53,20 +53,20 @@ void Engine::onNew(Session& s, const IeList& ies, std::int64_t nowMs) {
   s.peerCapability = ies.u32(Ie::Capability).value_or(s.wantedFormat);
   s.challenge = newChallenge();
   s.state = State::WaitAuth;
-  sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::AuthReq),
-           IeList{}
-               .addU16(Ie::AuthMethods, kAuthMd5)
-               .add(Ie::Challenge, s.challenge)
-               .add(Ie::Username, peer->name),
-           nowMs);
+  IeList authreq;
+  authreq.addU16(Ie::AuthMethods, kAuthMd5).add(Ie::Challenge, s.challenge);
+  if (!user.empty()) authreq.add(Ie::Username, user.substr(0, 64));
+  sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::AuthReq), authreq, nowMs);
 }
 
 void Engine::onAuthRep(Session& s, const IeList& ies, std::int64_t nowMs) {
-  const PeerConfig* peer = peerByName(s.peer);
+  const PeerConfig* peer = s.unknownPeer ? nullptr : peerByName(s.peer);
   auto result = ies.str(Ie::Md5Result);
-  if (!peer || !result || s.challenge.empty() ||
-      !responsesEqual(*result, md5Response(s.challenge, peer->secret))) {
-    ++stats_.authFailures;
+  // An unknown name costs the same MD5 as a known one (no timing difference to measure).
+  const std::string expected = md5Response(s.challenge, peer ? peer->secret : kDecoySecret);
+  const bool ok = result && !s.challenge.empty() && responsesEqual(*result, expected);
+  if (!peer || !ok) {
+    authFailed(s.addr, nowMs);
     spdlog::warn("iax2: refused a call from {} ({}): authentication failed", s.addr.toString(),
                  core::logSafe(s.peer));
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::Reject),
@@ -75,6 +75,7 @@ void Engine::onAuthRep(Session& s, const IeList& ies, std::int64_t nowMs) {
     return;
   }
   s.challenge.clear();  // one use only
+  markProven(s);
   acceptInbound(s, nowMs);
 }
 
@@ -242,7 +243,9 @@ core::Result<std::uint16_t> Engine::dial(const std::string& number, const std::s
   if (!callerName.empty()) ies.add(Ie::CallingName, callerName.substr(0, 80));
   ies.addU8(Ie::CallingPres, 0).addU8(Ie::CallingTon, 0);
   if (!username.empty()) ies.add(Ie::Username, username);
-  if (pbx) ies.addEmpty(Ie::CallToken);
+  // We can do CALLTOKEN: a far end that asks for one (Asterisk, vfax) gets it echoed (onFull);
+  // one that cannot ignores the empty IE.
+  ies.addEmpty(Ie::CallToken);
   s->firstCmd = Cmd::New;
   s->firstIes = ies;
   sendFull(*s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::New), ies, nowMs);

@@ -1,5 +1,6 @@
 #include "trunks/iax2/engine.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <random>
+#include <stdexcept>
 
 #include "core/log_safe.h"
 #include "trunks/iax2/engine_internal.h"
@@ -27,6 +29,8 @@ Engine::Engine(EngineConfig config, Transport& transport, EngineListener& listen
   std::random_device rd;
   rng_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   nextCallNo_ = static_cast<std::uint16_t>(1 + rng_ % 0x7000);
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialised");
+  randombytes_buf(tokenKey_, sizeof tokenKey_);
   for (const auto& r : config_.registrations) {
     OurRegistration o;
     o.cfg = r;
@@ -86,6 +90,7 @@ void Engine::eraseSession(std::uint16_t local) {
   auto it = sessions_.find(local);
   if (it == sessions_.end()) return;
   setRemote(*it->second, 0);
+  forgetUnproven(*it->second);
   releaseTrunk(*it->second);
   byNumber_[local] = nullptr;
   sessions_.erase(it);
@@ -101,9 +106,10 @@ std::vector<std::string> Engine::hostNames() const {
 }
 
 std::uint16_t Engine::allocateCallNo() {
-  for (int i = 0; i < 0x7fff; ++i) {
+  // 1 .. kStatelessCallNo - 1: the stateless answers' call number is never a session's.
+  for (int i = 0; i < kStatelessCallNo - 1; ++i) {
     std::uint16_t n = nextCallNo_;
-    nextCallNo_ = static_cast<std::uint16_t>(nextCallNo_ % 0x7fff + 1);
+    nextCallNo_ = static_cast<std::uint16_t>(nextCallNo_ % (kStatelessCallNo - 1) + 1);
     if (n != 0 && !sessions_.count(n)) return n;
   }
   return 0;
@@ -243,35 +249,6 @@ void Engine::onFull(FullFrame& f, const Address& from, std::int64_t nowMs) {
     ++stats_.dropped;  // someone else's call number: never let it touch this call
     return;
   }
-  handleFrame(*s, f, nowMs);
-}
-
-void Engine::onNewSessionFrame(FullFrame& f, const Address& from, std::int64_t nowMs) {
-  // A retransmitted NEW / REGREQ belongs to the session it already created.
-  if (Session* s = findByRemote(from, f.srcCall)) {
-    handleFrame(*s, f, nowMs);
-    return;
-  }
-  if (f.type != FrameType::Iax) {
-    ++stats_.dropped;
-    return;
-  }
-  Cmd c = static_cast<Cmd>(f.subclass);
-  if (c != Cmd::New && c != Cmd::RegReq && c != Cmd::RegRel && c != Cmd::Poke) {
-    ++stats_.dropped;
-    return;
-  }
-  if (f.oseq != 0) {  // a stale retransmission of a session we have forgotten
-    ++stats_.dropped;
-    return;
-  }
-  int kind = c == Cmd::New ? kCallIn : c == Cmd::Poke ? kOneShot : kRegServer;
-  Session* s = newSession(kind, from, nowMs);
-  if (!s) {
-    ++stats_.dropped;
-    return;
-  }
-  setRemote(*s, f.srcCall);
   handleFrame(*s, f, nowMs);
 }
 
@@ -514,7 +491,9 @@ void Engine::poll(std::int64_t nowMs) {
       }
       destroyLater(s, nowMs);
     }
-    if (s.state == State::WaitAuth && nowMs - s.createdMs > kAuthTimeoutMs) destroyLater(s, nowMs);
+    // Not authenticated in time (a prover of its address that never answers our challenge).
+    if (s.unproven && s.state != State::Ended && nowMs - s.createdMs > config_.unprovenLifeMs)
+      destroyLater(s, nowMs);
     if (s.state == State::Up && config_.pingIntervalMs > 0 &&
         nowMs - s.lastPingMs >= config_.pingIntervalMs) {
       // A full frame now and then keeps mini-frame timestamps anchored at the far end

@@ -21,6 +21,7 @@
 #include "reactor/sock_addr.h"
 #include "trunks/iax2/frame.h"
 #include "trunks/iax2/jitter_buffer.h"
+#include "trunks/sip/sip_gate.h"
 
 namespace vfax::trunks::iax2 {
 
@@ -58,6 +59,11 @@ struct PeerConfig {
   /// In trunk frames, each call's frame carries its own timestamp (exact playout order at the
   /// far end); off: only the trunk's timestamp (2 bytes less per call and frame).
   bool trunkTimestamps = true;
+  /// The peer must prove its address with a CALLTOKEN (RFC 5456's extension, as Asterisk's
+  /// `requirecalltoken = yes`) before its NEW, REGREQ or REGREL opens a session. false: requests
+  /// naming this peer without a CALLTOKEN IE (stock iaxmodem, libiax2 clients) are still taken,
+  /// rate limited per source; from a peer with a static host only from that host.
+  bool callTokenRequired = true;
 };
 
 /// A registration of ours to a PBX (as iaxmodem registers to Asterisk).
@@ -86,6 +92,11 @@ struct EngineConfig {
   std::size_t jitterPrefillFrames = 5;  // 100 ms: fax survives delay, not gaps
   int pingIntervalMs = 10'000;
   int maxSessions = 1024;
+  /// Sessions whose peer has not authenticated yet (waiting for AUTHREP / the second REGREQ):
+  /// at most this many per source address, at most half of maxSessions in all, each for at most
+  /// unprovenLifeMs. A flood cannot take the slots of authenticated calls.
+  int maxUnprovenPerSource = 32;
+  int unprovenLifeMs = 5000;
   bool logFrames = false;
 };
 
@@ -136,6 +147,12 @@ struct EngineStats {
   std::uint64_t trunkFramesIn = 0;   // meta trunk datagrams accepted
   std::uint64_t trunkFramesOut = 0;  // meta trunk datagrams sent
   std::uint64_t trunkDropped = 0;    // malformed trunk datagrams and entries of unknown calls
+  std::uint64_t callTokensSent = 0;  // stateless CALLTOKEN answers to NEW/REGREQ/REGREL
+  std::uint64_t pongsSent = 0;       // stateless PONG answers to POKE
+  /// NEW/REGREQ/REGREL/POKE that opened nothing and got no answer: no or a stale CALLTOKEN where
+  /// one is needed, too short to answer without amplification, a source over its limits or
+  /// blocked after failed authentications.
+  std::uint64_t unprovenDropped = 0;
 };
 
 class Engine {
@@ -150,6 +167,9 @@ class Engine {
   void reconfigure(EngineConfig config, std::int64_t nowMs);
   const EngineConfig& config() const { return config_; }
 
+  /// A datagram from the network. NEW, REGREQ and REGREL from an address that has not proven
+  /// itself get a stateless CALLTOKEN answer (never longer than the request) and open a session
+  /// only when they echo a fresh token; POKE gets a stateless PONG.
   void onDatagram(const std::uint8_t* data, std::size_t len, const Address& from,
                   std::int64_t nowMs);
   /// Timers: retransmissions, registration refresh, pings, cleanup. Call every 20-50 ms.
@@ -248,7 +268,8 @@ class Engine {
   void onRegReq(Session& s, const IeList& ies, std::int64_t nowMs);
   void onRegRel(Session& s, const IeList& ies, std::int64_t nowMs);
   void challengeRegistration(Session& s, const std::string& user, std::int64_t nowMs);
-  bool registrationProven(Session& s, const std::string& user, const std::string& result);
+  bool registrationProven(Session& s, const std::string& user, const std::string& result,
+                          std::int64_t nowMs);
   void onAuthReqForCall(Session& s, const IeList& ies, std::int64_t nowMs);
   void onRegClientReply(Session& s, const FullFrame& f, const IeList& ies, std::int64_t nowMs);
   void endCall(Session& s, EndKind kind, int cause, const std::string& text, bool notify,
@@ -261,6 +282,19 @@ class Engine {
   std::optional<std::uint32_t> chooseFormat(std::uint32_t wanted, std::uint32_t capability) const;
   std::uint32_t capability() const;
   std::string newChallenge();
+
+  // Stateless front door (frontdoor.cc): CALLTOKEN, POKE, per-source limits.
+  std::string callToken(const Address& from, std::int64_t epoch) const;
+  bool callTokenValid(const std::string& token, const Address& from, std::int64_t nowMs) const;
+  /// May a request without a valid token (or a tokenless legacy request) open a session?
+  bool admitNewSession(const FullFrame& f, const IeList& ies, const Address& from,
+                       std::size_t requestLen, std::int64_t nowMs);
+  void sendStateless(const FullFrame& in, const Address& to, Cmd cmd, const IeList& ies,
+                     std::size_t requestLen);
+  bool legacyAllowed(const IeList& ies, const Address& from) const;
+  void markProven(Session& s);
+  void forgetUnproven(Session& s);
+  void authFailed(const Address& from, std::int64_t nowMs);
 
   struct RemoteKey {
     Address addr;
@@ -290,6 +324,14 @@ class Engine {
   std::vector<TrunkOut*> dirtyTrunks_;
   std::vector<TrunkEntry> trunkEntries_;  // parse storage, reused
   std::uint16_t nextCallNo_ = 1;
+  // Key of the CALLTOKEN HMAC (random per process: tokens live seconds).
+  std::uint8_t tokenKey_[32] = {};
+  // Failed authentications and answers to unproven addresses, per source (shared with SIP).
+  sip::SourceGate gate_;
+  // Sessions not yet authenticated, per source key, and in all.
+  std::unordered_map<std::string, int> unprovenBySource_;
+  int unproven_ = 0;
+  std::int64_t lastTokenlessLogMs_ = INT64_MIN / 2;
   EngineStats stats_;
   std::uint64_t rng_;
 };

@@ -16,7 +16,14 @@ inline constexpr int kFirstRetryMs = 250;
 inline constexpr int kMaxRetryMs = 4000;
 inline constexpr int kMaxTries = 8;
 inline constexpr int kLingerMs = 3000;  // an ended call still answers retransmissions this long
-inline constexpr int kAuthTimeoutMs = 15'000;  // NEW or REGREQ left without AUTHREP/REGREQ
+// The stateless answers' source call number: never allocated to a session.
+inline constexpr std::uint16_t kStatelessCallNo = 0x7fff;
+// CALLTOKEN: valid in the epoch it was made and the next one (10-20 s, as Asterisk's 10 s).
+inline constexpr std::int64_t kTokenEpochMs = 10'000;
+inline constexpr std::size_t kTokenMacBytes = 6;  // 48 bits, 8 base64 characters
+inline constexpr std::size_t kMinTokenChars = 6;  // 36 bits: a 20-byte request gets an answer
+// What the MD5 response of an unknown name is computed with: the same work as for a known one.
+inline constexpr const char* kDecoySecret = "no-such-peer-secret";
 inline constexpr int kRetryRegistrationMs = 10'000;
 // How far our voice timestamps may fall behind the wall clock before they rejoin it: the
 // reactor's media catch-up after a stall (reactor::kMediaCatchUpTicks), plus a tick.
@@ -85,7 +92,7 @@ struct Engine::Session {
   std::string secret;
   std::string challenge;
   bool sentResponse = false;  // client side: we already answered a challenge
-  bool pbx = false;           // the far end is a PBX we register to: send CALLTOKEN
+  bool pbx = false;           // the far end is a PBX we register to
   int regIndex = -1;
   bool releasing = false;  // REGREL instead of REGREQ
   Cmd firstCmd = Cmd::New;
@@ -112,6 +119,11 @@ struct Engine::Session {
   std::uint32_t txTs = 0;
   std::uint32_t txFormat = 0;
   std::int64_t lastPingMs = 0;
+
+  // Not authenticated yet: counted in Engine::unprovenBySource_ under this key.
+  bool unproven = false;
+  std::string sourceKey;
+  bool unknownPeer = false;  // the name given is no peer of ours: challenged all the same
 };
 
 }  // namespace vfax::trunks::iax2

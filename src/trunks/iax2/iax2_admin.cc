@@ -1,6 +1,7 @@
 #include "trunks/iax2/iax2_admin.h"
 #include "trunks/stored_settings.h"
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "trunks/iax2/settings.h"
@@ -21,15 +22,18 @@ int storedInt(const Json& j, const char* key, int fallback) {
   return j.contains(key) && j[key].is_number_integer() ? j[key].get<int>() : fallback;
 }
 
-// Checks a peer and fills in the secret it keeps.
-core::Result<PeerConfig> resolvePeer(const PeerInput& in, const std::vector<PeerConfig>& old) {
+// Checks a peer and fills in the secret it keeps. A new secret must be long enough; one that is
+// kept (or loaded from the store, `stored`) may be shorter, from before the minimum.
+core::Result<PeerConfig> resolvePeer(const PeerInput& in, const std::vector<PeerConfig>& old,
+                                     bool stored = false) {
   PeerConfig p = in.peer;
-  if (in.keepSecret) {
-    for (const auto& o : old) {
-      if (o.name == p.name) p.secret = o.secret;
-    }
+  for (const auto& o : old) {
+    if (o.name != p.name) continue;
+    if (in.keepSecret) p.secret = o.secret;
+    if (in.keepCallToken) p.callTokenRequired = o.callTokenRequired;
   }
-  if (auto err = validatePeer(p); !err.empty()) {
+  const bool newSecret = !stored && !in.keepSecret;
+  if (auto err = newSecret ? validateNewPeer(p) : validatePeer(p); !err.empty()) {
     return core::makeError("invalid_setting", "Peer '" + p.name + "': " + err + ".");
   }
   return p;
@@ -89,7 +93,16 @@ core::Result<void> Iax2Admin::load() {
     in.peer.port = storedInt(e, "port", 4569);
     in.peer.trunk = e.value("trunk", false);
     in.peer.trunkTimestamps = e.value("trunk_timestamps", true);
-    if (auto p = resolvePeer(in, {})) s.peers.push_back(*p);
+    in.peer.callTokenRequired = storedString(e, "calltoken") != "optional";
+    if (auto p = resolvePeer(in, {}, true)) {
+      if (weakSecret(*p)) {
+        spdlog::warn(
+            "iax2: the secret of peer '{}' is shorter than {} characters: set a longer one "
+            "(PUT /api/v1/trunks/iax2 or vfax trunk peer-add)",
+            p->name, kMinPeerSecret);
+      }
+      s.peers.push_back(*p);
+    }
   }
   for (const auto& e : j.value("registrations", Json::array())) {
     if (!e.is_object()) continue;
@@ -170,7 +183,8 @@ core::Result<void> Iax2Admin::saveAndApply(Stored next) {
                           {"port", p.port},
                           {"username", p.username},
                           {"trunk", p.trunk},
-                          {"trunk_timestamps", p.trunkTimestamps}});
+                          {"trunk_timestamps", p.trunkTimestamps},
+                          {"calltoken", callTokenName(p.callTokenRequired)}});
   }
   j["registrations"] = Json::array();
   for (const auto& r : next.registrations) {
@@ -206,6 +220,7 @@ Iax2View Iax2Admin::viewLocked() const {
     PeerView e;
     e.peer = p;
     e.peer.secret = maskSecret(p.secret);
+    e.weakSecret = weakSecret(p);
     for (const auto& s : stored_.peers) e.fromApi = e.fromApi || s.name == p.name;
     for (const auto& s : status) {
       if (!s.ours && s.name == p.name) {

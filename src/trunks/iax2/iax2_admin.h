@@ -23,6 +23,9 @@ namespace vfax::trunks::iax2 {
 struct PeerInput {
   PeerConfig peer;
   bool keepSecret = false;
+  /// `calltoken` not given: a peer of that name keeps its own (a form that does not show it
+  /// must not turn an iaxmodem's "optional" back to "required").
+  bool keepCallToken = false;
 };
 
 /// A registration as an admin gives it; `keepSecret` keeps the one stored for the same
@@ -47,6 +50,7 @@ struct PeerView {
   bool fromApi = false;
   bool registered = false;
   std::optional<std::string> address;  // where it registered from, once known to the trunk
+  bool weakSecret = false;             // shorter than kMinPeerSecret (stored before the minimum)
 };
 
 struct RegistrationView {

@@ -30,16 +30,22 @@ void Engine::challengeRegistration(Session& s, const std::string& user, std::int
 
 // The answer to our challenge proves the peer (and a static peer must come from its host). The
 // challenge is used up either way.
-bool Engine::registrationProven(Session& s, const std::string& user, const std::string& result) {
+bool Engine::registrationProven(Session& s, const std::string& user, const std::string& result,
+                                std::int64_t nowMs) {
   const PeerConfig* peer = peerByName(user);
-  bool ok = peer && !peer->secret.empty() && !s.challenge.empty() && user == s.peer &&
-            responsesEqual(result, md5Response(s.challenge, peer->secret));
+  // An unknown name costs the same MD5 as a known one (no timing difference to measure).
+  const bool known = peer && !peer->secret.empty();
+  const std::string expected = md5Response(s.challenge, known ? peer->secret : kDecoySecret);
+  bool ok = known && !s.challenge.empty() && user == s.peer && responsesEqual(result, expected);
   if (ok && !peer->host.empty()) {
     auto addr = hosts_.lookup(peer->host, peer->port);
     ok = addr && addr->sameHost(s.addr);
   }
   s.challenge.clear();
-  if (!ok) ++stats_.authFailures;
+  if (ok)
+    markProven(s);
+  else
+    authFailed(s.addr, nowMs);
   return ok;
 }
 
@@ -47,7 +53,7 @@ void Engine::onRegReq(Session& s, const IeList& ies, std::int64_t nowMs) {
   std::string user = ies.str(Ie::Username).value_or("");
   auto result = ies.str(Ie::Md5Result);
   if (!result) return challengeRegistration(s, user, nowMs);
-  if (!registrationProven(s, user, *result)) {
+  if (!registrationProven(s, user, *result, nowMs)) {
     spdlog::warn("iax2: refused the registration of '{}' from {}", core::logSafe(user),
                  s.addr.toString());
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegRej),
@@ -77,7 +83,7 @@ void Engine::onRegRel(Session& s, const IeList& ies, std::int64_t nowMs) {
   std::string user = ies.str(Ie::Username).value_or("");
   auto result = ies.str(Ie::Md5Result);
   if (!result) return challengeRegistration(s, user, nowMs);
-  if (!registrationProven(s, user, *result)) {
+  if (!registrationProven(s, user, *result, nowMs)) {
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegRej),
              IeList{}.add(Ie::Cause, "Release Refused").addU8(Ie::CauseCode, 29), nowMs);
     destroyLater(s, nowMs);

@@ -63,6 +63,22 @@ std::string validatePeer(const PeerConfig& p) {
   return {};
 }
 
+std::string validateNewPeer(const PeerConfig& p) {
+  if (auto err = validatePeer(p); !err.empty()) return err;
+  if (weakSecret(p)) {
+    return "secret must be at least " + std::to_string(kMinPeerSecret) + " characters";
+  }
+  return {};
+}
+
+bool weakSecret(const PeerConfig& p) { return p.secret.size() < kMinPeerSecret; }
+
+std::optional<bool> parseCallToken(const std::string& text) {
+  if (text == "required") return true;
+  if (text == "optional") return false;
+  return std::nullopt;
+}
+
 std::string validateRegistration(const RegistrationConfig& r) {
   if (r.server.empty()) return "server is required";
   if (!reactor::validHost(r.server))

@@ -14,8 +14,21 @@ std::optional<std::vector<std::uint32_t>> parseCodecList(const std::string& text
 std::string codecListToString(const std::vector<std::uint32_t>& codecs);
 std::string codecName(std::uint32_t format);
 
-/// Empty when fine, else a sentence naming the problem.
+/// A peer's secret is what stands between the Internet and our fax lines (MD5 challenges can be
+/// brute-forced offline from one captured exchange): new ones need at least this many characters.
+inline constexpr std::size_t kMinPeerSecret = 12;
+
+/// Empty when fine, else a sentence naming the problem. Accepts the short secrets stored before
+/// kMinPeerSecret (see weakSecret); validateNewPeer is the check for new settings.
 std::string validatePeer(const PeerConfig& p);
+/// validatePeer, and a secret of at least kMinPeerSecret characters (config file, API, CLI).
+std::string validateNewPeer(const PeerConfig& p);
+/// True when the peer's secret is shorter than kMinPeerSecret (it loads, with a warning).
+bool weakSecret(const PeerConfig& p);
+
+/// `calltoken`: "required" -> true, "optional" -> false, anything else nullopt.
+std::optional<bool> parseCallToken(const std::string& text);
+inline const char* callTokenName(bool required) { return required ? "required" : "optional"; }
 std::string validateRegistration(const RegistrationConfig& r);
 
 /// "ADDR:PORT" ("[::1]:4569" for IPv6) with a numeric or resolvable address and a port 0-65535

@@ -122,7 +122,9 @@ TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
     EventLoop loopB, loopA;
     Iax2TrunkOptions ob;
     ob.port = 0;
-    ob.engine.peers.push_back(PeerConfig{"a", "pw", "", 4569, "", trunk});
+    // A name of 4+ characters: the REGREL of a shorter one is too small to answer with a
+    // CALLTOKEN (no answer longer than its request), and the registration would only expire.
+    ob.engine.peers.push_back(PeerConfig{"stack-a", "pw", "", 4569, "", trunk});
     ob.engine.codecs = {codec};
     Iax2Trunk b(loopB, ob);
     Far far;
@@ -132,7 +134,7 @@ TEST(Iax2Trunk, RegisterCallAudioBusyAndHangup) {
     Iax2TrunkOptions oa;
     oa.port = 0;
     oa.engine.registrations.push_back(
-        RegistrationConfig{"127.0.0.1", b.boundPort(), "a", "pw", 60, trunk});
+        RegistrationConfig{"127.0.0.1", b.boundPort(), "stack-a", "pw", 60, trunk});
     oa.engine.codecs = {codec};
     Iax2Trunk a(loopA, oa);
     Far near;  // never called
