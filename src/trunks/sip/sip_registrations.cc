@@ -139,6 +139,12 @@ void Signalling::Impl::startRegistration(Registration& r) {
   const std::string& server = r.usingBackup && !r.config.backupRegistrar.empty()
                                   ? r.config.backupRegistrar
                                   : r.config.registrar;
+  if (auto missing = transportMissing(r.config.transport); !missing.empty()) {
+    if (r.lastError != missing) spdlog::warn("sip: registration {}: {}", r.config.name, missing);
+    r.lastError = missing;
+    tmr_start(&r.failoverTimer, 30'000, &Impl::onRegRetry, &r);
+    return;
+  }
   std::string host;
   int port;
   splitHostPort(server, host, port, r.config.transport == SipTransport::Tls ? 5061 : 5060);
@@ -180,7 +186,11 @@ void Signalling::Impl::onRegReply(int err, const sip_msg* msg, void* arg) {
   bool was = r->registered;
   if (err) {
     r->registered = false;
-    r->lastError = "no answer from the registrar (" + errText(err) + ")";
+    std::string tls = r->config.transport == SipTransport::Tls
+                          ? impl->tlsRefusedSince(monoMs() - 40'000)
+                          : std::string();
+    r->lastError =
+        tls.empty() ? "no answer from the registrar (" + errText(err) + ")" : "TLS: " + tls;
   } else if (msg && msg->scode >= 200 && msg->scode < 300) {
     r->registered = true;
     r->failures = 0;

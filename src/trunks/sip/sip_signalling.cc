@@ -228,6 +228,11 @@ void Signalling::Impl::dial(std::uint64_t id, const DialRequest& raw, const std:
                          : "no SIP peer or registration named '" + target + "'"});
     return;
   }
+  if (auto missing = transportMissing(peer ? peer->config.transport : reg->config.transport);
+      !missing.empty()) {
+    fail({HangupReason::Unavailable, 41, missing});
+    return;
+  }
   auto call = std::make_unique<Call>();
   Call& c = *call;
   c.impl = this;
@@ -239,6 +244,8 @@ void Signalling::Impl::dial(std::uint64_t id, const DialRequest& raw, const std:
   c.t38Allowed = config.t38.mode != T38Mode::Off && (peer ? peer->config.t38 : reg->config.t38) &&
                  !rememberedNoT38(c.name + "/" + request.number);
   c.destination = c.name + "/" + request.number;
+  c.tls = (peer ? peer->config.transport : reg->config.transport) == SipTransport::Tls;
+  c.startedMs = monoMs();
   std::string domain = peer ? peerDomain(*peer) : registrationDomain(*reg);
   std::string toUri;
   std::vector<std::string> routes;
@@ -481,6 +488,8 @@ void Signalling::Impl::closed(Call& c, int err, const sip_msg* msg) {
       auto pos = v.find("cause=");
       if (pos != std::string::npos) cause.code = boundedInt(v.c_str() + pos + 6, 127);
     }
+  } else if (err && c.tls && !c.answered && !tlsRefusedSince(c.startedMs).empty()) {
+    cause = {HangupReason::Unavailable, 41, "TLS: " + tlsRefusedSince(c.startedMs)};
   } else if (err == ECONNRESET) {
     // libre reports a received BYE (or the caller's CANCEL) this way, without the message.
     cause = c.answered ? normalCause("the far end hung up")

@@ -1,6 +1,8 @@
 #pragma once
 // Inside Signalling (sip_signalling.h): the state of the SIP half and its parts, one file each.
 // Only the trunk's own signalling files include this. Everything here runs on the SIP thread.
+#include <openssl/types.h>
+
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -48,6 +50,8 @@ struct Signalling::Call {
   tmr watchdogTimer{};
   std::int64_t lastRefreshMs = 0;
   bool ended = false;
+  bool tls = false;            // outbound over TLS
+  std::int64_t startedMs = 0;  // monotonic, when dialled
 };
 
 struct Signalling::Registration {
@@ -105,6 +109,11 @@ struct Signalling::Impl {
   std::function<void()> stopDone;
   tmr stopTimer{};
   tmr finishTimer{};
+  /// The last far-end certificate our TLS client refused, and when (monotonic ms). The verify
+  /// callback cannot name the far end (libre runs TLS over its own BIO, without a socket), so a
+  /// TLS call or registration that fails after it names this reason.
+  std::string tlsRefusal;
+  std::int64_t tlsRefusalAtMs = -1;
 
   Impl(SignallingEvents& e, SipConfig c);
   ~Impl();
@@ -118,6 +127,13 @@ struct Signalling::Impl {
   static void onListenRetry(void* arg);
   static std::string fmtList(const std::vector<std::string>& v);
   int ensureTls();
+  /// Why requests over `t` cannot be sent ("" when they can): libre sends only over the
+  /// transports we listen on.
+  std::string transportMissing(SipTransport t) const;
+  static int onTlsVerify(int ok, X509_STORE_CTX* store);
+  void tlsRefused(std::string why);
+  /// Why our TLS client last refused a certificate, if it did at or after `sinceMs`; else "".
+  std::string tlsRefusedSince(std::int64_t sinceMs) const;
   static bool readFile(const std::string& path, std::string& out);
   void stop(int budgetMs, std::function<void()> done);
   static void onDrained(void* arg);

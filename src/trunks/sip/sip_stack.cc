@@ -10,6 +10,16 @@
 
 namespace vfax::trunks::sip {
 
+namespace {
+
+/// Where our SSL_CTX keeps its Impl (for the verify callback).
+int implIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
 Signalling::Impl::Impl(SignallingEvents& e, SipConfig c) : events(e), config(std::move(c)) {
   rand_bytes(nonceKey.data(), nonceKey.size());
   tmr_init(&listenRetry);
@@ -110,20 +120,61 @@ int Signalling::Impl::ensureTls() {
   if (ctx && config.tlsVerify) {
     // Outgoing TLS connections verify the far end's chain (system CAs or tls_ca_file).
     if (!config.tlsCaFile.empty()) {
-      (void)tls_add_ca(tlsCtx, config.tlsCaFile.c_str());
+      if (int caErr = tls_add_ca(tlsCtx, config.tlsCaFile.c_str())) {
+        spdlog::warn("sip: TLS: the CA file {} cannot be used ({}): no far end will be trusted",
+                     config.tlsCaFile, errText(caErr));
+      }
     } else {
       SSL_CTX_set_default_verify_paths(ctx);
     }
     // One context serves both roles: as a client we verify the server's chain; as a server
     // we take what a PBX presents (peers are checked by address and digest, not certificates).
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int ok, X509_STORE_CTX* store) -> int {
-      auto* ssl = static_cast<SSL*>(
-          X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-      return (ssl && SSL_is_server(ssl)) ? 1 : ok;
-    });
+    SSL_CTX_set_ex_data(ctx, implIndex(), this);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &Impl::onTlsVerify);
   }
   if (ctx) SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   return 0;
+}
+
+/// OpenSSL's verify callback: the server side takes any certificate; the client side keeps
+/// OpenSSL's verdict and, on a refusal, tells the Impl why (for the log and the call's cause).
+int Signalling::Impl::onTlsVerify(int ok, X509_STORE_CTX* store) {
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (!ssl || SSL_is_server(ssl)) return 1;
+  if (ok) return ok;
+  auto* impl = static_cast<Impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), implIndex()));
+  if (!impl) return ok;
+  try {
+    char subject[256] = "";
+    if (X509* cert = X509_STORE_CTX_get_current_cert(store)) {
+      X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    }
+    impl->tlsRefused(std::string(X509_verify_cert_error_string(X509_STORE_CTX_get_error(store))) +
+                     " (certificate " + subject + ")");
+  } catch (...) {
+    // No exception may cross OpenSSL; the refusal stands without its reason.
+  }
+  return ok;
+}
+
+std::string Signalling::Impl::transportMissing(SipTransport t) const {
+  for (const auto& l : config.listen) {
+    if (l.transport == t) return {};
+  }
+  return "no " + transportName(t) + ": address in [sip] listen (SIP over " + transportName(t) +
+         " is sent only from a " + transportName(t) + ": listener" +
+         (t == SipTransport::Tls ? ", with tls_cert and tls_key)" : ")");
+}
+
+void Signalling::Impl::tlsRefused(std::string why) {
+  spdlog::warn("sip: TLS: the far end's certificate is refused: {}", why);
+  tlsRefusal = std::move(why);
+  tlsRefusalAtMs = monoMs();
+}
+
+std::string Signalling::Impl::tlsRefusedSince(std::int64_t sinceMs) const {
+  return tlsRefusalAtMs >= sinceMs ? tlsRefusal : std::string();
 }
 
 bool Signalling::Impl::readFile(const std::string& path, std::string& out) {
