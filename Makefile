@@ -18,8 +18,8 @@ build-dev: deps
 	@cmake --build --preset dev -j $(JOBS)
 
 run: build
-	@echo "vfaxd: web/API on http://$(HTTP)/  (CLI: export VFAX_URL=http://$(HTTP) VFAX_TOKEN=\$$(cat $(DATA)/admin-token); build/release/bin/vfax --help)"
-	@echo "vfaxd: log in to the web page as 'admin' after setting its password: VFAX_URL=http://$(HTTP) VFAX_TOKEN=\$$(cat $(DATA)/admin-token) build/release/bin/vfax user passwd admin"
+	@echo "vfaxd: web/API on http://$(HTTP)/  (CLI: export VFAX_URL=http://$(HTTP) VFAX_TOKEN_FILE=$(DATA)/admin-token; build/release/bin/vfax --help)"
+	@echo "vfaxd: log in to the web page as 'admin' after setting its password: VFAX_URL=http://$(HTTP) VFAX_TOKEN_FILE=$(DATA)/admin-token build/release/bin/vfax user passwd admin"
 	@build/release/bin/vfaxd --data $(DATA) --http $(HTTP)
 
 test: build-dev

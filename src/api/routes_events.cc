@@ -8,6 +8,7 @@
 
 #include "api/credentials.h"
 #include "api/event_streams.h"
+#include "core/log_safe.h"
 
 namespace vfax::api::detail {
 
@@ -132,7 +133,8 @@ struct Stream {
                                  : accounts.authenticateToken(bearer, source);
     if (!caller) {
       if (caller.error().code == "unauthorized") {
-        spdlog::info("api: event stream of '{}' ended: {}", username, caller.error().message);
+        spdlog::info("api: event stream of '{}' ended: {}", core::logSafe(username),
+                     core::logSafe(caller.error().message, 400));
         return false;
       }
       return true;  // a store hiccup does not end the stream; checked again next time

@@ -18,6 +18,7 @@
 #include "api/routes.h"
 #include "api/upload.h"
 #include "core/address_match.h"
+#include "core/log_safe.h"
 
 namespace vfax::api::detail {
 
@@ -47,7 +48,7 @@ core::Result<std::optional<core::Device>> anonymousDevice(Context& ctx) {
     }
   }
   spdlog::warn("print: anonymous_device '{}' names no device; unauthenticated jobs are refused",
-               name);
+               core::logSafe(name));
   return std::optional<core::Device>();
 }
 

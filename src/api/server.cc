@@ -16,6 +16,7 @@
 #include "api/metrics.h"
 #include "api/query.h"
 #include "api/routes.h"
+#include "core/log_safe.h"
 #include "web/web_assets.h"
 
 namespace vfax::api {
@@ -97,7 +98,7 @@ void replyJson(httplib::Response& res, int status, const Json& body) {
 void replyError(httplib::Response& res, const core::Error& e) {
   HttpError h = toHttpError(e);
   if (h.status >= 500) {
-    spdlog::warn("api: {} ({})", e.message, e.code);
+    spdlog::warn("api: {} ({})", core::logSafe(e.message, 600), core::logSafe(e.code));
   }
   if (h.status == 401) res.set_header("WWW-Authenticate", "Bearer realm=\"vfax\"");
   replyJson(res, h.status, h.body);
@@ -289,9 +290,11 @@ core::Result<int> HttpServer::start() {
                         std::chrono::steady_clock::now() - requestStart)
                         .count();
     if (res.status >= 500) {
-      spdlog::warn("http {} {} -> {} ({} ms)", req.method, req.path, res.status, ms);
+      spdlog::warn("http {} {} -> {} ({} ms)", core::logSafe(req.method, 20),
+                   core::logSafe(req.path), res.status, ms);
     } else {
-      spdlog::debug("http {} {} -> {} ({} ms)", req.method, req.path, res.status, ms);
+      spdlog::debug("http {} {} -> {} ({} ms)", core::logSafe(req.method, 20),
+                    core::logSafe(req.path), res.status, ms);
     }
   });
 

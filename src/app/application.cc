@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -20,6 +21,7 @@
 #include "app/printer_supervisor.h"
 #include "core/clock.h"
 #include "core/hex.h"
+#include "core/log_safe.h"
 #include "core/secrets.h"
 #include "core/service.h"
 #include "documents/document_converter.h"
@@ -327,12 +329,21 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     if (!t || !writePrivateFile(tokenFile, t->secret)) {
       return core::makeError("storage_error", "cannot create the admin token");
     }
-    std::cout << "vfaxd: admin API token (shown once; also in " << tokenFile.string() << "):\n  "
-              << t->secret << std::endl;
+    // The secret goes only to a person at a terminal: on a service's stdout it would end up in
+    // the journal or a log file that others may read. The file has it either way.
+    if (::isatty(STDOUT_FILENO) == 1) {
+      std::cout << "vfaxd: admin API token (shown once; also in " << tokenFile.string() << "):\n  "
+                << t->secret << std::endl;
+    } else {
+      spdlog::info(
+          "admin API token created; it is in {} (mode 600, not shown here because the "
+          "output is not a terminal)",
+          core::logSafe(tokenFile.string()));
+    }
     if (admin->passwordHash.empty()) {
       std::cout << "vfaxd: to log in to the web page as '" << admin->username
-                << "', set its password: VFAX_TOKEN=$(cat " << tokenFile.string()
-                << ") vfax user passwd " << admin->username << std::endl;
+                << "', set its password: VFAX_TOKEN_FILE=" << tokenFile.string()
+                << " vfax user passwd " << admin->username << std::endl;
     }
   }
   if (interrupted()) return stopping();

@@ -1,4 +1,5 @@
 #include "app/printer_supervisor.h"
+#include "core/log_safe.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -31,22 +32,22 @@ void logPrinterLine(const std::string& raw) {
   }
   switch (level) {
     case 'D':
-      spdlog::debug("printer: {}", line);
+      spdlog::debug("printer: {}", core::logSafe(line, 1000));
       break;
     case 'I':
-      spdlog::info("printer: {}", line);
+      spdlog::info("printer: {}", core::logSafe(line, 1000));
       break;
     case 'W':
-      spdlog::warn("printer: {}", line);
+      spdlog::warn("printer: {}", core::logSafe(line, 1000));
       break;
     case 'E':
     case 'F':
-      spdlog::error("printer: {}", line);
+      spdlog::error("printer: {}", core::logSafe(line, 1000));
       break;
     default:
       // Our own lines before PAPPL's log runs ("vfax-printer: cannot listen ..."), sanitizer
       // reports: worth seeing.
-      spdlog::warn("printer: {}", line);
+      spdlog::warn("printer: {}", core::logSafe(line, 1000));
   }
 }
 

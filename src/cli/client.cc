@@ -55,7 +55,8 @@ Result<std::string> Client::body(R&& r) {
       code = j["error"].value("code", code);
       message = j["error"].value("message", message);
     }
-    if (r->status == 401 && token_.empty()) message += " (set VFAX_TOKEN or pass --token)";
+    if (r->status == 401 && token_.empty())
+      message += " (set VFAX_TOKEN or VFAX_TOKEN_FILE, pass --token-file, or run vfax login)";
     return core::makeError(code, message);
   }
   return std::move(r->body);

@@ -295,7 +295,7 @@ void addLoginCommands(CLI::App& app, Action& action) {
         return core::makeError(kUsage, "cannot write " + path);
       }
       std::cout << "logged in as " << o->username << "; token " << (*t)["id"] << " kept in " << path
-                << " (VFAX_TOKEN and --token still take precedence)\n";
+                << " (VFAX_TOKEN and --token-file still take precedence)\n";
       return {};
     };
   });

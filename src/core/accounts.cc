@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "core/hex.h"
+#include "core/log_safe.h"
+#include "core/mail_address.h"
 
 namespace vfax::core {
 
@@ -84,14 +86,7 @@ Result<void> validateText(const std::string& field, const std::string& v, size_t
 
 Result<void> validateEmail(const std::string& e) {
   if (e.empty()) return {};
-  const auto at = e.find('@');
-  const bool ok = at != std::string::npos && at != 0 && at == e.rfind('@') && at + 1 < e.size() &&
-                  e.size() <= 254 && std::none_of(e.begin(), e.end(), [](char c) {
-                    return static_cast<unsigned char>(c) <= 0x20 || c == '<' || c == '>' ||
-                           c == ',' || c == ';' || c == '"' || c == 0x7f;
-                  });
-  if (!ok) return makeError("invalid_request", "email: not an e-mail address");
-  return {};
+  return validateMailAddress(e, "email");
 }
 
 Error notFoundToken(std::int64_t id) {
@@ -724,7 +719,7 @@ void Accounts::auditLoop() {
     if (!batch.empty()) {
       if (auto r = store_.insertAudit(batch); !r) {
         spdlog::error("audit: {} entries could not be written: {}", batch.size(),
-                      r.error().message);
+                      logSafe(r.error().message, 600));
       }
     }
     lock.lock();

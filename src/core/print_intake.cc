@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/hex.h"
+#include "core/log_safe.h"
 
 namespace vfax::core {
 
@@ -39,13 +40,15 @@ Result<PrintOutcome> PrintIntake::submit(const Caller& caller, const PrintJob& j
   fs::remove_all(dir, ec);
   for (const auto& f : job.files) fs::remove(f, ec);
   if (!out) {
-    spdlog::warn("print job {} ('{}') of {} from {}: refused: {}: {}", job.ippJobId, job.jobName,
-                 caller.username, job.address, out.error().code, out.error().message);
+    spdlog::warn("print job {} ('{}') of {} from {}: refused: {}: {}", job.ippJobId,
+                 logSafe(job.jobName), logSafe(caller.username), logSafe(job.address),
+                 out.error().code, logSafe(out.error().message, 600));
     if (refusalMail_ && !notify.empty()) refusalMail_(notify, job.jobName, out.error());
     return out;
   }
-  spdlog::info("print job {} ('{}') of {} from {}: {} fax job(s){}", job.ippJobId, job.jobName,
-               caller.username, job.address, out->faxes.size(), out->held ? ", held" : "");
+  spdlog::info("print job {} ('{}') of {} from {}: {} fax job(s){}", job.ippJobId,
+               logSafe(job.jobName), logSafe(caller.username), logSafe(job.address),
+               out->faxes.size(), out->held ? ", held" : "");
   return out;
 }
 
@@ -65,12 +68,13 @@ Result<PrintOutcome> PrintIntake::process(const Caller& caller, const PrintJob& 
       // The admin's patterns were checked when they were set; should the compiler now disagree,
       // the job is still read with the built-in dialects.
       spdlog::error("print_field_patterns: {}; reading the job without them",
-                    scanned.error().message);
+                    logSafe(scanned.error().message, 600));
       scanned = documents_.scan(job.files.front(), {}, redacted);
     }
     if (!scanned) return scanned.error();
     scan = std::move(*scanned);
-    for (const auto& w : scan.warnings) spdlog::warn("print job {}: {}", job.ippJobId, w);
+    for (const auto& w : scan.warnings)
+      spdlog::warn("print job {}: {}", job.ippJobId, logSafe(w, 600));
   } else {
     scan.faxable.clear();  // raster pages: no text, no fields
   }

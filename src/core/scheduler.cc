@@ -1,4 +1,5 @@
 #include "core/scheduler.h"
+#include "core/log_safe.h"
 
 #include <spdlog/spdlog.h>
 
@@ -21,7 +22,7 @@ bool retryable(OutcomeClass cls) {
 }  // namespace
 
 void Scheduler::logIfError(const Result<void>& r, const char* what) {
-  if (!r) spdlog::error("{}: {}", what, r.error().message);
+  if (!r) spdlog::error("{}: {}", what, logSafe(r.error().message, 600));
 }
 
 Scheduler::Scheduler(Store& store, Documents& documents, Telephony& telephony, const Clock& clock,
@@ -168,7 +169,7 @@ Millis Scheduler::retryDelay(OutcomeClass cls) const {
 std::optional<Fax> Scheduler::loadFax(std::int64_t id) {
   auto f = store_.fax(id);
   if (!f) {
-    spdlog::error("fax {}: {}", id, f.error().message);
+    spdlog::error("fax {}: {}", id, logSafe(f.error().message, 600));
     return std::nullopt;
   }
   return *f;
@@ -178,7 +179,7 @@ void Scheduler::setState(Fax& fax, FaxState state, const std::string& error, boo
   const FaxState previous = fax.state;
   if (previous != state) {
     spdlog::info("fax {} ({}): {} -> {}{}{}", fax.id, toString(fax.direction), toString(fax.state),
-                 toString(state), error.empty() ? "" : ": ", error);
+                 toString(state), error.empty() ? "" : ": ", logSafe(error, 600));
   }
   fax.state = state;
   if (!error.empty()) fax.error = error;
@@ -386,8 +387,8 @@ void Scheduler::acceptInbound(const InboundOffer& offer,
                               const std::function<void(InboundDecision)>& decide) {
   const Settings s = currentSettings();
   if (inboundCalls() + outboundCalls() >= s.totalLines) {
-    spdlog::info("inbound call for {} from {}: all {} lines busy", offer.calledNumber,
-                 offer.callerNumber, s.totalLines);
+    spdlog::info("inbound call for {} from {}: all {} lines busy", logSafe(offer.calledNumber),
+                 logSafe(offer.callerNumber), s.totalLines);
     decide(InboundDecision{.accept = false,
                            .rejectReason = {OutcomeClass::Busy, 17, "all lines busy"},
                            .faxId = 0,
@@ -412,8 +413,8 @@ void Scheduler::acceptInbound(const InboundOffer& offer,
   fax.updatedAt = now;
   auto stored = store_.insertFax(fax);
   if (!stored) {
-    spdlog::error("inbound call for {}: cannot store it: {}", offer.calledNumber,
-                  stored.error().message);
+    spdlog::error("inbound call for {}: cannot store it: {}", logSafe(offer.calledNumber),
+                  logSafe(stored.error().message, 600));
     decide(InboundDecision{.accept = false,
                            .rejectReason = {OutcomeClass::LocalError, 0, "storage error"},
                            .faxId = 0,
@@ -431,8 +432,9 @@ void Scheduler::acceptInbound(const InboundOffer& offer,
       ActiveCall{Direction::In, offer.callerNumber, attemptId ? *attemptId : 0, false};
   inboundCount_.fetch_add(1);
   notifyCreated(stored->id);
-  spdlog::info("fax {}: receiving for extension {} ({}) from {}", stored->id, offer.calledNumber,
-               device ? device->name : "no device", offer.callerNumber);
+  spdlog::info("fax {}: receiving for extension {} ({}) from {}", stored->id,
+               logSafe(offer.calledNumber), logSafe(device ? device->name : "no device"),
+               logSafe(offer.callerNumber));
   decide(InboundDecision{.accept = true,
                          .rejectReason = {},
                          .faxId = stored->id,
@@ -491,7 +493,9 @@ void Scheduler::makeInboundDocuments(std::int64_t faxId, FaxState finalState, st
   std::error_code ec;
   if (fs::exists(dir + "/fax.tif", ec) && fs::file_size(dir + "/fax.tif", ec) > 0) {
     auto pdf = documents_.faxToPdf(dir + "/fax.tif", dir + "/document.pdf", dir + "/preview.png");
-    if (!pdf) spdlog::warn("fax {}: no PDF of the received pages: {}", faxId, pdf.error().message);
+    if (!pdf)
+      spdlog::warn("fax {}: no PDF of the received pages: {}", faxId,
+                   logSafe(pdf.error().message, 600));
   }
   post([this, faxId, finalState, error] {
     auto fax = loadFax(faxId);

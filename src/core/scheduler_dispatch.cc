@@ -2,6 +2,7 @@
 #include "core/scheduler.h"
 
 #include "core/destination_policy.h"
+#include "core/log_safe.h"
 
 #include <spdlog/spdlog.h>
 
@@ -65,7 +66,7 @@ void Scheduler::dispatch() {
 Result<std::optional<Fax>> Scheduler::loadIndexed(std::int64_t id, FaxState expected) {
   auto stored = store_.fax(id);
   if (!stored) {
-    spdlog::error("dispatch: fax {}: {}", id, stored.error().message);
+    spdlog::error("dispatch: fax {}: {}", id, logSafe(stored.error().message, 600));
     return stored.error();
   }
   if (!*stored || (*stored)->state != expected) {
@@ -107,7 +108,9 @@ void Scheduler::startConversion(Fax fax) {
     Result<int> pages = documents_.toFax(req);
     if (pages) {
       auto pdf = documents_.faxToPdf(req.outputTiff, dir + "/document.pdf", dir + "/preview.png");
-      if (!pdf) spdlog::warn("fax {}: no PDF of the converted pages: {}", id, pdf.error().message);
+      if (!pdf)
+        spdlog::warn("fax {}: no PDF of the converted pages: {}", id,
+                     logSafe(pdf.error().message, 600));
     }
     post([this, id, pages = std::move(pages)] { conversionDone(id, pages); });
   });
@@ -159,7 +162,8 @@ void Scheduler::placeCall(Fax fax) {
   a.startedAt = clock_.now();
   auto attemptId = store_.insertAttempt(a);
   if (!attemptId) {
-    spdlog::error("fax {}: cannot record the attempt: {}", fax.id, attemptId.error().message);
+    spdlog::error("fax {}: cannot record the attempt: {}", fax.id,
+                  logSafe(attemptId.error().message, 600));
     return;
   }
   fax.attemptCount += 1;

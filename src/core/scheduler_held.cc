@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/log_safe.h"
 #include "core/scheduler.h"
 
 namespace vfax::core {
@@ -52,7 +53,7 @@ Result<Fax> Scheduler::releaseHeld(std::int64_t id, const Fax& drafted) {
   fax->nextAttemptAt = 0;
   fax->error.clear();
   setState(*fax, FaxState::Queued);
-  spdlog::info("fax {}: released to {}", id, fax->number);
+  spdlog::info("fax {}: released to {}", id, logSafe(fax->number));
   kick();
   auto stored = loadFax(id);
   return stored ? *stored : *fax;
@@ -74,7 +75,7 @@ int Scheduler::expireHeld() {
     q.withAttempts = false;
     auto page = store_.listFaxes(q);
     if (!page) {
-      spdlog::error("held print jobs: {}", page.error().message);
+      spdlog::error("held print jobs: {}", logSafe(page.error().message, 600));
       break;
     }
     for (auto& fax : *page) {

@@ -10,6 +10,8 @@
 
 #include "core/destination_policy.h"
 #include "core/hex.h"
+#include "core/log_safe.h"
+#include "core/mail_address.h"
 #include "core/number_plan.h"
 #include "core/scheduler.h"
 
@@ -18,17 +20,6 @@ namespace vfax::core {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool plausibleEmail(std::string_view e) {
-  const auto at = e.find('@');
-  if (at == std::string_view::npos || at == 0 || at != e.rfind('@') || at + 1 >= e.size()) {
-    return false;
-  }
-  if (e.size() > 254) return false;
-  return std::none_of(e.begin(), e.end(), [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '<' || c == '>' || c == ',';
-  });
-}
 
 std::string digitsOnly(std::string_view s) {
   std::string out;
@@ -135,9 +126,8 @@ Result<Fax> Service::draft(const SubmitRequest& req, std::vector<std::string>* t
   if (req.priority < -100 || req.priority > 100) {
     return makeError("invalid_request", "priority must be between -100 and 100");
   }
-  if (!req.notify.empty() && !plausibleEmail(req.notify)) {
-    return makeError("invalid_request",
-                     "notify must be an e-mail address, got '" + req.notify + "'");
+  if (!req.notify.empty()) {
+    if (auto r = validateMailAddress(req.notify, "notify"); !r) return r.error();
   }
   std::optional<Device> device;
   if (req.deviceId) {
@@ -188,8 +178,8 @@ Result<Fax> Service::draft(const SubmitRequest& req, std::vector<std::string>* t
   auto dest = resolveDestination(store, plan, settings, req.to);
   if (!dest) return dest.error();
   if (auto allowed = checkDestination(*dest, settings); !allowed) {
-    spdlog::warn("refused a fax to {} (from {}): {}", dest->e164, req.origin,
-                 allowed.error().message);
+    spdlog::warn("refused a fax to {} (from {}): {}", logSafe(dest->e164), logSafe(req.origin),
+                 logSafe(allowed.error().message, 600));
     return allowed.error();
   }
   if (dest->internal) fax.extension = dest->extension;
@@ -262,7 +252,7 @@ Result<Fax> Service::submit(SubmitRequest req) {
   // in the store at the next start (it is accepted, so it is kept).
   auto stored = storeStaged(fax, staging);
   if (!stored) return stored.error();
-  spdlog::info("fax {}: queued to {} ({})", stored->id, stored->number,
+  spdlog::info("fax {}: queued to {} ({})", stored->id, logSafe(stored->number),
                ready ? std::to_string(stored->pagesTotal) + " page(s) ready"
                      : std::to_string(req.files.size()) + " file(s)");
   scheduler_->post([this, job = *stored] {
@@ -546,7 +536,7 @@ Result<Fax> Service::hold(const Caller& caller, SubmitRequest req) {
   auto stored = storeStaged(fax, staging);
   if (!stored) return stored.error();
   spdlog::info("fax {}: held for its user ({} page(s), from {})", stored->id, stored->pagesTotal,
-               stored->origin);
+               logSafe(stored->origin));
   scheduler_->post([this, job = *stored] { scheduler_->notifyCreated(job.id); });
   scheduler_->kick();  // the expiry check learns of it
   return *stored;
@@ -814,8 +804,8 @@ Result<void> validateDevice(const Device& d) {
   if (d.name.empty() || d.name.size() > 100) {
     return makeError("invalid_device", "a device needs a name of 1 to 100 characters");
   }
-  if (!plausibleEmail(d.email)) {
-    return makeError("invalid_device", "'" + d.email + "' is not an e-mail address");
+  if (auto r = validateMailAddress(d.email, "email"); !r) {
+    return makeError("invalid_device", r.error().message);
   }
   if (!isValidExtension(d.extension)) {
     return makeError("invalid_device",

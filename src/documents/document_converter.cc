@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/log_safe.h"
 #include "documents/child_process.h"
 #include "documents/cover_page.h"
 #include "documents/fax_pdf.h"
@@ -272,7 +273,7 @@ core::Result<int> DocumentConverter::renderPage(const std::string& pdf, int inde
                                                 const std::string& png) {
   const int n = renderPdfPagePng(pdf, index, png, width);
   if (n < 0) {
-    spdlog::warn("documents: cannot render page {} of {}", index + 1, pdf);
+    spdlog::warn("documents: cannot render page {} of {}", index + 1, core::logSafe(pdf, 400));
     return makeError("conversion_failed", "The page could not be rendered.");
   }
   if (n <= index) {
@@ -456,7 +457,8 @@ core::Result<PrintScan> DocumentConverter::scanPrintFields(const std::string& pa
     std::remove(tmp.c_str());
     return makeError("conversion_failed", "The redacted job could not be stored.");
   }
-  for (const std::string& w : scan.warnings) spdlog::warn("documents: print job {}: {}", path, w);
+  for (const std::string& w : scan.warnings)
+    spdlog::warn("documents: print job {}: {}", core::logSafe(path, 400), core::logSafe(w, 600));
   return scan;
 }
 
@@ -518,7 +520,7 @@ core::Result<int> DocumentConverter::faxToPdf(const std::string& tiff, const std
     for (int i = 0; i < std::min(*pages, options_.thumbnails); ++i) {
       const std::string thumb = (dir / ("thumb-" + std::to_string(i + 1) + ".png")).string();
       if (renderPdfPagePng(pdf, i, thumb, options_.thumbnailWidth) <= i) {
-        spdlog::warn("documents: no thumbnail {} of {}", i + 1, pdf);
+        spdlog::warn("documents: no thumbnail {} of {}", i + 1, core::logSafe(pdf, 400));
       }
     }
   }
@@ -530,9 +532,10 @@ core::Result<int> DocumentConverter::faxToPdf(const std::string& tiff, const std
     ocr.timeout = options_.ocrTimeout;
     auto words = addOcrLayer(tiff, pdf, ocr);
     if (!words) {
-      spdlog::warn("documents: no OCR text layer for {}: {}", pdf, words.error().message);
+      spdlog::warn("documents: no OCR text layer for {}: {}", core::logSafe(pdf, 400),
+                   core::logSafe(words.error().message, 600));
     } else {
-      spdlog::info("documents: OCR found {} words in {}", *words, pdf);
+      spdlog::info("documents: OCR found {} words in {}", *words, core::logSafe(pdf, 400));
     }
   }
   return pages;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/log_safe.h"
 #include "fax/spandsp.h"
 
 namespace vfax::fax {
@@ -37,7 +38,7 @@ std::string compressionName(int encoding) {
 void logToSpdlog(int /*level*/, const char* text) {
   std::string line(text ? text : "");
   while (!line.empty() && line.back() == '\n') line.pop_back();
-  spdlog::debug("spandsp: {}", line);
+  spdlog::debug("spandsp: {}", core::logSafe(line, 600));
 }
 
 class SessionImpl final : public FaxSession {

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/log_safe.h"
+#include "mail/address.h"
 #include "mail/composer.h"
 #include "mail/curl_util.h"
 #include "mail/mime_build.h"
@@ -50,7 +52,7 @@ core::Result<void> MailGateway::init() {
       value = *open;
     }
     if (auto r = assignMailSetting(s, k, value); !r) {
-      spdlog::warn("mail: stored setting ignored: {}", r.error().message);
+      spdlog::warn("mail: stored setting ignored: {}", core::logSafe(r.error().message, 600));
     }
   }
   if (auto r = validateMailSettings(s); !r) return r;
@@ -154,8 +156,7 @@ core::Result<std::vector<core::OutboxMail>> MailGateway::outbox(int limit) {
 }
 
 core::Result<std::int64_t> MailGateway::sendTest(const std::string& to) {
-  if (to.find('@') == std::string::npos)
-    return core::makeError("invalid_request", "give an e-mail address to send the test mail to");
+  if (auto r = checkAddress(to, "to"); !r) return r.error();
   const MailSettings s = settings();
   Templates t(s.language, s.templatesDir);
   auto message = buildMessage(composeTest({s, t}, to));
@@ -174,7 +175,7 @@ void MailGateway::sendPrintRefusal(const std::string& to, const std::string& job
   Templates t(s.language, s.templatesDir);
   auto message = buildMessage(composePrintRefused({s, t}, to, jobName, reason.message));
   if (!message) {
-    spdlog::error("mail: print refusal to {}: {}", to, message.error().message);
+    spdlog::error("mail: print refusal to {}: {}", core::logSafe(to), message.error().message);
     return;
   }
   core::OutboxMail m;

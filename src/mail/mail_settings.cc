@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "core/secrets.h"
+#include "mail/address.h"
 
 namespace vfax::mail {
 namespace {
@@ -143,7 +144,8 @@ core::Result<void> assignMailSetting(MailSettings& s, std::string_view key, std:
     return {};
   }
   if (key == "smtp_from") {
-    if (v.find('@') == std::string_view::npos) return bad(key, "an e-mail address");
+    if (auto r = checkAddress(v, key); !r)
+      return core::makeError("invalid_setting", r.error().message);
     sm.from = v;
     return {};
   }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 
+#include "mail/address.h"
 #include "mail/composer.h"
 #include "mail/mime_build.h"
 #include "mail/mime_intake.h"
@@ -204,6 +205,8 @@ std::string MailToFax::replyBlocked(const MailSettings& s, const IncomingMail& m
   if (mail.autoSubmitted) return "it is auto-submitted";
   if (mail.bulk) return "it is list or bulk mail";
   if (mail.nullReturnPath) return "its Return-Path is empty";
+  // The sender's address is the attacker's choice: a reply goes only to one bare address.
+  if (!checkAddress(to, "from")) return "its sender address is not a single plain address";
   if (lower(to) == lower(s.smtp.from)) return "it is from vfax's own address";
   if (s.repliesPerSenderPerHour <= 0) return "replies are off (replies_per_sender_per_hour = 0)";
   auto sent = store_.countMailsTo("reply", to, clock_.now() - kReplyWindow);

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "mail/address.h"
+
 namespace vfax::mail {
 namespace {
 
@@ -76,6 +78,7 @@ std::string textToHtml(const std::string& text) {
 }
 
 core::Result<std::string> buildMessage(const OutgoingMail& mail) {
+  if (auto r = checkAddress(mail.to, "to"); !r) return r.error();
   initGMime();
   Ref<GMimeMessage> msg(g_mime_message_new(TRUE));
   g_mime_message_add_mailbox(msg.get(), GMIME_ADDRESS_TYPE_FROM,

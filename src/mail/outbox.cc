@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/log_safe.h"
+#include "mail/address.h"
 #include "mail/smtp_client.h"
 
 namespace vfax::mail {
@@ -49,11 +51,25 @@ core::Result<std::int64_t> Outbox::enqueue(core::OutboxMail mail) {
   mail.state = core::OutboxState::Pending;
   mail.createdAt = clock_.now();
   mail.nextAttemptAt = mail.createdAt;
+  // A recipient set with the row must be one bare address. A bad one is kept as a failed row
+  // (visible in the outbox with its reason) rather than sent or silently dropped.
+  core::Result<void> valid;
+  if (!mail.recipient.empty()) valid = checkAddress(mail.recipient, "recipient");
+  if (!valid) {
+    mail.state = core::OutboxState::Failed;
+    mail.lastError = valid.error().message;
+    mail.message.clear();
+  }
   auto id = store_.enqueueMail(mail);
   if (!id) {
-    spdlog::error("mail: cannot queue a {} mail to {}: {}", mail.kind, mail.recipient,
-                  id.error().message);
+    spdlog::error("mail: cannot queue a {} mail to {}: {}", core::logSafe(mail.kind),
+                  core::logSafe(mail.recipient), id.error().message);
     return id;
+  }
+  if (!valid) {
+    spdlog::warn("mail {}: a {} mail not sent: {}", *id, core::logSafe(mail.kind),
+                 valid.error().message);
+    return valid.error();
   }
   wake();
   return id;
@@ -66,13 +82,15 @@ void Outbox::deliver(core::OutboxMail& m, const MailSettings& s) {
     m.lastError = why;
     m.nextAttemptAt = now + backoff(m.attempts, s.retryInitialSeconds, s.retryMaxSeconds);
     spdlog::warn("mail {}: not delivered to {} (attempt {}), next try in {} s: {}", m.id,
-                 m.recipient, m.attempts, (m.nextAttemptAt - now) / 1000, why);
+                 core::logSafe(m.recipient), m.attempts, (m.nextAttemptAt - now) / 1000,
+                 core::logSafe(why, 400));
   };
   auto fail = [&](const std::string& why) {
     m.attempts++;
     m.lastError = why;
     m.state = core::OutboxState::Failed;
-    spdlog::error("mail {}: delivery to {} failed for good: {}", m.id, m.recipient, why);
+    spdlog::error("mail {}: delivery to {} failed for good: {}", m.id, core::logSafe(m.recipient),
+                  core::logSafe(why, 400));
   };
 
   if (m.message.empty()) {
@@ -97,8 +115,8 @@ void Outbox::deliver(core::OutboxMail& m, const MailSettings& s) {
     // Kept as composed: a retry sends the very same message (same Message-ID).
     if (auto u = store_.updateMail(m); !u) spdlog::error("mail {}: {}", m.id, u.error().message);
   }
-  if (m.recipient.find('@') == std::string::npos) {
-    fail("the mail has no valid recipient ('" + m.recipient + "')");
+  if (auto r = checkAddress(m.recipient, "recipient"); !r) {
+    fail(r.error().message);
     if (auto u = store_.updateMail(m); !u) spdlog::error("mail {}: {}", m.id, u.error().message);
     return;
   }
@@ -109,7 +127,7 @@ void Outbox::deliver(core::OutboxMail& m, const MailSettings& s) {
     m.sentAt = clock_.now();
     m.lastError.clear();
     m.message.clear();  // delivered: the documents need not stay in the database twice
-    spdlog::info("mail {}: {} mail delivered to {}", m.id, m.kind, m.recipient);
+    spdlog::info("mail {}: {} mail delivered to {}", m.id, m.kind, core::logSafe(m.recipient));
   } else if (sent.error().code == "smtp_rejected") {
     fail(sent.error().message);
   } else {

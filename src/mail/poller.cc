@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "core/log_safe.h"
 #include "mail/mailbox_client.h"
 
 namespace vfax::mail {
@@ -81,7 +82,8 @@ PollRound MailboxPoller::round() {
   result.configured = true;
   auto setError = [this](const std::string& e) {
     std::lock_guard lock(mu_);
-    if (e != status_.lastError && !e.empty()) spdlog::warn("mail-to-fax: {}", e);
+    if (e != status_.lastError && !e.empty())
+      spdlog::warn("mail-to-fax: {}", core::logSafe(e, 600));
     status_.lastError = e;
     status_.lastPollAt = clock_.now();
   };
@@ -180,7 +182,7 @@ void MailboxPoller::runIdle() {
       auto r = watcher.wait(60'000, stop_, &idling_);
       if (!r) {
         spdlog::debug("mail-to-fax: IMAP IDLE unavailable ({}); polling every {} s",
-                      r.error().message, s.mailbox.pollSeconds);
+                      core::logSafe(r.error().message, 600), s.mailbox.pollSeconds);
         std::unique_lock lock(mu_);
         cv_.wait_for(lock, std::chrono::seconds(std::max(1, s.mailbox.pollSeconds)),
                      [this] { return stop_.load(); });

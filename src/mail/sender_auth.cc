@@ -146,23 +146,4 @@ SenderAuthResult authenticateSender(const IncomingMail& mail, const SubjectPin& 
   return r;
 }
 
-std::string logSafe(const std::string& s, std::size_t max) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace vfax::mail

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/log_safe.h"
 #include "core/model.h"
 #include "mail/mail_settings.h"
 #include "mail/mime_intake.h"
@@ -67,8 +68,7 @@ SenderAuthResult authenticateSender(const IncomingMail& mail, const SubjectPin& 
                                     const std::optional<core::Device>& device,
                                     const MailSettings& settings, PinGuard& guard);
 
-/// Text for a log line out of an outside string (an address, a Message-ID): printable ASCII kept,
-/// everything else as \xNN, at most `max` characters.
-std::string logSafe(const std::string& s, std::size_t max = 100);
+/// Outside strings in log lines go through the one helper of core (see core/log_safe.h).
+using core::logSafe;
 
 }  // namespace vfax::mail

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "mail/address.h"
 #include "mail/curl_util.h"
 
 namespace vfax::mail {
@@ -30,6 +31,14 @@ core::Result<void> sendMail(const SmtpSettings& smtp, const std::string& from,
   if (smtp.host.empty())
     return core::makeError("smtp_error", "no SMTP server is configured (smtp_host)");
   if (recipients.empty()) return core::makeError("smtp_rejected", "the mail has no recipient");
+  // The envelope is built from these: a line break in one would be a command of its own.
+  if (auto r = checkAddress(from, "smtp_from"); !r)
+    return core::makeError("smtp_rejected", r.error().message);
+  for (const auto& to : recipients) {
+    if (auto r = checkAddress(to, "recipient"); !r) {
+      return core::makeError("smtp_rejected", r.error().message);
+    }
+  }
   CurlHandle c(curl_easy_init());
   if (!c) return core::makeError("smtp_error", "cannot create a libcurl handle");
   char err[CURL_ERROR_SIZE];

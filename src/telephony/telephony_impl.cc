@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <optional>
 
+#include "core/log_safe.h"
 #include "fax/fax_session.h"
 
 namespace vfax::telephony {
@@ -404,7 +405,7 @@ class CallContext final : public trunks::CallHandler, public fax::FaxSessionEven
       const std::string& part = rxSegments_[i];
       if (::access(part.c_str(), R_OK) != 0) continue;  // its session received nothing
       if (auto r = fax::appendTiffPages(dst, part); !r) {
-        spdlog::error("telephony: fax {}: {}", faxId_, r.error().message);
+        spdlog::error("telephony: fax {}: {}", faxId_, core::logSafe(r.error().message, 600));
         continue;
       }
       ::unlink(part.c_str());
@@ -592,7 +593,8 @@ void TelephonyImpl::start() {
     (void)loopback_->start(*this);
     for (const auto& t : externals_) {
       if (auto er = t->start(*this); !er) {
-        spdlog::error("telephony: trunk {} cannot work: {}", t->name(), er.error().message);
+        spdlog::error("telephony: trunk {} cannot work: {}", t->name(),
+                      core::logSafe(er.error().message, 600));
         onTrunkState(t->name(), false, er.error().message);
       }
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/log_safe.h"
 #include "trunks/iax2/engine_internal.h"
 #include "trunks/iax2/md5.h"
 
@@ -67,7 +68,7 @@ void Engine::onAuthRep(Session& s, const IeList& ies, std::int64_t nowMs) {
       !responsesEqual(*result, md5Response(s.challenge, peer->secret))) {
     ++stats_.authFailures;
     spdlog::warn("iax2: refused a call from {} ({}): authentication failed", s.addr.toString(),
-                 s.peer);
+                 core::logSafe(s.peer));
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::Reject),
              IeList{}.add(Ie::Cause, "Authentication failed").addU8(Ie::CauseCode, 29), nowMs);
     destroyLater(s, nowMs);
@@ -136,7 +137,8 @@ void Engine::endCall(Session& s, EndKind kind, int cause, const std::string& tex
     spdlog::debug(
         "iax2: call {} with '{}' ended; voice received {}, played {}, late {}, "
         "duplicates {}, overflows {}, underruns {}",
-        s.local, s.peer, j.received, j.played, j.late, j.duplicates, j.overflows, j.underruns);
+        s.local, core::logSafe(s.peer), j.received, j.played, j.late, j.duplicates, j.overflows,
+        j.underruns);
   }
   if (notify && known) listener_.onEnded(s.local, kind, cause, text);
 }

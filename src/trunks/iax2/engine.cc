@@ -9,6 +9,7 @@
 #include <ctime>
 #include <random>
 
+#include "core/log_safe.h"
 #include "trunks/iax2/engine_internal.h"
 
 namespace vfax::trunks::iax2 {
@@ -473,7 +474,7 @@ void Engine::poll(std::int64_t nowMs) {
   }
   for (auto& [name, st] : peerState_) {
     if (st.registered && nowMs > st.expiresAtMs) {
-      spdlog::info("iax2: registration of peer '{}' expired", name);
+      spdlog::info("iax2: registration of peer '{}' expired", core::logSafe(name));
       st.registered.reset();
     }
   }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "codec/g711.h"
+#include "core/log_safe.h"
 
 namespace vfax::trunks::iax2 {
 
@@ -49,8 +50,8 @@ class Iax2Call final : public Call {
   void reject(const HangupCause& cause) override {
     if (ended_) return;
     markEnded();
-    spdlog::info("iax2: call from {} to '{}' refused: {} (cause {})", info_.trunk,
-                 info_.calledNumber, cause.text, cause.code);
+    spdlog::info("iax2: call from {} to '{}' refused: {} (cause {})", core::logSafe(info_.trunk),
+                 core::logSafe(info_.calledNumber), core::logSafe(cause.text), cause.code);
     trunk_.engine().reject(no_, cause.code, cause.text, trunk_.nowMs());
   }
   void hangup(const HangupCause& cause) override {
@@ -450,8 +451,9 @@ void Iax2Trunk::onInboundCall(std::uint16_t no, const InboundCallInfo& in) {
                 {}};
   auto call = std::make_shared<Iax2Call>(*this, no, std::move(info));
   calls_[no] = call;
-  spdlog::info("iax2: call from peer '{}' ({} {}) to '{}'", in.peer, in.callerNumber, in.callerName,
-               in.calledNumber);
+  spdlog::info("iax2: call from peer '{}' ({} {}) to '{}'", core::logSafe(in.peer),
+               core::logSafe(in.callerNumber), core::logSafe(in.callerName),
+               core::logSafe(in.calledNumber));
   // Deferred: the owner must not run inside the engine's datagram handling.
   loop_.post([this, weak = std::weak_ptr<Iax2Call>(call)] {
     auto c = weak.lock();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/log_safe.h"
 #include "trunks/iax2/engine_internal.h"
 #include "trunks/iax2/md5.h"
 
@@ -47,7 +48,8 @@ void Engine::onRegReq(Session& s, const IeList& ies, std::int64_t nowMs) {
   auto result = ies.str(Ie::Md5Result);
   if (!result) return challengeRegistration(s, user, nowMs);
   if (!registrationProven(s, user, *result)) {
-    spdlog::warn("iax2: refused the registration of '{}' from {}", user, s.addr.toString());
+    spdlog::warn("iax2: refused the registration of '{}' from {}", core::logSafe(user),
+                 s.addr.toString());
     sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegRej),
              IeList{}.add(Ie::Cause, "Registration Refused").addU8(Ie::CauseCode, 29), nowMs);
     destroyLater(s, nowMs);
@@ -59,7 +61,9 @@ void Engine::onRegReq(Session& s, const IeList& ies, std::int64_t nowMs) {
   bool changed = !st.registered || !(*st.registered == s.addr);
   st.registered = s.addr;
   st.expiresAtMs = nowMs + refresh * 1000LL + 5000;  // a little grace for the re-registration
-  if (changed) spdlog::info("iax2: peer '{}' registered from {}", user, s.addr.toString());
+  if (changed) {
+    spdlog::info("iax2: peer '{}' registered from {}", core::logSafe(user), s.addr.toString());
+  }
   sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegAck),
            IeList{}
                .add(Ie::Username, user)
@@ -80,7 +84,7 @@ void Engine::onRegRel(Session& s, const IeList& ies, std::int64_t nowMs) {
     return;
   }
   peerState_.erase(user);
-  spdlog::info("iax2: peer '{}' released its registration", user);
+  spdlog::info("iax2: peer '{}' released its registration", core::logSafe(user));
   sendFull(s, FrameType::Iax, static_cast<std::uint32_t>(Cmd::RegAck),
            IeList{}.add(Ie::Username, user).addU16(Ie::Refresh, 0), nowMs);
   destroyLater(s, nowMs);
@@ -177,7 +181,7 @@ void Engine::onRegClientReply(Session& s, const FullFrame& f, const IeList& ies,
     r.registered = false;
     r.lastError = ies.str(Ie::Cause).value_or("registration refused");
     spdlog::warn("iax2: registration as '{}' at {} refused: {}", r.cfg.username, s.addr.toString(),
-                 r.lastError);
+                 core::logSafe(r.lastError, 400));
     r.nextAttemptMs = nowMs + kRetryRegistrationMs * 3;
   }
   destroyLater(s, nowMs);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "core/address_match.h"
+#include "core/log_safe.h"
 #include "trunks/sip/sip_signalling_impl.h"
 
 namespace vfax::trunks::sip {
@@ -147,7 +148,7 @@ void Signalling::Impl::authFailed(const sip_msg* msg, const std::string& why) {
     peerAddress |= !p->config.match.empty() && core::addressAllowed(host, p->config.match);
   }
   if (!peerAddress) gate.recordFailure(host, monoMs());
-  spdlog::warn("sip: INVITE from {} refused: {}", host, why);
+  spdlog::warn("sip: INVITE from {} refused: {}", host, core::logSafe(why, 400));
   if (gate.mayAnswer(host, monoMs())) replyToSource(msg, 403, "Forbidden");
 }
 

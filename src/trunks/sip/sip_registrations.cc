@@ -2,6 +2,7 @@
 // (sipreg: digest, refresh, retry) with the switch to the backup registrar.
 #include <spdlog/spdlog.h>
 
+#include "core/log_safe.h"
 #include "trunks/sip/sip_signalling_impl.h"
 
 namespace vfax::trunks::sip {
@@ -79,7 +80,7 @@ void Signalling::Impl::onOptionsReply(int err, const sip_msg* msg, void* arg) {
   }
   if (was != p->reachable) {
     spdlog::info("sip: peer {} is {}", p->config.name,
-                 p->reachable ? "reachable" : "unreachable: " + p->lastError);
+                 p->reachable ? "reachable" : core::logSafe("unreachable: " + p->lastError, 400));
   }
 }
 
@@ -158,7 +159,7 @@ void Signalling::Impl::startRegistration(Registration& r) {
                             nullptr, "%s", kAllow);
   if (err) {
     r.lastError = "REGISTER could not be sent to " + server + ": " + errText(err);
-    spdlog::warn("sip: registration {}: {}", r.config.name, r.lastError);
+    spdlog::warn("sip: registration {}: {}", r.config.name, core::logSafe(r.lastError, 400));
     tmr_start(&r.failoverTimer, 5000, &Impl::onRegRetry, &r);
   } else {
     spdlog::info("sip: registering {} at {}", aor, server);
@@ -211,7 +212,7 @@ void Signalling::Impl::onRegReply(int err, const sip_msg* msg, void* arg) {
       r->usingBackup = !r->usingBackup;
       r->failures = 0;
       spdlog::warn("sip: registration {}: {}; trying the {} registrar", r->config.name,
-                   r->lastError, r->usingBackup ? "backup" : "primary");
+                   core::logSafe(r->lastError, 400), r->usingBackup ? "backup" : "primary");
       tmr_start(&r->failoverTimer, 0, &Impl::onRegRetry, r);
     }
   }
@@ -220,7 +221,8 @@ void Signalling::Impl::onRegReply(int err, const sip_msg* msg, void* arg) {
       spdlog::info("sip: registered {} at {}", r->config.name,
                    r->usingBackup ? r->config.backupRegistrar : r->config.registrar);
     } else {
-      spdlog::warn("sip: registration {} lost: {}", r->config.name, r->lastError);
+      spdlog::warn("sip: registration {} lost: {}", r->config.name,
+                   core::logSafe(r->lastError, 400));
     }
   }
 }

@@ -2,6 +2,7 @@
 // T.38 attributes, and what the far end's SDP says.
 #include <spdlog/spdlog.h>
 
+#include "core/log_safe.h"
 #include "trunks/sip/sip_signalling_impl.h"
 
 namespace vfax::trunks::sip {
@@ -82,7 +83,8 @@ Signalling::Impl::Remote Signalling::Impl::readRemote(Call& c) {
         r.media.image = *a;
         r.t38 = *params;
       } else {
-        spdlog::warn("sip: call {}: T.38 offer ignored: {}", c.callId, params.error().message);
+        spdlog::warn("sip: call {}: T.38 offer ignored: {}", core::logSafe(c.callId),
+                     core::logSafe(params.error().message, 400));
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "core/log_safe.h"
 #include "trunks/sip/sip_signalling_impl.h"
 
 // The calls of the SIP half: inbound INVITEs, outbound ones, offers and answers during the call,
@@ -138,9 +139,10 @@ void Signalling::Impl::inboundInvite(const sip_msg* msg) {
   info.codec = c.media == MediaKind::Audio ? (remote.codec.empty() ? "PCMA" : remote.codec) : "";
   c.destination = c.name + "/" + info.callerNumber;
   c.remote = remote.media;
-  spdlog::info("sip: call {} from {} ({}) to '{}' via {}, {}", c.callId, info.callerNumber,
-               saHost(&msg->src), info.calledNumber, info.trunk,
-               c.media == MediaKind::T38 ? "T.38" : info.codec);
+  spdlog::info("sip: call {} from {} \"{}\" ({}) to '{}' via {}, {}", core::logSafe(c.callId),
+               core::logSafe(info.callerNumber), core::logSafe(info.callerName), saHost(&msg->src),
+               core::logSafe(info.calledNumber), core::logSafe(info.trunk),
+               c.media == MediaKind::T38 ? "T.38" : core::logSafe(info.codec));
   byCallId[c.callId] = &c;
   std::uint64_t id = c.id;
   calls[id] = std::move(call);
@@ -169,7 +171,7 @@ void Signalling::Impl::answer(std::uint64_t id, LocalMedia local) {
   headers += "Supported: timer\r\n";
   int err = sipsess_answer(c->sess, 200, "OK", desc.get(), "%s", headers.c_str());
   if (err) {
-    spdlog::warn("sip: call {}: answer failed: {}", c->callId, errText(err));
+    spdlog::warn("sip: call {}: answer failed: {}", core::logSafe(c->callId), errText(err));
     endCall(*c, HangupCause{HangupReason::Failure, 41, "answer failed"}, true);
     return;
   }
@@ -314,7 +316,7 @@ void Signalling::Impl::dial(std::uint64_t id, const DialRequest& raw, const std:
   }
   c.callId = sip_dialog_callid(sipsess_dialog(c.sess));
   byCallId[c.callId] = &c;
-  spdlog::info("sip: call {} to {} via {}", c.callId, toUri, c.name);
+  spdlog::info("sip: call {} to {} via {}", core::logSafe(c.callId), core::logSafe(toUri), c.name);
   calls[id] = std::move(call);
 }
 
@@ -384,7 +386,7 @@ int Signalling::Impl::farOffer(Call& c, mbuf** descp, const sip_msg* msg) {
   bool changed = next != c.media || !(media.audio == c.remote.audio) ||
                  !(media.image == c.remote.image) || media.payloadType != c.remote.payloadType;
   if (next != c.media) {
-    spdlog::info("sip: call {}: the far end switched to {}", c.callId,
+    spdlog::info("sip: call {}: the far end switched to {}", core::logSafe(c.callId),
                  next == MediaKind::T38 ? "T.38" : "audio");
     if (next == MediaKind::T38) {
       ++stats.t38Switches;
@@ -411,7 +413,7 @@ int Signalling::Impl::farAnswer(Call& c, const sip_msg* msg) {
   if (mbuf_get_left(msg->mb) == 0) return 0;
   int err = sdp_decode(c.sdp, msg->mb, false);
   if (err) {
-    spdlog::warn("sip: call {}: unusable SDP answer: {}", c.callId, errText(err));
+    spdlog::warn("sip: call {}: unusable SDP answer: {}", core::logSafe(c.callId), errText(err));
     return err;
   }
   Remote r = readRemote(c);
@@ -421,7 +423,7 @@ int Signalling::Impl::farAnswer(Call& c, const sip_msg* msg) {
     c.answered = true;
     if (!c.inbound) c.sigHost = saHost(&msg->src);
     if (!r.audio) {
-      spdlog::warn("sip: call {}: the answer has no usable audio", c.callId);
+      spdlog::warn("sip: call {}: the answer has no usable audio", core::logSafe(c.callId));
       return EPROTO;
     }
     r.media.kind = MediaKind::Audio;
@@ -448,8 +450,8 @@ int Signalling::Impl::farAnswer(Call& c, const sip_msg* msg) {
       c.remote = media;
       c.t38SwitchedAtMs = monoMs();
       ++stats.t38Switches;
-      spdlog::info("sip: call {}: switched to T.38 (version {}, {} bit/s, datagram {})", c.callId,
-                   media.t38.version, media.t38.maxBitRate,
+      spdlog::info("sip: call {}: switched to T.38 (version {}, {} bit/s, datagram {})",
+                   core::logSafe(c.callId), media.t38.version, media.t38.maxBitRate,
                    media.t38.maxDatagram.value_or(kT38DefaultFarDatagram));
       events.sigMedia(c.id, media);
     } else {
@@ -508,7 +510,7 @@ void Signalling::Impl::closed(Call& c, int err, const sip_msg* msg) {
   if (c.media == MediaKind::T38 && c.t38SwitchedAtMs > 0 && monoMs() - c.t38SwitchedAtMs < 15'000) {
     remember(c.destination, "the call dropped right after the switch to T.38");
   }
-  spdlog::info("sip: call {} ended: {}", c.callId, cause.text);
+  spdlog::info("sip: call {} ended: {}", core::logSafe(c.callId), core::logSafe(cause.text, 400));
   std::uint64_t id = c.id;
   forget(c);  // our reference to the terminated session goes with it
   events.sigEnded(id, cause);
@@ -534,10 +536,11 @@ void Signalling::Impl::askForT38(Call& c) {
   if (err) {
     c.t38Pending = false;
     restoreAudio(c);
-    spdlog::warn("sip: call {}: T.38 re-INVITE could not be sent: {}", c.callId, errText(err));
+    spdlog::warn("sip: call {}: T.38 re-INVITE could not be sent: {}", core::logSafe(c.callId),
+                 errText(err));
     return;
   }
-  spdlog::info("sip: call {}: asking for T.38", c.callId);
+  spdlog::info("sip: call {}: asking for T.38", core::logSafe(c.callId));
 }
 
 void Signalling::Impl::restoreAudio(Call& c) {
@@ -557,7 +560,8 @@ void Signalling::Impl::remember(const std::string& destination, const std::strin
   if (destination.empty()) return;
   if (noT38.size() > 10'000) noT38.clear();
   noT38[destination] = monoMs() + 24LL * 3600 * 1000;
-  spdlog::info("sip: {}: next calls stay in G.711 ({})", destination, why);
+  spdlog::info("sip: {}: next calls stay in G.711 ({})", core::logSafe(destination),
+               core::logSafe(why, 400));
 }
 
 bool Signalling::Impl::rememberedNoT38(const std::string& destination) {
@@ -638,7 +642,7 @@ void Signalling::Impl::onWatchdog(void* arg) {
   std::int64_t since = monoMs() - c->lastRefreshMs;
   if (since >= static_cast<std::int64_t>(c->sessionExpires) * 2000 / 3 - 1000) {
     spdlog::info("sip: call {}: no session refresh from the far end; refreshing ourselves",
-                 c->callId);
+                 core::logSafe(c->callId));
     impl->refresh(*c);
   }
   tmr_start(&c->watchdogTimer, static_cast<std::uint64_t>(c->sessionExpires) * 2000 / 3,

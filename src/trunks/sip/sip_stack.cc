@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/log_safe.h"
 #include "trunks/sip/sip_signalling_impl.h"
 
 namespace vfax::trunks::sip {
@@ -168,7 +169,7 @@ std::string Signalling::Impl::transportMissing(SipTransport t) const {
 }
 
 void Signalling::Impl::tlsRefused(std::string why) {
-  spdlog::warn("sip: TLS: the far end's certificate is refused: {}", why);
+  spdlog::warn("sip: TLS: the far end's certificate is refused: {}", core::logSafe(why, 400));
   tlsRefusal = std::move(why);
   tlsRefusalAtMs = monoMs();
 }

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "codec/g711.h"
+#include "core/log_safe.h"
 #include "reactor/udp_socket.h"
 #include "trunks/iax2/jitter_buffer.h"
 #include "trunks/sip/sip_signalling.h"
@@ -516,7 +517,7 @@ void SipTrunk::sigInbound(std::uint64_t id, CallInfo info, RemoteMedia media) {
     }
     auto call = makeCall(id, info);
     if (!call) {
-      spdlog::warn("sip: inbound call refused: {}", call.error().message);
+      spdlog::warn("sip: inbound call refused: {}", core::logSafe(call.error().message, 400));
       toSip([id](Signalling& s) {
         s.reject(id, HangupCause{HangupReason::Busy, 34, "no media ports"});
       });
