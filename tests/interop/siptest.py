@@ -287,6 +287,20 @@ class Kamailio:
             self.log.close()
             self.proc = None
 
+    def kill(self):
+        """Kills kamailio and its workers at once (SIGKILL, as a crash): its registrations and
+        dialogs are gone. start() brings it back with the same config."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        if self.proc:
+            self.log.close()
+            self.proc = None
+        # A worker may still hold the port for a moment after the main process died.
+        deadline = time.time() + 10
+        while self._listening() and time.time() < deadline:
+            time.sleep(0.1)
+
     def log_text(self, chars=20000):
         return tail(self.log_path, chars)
 

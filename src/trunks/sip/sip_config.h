@@ -10,6 +10,18 @@
 namespace vfax::trunks::sip {
 
 enum class SipTransport { Udp, Tcp, Tls };
+/// "udp" | "tcp" | "tls" (here, not in sip_settings.h: the SIP stack names transports too).
+inline std::string transportName(SipTransport t) {
+  switch (t) {
+    case SipTransport::Tcp:
+      return "tcp";
+    case SipTransport::Tls:
+      return "tls";
+    case SipTransport::Udp:
+      break;
+  }
+  return "udp";
+}
 
 /// Where the trunk listens for SIP: one socket per entry.
 struct SipListen {

@@ -157,18 +157,6 @@ std::string enumField(const std::string& key, const std::string& text, Parse par
 
 // ---- enumerations -----------------------------------------------------------------------------
 
-std::string transportName(SipTransport t) {
-  switch (t) {
-    case SipTransport::Udp:
-      return "udp";
-    case SipTransport::Tcp:
-      return "tcp";
-    case SipTransport::Tls:
-      return "tls";
-  }
-  return "udp";
-}
-
 std::optional<SipTransport> parseTransport(const std::string& text) {
   const auto t = lower(text);
   if (t == "udp") return SipTransport::Udp;

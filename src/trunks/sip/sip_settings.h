@@ -17,7 +17,6 @@ namespace vfax::trunks::sip {
 
 // ---- enumerations: names as in the config file and the API (parsed case-insensitively) ----
 
-std::string transportName(SipTransport t);  // udp | tcp | tls
 std::optional<SipTransport> parseTransport(const std::string& text);
 std::string callerIdName(CallerIdMode m);  // from | pai | both
 std::optional<CallerIdMode> parseCallerId(const std::string& text);

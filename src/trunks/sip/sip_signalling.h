@@ -12,6 +12,7 @@
 // telephony reactor) opens the RTP/UDPTL sockets and tells us their ports; we tell it where the
 // far end's media goes (SignallingEvents).
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,14 +50,11 @@ class Signalling {
   /// The local port of the first listener of `transport` (after start()); 0 if none.
   int boundPort(SipTransport transport) const;
 
+ private:
+  // In sip_signalling_impl.h.
   struct Call;
   struct Registration;
   struct Peer;
-
- private:
-  friend struct Call;
-  friend struct Registration;
-  friend struct Peer;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

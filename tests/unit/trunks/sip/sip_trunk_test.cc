@@ -353,6 +353,37 @@ TEST_F(SipTrunkTest, AnInitialOfferOfT38OnlyIsAnsweredWithT38) {
   EXPECT_EQ(sb.events.offers[0].callerNumber, "4930123");
 }
 
+// libre sends only over transports we listen on: a TLS peer or a TCP registration without
+// such a listener says so (the call's reason, the registration's last_error) instead of
+// libre's bare "Protocol not supported".
+TEST_F(SipTrunkTest, ATransportWithoutAListenerIsNamed) {
+  SipConfig a;  // listens on UDP only (Stack)
+  a.peers.push_back(peer("b", 5999));
+  a.peers.back().transport = SipTransport::Tls;
+  SipRegistrationConfig r;
+  r.name = "provider";
+  r.registrar = "127.0.0.1:5998";
+  r.transport = SipTransport::Tcp;
+  r.username = "100";
+  r.secret = "long-secret";
+  a.registrations.push_back(r);
+  a.outbound = "b";
+  Stack sa(dir_, a);
+  sa.telephony->placeCall(call(1, "20"));
+  ASSERT_TRUE(sa.events.wait(1, 0));
+  const auto& out = sa.events.out[1];
+  EXPECT_EQ(out.outcome.cls, OutcomeClass::Unavailable) << out.outcome.reason;
+  EXPECT_NE(out.outcome.reason.find("no tls: address in [sip] listen"), std::string::npos)
+      << out.outcome.reason;
+  std::string regError;
+  for (int i = 0; i < 50 && regError.empty(); ++i) {
+    auto st = sa.trunk->status();
+    if (!st.registrations.empty()) regError = st.registrations[0].lastError;
+    if (regError.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(regError.find("no tcp: address in [sip] listen"), std::string::npos) << regError;
+}
+
 TEST_F(SipTrunkTest, StrangersGet403ToInviteAndSilenceOtherwise) {
   SipConfig b;
   b.peers.push_back(peer("pbx", 0));
