@@ -66,7 +66,9 @@ void Scheduler::stop() {
   queueCv_.notify_all();
   thread_.join();
   // Conversions finishing now post to a stopped queue; their jobs stay `converting` in the store
-  // and are redone after the next start.
+  // and are redone after the next start. Those still running are ended rather than waited for
+  // (an endless PostScript job would hold the stop until its CPU limit).
+  documents_.stopConversions();
   workers_.reset();
 }
 

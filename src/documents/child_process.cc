@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
+#include <set>
 
 extern char** environ;
 
@@ -49,7 +51,21 @@ bool drainOnce(int fd, std::string* into, std::size_t max) {
   return true;
 }
 
+// The children running now, by pid (each leads its own process group).
+std::mutex gChildrenMutex;
+std::set<pid_t> gChildren;
+bool gStopping = false;
+
 }  // namespace
+
+void killAllChildren() {
+  std::lock_guard lock(gChildrenMutex);
+  gStopping = true;
+  for (const pid_t pid : gChildren) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+}
 
 ChildResult runChild(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                      std::size_t maxCapture) {
@@ -86,6 +102,14 @@ ChildResult runChild(const std::vector<std::string>& argv, std::chrono::millisec
   err.closeEnd(1);
   if (rc != 0) return r;
   r.started = true;
+  {
+    std::lock_guard lock(gChildrenMutex);
+    if (gStopping) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+    gChildren.insert(pid);
+  }
   ::fcntl(out.fd[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err.fd[0], F_SETFL, O_NONBLOCK);
 
@@ -130,6 +154,11 @@ ChildResult runChild(const std::vector<std::string>& argv, std::chrono::millisec
       }
       reaped = true;
     }
+  }
+  {
+    std::lock_guard lock(gChildrenMutex);
+    gChildren.erase(pid);
+    r.stopped = gStopping && !r.timedOut;
   }
   if (WIFEXITED(status)) {
     r.exited = true;

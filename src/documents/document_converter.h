@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/documents.h"
@@ -33,6 +35,10 @@ struct ConverterOptions {
   std::function<bool()> ocrReceived;
   std::string tesseract = "tesseract";
   std::chrono::milliseconds ocrTimeout{60'000};
+  /// The sandbox (convert/sandbox.h): the user converters run as when vfaxd runs as root ("":
+  /// stay root, not recommended), and whether documents may be converted without Landlock.
+  std::string sandboxUser = "nobody";
+  bool allowUnsandboxed = false;
   int thumbnails = 4;        // thumb-N.png next to the preview, for the first pages
   int thumbnailWidth = 200;  // px
 };
@@ -96,6 +102,22 @@ class DocumentConverter : public core::Documents {
   core::Result<int> extractPages(const std::string& in, const std::string& out, int first,
                                  int last);
 
+  /// What the converter's sandbox is here, found by starting vfax-convert once (then kept):
+  /// `mode` is "landlock+netns+uid" (its parts as they apply), "unsandboxed (allowed by config)"
+  /// or "unavailable" (conversions fail with `sandbox_unavailable`; `reason` says why).
+  struct SandboxStatus {
+    std::string mode;
+    std::string reason;
+    bool available() const { return mode != "unavailable"; }
+  };
+  SandboxStatus sandboxStatus();
+
+  void stopConversions() override;
+
+  /// LibreOffice's registrymodifications.xcu for the profile of a conversion: macros never run,
+  /// links are never updated, links to untrusted places are blocked.
+  static std::string officeRegistryModifications();
+
   /// The path of `program` (as is when it has a slash, else searched in PATH); "" if not found.
   static std::string findProgram(const std::string& program);
 
@@ -103,6 +125,8 @@ class DocumentConverter : public core::Documents {
   core::Result<std::string> toPdf(const std::string& input, int type, const std::string& workDir,
                                   int index);
   ConverterOptions options_;
+  std::mutex sandboxMutex_;
+  std::optional<SandboxStatus> sandbox_;
 };
 
 }  // namespace vfax::documents
