@@ -51,6 +51,9 @@ class Documents {
   /// scheduler no longer runs, so their jobs stay `converting` and are redone after the next
   /// start), and none start any more. Nothing the converter started outlives this.
   virtual void stopConversions() {}
+  /// The job whose pages go to `outputTiff` was canceled: its conversion, if one runs, ends now
+  /// (with an error nobody records) instead of running to its end or its limits.
+  virtual void cancelConversion(const std::string& outputTiff) { (void)outputTiff; }
 };
 
 }  // namespace vfax::core

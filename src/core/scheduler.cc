@@ -520,7 +520,7 @@ Result<Fax> Scheduler::cancelJob(std::int64_t id) {
     it->second.cancelRequested = true;
     telephony_.hangup(id);
   }
-  converting_.erase(id);
+  if (converting_.erase(id) > 0) documents_.cancelConversion(faxDir(id) + "/fax.tif");
   trunkBackoff_.erase(id);
   setState(*fax, FaxState::Canceled, "canceled by the user");
   return *fax;

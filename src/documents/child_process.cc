@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -51,9 +52,11 @@ bool drainOnce(int fd, std::string* into, std::size_t max) {
   return true;
 }
 
-// The children running now, by pid (each leads its own process group).
+// The children running now, by pid (each leads its own process group), with their tags; those
+// killed by killChildren().
 std::mutex gChildrenMutex;
-std::set<pid_t> gChildren;
+std::map<pid_t, std::string> gChildren;
+std::set<pid_t> gKilled;
 bool gStopping = false;
 
 }  // namespace
@@ -61,14 +64,25 @@ bool gStopping = false;
 void killAllChildren() {
   std::lock_guard lock(gChildrenMutex);
   gStopping = true;
-  for (const pid_t pid : gChildren) {
+  for (const auto& [pid, tag] : gChildren) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+}
+
+void killChildren(const std::string& tag) {
+  if (tag.empty()) return;
+  std::lock_guard lock(gChildrenMutex);
+  for (const auto& [pid, childTag] : gChildren) {
+    if (childTag != tag) continue;
+    gKilled.insert(pid);
     ::kill(-pid, SIGKILL);
     ::kill(pid, SIGKILL);
   }
 }
 
 ChildResult runChild(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                     std::size_t maxCapture) {
+                     std::size_t maxCapture, const std::string& tag) {
   ChildResult r;
   Pipe out, err;
   if (argv.empty() || !out.open() || !err.open()) return r;
@@ -108,7 +122,7 @@ ChildResult runChild(const std::vector<std::string>& argv, std::chrono::millisec
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
     }
-    gChildren.insert(pid);
+    gChildren.emplace(pid, tag);
   }
   ::fcntl(out.fd[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err.fd[0], F_SETFL, O_NONBLOCK);
@@ -158,7 +172,8 @@ ChildResult runChild(const std::vector<std::string>& argv, std::chrono::millisec
   {
     std::lock_guard lock(gChildrenMutex);
     gChildren.erase(pid);
-    r.stopped = gStopping && !r.timedOut;
+    const bool killed = gKilled.erase(pid) > 0;
+    r.stopped = (gStopping || killed) && !r.timedOut;
   }
   if (WIFEXITED(status)) {
     r.exited = true;

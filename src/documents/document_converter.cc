@@ -34,7 +34,7 @@ core::Error errorFromChild(const ChildResult& r) {
   }
   if (r.stopped) {
     return makeError("stopping",
-                     "vfaxd is stopping; the conversion is redone after its next start.");
+                     "The conversion was ended: vfaxd is stopping, or the job was canceled.");
   }
   if (r.timedOut || (!r.exited && r.signal == SIGXCPU)) {
     return makeError("timeout", "The document took too long to convert.");
@@ -174,7 +174,8 @@ core::Result<std::string> DocumentConverter::sniff(const std::string& path) {
 // PostScript through Ghostscript, office documents through LibreOffice, each under the limits
 // of vfax-convert's `exec` and in the work folder; the PDF then takes the MuPDF path.
 core::Result<std::string> DocumentConverter::toPdf(const std::string& input, int typeValue,
-                                                   const std::string& workDir, int index) {
+                                                   const std::string& workDir, int index,
+                                                   const std::string& tag) {
   const auto type = static_cast<DocType>(typeValue);
   const std::string pdf = workDir + "/input" + std::to_string(index) + ".pdf";
   std::vector<std::string> args = baseArgs(options_);
@@ -218,7 +219,7 @@ core::Result<std::string> DocumentConverter::toPdf(const std::string& input, int
                  "--nodefault", "-env:UserInstallation=file://" + workDir + "/lo-profile",
                  "--convert-to", "pdf", "--outdir", workDir, named});
   }
-  const ChildResult r = runChild(args, options_.timeout);
+  const ChildResult r = runChild(args, options_.timeout, 64 * 1024, tag);
   if (!r.exited || r.exitCode != 0) {
     core::Error e = errorFromChild(r);
     if (e.code == "conversion_failed" && r.exited) {
@@ -251,6 +252,24 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
   if (workDir.empty()) {
     return makeError("conversion_failed", "Cannot create a work folder for the conversion.");
   }
+  // Known while it runs, so that cancelConversion() can end it (the tag is the output's name).
+  const std::string& tag = req.outputTiff;
+  {
+    std::lock_guard lock(activeMutex_);
+    active_[tag] = false;
+  }
+  struct Inactive {
+    DocumentConverter* self;
+    const std::string& tag;
+    ~Inactive() {
+      std::lock_guard lock(self->activeMutex_);
+      self->active_.erase(tag);
+    }
+  } inactive{this, tag};
+  auto canceled = [this, &tag] {
+    std::lock_guard lock(activeMutex_);
+    return active_[tag];
+  };
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
@@ -265,7 +284,8 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
       inputs.push_back(req.inputs[i]);
       continue;
     }
-    auto pdf = toPdf(req.inputs[i], static_cast<int>(types[i]), workDir, static_cast<int>(i));
+    if (canceled()) return makeError("canceled", "The job was canceled during its conversion.");
+    auto pdf = toPdf(req.inputs[i], static_cast<int>(types[i]), workDir, static_cast<int>(i), tag);
     if (!pdf) return pdf.error();
     inputs.push_back(*pdf);
   }
@@ -294,7 +314,8 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
   args.push_back("tofax");
   args.push_back(tmp);
   args.insert(args.end(), inputs.begin(), inputs.end());
-  const ChildResult r = runChild(args, options_.timeout);
+  if (canceled()) return makeError("canceled", "The job was canceled during its conversion.");
+  const ChildResult r = runChild(args, options_.timeout, 64 * 1024, tag);
   if (!r.exited || r.exitCode != 0) {
     std::remove(tmp.c_str());
     return errorFromChild(r);
@@ -563,6 +584,16 @@ DocumentConverter::SandboxStatus DocumentConverter::sandboxStatus() {
 }
 
 void DocumentConverter::stopConversions() { killAllChildren(); }
+
+void DocumentConverter::cancelConversion(const std::string& outputTiff) {
+  {
+    std::lock_guard lock(activeMutex_);
+    const auto it = active_.find(outputTiff);
+    if (it == active_.end()) return;
+    it->second = true;
+  }
+  killChildren(outputTiff);
+}
 
 std::string DocumentConverter::officeRegistryModifications() {
   // (path, property, value). Writer's Update/Link: 0 never, 1 on request, 2 always;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -113,6 +114,7 @@ class DocumentConverter : public core::Documents {
   SandboxStatus sandboxStatus();
 
   void stopConversions() override;
+  void cancelConversion(const std::string& outputTiff) override;
 
   /// LibreOffice's registrymodifications.xcu for the profile of a conversion: macros never run,
   /// links are never updated, links to untrusted places are blocked.
@@ -123,9 +125,11 @@ class DocumentConverter : public core::Documents {
 
  private:
   core::Result<std::string> toPdf(const std::string& input, int type, const std::string& workDir,
-                                  int index);
+                                  int index, const std::string& tag = {});
   ConverterOptions options_;
   std::mutex sandboxMutex_;
+  std::mutex activeMutex_;
+  std::map<std::string, bool> active_;  // conversions running, by output: canceled?
   std::optional<SandboxStatus> sandbox_;
 };
 

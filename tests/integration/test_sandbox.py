@@ -6,7 +6,6 @@ PostScript job runs, /proc shows its converter in another network namespace, wit
 are refused unless the config allows it, and /healthz says which applies."""
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -15,18 +14,9 @@ import unittest
 import zipfile
 import zlib
 
-from vfaxtest import VfaxTestCase, make_pdf
+from vfaxtest import HAVE_LANDLOCK, VfaxTestCase, make_pdf
 
 EXPECTED_MODE = "landlock+netns+uid" if os.geteuid() == 0 else "landlock+userns+netns"
-
-
-def have_landlock():
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.syscall(444, None, 0, 1) >= 1  # landlock_create_ruleset(VERSION)
-    except OSError:
-        return False
 
 
 def black_png(path, size=600):
@@ -113,6 +103,23 @@ def alive(pid):
     return stat[stat.rfind(")") + 2] not in "ZX"
 
 
+def converter_tree(vfaxd):
+    """(Ghostscript pids, vfax-convert pids, every pid) below vfaxd once both run, else None."""
+    procs = {p: cmdline(p) for p in descendants(vfaxd)}
+    gs = [p for p, argv in procs.items() if argv and os.path.basename(argv[0]) == "gs"]
+    convert = [p for p, argv in procs.items() if argv and os.path.basename(argv[0]) == "vfax-convert"]
+    return (gs, convert, list(procs)) if gs and convert else None
+
+
+def survivors(pids):
+    """Those of `pids` still alive after a while. SIGKILL is sent at once (PR_SET_PDEATHSIG, the
+    process group); the wait only bounds how long the kernel may take to deliver it."""
+    deadline = time.time() + 20
+    while time.time() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.1)
+    return [(p, cmdline(p)) for p in pids if alive(p)]
+
+
 PS_ATTACK = """%!PS
 /Helvetica findfont 26 scalefont setfont
 /buf 300 string def
@@ -134,7 +141,7 @@ leaked { /y 720 def (SECOND PAGE) line showpage } if
 """
 
 
-@unittest.skipUnless(have_landlock(), "no Landlock in this kernel")
+@unittest.skipUnless(HAVE_LANDLOCK, "no Landlock in this kernel")
 class Sandbox(VfaxTestCase):
     def setUp(self):
         super().setUp()
@@ -298,11 +305,7 @@ End Sub
         vfaxd = d.proc.pid
 
         def converters():
-            procs = {p: cmdline(p) for p in descendants(vfaxd)}
-            gs = [p for p, argv in procs.items() if argv and os.path.basename(argv[0]) == "gs"]
-            convert = [p for p, argv in procs.items()
-                       if argv and os.path.basename(argv[0]) == "vfax-convert"]
-            return (gs, convert, list(procs)) if gs and convert else None
+            return converter_tree(vfaxd)
         gs, convert, tree = d.wait_for(converters, timeout=60, what="Ghostscript to run")
         own_net = os.readlink(f"/proc/{vfaxd}/ns/net")
         own_pid_ns = os.readlink(f"/proc/{vfaxd}/ns/pid")
@@ -318,12 +321,7 @@ End Sub
 
         code, _ = d.terminate()
         self.assertEqual(code, 0, d.log())
-        # PR_SET_PDEATHSIG and the process group do their work at once; the wait only bounds
-        # how long the kernel may take to deliver.
-        deadline = time.time() + 20
-        while time.time() < deadline and any(alive(p) for p in tree):
-            time.sleep(0.1)
-        self.assertEqual([(p, cmdline(p)) for p in tree if alive(p)], [])
+        self.assertEqual(survivors(tree), [])
 
         # The job was not failed by the stop: it is converted again after the next start. And
         # when that vfaxd is killed outright (no stop at all), its converters die with it.
@@ -332,10 +330,22 @@ End Sub
         vfaxd = d2.proc.pid
         _, _, tree = d2.wait_for(converters, timeout=60, what="Ghostscript to run again")
         d2.kill9()
-        deadline = time.time() + 20
-        while time.time() < deadline and any(alive(p) for p in tree):
-            time.sleep(0.1)
-        self.assertEqual([(p, cmdline(p)) for p in tree if alive(p)], [])
+        self.assertEqual(survivors(tree), [])
+
+    def test_cancel_ends_the_converter(self):
+        if not shutil.which("gs"):
+            self.skipTest("Ghostscript missing")
+        d = self.daemon()
+        self.add_device(d, "100")
+        status, body = d.post_fax({"to": "100"}, [("loop.ps", b"%!PS\n{ 1 pop } loop\n",
+                                                   "application/postscript")])
+        self.assertEqual(status, 201, body)
+        _, _, tree = d.wait_for(lambda: converter_tree(d.proc.pid), timeout=60,
+                                what="Ghostscript to run")
+        d.cli("cancel", str(body["id"]))
+        self.assertEqual(survivors(tree), [])
+        self.assertEqual(d.fax(body["id"])["state"], "canceled")
+        self.assertIsNone(d.proc.poll())
 
 
 class WithoutLandlock(VfaxTestCase):
@@ -349,7 +359,7 @@ class WithoutLandlock(VfaxTestCase):
             del os.environ["VFAX_CONVERT_NO_LANDLOCK"]
 
     def test_documents_are_refused(self):
-        d = self.daemon_without_landlock()
+        d = self.daemon_without_landlock({"documents": {"allow_unsandboxed": False}})
         self.add_device(d, "100")
         status, body = d.request("GET", "/api/v1/healthz", auth=False)
         self.assertEqual(status, 200)
