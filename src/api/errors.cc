@@ -12,7 +12,7 @@ namespace {
 // is not); 404 is kept for the resource in the URL. A refusal by policy of a well-formed request
 // (`destination_not_allowed`) is 422, so that clients can tell it from a typo (400) and from a
 // missing right (403).
-constexpr std::array<std::pair<std::string_view, int>, 40> kStatus{{
+constexpr std::array<std::pair<std::string_view, int>, 41> kStatus{{
     {"bad_pattern", 400},
     {"bad_request", 400},
     {"conversion_failed", 400},
@@ -54,6 +54,9 @@ constexpr std::array<std::pair<std::string_view, int>, 40> kStatus{{
     {"too_many_requests", 429},
     {"internal", 500},
     {"storage_error", 500},
+    // Documents are refused where the converter's sandbox cannot be set up (no Landlock):
+    // the server's state, not the file's fault.
+    {"sandbox_unavailable", 503},
     {"too_many_streams", 503},
     {"unavailable", 503},
     {"timeout", 504},

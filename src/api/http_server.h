@@ -72,6 +72,9 @@ struct ApiOptions {
   /// More reasons for /healthz to say "degraded" (the printer not running); called per request,
   /// must be quick and thread-safe. Empty: none.
   std::function<std::vector<std::string>()> healthReasons;
+  /// /healthz's "converter_sandbox": how untrusted documents are converted ("landlock+netns+uid",
+  /// "unsandboxed (allowed by config)", "unavailable"). Unset: not shown.
+  std::function<std::string()> converterSandbox;
   /// Print-to-Fax: the printer's internal routes and what takes its jobs (not owned; null: the
   /// routes answer 404).
   PrintApiOptions print;

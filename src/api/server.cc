@@ -299,10 +299,10 @@ core::Result<int> HttpServer::start() {
   });
 
   auto health = [&ctx](const httplib::Request&, httplib::Response& res) {
-    detail::replyJson(
-        res, 200,
-        healthJson(ctx.trunks(), ctx.options.healthReasons ? ctx.options.healthReasons()
-                                                           : std::vector<std::string>{}));
+    Json body = healthJson(ctx.trunks(), ctx.options.healthReasons ? ctx.options.healthReasons()
+                                                                   : std::vector<std::string>{});
+    if (ctx.options.converterSandbox) body["converter_sandbox"] = ctx.options.converterSandbox();
+    detail::replyJson(res, 200, body);
   };
   server->Get("/healthz", health);
   server->Get("/api/v1/healthz", health);

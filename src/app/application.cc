@@ -189,6 +189,8 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   docOptions.cpuSeconds = config_.conversionTimeoutSeconds;
   docOptions.memoryBytes = static_cast<std::uint64_t>(config_.conversionMemoryMb) << 20;
   docOptions.maxPages = config_.maxPages;
+  docOptions.sandboxUser = config_.sandboxUser;
+  docOptions.allowUnsandboxed = config_.allowUnsandboxed;
   if (!fs::exists(docOptions.converterPath)) {
     return core::makeError("missing_converter",
                            "the document converter " + docOptions.converterPath + " is missing");
@@ -201,6 +203,12 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
     return s && s->ocrReceived;
   };
   p.converter = std::make_unique<documents::DocumentConverter>(docOptions);
+  if (const auto sandbox = p.converter->sandboxStatus(); sandbox.available()) {
+    spdlog::info("documents: converters run sandboxed: {}", sandbox.mode);
+  } else {
+    spdlog::error("documents: the converter sandbox is unavailable, documents are refused: {}",
+                  sandbox.reason);
+  }
 
   // 3. Telephony with its trunks. It runs before the scheduler so that the first dispatch finds
   // every trunk bound (or reporting why not); calls offered meanwhile wait in the scheduler's
@@ -383,10 +391,16 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   apiOptions.sip = p.sipApi.get();
   apiOptions.events = p.events.get();
   apiOptions.healthReasons = [this]() -> std::vector<std::string> {
+    std::vector<std::string> reasons;
+    if (const auto sandbox = parts_->converter->sandboxStatus(); !sandbox.available()) {
+      reasons.push_back("documents: converter sandbox unavailable: " + sandbox.reason);
+    }
     const auto h = printerHealth();
-    if (!h.enabled || h.running) return {};
-    return {"printer: " + (h.why.empty() ? std::string("not running") : h.why)};
+    if (!h.enabled || h.running) return reasons;
+    reasons.push_back("printer: " + (h.why.empty() ? std::string("not running") : h.why));
+    return reasons;
   };
+  apiOptions.converterSandbox = [this] { return parts_->converter->sandboxStatus().mode; };
   apiOptions.printIntake = p.printIntake.get();
   // The printer's routes: with [print] enabled, this start's secret and the [print] settings;
   // else only what the environment says (tests of the intake without the printer).

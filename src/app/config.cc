@@ -628,6 +628,8 @@ Config loadConfig(const std::string& file) {
   r.get(docs, "documents", "timeout_seconds", c.conversionTimeoutSeconds);
   r.get(docs, "documents", "memory_mb", c.conversionMemoryMb);
   r.get(docs, "documents", "max_pages", c.maxPages);
+  r.get(docs, "documents", "sandbox_user", c.sandboxUser);
+  r.get(docs, "documents", "allow_unsandboxed", c.allowUnsandboxed);
   positive(c.conversionTimeoutSeconds, "[documents] timeout_seconds");
   positive(c.conversionMemoryMb, "[documents] memory_mb");
   positive(c.maxPages, "[documents] max_pages");

@@ -62,6 +62,8 @@ struct Config {
   int conversionTimeoutSeconds = 120;
   int conversionMemoryMb = 1024;
   int maxPages = 200;
+  std::string sandboxUser = "nobody";  // the converters' user when vfaxd runs as root
+  bool allowUnsandboxed = false;       // convert without Landlock (else such kernels refuse)
 
   core::ServiceOptions service;  // [scheduler] and [inbound]
 

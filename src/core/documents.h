@@ -47,6 +47,13 @@ class Documents {
   /// on the scheduler thread.
   virtual void fillCoverPage(const Fax& fax, const std::string& sender, const Settings& settings,
                              Millis now, const std::string& templatesDir, ConvertRequest* req) = 0;
+  /// The daemon stops: conversions running now end at once (with an error nobody records: the
+  /// scheduler no longer runs, so their jobs stay `converting` and are redone after the next
+  /// start), and none start any more. Nothing the converter started outlives this.
+  virtual void stopConversions() {}
+  /// The job whose pages go to `outputTiff` was canceled: its conversion, if one runs, ends now
+  /// (with an error nobody records) instead of running to its end or its limits.
+  virtual void cancelConversion(const std::string& outputTiff) { (void)outputTiff; }
 };
 
 }  // namespace vfax::core

@@ -67,7 +67,9 @@ void Scheduler::stop() {
   queueCv_.notify_all();
   thread_.join();
   // Conversions finishing now post to a stopped queue; their jobs stay `converting` in the store
-  // and are redone after the next start.
+  // and are redone after the next start. Those still running are ended rather than waited for
+  // (an endless PostScript job would hold the stop until its CPU limit).
+  documents_.stopConversions();
   workers_.reset();
 }
 
@@ -522,7 +524,7 @@ Result<Fax> Scheduler::cancelJob(std::int64_t id) {
     it->second.cancelRequested = true;
     telephony_.hangup(id);
   }
-  converting_.erase(id);
+  if (converting_.erase(id) > 0) documents_.cancelConversion(faxDir(id) + "/fax.tif");
   trunkBackoff_.erase(id);
   setState(*fax, FaxState::Canceled, "canceled by the user");
   return *fax;

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
+#include <mutex>
+#include <set>
 
 extern char** environ;
 
@@ -49,10 +52,37 @@ bool drainOnce(int fd, std::string* into, std::size_t max) {
   return true;
 }
 
+// The children running now, by pid (each leads its own process group), with their tags; those
+// killed by killChildren().
+std::mutex gChildrenMutex;
+std::map<pid_t, std::string> gChildren;
+std::set<pid_t> gKilled;
+bool gStopping = false;
+
 }  // namespace
 
+void killAllChildren() {
+  std::lock_guard lock(gChildrenMutex);
+  gStopping = true;
+  for (const auto& [pid, tag] : gChildren) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+}
+
+void killChildren(const std::string& tag) {
+  if (tag.empty()) return;
+  std::lock_guard lock(gChildrenMutex);
+  for (const auto& [pid, childTag] : gChildren) {
+    if (childTag != tag) continue;
+    gKilled.insert(pid);
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
+}
+
 ChildResult runChild(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                     std::size_t maxCapture) {
+                     std::size_t maxCapture, const std::string& tag) {
   ChildResult r;
   Pipe out, err;
   if (argv.empty() || !out.open() || !err.open()) return r;
@@ -86,6 +116,14 @@ ChildResult runChild(const std::vector<std::string>& argv, std::chrono::millisec
   err.closeEnd(1);
   if (rc != 0) return r;
   r.started = true;
+  {
+    std::lock_guard lock(gChildrenMutex);
+    if (gStopping) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+    gChildren.emplace(pid, tag);
+  }
   ::fcntl(out.fd[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err.fd[0], F_SETFL, O_NONBLOCK);
 
@@ -130,6 +168,12 @@ ChildResult runChild(const std::vector<std::string>& argv, std::chrono::millisec
       }
       reaped = true;
     }
+  }
+  {
+    std::lock_guard lock(gChildrenMutex);
+    gChildren.erase(pid);
+    const bool killed = gKilled.erase(pid) > 0;
+    r.stopped = (gStopping || killed) && !r.timedOut;
   }
   if (WIFEXITED(status)) {
     r.exited = true;

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,6 +32,10 @@ using core::makeError;
 core::Error errorFromChild(const ChildResult& r) {
   if (!r.started) {
     return makeError("conversion_failed", "The document converter could not be started.");
+  }
+  if (r.stopped) {
+    return makeError("stopping",
+                     "The conversion was ended: vfaxd is stopping, or the job was canceled.");
   }
   if (r.timedOut || (!r.exited && r.signal == SIGXCPU)) {
     return makeError("timeout", "The document took too long to convert.");
@@ -69,7 +74,32 @@ std::vector<std::string> baseArgs(const ConverterOptions& o) {
                                 "--memory=" + std::to_string(o.memoryBytes),
                                 "--cpu=" + std::to_string(o.cpuSeconds)};
   if (o.debugStallMs > 0) a.push_back("--stall-ms=" + std::to_string(o.debugStallMs));
+  a.push_back("--sandbox-user=" + o.sandboxUser);
+  if (o.allowUnsandboxed) a.push_back("--allow-unsandboxed");
+  a.push_back("--parent-pid=" + std::to_string(::getpid()));
   return a;
+}
+
+// A work folder for one conversion in /var/tmp (world-traversable, unlike the data folder: the
+// sandboxed converter, another user, reaches it by name; and not in /tmp, which the sandbox
+// replaces by the folder's own tmp/), else in the temporary folder.
+std::string makeWorkDir(const char* prefix) {
+  struct stat st {};
+  const bool varTmp = ::stat("/var/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
+                      (st.st_mode & 01777) == 01777 && ::access("/var/tmp", W_OK) == 0;
+  std::string pattern =
+      ((varTmp ? std::filesystem::path("/var/tmp") : std::filesystem::temp_directory_path()) /
+       prefix)
+          .string() +
+      "-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) return {};
+  return pattern;
+}
+
+bool writeText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return static_cast<bool>(out.flush());
 }
 
 }  // namespace
@@ -145,16 +175,25 @@ core::Result<std::string> DocumentConverter::sniff(const std::string& path) {
 // PostScript through Ghostscript, office documents through LibreOffice, each under the limits
 // of vfax-convert's `exec` and in the work folder; the PDF then takes the MuPDF path.
 core::Result<std::string> DocumentConverter::toPdf(const std::string& input, int typeValue,
-                                                   const std::string& workDir, int index) {
+                                                   const std::string& workDir, int index,
+                                                   const std::string& tag) {
   const auto type = static_cast<DocType>(typeValue);
   const std::string pdf = workDir + "/input" + std::to_string(index) + ".pdf";
   std::vector<std::string> args = baseArgs(options_);
+  // The converter reads and writes its work folder only: the input goes in as a copy.
+  std::error_code ec;
+  std::filesystem::create_directories(workDir + "/tmp", ec);
+  if (ec) return makeError("conversion_failed", "Cannot prepare the work folder.");
+  args.push_back("--workdir=" + workDir);
   args.push_back("exec");
   if (type == DocType::kPostScript) {
     const std::string gs = findProgram(options_.ghostscript);
     if (gs.empty()) return missing("Ghostscript", "PostScript", "ghostscript");
+    const std::string copy = workDir + "/input" + std::to_string(index) + ".ps";
+    std::filesystem::copy_file(input, copy, ec);
+    if (ec) return makeError("conversion_failed", "Cannot prepare the document for Ghostscript.");
     args.insert(args.end(), {gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite",
-                             "-dAutoRotatePages=/None", "-sOutputFile=" + pdf, "-f", input});
+                             "-dAutoRotatePages=/None", "-sOutputFile=" + pdf, "-f", copy});
   } else {
     const std::string office = findProgram(options_.libreoffice);
     if (office.empty()) {
@@ -164,9 +203,14 @@ core::Result<std::string> DocumentConverter::toPdf(const std::string& input, int
     // extension; its profile lives in the work folder (no shared state between jobs).
     const std::string named =
         workDir + "/input" + std::to_string(index) + "." + officeExtension(type);
-    std::error_code ec;
     std::filesystem::copy_file(input, named, ec);
-    if (ec) return makeError("conversion_failed", "Cannot prepare the document for LibreOffice.");
+    // Our profile: macros off, no link updates, nothing fetched from untrusted places.
+    const std::string profile = workDir + "/lo-profile";
+    std::filesystem::create_directories(profile + "/user", ec);
+    if (ec ||
+        !writeText(profile + "/user/registrymodifications.xcu", officeRegistryModifications())) {
+      return makeError("conversion_failed", "Cannot prepare the document for LibreOffice.");
+    }
     for (auto& a : args) {
       if (a.rfind("--memory=", 0) == 0)
         a = "--memory=" + std::to_string(options_.officeMemoryBytes);
@@ -176,7 +220,7 @@ core::Result<std::string> DocumentConverter::toPdf(const std::string& input, int
                  "--nodefault", "-env:UserInstallation=file://" + workDir + "/lo-profile",
                  "--convert-to", "pdf", "--outdir", workDir, named});
   }
-  const ChildResult r = runChild(args, options_.timeout);
+  const ChildResult r = runChild(args, options_.timeout, 64 * 1024, tag);
   if (!r.exited || r.exitCode != 0) {
     core::Error e = errorFromChild(r);
     if (e.code == "conversion_failed" && r.exited) {
@@ -185,7 +229,6 @@ core::Result<std::string> DocumentConverter::toPdf(const std::string& input, int
     }
     return e;
   }
-  std::error_code ec;
   if (!std::filesystem::exists(pdf, ec) || std::filesystem::file_size(pdf, ec) == 0) {
     return makeError("conversion_failed",
                      std::string(type == DocType::kPostScript ? "Ghostscript" : "LibreOffice") +
@@ -206,10 +249,28 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
   static std::atomic<unsigned> counter{0};
   const std::string unique = std::to_string(::getpid()) + "-" + std::to_string(++counter);
   const std::string tmp = req.outputTiff + ".part" + unique;
-  std::string workDir = req.outputTiff + ".work" + unique;
-  std::error_code ec;
-  std::filesystem::create_directories(workDir, ec);
-  if (ec) return makeError("conversion_failed", "Cannot create a work folder for the conversion.");
+  const std::string workDir = makeWorkDir("vfax-work");
+  if (workDir.empty()) {
+    return makeError("conversion_failed", "Cannot create a work folder for the conversion.");
+  }
+  // Known while it runs, so that cancelConversion() can end it (the tag is the output's name).
+  const std::string& tag = req.outputTiff;
+  {
+    std::lock_guard lock(activeMutex_);
+    active_[tag] = false;
+  }
+  struct Inactive {
+    DocumentConverter* self;
+    const std::string& tag;
+    ~Inactive() {
+      std::lock_guard lock(self->activeMutex_);
+      self->active_.erase(tag);
+    }
+  } inactive{this, tag};
+  auto canceled = [this, &tag] {
+    std::lock_guard lock(activeMutex_);
+    return active_[tag];
+  };
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
@@ -224,7 +285,8 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
       inputs.push_back(req.inputs[i]);
       continue;
     }
-    auto pdf = toPdf(req.inputs[i], static_cast<int>(types[i]), workDir, static_cast<int>(i));
+    if (canceled()) return makeError("canceled", "The job was canceled during its conversion.");
+    auto pdf = toPdf(req.inputs[i], static_cast<int>(types[i]), workDir, static_cast<int>(i), tag);
     if (!pdf) return pdf.error();
     inputs.push_back(*pdf);
   }
@@ -253,7 +315,8 @@ core::Result<int> DocumentConverter::toFax(const core::ConvertRequest& req) {
   args.push_back("tofax");
   args.push_back(tmp);
   args.insert(args.end(), inputs.begin(), inputs.end());
-  const ChildResult r = runChild(args, options_.timeout);
+  if (canceled()) return makeError("canceled", "The job was canceled during its conversion.");
+  const ChildResult r = runChild(args, options_.timeout, 64 * 1024, tag);
   if (!r.exited || r.exitCode != 0) {
     std::remove(tmp.c_str());
     return errorFromChild(r);
@@ -395,11 +458,10 @@ core::Result<PrintScan> DocumentConverter::scanPrintFields(const std::string& pa
     }
   } cleanup;
   if (*type != DocType::kPdf) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vfax-print-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
+    workDir = cleanup.dir = makeWorkDir("vfax-print");
+    if (workDir.empty()) {
       return makeError("conversion_failed", "Cannot create a work folder for the conversion.");
     }
-    workDir = cleanup.dir = pattern;
     auto converted = toPdf(path, static_cast<int>(*type), workDir, 0);
     if (!converted) return converted.error();
     pdf = *converted;
@@ -501,6 +563,65 @@ core::Result<int> DocumentConverter::extractPages(const std::string& in, const s
     return makeError("conversion_failed", "The pages could not be stored.");
   }
   return toInt(field(r.out, "pages"));
+}
+
+DocumentConverter::SandboxStatus DocumentConverter::sandboxStatus() {
+  std::lock_guard lock(sandboxMutex_);
+  if (sandbox_) return *sandbox_;
+  std::vector<std::string> args = baseArgs(options_);
+  args.push_back("check");
+  const ChildResult r = runChild(args, options_.probeTimeout);
+  SandboxStatus status;
+  if (r.exited && r.exitCode == 0 && !field(r.out, "sandbox").empty()) {
+    // The value runs to the end of the line ("unsandboxed (allowed by config)").
+    const std::size_t at = r.out.find("sandbox=") + 8;
+    status.mode = r.out.substr(at, r.out.find('\n', at) - at);
+  } else {
+    status.mode = "unavailable";
+    status.reason = errorFromChild(r).message;
+  }
+  if (r.stopped) return status;  // not kept: it says nothing about the sandbox
+  sandbox_ = status;
+  return status;
+}
+
+void DocumentConverter::stopConversions() { killAllChildren(); }
+
+void DocumentConverter::cancelConversion(const std::string& outputTiff) {
+  {
+    std::lock_guard lock(activeMutex_);
+    const auto it = active_.find(outputTiff);
+    if (it == active_.end()) return;
+    it->second = true;
+  }
+  killChildren(outputTiff);
+}
+
+std::string DocumentConverter::officeRegistryModifications() {
+  // (path, property, value). Writer's Update/Link: 0 never, 1 on request, 2 always;
+  // Calc's: 0 always, 1 never, 2 on request. MacroSecurityLevel 3: only signed macros from
+  // trusted places, and with DisableMacrosExecution none at all.
+  static const char* const kItems[][3] = {
+      {"/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"},
+      {"/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"},
+      {"/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"},
+      {"/org.openoffice.Office.Common/Security/Scripting", "ExecutePlugins", "false"},
+      {"/org.openoffice.Office.Common/Security/Scripting", "OfficeBasic", "0"},
+      {"/org.openoffice.Office.Common/Security/Scripting", "CheckDocumentEvents", "true"},
+      {"/org.openoffice.Office.Writer/Content/Update", "Link", "0"},
+      {"/org.openoffice.Office.Calc/Content/Update", "Link", "1"},
+  };
+  std::string out =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<oor:items xmlns:oor=\"http://openoffice.org/2001/registry\" "
+      "xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" "
+      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n";
+  for (const auto& item : kItems) {
+    out += std::string("<item oor:path=\"") + item[0] + "\"><prop oor:name=\"" + item[1] +
+           "\" oor:op=\"fuse\"><value>" + item[2] + "</value></prop></item>\n";
+  }
+  out += "</oor:items>\n";
+  return out;
 }
 
 void DocumentConverter::fillCoverPage(const core::Fax& fax, const std::string& sender,

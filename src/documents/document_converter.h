@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/documents.h"
@@ -33,6 +36,10 @@ struct ConverterOptions {
   std::function<bool()> ocrReceived;
   std::string tesseract = "tesseract";
   std::chrono::milliseconds ocrTimeout{60'000};
+  /// The sandbox (convert/sandbox.h): the user converters run as when vfaxd runs as root ("":
+  /// stay root, not recommended), and whether documents may be converted without Landlock.
+  std::string sandboxUser = "nobody";
+  bool allowUnsandboxed = false;
   int thumbnails = 4;        // thumb-N.png next to the preview, for the first pages
   int thumbnailWidth = 200;  // px
 };
@@ -96,13 +103,34 @@ class DocumentConverter : public core::Documents {
   core::Result<int> extractPages(const std::string& in, const std::string& out, int first,
                                  int last);
 
+  /// What the converter's sandbox is here, found by starting vfax-convert once (then kept):
+  /// `mode` is "landlock+netns+uid" (its parts as they apply), "unsandboxed (allowed by config)"
+  /// or "unavailable" (conversions fail with `sandbox_unavailable`; `reason` says why).
+  struct SandboxStatus {
+    std::string mode;
+    std::string reason;
+    bool available() const { return mode != "unavailable"; }
+  };
+  SandboxStatus sandboxStatus();
+
+  void stopConversions() override;
+  void cancelConversion(const std::string& outputTiff) override;
+
+  /// LibreOffice's registrymodifications.xcu for the profile of a conversion: macros never run,
+  /// links are never updated, links to untrusted places are blocked.
+  static std::string officeRegistryModifications();
+
   /// The path of `program` (as is when it has a slash, else searched in PATH); "" if not found.
   static std::string findProgram(const std::string& program);
 
  private:
   core::Result<std::string> toPdf(const std::string& input, int type, const std::string& workDir,
-                                  int index);
+                                  int index, const std::string& tag = {});
   ConverterOptions options_;
+  std::mutex sandboxMutex_;
+  std::mutex activeMutex_;
+  std::map<std::string, bool> active_;  // conversions running, by output: canceled?
+  std::optional<SandboxStatus> sandbox_;
 };
 
 }  // namespace vfax::documents

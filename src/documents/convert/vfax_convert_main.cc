@@ -7,7 +7,9 @@
 //                [--fine|--normal] [--stall-ms=N] tofax OUT.tif IN...
 //   vfax-convert [limits] [--cover=COVER.html] tofax OUT.tif IN...
 //   vfax-convert [limits] probe IN
-//   vfax-convert [limits] exec PROGRAM ARG...   (Ghostscript, LibreOffice: run under our limits)
+//   vfax-convert [limits] --workdir=DIR exec PROGRAM ARG...
+//                (Ghostscript, LibreOffice: run in the sandbox, reading and writing DIR only)
+//   vfax-convert [sandbox options] check   (prints "sandbox=landlock+netns+uid" or fails)
 //   vfax-convert [limits] [--pattern=REGEX]... [--redact-to=OUT.pdf] fields IN.pdf
 //   vfax-convert [limits] redact IN.pdf OUT.pdf PAGE:X0,Y0,X1,Y1...
 //   vfax-convert [limits] pages IN.pdf OUT.pdf FIRST LAST      (one letter of a mail merge)
@@ -18,14 +20,20 @@
 // every field found blanked out ("redacted=N whiteboxes=M textkept=0|1"). `redact` blanks the given
 // boxes.
 //
+// Sandbox options (convert/sandbox.h): --sandbox-user=NAME (when started as root; default
+// nobody), --allow-unsandboxed (go on without Landlock), --parent-pid=PID. Without Landlock and
+// without --allow-unsandboxed every command fails with `sandbox_unavailable`.
+//
 // The cover is HTML whose {{pages}} is still open: only here is the page count known.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -157,6 +165,19 @@ bool parseBox(const char* text, vfax::documents::FieldBox* box) {
                      &tail) == 5;
 }
 
+// Filled in by main() from the options; every command enters the sandbox with it.
+vfax::documents::SandboxPolicy gPolicy;
+
+// Enters the sandbox or says why not (the caller fails with it).
+bool enter(vfax::documents::SandboxState* state, std::string* why) {
+  *why = vfax::documents::enterSandbox(gPolicy, state);
+  return why->empty();
+}
+
+int sandboxFailure(const std::string& why) {
+  return fail("sandbox_unavailable", "The document converter's sandbox: " + why + ".");
+}
+
 // More would not fit the parent's capture of our output; no real job comes near.
 constexpr std::size_t kMaxJobFields = 2000;
 
@@ -178,9 +199,10 @@ int printFields(const std::string& command, int argc, char** argv, int i, int ma
     const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return fail("conversion_failed", "Cannot create " + out + ".");
     d::SandboxState sandbox;
-    if (!d::enterSandbox(&sandbox)) {
+    std::string why;
+    if (!enter(&sandbox, &why)) {
       ::close(fd);
-      return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+      return sandboxFailure(why);
     }
     auto pdf = d::extractPdfPages(file.bytes(), first, last);
     d::leaveSandbox(sandbox);
@@ -226,8 +248,7 @@ int printFields(const std::string& command, int argc, char** argv, int i, int ma
     }
   } closeOut{outFd};
   d::SandboxState sandbox;
-  if (!d::enterSandbox(&sandbox))
-    return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+  if (std::string why; !enter(&sandbox, &why)) return sandboxFailure(why);
   struct Leave {
     const d::SandboxState& s;
     ~Leave() { d::leaveSandbox(s); }
@@ -287,7 +308,7 @@ int printFields(const std::string& command, int argc, char** argv, int i, int ma
 
 int main(int argc, char** argv) {
   unsigned long long maxPages = 200, maxOutput = 64ull << 20, memory = 1024ull << 20, cpu = 120,
-                     stallMs = 0;
+                     stallMs = 0, parentPid = 0;
   bool fine = true;
   std::string coverPath, redactTo;
   std::vector<std::string> patterns;
@@ -305,6 +326,14 @@ int main(int argc, char** argv) {
       patterns.emplace_back(a.substr(10));
     } else if (a.substr(0, 12) == "--redact-to=") {
       redactTo = std::string(a.substr(12));
+    } else if (a.substr(0, 15) == "--sandbox-user=") {
+      gPolicy.user = std::string(a.substr(15));
+    } else if (a == "--allow-unsandboxed") {
+      gPolicy.allowUnsandboxed = true;
+    } else if (a.substr(0, 10) == "--workdir=") {
+      gPolicy.workDir = std::string(a.substr(10));
+    } else if (number(a, "--parent-pid=", &parentPid)) {
+      gPolicy.parentPid = static_cast<long>(parentPid);
     } else if (!number(a, "--max-pages=", &maxPages) && !number(a, "--max-output=", &maxOutput) &&
                !number(a, "--memory=", &memory) && !number(a, "--cpu=", &cpu) &&
                !number(a, "--stall-ms=", &stallMs)) {
@@ -320,12 +349,53 @@ int main(int argc, char** argv) {
   limit(RLIMIT_CPU, static_cast<rlim_t>(cpu));
   limit(RLIMIT_FSIZE, static_cast<rlim_t>(maxOutput + (1u << 20)));
   limit(RLIMIT_CORE, 0);
+  // Descriptors and processes: LibreOffice needs a few hundred of each (threads count), MuPDF
+  // next to none; a fork bomb stops here (the count is the sandbox user's, all jobs together).
+  limit(RLIMIT_NOFILE, 1024);
+  limit(RLIMIT_NPROC, 2048);
   if (stallMs > 0) ::usleep(static_cast<useconds_t>(stallMs * 1000));
+  if (command == "check") {
+    if (!gPolicy.workDir.empty())
+      return fail("conversion_failed", "vfax-convert check: takes no --workdir");
+    vfax::documents::SandboxState sandbox;
+    if (std::string why; !enter(&sandbox, &why)) return sandboxFailure(why);
+    vfax::documents::leaveSandbox(sandbox);
+    std::printf("sandbox=%s\n", sandbox.describe().c_str());
+    return 0;
+  }
   if (command == "exec") {
     if (i >= argc) return fail("conversion_failed", "vfax-convert exec: no program given");
-    ::execvp(argv[i], argv + i);
-    return fail("missing_converter", std::string("The program ") + argv[i] + " cannot be run.");
+    if (gPolicy.workDir.empty() || gPolicy.workDir[0] != '/') {
+      return fail("conversion_failed", "vfax-convert exec: --workdir=/ABSOLUTE/DIR is needed");
+    }
+    vfax::documents::SandboxState sandbox;
+    if (std::string why; !enter(&sandbox, &why)) {
+      const int rc = sandboxFailure(why);
+      std::fflush(stderr);
+      ::_exit(rc);  // as below
+    }
+    const int status = vfax::documents::runSandboxed(argv + i, sandbox);
+    if (status < 0) {
+      return fail("missing_converter", std::string("The program ") + argv[i] + " cannot be run.");
+    }
+    if (WIFSIGNALED(status)) {
+      // The parent tells a CPU limit (SIGXCPU) from a crash by our own end: the same signal.
+      std::fflush(stdout);
+      std::signal(WTERMSIG(status), SIG_DFL);
+      ::raise(WTERMSIG(status));
+      return 2;
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+    if (code == 127) {
+      code = fail("missing_converter", std::string("The program ") + argv[i] + " cannot be run.");
+    }
+    // No exit handlers: LeakSanitizer's check would start its helper in the PID namespace,
+    // whose init has ended (no process can start there any more), and fail.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(code);
   }
+  if (!gPolicy.workDir.empty()) return fail("conversion_failed", "--workdir is for exec only");
 
   if (command == "fields" || command == "redact" || command == "pages") {
     return printFields(command, argc, argv, i,
@@ -344,9 +414,7 @@ int main(int argc, char** argv) {
     MappedFile file;
     if (!file.open(argv[i])) return fail("corrupt_file", "The file cannot be read.");
     vfax::documents::SandboxState sandbox;
-    if (!vfax::documents::enterSandbox(&sandbox)) {
-      return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
-    }
+    if (std::string why; !enter(&sandbox, &why)) return sandboxFailure(why);
     auto added = renderer.add(file.bytes());
     vfax::documents::leaveSandbox(sandbox);
     if (!added && added.error().code != "too_many_pages") return fail(added.error());
@@ -374,9 +442,9 @@ int main(int argc, char** argv) {
   const int outFd = ::open(out.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (outFd < 0) return fail("conversion_failed", "Cannot create " + out + ".");
   vfax::documents::SandboxState sandbox;
-  if (!vfax::documents::enterSandbox(&sandbox)) {
+  if (std::string why; !enter(&sandbox, &why)) {
     ::close(outFd);
-    return fail("conversion_failed", "vfax-convert: cannot enter its sandbox");
+    return sandboxFailure(why);
   }
   struct Leave {
     const vfax::documents::SandboxState& s;
