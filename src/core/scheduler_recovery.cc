@@ -58,7 +58,10 @@ Result<void> Scheduler::recover() {
       cut.outcome = {OutcomeClass::Dropped, 0, "call cut by a restart of vfaxd"};
       cut.startedAt = a.startedAt;
       cut.endedAt = now;
-      cut.pages = fax.direction == Direction::In ? fax.pages : 0;
+      // fax.pages is what this call achieved: pages received (in), or confirmed by the
+      // receiver's MCF (out; reset when the call was placed, saved on each confirmation).
+      // A waiting job's unfinished attempt placed no call yet (its pages are an older call's).
+      cut.pages = fax.direction == Direction::Out && fax.state == FaxState::Waiting ? 0 : fax.pages;
       cut.remoteId = fax.remoteId;
       closeAttempt(a.id, fax.id, cut);
     }
@@ -69,9 +72,13 @@ Result<void> Scheduler::recover() {
     } else if (fax.state == FaxState::Waiting) {
       continue;  // only its unfinished attempt (a crash right after recording it) needed closing
     } else if (fax.direction == Direction::Out) {
-      if (lastIsFinished && lastFinished && fax.pagesTotal > 0 &&
-          lastFinished->pages >= fax.pagesTotal) {
-        fax.pages = lastFinished->pages;
+      // Delivered when the receiver confirmed every page, in a call recorded as ended or in
+      // the call the crash cut (its confirmations were saved as they came): calling again would
+      // send the fax twice.
+      const int confirmed =
+          lastIsFinished && lastFinished ? std::max(lastFinished->pages, fax.pages) : fax.pages;
+      if (fax.pagesTotal > 0 && confirmed >= fax.pagesTotal) {
+        fax.pages = confirmed;
         setState(fax, FaxState::Done);  // delivered; the crash only kept the state from saying so
       } else if (fax.attemptCount >= s.sendAttempts) {
         fax.pages = 0;
