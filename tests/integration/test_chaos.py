@@ -11,6 +11,9 @@ Each job has its own extension (device), so the inbound fax, the fax-to-email ma
 mail of a job are told apart by its number. The seed is printed first; `VFAX_CHAOS_SEED=N` replays
 a run's choices (job order, ways in, kill times; thread timing still varies)."""
 import collections
+import email
+import email.policy
+import glob
 import http.client
 import os
 import random
@@ -177,7 +180,7 @@ class Chaos(VfaxTestCase):
         self.submitted, self.submit_error = 0, None
         sub = threading.Thread(target=self.submitter, args=(plan, random.Random(self.seed + 1)), daemon=True)
         sub.start()
-        kills = 0
+        kills, kill_times = 0, []
         for k, mark in enumerate(marks):
             while True:
                 if self.submit_error:
@@ -188,6 +191,7 @@ class Chaos(VfaxTestCase):
                 time.sleep(0.5)
             time.sleep(delays[k])
             d.kill9()
+            kill_times.append(time.time())
             kills += 1
             print(f"kill {kills} at {time.monotonic() - started:.1f} s: {self.submitted} submitted, "
                   f"{finals} final", flush=True)
@@ -197,6 +201,7 @@ class Chaos(VfaxTestCase):
                                                "--http", "127.0.0.1:0"], stdout=log, stderr=subprocess.STDOUT)
                 time.sleep(rng.uniform(0.05, 1.0))
                 d.kill9()
+                kill_times.append(time.time())
                 kills += 1
                 print(f"kill {kills} at {time.monotonic() - started:.1f} s, in the start-up", flush=True)
             d.start()
@@ -271,9 +276,23 @@ class Chaos(VfaxTestCase):
         self.assertEqual(len(out), JOBS, [f for f in out if f["extension"] not in {j["ext"] for j in plan}])
 
         # Mail: each message once; a fax mail per received fax; one final status mail per job.
-        mails = self.smtp.messages()
-        ids = collections.Counter(m["Message-ID"] for m in mails)
-        self.assertEqual([i for i, n in ids.items() if n > 1], [], "a mail delivered twice")
+        # SMTP cannot be exactly once: a kill between the server's 250 and vfaxd's record of it
+        # sends that message again after the restart (vfaxd records it before QUIT to keep this
+        # short). Such a copy has the first one's Message-ID and its first copy arrived just before
+        # a kill; any other second copy is a bug.
+        mails, first_seen, again = [], {}, []
+        for path in sorted(glob.glob(os.path.join(self.smtp.maildir, "new", "*")), key=os.path.getmtime):
+            with open(path, "rb") as f:
+                m = email.message_from_bytes(f.read(), policy=email.policy.default)
+            mid = m["Message-ID"]
+            if mid in first_seen:
+                again.append((mid, first_seen[mid]))
+                continue
+            first_seen[mid] = os.path.getmtime(path)
+            mails.append(m)
+        for mid, at in again:
+            self.assertTrue(any(0 <= k - at < 1.0 for k in kill_times),
+                            f"mail {mid} delivered twice, and not in the moment before a kill")
         fax_mails = collections.Counter()
         status_mails = collections.Counter()
         for m in mails:
@@ -298,8 +317,12 @@ class Chaos(VfaxTestCase):
         finally:
             db.close()
         done = sum(1 for f in out if f["state"] == "done")
+        for f in out:
+            if f["state"] == "failed":
+                print(f"failed: job {f['extension']}: {f['error']}; attempts "
+                      f"{[(a['outcome'], a['reason']) for a in f['attempts']]}", flush=True)
         print(f"chaos: {done} done, {JOBS - done} failed, {len(inb)} inbound records ({cut_after_last_page} cut "
-              f"after the last page), {len(mails)} mails, "
+              f"after the last page), {len(mails)} mails ({len(again)} sent again: killed in SMTP's window), "
               f"{time.monotonic() - started:.1f} s", flush=True)
 
 
