@@ -110,10 +110,22 @@ Result<void> Scheduler::recover() {
                                             .limit = 0,
                                             .withAttempts = false});
   if (!runnable) return runnable.error();
-  for (const auto& fax : *runnable) track(fax);
-  spdlog::info("recovery: {} job(s) queued or waiting", runQueue_.size());
-  // Staging folders of submissions that never got their record.
   std::error_code ec;
+  for (const auto& fax : *runnable) {
+    // A submission stores the record, then moves its staged folder to faxes/ID, then answers.
+    // A crash in between left a queued job without documents that nobody was told of: it goes,
+    // so that the submitter's retry (a client's, or the mail intake's on the same mail) makes
+    // the one job, rather than a second one beside a job failing for want of its files.
+    if (fax.state == FaxState::Queued && fax.attemptCount == 0 && !fs::exists(faxDir(fax.id), ec) &&
+        !ec) {
+      spdlog::warn("recovery: fax {} was cut before its documents were in place; removed", fax.id);
+      logIfError(store_.deleteFax(fax.id), "recovery: removing a job without documents");
+      continue;
+    }
+    track(fax);
+  }
+  spdlog::info("recovery: {} job(s) queued or waiting", runQueue_.size());
+  // Staging folders of submissions that never got their record (or lost it just above).
   for (const auto& entry : fs::directory_iterator(fs::path(options_.dataDir) / "faxes", ec)) {
     if (entry.path().filename().string().rfind("tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
   }

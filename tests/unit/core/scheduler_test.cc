@@ -533,6 +533,26 @@ TEST_F(SchedulerTest, CrashAfterTheLastConfirmationIsDoneWithoutCallingAgain) {
   EXPECT_EQ(after.attempts[0].pages, 1);
 }
 
+// A crash between storing a job and moving its documents in place (its submitter got no answer):
+// the start removes the record, so that the submitter's retry makes the one job (found by the chaos
+// test: such a job used to fail with "cannot be read" beside the retried one).
+TEST_F(SchedulerTest, JobCutBeforeItsDocumentsWereInPlaceIsRemovedAtStart) {
+  const auto cut = storeJob(FaxState::Queued, "307777780");
+  const auto kept = storeJob(FaxState::Queued, "307777781");
+  fs::create_directories(dir_ + "/faxes/" + std::to_string(kept));
+  fs::copy_file(pdf_, dir_ + "/faxes/" + std::to_string(kept) + "/source-1.pdf");
+  auto k = store_->fax(kept);
+  ASSERT_TRUE(k && *k);
+  core::Fax withSource = **k;
+  withSource.sourceFiles = {"source-1.pdf"};
+  ASSERT_TRUE(store_->updateFax(withSource));
+  startService();
+  auto gone = store_->fax(cut);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone);
+  EXPECT_EQ(waitState(kept, {FaxState::Dialing, FaxState::Sending}).state, FaxState::Dialing);
+}
+
 // A fax received in full whose PDF was not made yet when vfaxd stopped is `received`, not failed.
 TEST_F(SchedulerTest, InboundReceivedInFullSurvivesAStopBeforeItsPdf) {
   startService();
