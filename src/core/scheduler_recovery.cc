@@ -58,7 +58,10 @@ Result<void> Scheduler::recover() {
       cut.outcome = {OutcomeClass::Dropped, 0, "call cut by a restart of vfaxd"};
       cut.startedAt = a.startedAt;
       cut.endedAt = now;
-      cut.pages = fax.direction == Direction::In ? fax.pages : 0;
+      // fax.pages is what this call achieved: pages received (in), or confirmed by the
+      // receiver's MCF (out; reset when the call was placed, saved on each confirmation).
+      // A waiting job's unfinished attempt placed no call yet (its pages are an older call's).
+      cut.pages = fax.direction == Direction::Out && fax.state == FaxState::Waiting ? 0 : fax.pages;
       cut.remoteId = fax.remoteId;
       closeAttempt(a.id, fax.id, cut);
     }
@@ -69,9 +72,13 @@ Result<void> Scheduler::recover() {
     } else if (fax.state == FaxState::Waiting) {
       continue;  // only its unfinished attempt (a crash right after recording it) needed closing
     } else if (fax.direction == Direction::Out) {
-      if (lastIsFinished && lastFinished && fax.pagesTotal > 0 &&
-          lastFinished->pages >= fax.pagesTotal) {
-        fax.pages = lastFinished->pages;
+      // Delivered when the receiver confirmed every page, in a call recorded as ended or in
+      // the call the crash cut (its confirmations were saved as they came): calling again would
+      // send the fax twice.
+      const int confirmed =
+          lastIsFinished && lastFinished ? std::max(lastFinished->pages, fax.pages) : fax.pages;
+      if (fax.pagesTotal > 0 && confirmed >= fax.pagesTotal) {
+        fax.pages = confirmed;
         setState(fax, FaxState::Done);  // delivered; the crash only kept the state from saying so
       } else if (fax.attemptCount >= s.sendAttempts) {
         fax.pages = 0;
@@ -103,10 +110,22 @@ Result<void> Scheduler::recover() {
                                             .limit = 0,
                                             .withAttempts = false});
   if (!runnable) return runnable.error();
-  for (const auto& fax : *runnable) track(fax);
-  spdlog::info("recovery: {} job(s) queued or waiting", runQueue_.size());
-  // Staging folders of submissions that never got their record.
   std::error_code ec;
+  for (const auto& fax : *runnable) {
+    // A submission stores the record, then moves its staged folder to faxes/ID, then answers.
+    // A crash in between left a queued job without documents that nobody was told of: it goes,
+    // so that the submitter's retry (a client's, or the mail intake's on the same mail) makes
+    // the one job, rather than a second one beside a job failing for want of its files.
+    if (fax.state == FaxState::Queued && fax.attemptCount == 0 && !fs::exists(faxDir(fax.id), ec) &&
+        !ec) {
+      spdlog::warn("recovery: fax {} was cut before its documents were in place; removed", fax.id);
+      logIfError(store_.deleteFax(fax.id), "recovery: removing a job without documents");
+      continue;
+    }
+    track(fax);
+  }
+  spdlog::info("recovery: {} job(s) queued or waiting", runQueue_.size());
+  // Staging folders of submissions that never got their record (or lost it just above).
   for (const auto& entry : fs::directory_iterator(fs::path(options_.dataDir) / "faxes", ec)) {
     if (entry.path().filename().string().rfind("tmp-", 0) == 0) fs::remove_all(entry.path(), ec);
   }

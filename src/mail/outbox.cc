@@ -120,15 +120,23 @@ void Outbox::deliver(core::OutboxMail& m, const MailSettings& s) {
     if (auto u = store_.updateMail(m); !u) spdlog::error("mail {}: {}", m.id, u.error().message);
     return;
   }
-  auto sent = sendMail(s.smtp, s.smtp.from, {m.recipient}, m.message);
-  if (sent) {
+  // Recorded as sent the moment the server accepted it, before the connection's QUIT: a crash
+  // between the server's 250 and this record sends the mail again after the restart (SMTP
+  // cannot be exactly once; a duplicate beats a lost mail), so that window is kept short.
+  auto recordSent = [&] {
     m.attempts++;
     m.state = core::OutboxState::Sent;
     m.sentAt = clock_.now();
     m.lastError.clear();
     m.message.clear();  // delivered: the documents need not stay in the database twice
+    if (auto u = store_.updateMail(m); !u) spdlog::error("mail {}: {}", m.id, u.error().message);
+  };
+  auto sent = sendMail(s.smtp, s.smtp.from, {m.recipient}, m.message, recordSent);
+  if (sent) {
     spdlog::info("mail {}: {} mail delivered to {}", m.id, m.kind, core::logSafe(m.recipient));
-  } else if (sent.error().code == "smtp_rejected") {
+    return;
+  }
+  if (sent.error().code == "smtp_rejected") {
     fail(sent.error().message);
   } else {
     retryLater(sent.error().message);

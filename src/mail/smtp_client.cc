@@ -26,8 +26,8 @@ std::string angle(const std::string& addr) { return "<" + addr + ">"; }
 }  // namespace
 
 core::Result<void> sendMail(const SmtpSettings& smtp, const std::string& from,
-                            const std::vector<std::string>& recipients,
-                            const std::string& message) {
+                            const std::vector<std::string>& recipients, const std::string& message,
+                            const std::function<void()>& accepted) {
   if (smtp.host.empty())
     return core::makeError("smtp_error", "no SMTP server is configured (smtp_host)");
   if (recipients.empty()) return core::makeError("smtp_rejected", "the mail has no recipient");
@@ -67,7 +67,11 @@ core::Result<void> sendMail(const SmtpSettings& smtp, const std::string& from,
   curl_easy_setopt(c.get(), CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
   curl_easy_setopt(c.get(), CURLOPT_TIMEOUT, 300L);
   const CURLcode rc = curl_easy_perform(c.get());
-  if (rc == CURLE_OK) return {};
+  if (rc == CURLE_OK) {
+    // libcurl says QUIT when the handle is cleaned up, after this.
+    if (accepted) accepted();
+    return {};
+  }
   long code = 0;
   curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
   const std::string where = "SMTP server " + smtp.host + ":" + std::to_string(effectivePort(smtp));

@@ -505,6 +505,54 @@ TEST_F(SchedulerTest, CrashAfterDeliveryIsDoneWithoutCallingAgain) {
   EXPECT_EQ(fresh.placed().size(), 0u);
 }
 
+// A crash after the receiver confirmed the last page, before the call ended: the confirmation was
+// saved, so the job is done and not sent a second time (found by the chaos test).
+TEST_F(SchedulerTest, CrashAfterTheLastConfirmationIsDoneWithoutCallingAgain) {
+  startService();
+  auto job = submit("+49 30 7777779");
+  ASSERT_TRUE(telephony_.waitOpen(1));
+  telephony_.events()->onOutboundProgress(job.id, 1, "+49 30 7777779");
+  for (int i = 0; i < 600 && service_->get(job.id)->pages < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(service_->get(job.id)->pages, 1);
+  service_.reset();
+
+  ScriptedTelephony fresh;
+  core::ServiceOptions o;
+  o.dataDir = dir_;
+  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
+  ASSERT_TRUE(s2->start());
+  auto after = *s2->get(job.id);
+  s2->stop();
+  EXPECT_EQ(after.state, FaxState::Done);
+  EXPECT_EQ(after.pages, 1);
+  EXPECT_EQ(fresh.placed().size(), 0u);
+  ASSERT_EQ(after.attempts.size(), 1u);
+  EXPECT_EQ(after.attempts[0].outcome, OutcomeClass::Dropped);  // the call itself was cut
+  EXPECT_EQ(after.attempts[0].pages, 1);
+}
+
+// A crash between storing a job and moving its documents in place (its submitter got no answer):
+// the start removes the record, so that the submitter's retry makes the one job (found by the chaos
+// test: such a job used to fail with "cannot be read" beside the retried one).
+TEST_F(SchedulerTest, JobCutBeforeItsDocumentsWereInPlaceIsRemovedAtStart) {
+  const auto cut = storeJob(FaxState::Queued, "307777780");
+  const auto kept = storeJob(FaxState::Queued, "307777781");
+  fs::create_directories(dir_ + "/faxes/" + std::to_string(kept));
+  fs::copy_file(pdf_, dir_ + "/faxes/" + std::to_string(kept) + "/source-1.pdf");
+  auto k = store_->fax(kept);
+  ASSERT_TRUE(k && *k);
+  core::Fax withSource = **k;
+  withSource.sourceFiles = {"source-1.pdf"};
+  ASSERT_TRUE(store_->updateFax(withSource));
+  startService();
+  auto gone = store_->fax(cut);
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(*gone);
+  EXPECT_EQ(waitState(kept, {FaxState::Dialing, FaxState::Sending}).state, FaxState::Dialing);
+}
+
 // A fax received in full whose PDF was not made yet when vfaxd stopped is `received`, not failed.
 TEST_F(SchedulerTest, InboundReceivedInFullSurvivesAStopBeforeItsPdf) {
   startService();

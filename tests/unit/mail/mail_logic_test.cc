@@ -1,8 +1,13 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 #include <tuple>
 
 #include "core/clock.h"
@@ -213,6 +218,83 @@ TEST(Outbox, UndeliverableMailStaysQueuedWithItsErrorAcrossReopen) {
   // Not due before its time.
   EXPECT_TRUE((*store)->dueMails(clock.now_, 10)->empty());
   EXPECT_EQ((*store)->dueMails(clock.now_ + 10'000, 10)->size(), 1u);
+}
+
+// An injected fault: an SMTP server that accepts the mail and then never answers QUIT. The mail
+// is recorded as sent while the connection still hangs in QUIT, so a crash there (the chaos test
+// kills vfaxd at random) does not send it again after the restart.
+TEST(Outbox, RecordedAsSentBeforeTheConnectionsQuit) {
+  TempDir dir;
+  const std::string db = dir.path() + "/vfax.db";
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(0, bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+  ASSERT_EQ(0, listen(listener, 1));
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(0, getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len));
+  std::promise<void> quitSeen;
+  std::promise<void> release;
+  std::thread server([&] {
+    const int c = accept(listener, nullptr, nullptr);
+    auto say = [&](const std::string& line) { (void)!write(c, line.data(), line.size()); };
+    say("220 test\r\n");
+    std::string in;
+    bool data = false;
+    char buf[4096];
+    for (ssize_t n; (n = read(c, buf, sizeof buf)) > 0;) {
+      in.append(buf, static_cast<size_t>(n));
+      for (size_t eol; (eol = in.find(data ? "\r\n.\r\n" : "\r\n")) != std::string::npos;) {
+        const std::string line = in.substr(0, eol);
+        in.erase(0, eol + (data ? 5 : 2));
+        if (data) {
+          data = false;
+          say("250 accepted\r\n");
+        } else if (line.rfind("DATA", 0) == 0) {
+          data = true;
+          say("354 go on\r\n");
+        } else if (line.rfind("QUIT", 0) == 0) {
+          quitSeen.set_value();
+          release.get_future().wait();  // the stall: no 221
+          close(c);
+          return;
+        } else {
+          say("250 ok\r\n");
+        }
+      }
+    }
+    close(c);
+  });
+
+  FakeClock clock;
+  MailSettings s;
+  s.smtp.host = "127.0.0.1";
+  s.smtp.port = ntohs(addr.sin_port);
+  s.smtp.tls = TlsMode::None;
+  auto store = store::SqliteStore::open(db);
+  ASSERT_TRUE(store);
+  Outbox outbox(
+      **store, clock, [&] { return s; },
+      [](core::OutboxMail&) -> core::Result<void> { return {}; });
+  core::OutboxMail m;
+  m.kind = "test";
+  m.recipient = "a@example.test";
+  m.message = "Subject: x\r\n\r\nbody\r\n";
+  ASSERT_TRUE(outbox.enqueue(m));
+  auto run = std::async(std::launch::async, [&] { return outbox.runOnce(); });
+  quitSeen.get_future().wait();
+  auto other = store::SqliteStore::open(db);  // what a restart would read
+  ASSERT_TRUE(other);
+  auto list = (*other)->listOutbox(0);
+  release.set_value();
+  EXPECT_EQ(run.get(), 1);
+  server.join();
+  close(listener);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().state, core::OutboxState::Sent);
 }
 
 TEST(MailStore, ProcessedMailsRoundTrip) {
