@@ -3,9 +3,12 @@
 #include <netdb.h>
 #include <toml++/toml.h>
 #include <unistd.h>
+#include <cstdint>
+#include <limits>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/address_match.h"
@@ -16,6 +19,24 @@
 namespace vfax::app {
 
 namespace {
+
+template <typename T>
+std::string rangeText() {
+  return "a whole number from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
+         std::to_string(std::numeric_limits<T>::max());
+}
+
+// Seconds become milliseconds and MiB bytes, and both are added to the clock or to sizes: bounded
+// so that nothing overflows (100 years, 1 TiB).
+constexpr long long kMaxSeconds = 100LL * 366 * 24 * 3600;
+constexpr long long kMaxMegabytes = 1024LL * 1024;
+
+void atMost(long long v, long long max, const char* what) {
+  if (v > max) {
+    throw std::runtime_error(std::string("config: ") + what + " must be at most " +
+                             std::to_string(max) + ", got " + std::to_string(v));
+  }
+}
 
 // A typed view of the TOML tree that refuses unknown keys, so that a typo in the file is an error
 // at start-up and not a silently ignored setting.
@@ -47,7 +68,10 @@ class Reader {
       out = node->as_boolean()->get();
     } else if constexpr (std::is_integral_v<T>) {
       if (!node->is_integer()) fail(section, key, "a whole number");
-      out = static_cast<T>(node->as_integer()->get());
+      const std::int64_t v = node->as_integer()->get();
+      // Cast blindly, 4294967297 would be 1: a value that passes every later check.
+      if (!std::in_range<T>(v)) fail(section, key, rangeText<T>().c_str());
+      out = static_cast<T>(v);
     } else {
       if (!node->is_string()) fail(section, key, "a string");
       out = node->as_string()->get();
@@ -120,7 +144,9 @@ class Entry {
   void num(const char* key, int& out) const {
     if (const auto* n = table_->get(key)) {
       if (!n->is_integer()) fail(key, "a whole number");
-      out = static_cast<int>(n->as_integer()->get());
+      const std::int64_t v = n->as_integer()->get();
+      if (!std::in_range<int>(v)) fail(key, rangeText<int>().c_str());
+      out = static_cast<int>(v);
     }
   }
   void strings(const char* key, std::vector<std::string>& out) const {
@@ -548,16 +574,16 @@ std::string checkSipOutbound(const Config& config, const trunks::sip::SipConfig&
   return {};
 }
 
-Config loadConfig(const std::string& file) {
+namespace {
+
+[[noreturn]] void parseFailed(const std::string& name, const toml::parse_error& e) {
+  const auto& where = e.source().begin;
+  throw std::runtime_error("config " + name + ":" + std::to_string(where.line) + ":" +
+                           std::to_string(where.column) + ": " + std::string(e.description()));
+}
+
+Config fromTable(const toml::table& root) {
   Config c;
-  toml::table root;
-  try {
-    root = toml::parse_file(file);
-  } catch (const toml::parse_error& e) {
-    const auto& where = e.source().begin;
-    throw std::runtime_error("config " + file + ":" + std::to_string(where.line) + ":" +
-                             std::to_string(where.column) + ": " + std::string(e.description()));
-  }
   Reader r(root);
   std::string http;
   const auto* server = r.section("server");
@@ -589,6 +615,7 @@ Config loadConfig(const std::string& file) {
   r.get(api, "api", "max_upload_mb", maxUploadMb);
   r.get(api, "api", "max_files", c.maxFilesPerFax);
   positive(maxUploadMb, "[api] max_upload_mb");
+  atMost(maxUploadMb, kMaxMegabytes, "[api] max_upload_mb");
   positive(c.maxFilesPerFax, "[api] max_files");
   r.get(api, "api", "max_event_streams", c.maxEventStreams);
   if (c.maxEventStreams < 1 || c.maxEventStreams > 1024) {
@@ -618,6 +645,7 @@ Config loadConfig(const std::string& file) {
   r.get(api, "api", "preview_ttl_seconds", previewSeconds);
   r.get(api, "api", "previews_per_user", c.service.previewsPerUser);
   positive(previewSeconds, "[api] preview_ttl_seconds");
+  atMost(previewSeconds, kMaxSeconds, "[api] preview_ttl_seconds");
   positive(c.service.previewsPerUser, "[api] previews_per_user");
   c.service.previewTtl = previewSeconds * 1000;
   c.service.accounts.sessionIdle = static_cast<core::Millis>(c.sessionIdleMinutes) * 60'000;
@@ -650,6 +678,9 @@ Config loadConfig(const std::string& file) {
   r.get(sched, "scheduler", "header_name", s.headerName);
   for (auto v : {busy, noAnswer, dropped, other}) {
     if (v < 0) throw std::runtime_error("config: [scheduler] retry delays must not be negative");
+  }
+  for (auto v : {busy, noAnswer, dropped, other, unavailable, unavailableMax}) {
+    atMost(v, kMaxSeconds, "[scheduler] retry delays (seconds)");
   }
   if (unavailable < 1 || unavailableMax < unavailable) {
     throw std::runtime_error(
@@ -684,6 +715,28 @@ Config loadConfig(const std::string& file) {
 
   r.checkUnknown();
   return c;
+}
+
+}  // namespace
+
+Config loadConfig(const std::string& file) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    parseFailed(file, e);
+  }
+  return fromTable(root);
+}
+
+Config parseConfig(std::string_view text, const std::string& name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    parseFailed(name, e);
+  }
+  return fromTable(root);
 }
 
 }  // namespace vfax::app

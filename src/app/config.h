@@ -3,6 +3,7 @@
 // Every key is documented in docs/vfaxd.example.toml.
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/service.h"
@@ -89,6 +90,8 @@ struct Config {
 
 /// Reads FILE over the defaults. Throws std::runtime_error with a message naming the key.
 Config loadConfig(const std::string& file);
+/// The same for the text of a config file; `name` stands for the file in error messages.
+Config parseConfig(std::string_view text, const std::string& name);
 
 /// "ADDR:PORT" (IPv6 as "[::1]:8080") with an address of this host; throws std::runtime_error
 /// starting with `what` (the key or flag it came from) when it cannot be used.

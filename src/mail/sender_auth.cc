@@ -13,6 +13,13 @@ constexpr core::Millis kHour = 3600 * 1000;
 
 bool isSeparator(char c) { return c == ' ' || c == '\t' || c == ',' || c == ';'; }
 bool isBlank(char c) { return c == ' ' || c == '\t'; }
+// "PIN" (any case) at `at` of `s`, starting a word.
+bool isPinWord(const std::string& s, std::size_t at) {
+  return at + 3 <= s.size() && (at == 0 || isSeparator(s[at - 1])) &&
+         std::tolower(static_cast<unsigned char>(s[at])) == 'p' &&
+         std::tolower(static_cast<unsigned char>(s[at + 1])) == 'i' &&
+         std::tolower(static_cast<unsigned char>(s[at + 2])) == 'n';
+}
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 struct PinCheck {
@@ -52,10 +59,7 @@ SubjectPin extractPin(const std::string& subject) {
   const std::size_t n = subject.size();
   std::size_t i = 0;
   while (i < n) {
-    const bool boundary = i == 0 || isSeparator(subject[i - 1]);
-    if (boundary && i + 3 <= n && std::tolower(static_cast<unsigned char>(subject[i])) == 'p' &&
-        std::tolower(static_cast<unsigned char>(subject[i + 1])) == 'i' &&
-        std::tolower(static_cast<unsigned char>(subject[i + 2])) == 'n') {
+    if (isPinWord(subject, i)) {
       std::size_t k = i + 3;
       while (k < n && isBlank(subject[k])) ++k;
       bool punct = false;
@@ -73,6 +77,15 @@ SubjectPin extractPin(const std::string& subject) {
                                                           [](char c) { return isDigit(c); });
         out.pins.push_back(digits ? value : std::string());
         if (!digits) out.malformed = true;
+        // A "PIN" word just before the token ("PIN PIN:1234") is the same attempt: left in the
+        // subject it would stand before what follows the token, and "PIN PIN:1 9" would read as
+        // "PIN  9", a PIN token the subject did not have.
+        for (;;) {
+          std::size_t b = out.subject.size();
+          while (b > 0 && isBlank(out.subject[b - 1])) --b;
+          if (b == out.subject.size() || b < 3 || !isPinWord(out.subject, b - 3)) break;
+          out.subject.erase(b - 3);
+        }
         i = e;
         continue;
       }

@@ -341,5 +341,41 @@ TEST_F(ConfigFile, BadRoutesNameTheProblem) {
   EXPECT_NE(error("route = 3\n").find("[[route]] must be an array"), std::string::npos);
 }
 
+// Found while writing config_fuzz: numbers were cast to int unchecked (4294967297 became 1 and
+// passed every later check), and seconds and MiB were multiplied into milliseconds and bytes with
+// signed overflow.
+TEST_F(ConfigFile, NumbersOutOfRangeAreRefusedNotWrapped) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[api]\nmax_files = 4294967297\n", "[api] max_files must be a whole number from"},
+      {"[fax]\nidle_timeout_seconds = -4294967295\n", "[fax] idle_timeout_seconds must be"},
+      {"[sip]\nt38_max_datagram = 4294967696\n", "[sip] t38_max_datagram must be a whole"},
+      {"[[iax2.peer]]\nname = \"p\"\nsecret = \"s\"\nport = 4294971865\n",
+       "[[iax2.peer]] port must be a whole number from"},
+      {"[api]\nmax_upload_mb = 9223372036854775807\n", "[api] max_upload_mb must be at most"},
+      {"[api]\npreview_ttl_seconds = 9223372036854775\n",
+       "[api] preview_ttl_seconds must be at most"},
+      {"[scheduler]\nretry_busy_seconds = 9223372036854776\n", "[scheduler] retry delays"},
+      {"[scheduler]\nretry_unavailable_max_seconds = 9223372036854776\n",
+       "[scheduler] retry delays"},
+  };
+  for (const auto& [text, want] : cases) {
+    EXPECT_NE(error(text).find(want), std::string::npos) << text << " -> " << error(text);
+  }
+  const auto c = load("[api]\nmax_upload_mb = 1048576\n[scheduler]\nretry_busy_seconds = 3600\n");
+  EXPECT_EQ(c.maxUploadBytes, 1LL << 40);
+  EXPECT_EQ(c.service.retryBusy, 3'600'000);
+}
+
+TEST_F(ConfigFile, TextReadsLikeAFile) {
+  const auto c = parseConfig("[api]\nmax_files = 7\n", "inline.toml");
+  EXPECT_EQ(c.maxFilesPerFax, 7);
+  try {
+    parseConfig("[api\n", "inline.toml");
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("config inline.toml:1:", 0), 0u) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace vfax::app

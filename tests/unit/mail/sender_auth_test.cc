@@ -176,6 +176,25 @@ TEST(SubjectPin, TakenOutInEveryForm) {
   EXPECT_EQ(p.subject, ", ");
 }
 
+// Found by subject_fuzz: a "PIN" word just before a token stayed in the subject, and what
+// followed the token made it a PIN token of its own ("PIN  9P"), one the subject did not have.
+TEST(SubjectPin, APinWordBeforeATokenGoesWithIt) {
+  auto p = extractPin("100 PIN PIN:1234 9P");
+  EXPECT_EQ(p.pins, std::vector<std::string>{"1234"});
+  EXPECT_EQ(p.subject, "100  9P");
+  p = extractPin("pin\tPin PIN = 4321, 100");
+  EXPECT_EQ(p.pins, std::vector<std::string>{"4321"});
+  EXPECT_EQ(p.subject, ", 100");
+  for (const char* subject : {"100 PIN PIN:1234 9P", "PIN PIN PIN:1 2", "PIN, PIN 5 6"}) {
+    const auto once = extractPin(subject);
+    const auto twice = extractPin(once.subject);
+    EXPECT_TRUE(twice.pins.empty()) << subject;
+    EXPECT_EQ(twice.subject, once.subject) << subject;
+  }
+  p = extractPin("PIN please, PIN 2222");  // a PIN word with more than blanks after it stays
+  EXPECT_EQ(p.subject, "PIN please, ");
+}
+
 TEST(PinGuard, LocksAfterTooManyWrongPinsForAnHour) {
   FakeClock clock;
   PinGuard guard(clock);
