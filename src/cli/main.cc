@@ -10,12 +10,17 @@ int main(int argc, char** argv) {
   using namespace vfax::cli;
   const char* envUrl = std::getenv("VFAX_URL");
   const char* envToken = std::getenv("VFAX_TOKEN");
+  const char* envCa = std::getenv("VFAX_CA_FILE");
+  std::string caFile = envCa != nullptr ? envCa : "";
   std::string url = envUrl != nullptr && *envUrl != '\0' ? envUrl : "http://127.0.0.1:8080";
   std::string token = envToken != nullptr ? envToken : "";
 
   CLI::App app{"vfax: send and manage faxes on a vfax server"};
   app.add_option("--url", url, "Server URL (env VFAX_URL; default http://127.0.0.1:8080)");
   app.add_option("--token", token, "API token (env VFAX_TOKEN)");
+  app.add_option("--ca-file", caFile,
+                 "https: PEM file of the CA (or self-signed certificate) to trust for the server "
+                 "(env VFAX_CA_FILE; default: the system's trusted CAs)");
   app.require_subcommand(1);
   Action action;
   addFaxCommands(app, action);
@@ -50,7 +55,7 @@ int main(int argc, char** argv) {
       if (url == savedUrl) token = (*saved)["token"].get<std::string>();
     }
   }
-  auto client = Client::create(url, token);
+  auto client = Client::create(url, token, caFile);
   if (!client) {
     std::cerr << "vfax: " << client.error().message << '\n';
     return exitCode(client.error());
