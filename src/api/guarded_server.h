@@ -25,8 +25,14 @@ class GuardedServer : public httplib::Server {
 
   /// Serves the connection on `fd` (blocking) and closes it.
   void serve(int fd);
-  /// Kept-alive connections end after their current request.
-  void stopping() { stopping_ = true; }
+  /// httplib streams an answer's content provider only while its listening socket is set (it
+  /// takes an unset one for "shutting down"): the guard's, for as long as it serves.
+  void running(int listenFd) { svr_sock_ = listenFd; }
+  /// Kept-alive connections end after their current request, streamed answers stop.
+  void stopping() {
+    stopping_ = true;
+    svr_sock_ = -1;
+  }
   bool tls() const { return tls_ != nullptr; }
 
  private:

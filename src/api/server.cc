@@ -428,6 +428,7 @@ core::Result<int> HttpServer::start() {
   auto guard = std::make_unique<ConnectionGuard>(limits, [raw](int fd) { raw->serve(fd); });
   auto port = guard->bind(options_.bindAddress, options_.port);
   if (!port) return port.error();
+  server->running(guard->listenFd());
   server_ = std::move(server);
   guard_ = std::move(guard);
   if (streams_) streams_->start();
