@@ -42,7 +42,9 @@ class ConnectionStream : public httplib::Stream {
     return wait(POLLIN, ms);
   }
   bool is_readable() const override { return waitReadable(timeoutMs_); }
-  bool is_writable() const override { return wait(POLLOUT, timeoutMs_); }
+  // As httplib's own stream: a peer that has closed is not written to (an event stream learns of
+  // a closed client at its next keep-alive comment, not only when the kernel's buffer is full).
+  bool is_writable() const override { return wait(POLLOUT, timeoutMs_) && alive(); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (off_ >= size_) {
@@ -85,6 +87,14 @@ class ConnectionStream : public httplib::Stream {
       if (r < 0 && errno == EINTR) continue;
       return r > 0 && (p.revents & (events | POLLHUP | POLLERR)) != 0;
     }
+  }
+
+  bool alive() const {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return true;
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
   }
 
   ssize_t fill() {
