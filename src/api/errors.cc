@@ -40,6 +40,7 @@ constexpr std::array<std::pair<std::string_view, int>, 41> kStatus{{
     {"method_not_allowed", 405},
     {"conflict", 409},
     {"not_ready", 409},
+    {"length_required", 411},
     {"payload_too_large", 413},
     {"too_many_files", 413},
     // This installation lacks the program for the file's type (LibreOffice, Ghostscript): like

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/connection_guard.h"
 #include "core/print_intake.h"
 #include "core/result.h"
 #include "core/service.h"
@@ -22,6 +23,7 @@ namespace vfax::api {
 namespace detail {
 struct Context;
 class EventStreams;
+class GuardedServer;
 }  // namespace detail
 
 class EventHub;
@@ -47,6 +49,15 @@ struct ApiOptions {
   std::uint64_t maxUploadBytes = 50ull << 20;  // one request's body, all files together
   int maxFilesPerRequest = 20;
   std::string stagingDir;  // uploads are written here, then handed to Service::submit; required
+  /// Connection limits and deadlines (api/connection_guard.h). `workers` counts the ordinary
+  /// request workers; the event streams get one each on top. `plainHttp` follows the TLS setting.
+  ConnectionLimits limits;
+  /// No byte read or written for this long ends a connection (httplib's per-call timeouts).
+  int idleTimeoutSeconds = 10;
+  /// TLS ([server] tls_cert, tls_key): PEM certificate chain and private key; both or neither.
+  /// With them the API speaks only HTTPS (TLS 1.2 or newer) and sends Strict-Transport-Security.
+  std::string tlsCert;
+  std::string tlsKey;
   /// Trunk status for /healthz, /lines and /metrics (not owned; null: no trunks shown).
   const core::Telephony* telephony = nullptr;
   /// The /mail routes' component (api/admin.h; not owned; null: no /mail routes).
@@ -88,20 +99,23 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  /// Creates the staging folder, binds and starts serving on a thread of its own. Returns the
-  /// port actually bound. Error codes: `storage_error` (staging dir), `bind_failed`.
+  /// Creates the staging folder, binds and starts serving on threads of its own. Returns the
+  /// port actually bound. Error codes: `storage_error` (staging dir), `bind_failed`,
+  /// `tls_failed` (the certificate or key cannot be loaded; the message says which and why).
   core::Result<int> start();
-  /// Ends the open event streams at once, stops accepting and waits for the serving thread.
-  /// Idempotent.
+  /// Ends the open event streams at once, stops accepting and waits for the serving threads
+  /// (a request still running after 2 s has its connection shut down). Idempotent.
   void stop();
+  /// The connection counters (open, active, refused, timed out).
+  ConnectionStats connectionStats() const;
 
  private:
   core::Service& service_;
   ApiOptions options_;
   std::unique_ptr<detail::Context> context_;
   std::unique_ptr<detail::EventStreams> streams_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<detail::GuardedServer> server_;
+  std::unique_ptr<ConnectionGuard> guard_;
 };
 
 }  // namespace vfax::api

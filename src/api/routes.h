@@ -93,7 +93,11 @@ std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Reques
                                              httplib::Response& res,
                                              const httplib::ContentReader& reader,
                                              std::vector<std::string> textFields = {});
-/// Reads and discards the rest of a refused body.
-void drain(const httplib::Request& req, const httplib::ContentReader& reader);
+/// Reads and discards the rest of a refused body, at most 1 MiB of it (more: the reply gets
+/// `Connection: close` and the rest is never read).
+void drain(const httplib::Request& req, httplib::Response& res,
+           const httplib::ContentReader& reader);
+/// True when the request carries the printer's secret (X-Vfax-Printer) and one is set.
+bool printerSecretOk(const Context& ctx, const httplib::Request& req);
 
 }  // namespace vfax::api::detail

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 
+#include "api/connection_guard.h"
 #include "api/query.h"
 #include "api/routes.h"
 #include "api/upload.h"
@@ -12,14 +13,18 @@
 namespace vfax::api::detail {
 
 // Reads and discards the rest of a body we refuse, so that the client gets our reply instead of
-// a connection reset. Only called for bodies within the size limit.
-void drain(const httplib::Request& req, const httplib::ContentReader& reader) {
-  if (req.is_multipart_form_data()) {
-    reader([](const httplib::MultipartFormData&) { return true; },
-           [](const char*, size_t) { return true; });
-  } else {
-    reader([](const char*, size_t) { return true; });
-  }
+// a connection reset; at most 1 MiB of it (a chunked body has no announced end), then the
+// connection closes instead.
+void drain(const httplib::Request& req, httplib::Response& res,
+           const httplib::ContentReader& reader) {
+  constexpr std::size_t kMaxDrain = 1u << 20;
+  std::size_t seen = 0;
+  auto sink = [&seen](const char*, size_t n) { return (seen += n) <= kMaxDrain; };
+  const bool read = req.is_multipart_form_data()
+                        ? reader([](const httplib::MultipartFormData&) { return true; }, sink)
+                        : reader(sink);
+  ConnectionGuard::handlerStarted();
+  if (!read) res.set_header("Connection", "close");
 }
 
 // Reads a multipart form of POST /faxes or /faxes/preview into a collector (files staged). On
@@ -29,7 +34,7 @@ std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Reques
                                              const httplib::ContentReader& reader,
                                              std::vector<std::string> textFields) {
   if (!req.is_multipart_form_data()) {
-    drain(req, reader);
+    drain(req, res, reader);
     replyError(res,
                core::makeError("unsupported_media_type",
                                "send a fax as multipart/form-data with the fields to and file"));
@@ -48,6 +53,7 @@ std::unique_ptr<MultipartCollector> readForm(Context& ctx, const httplib::Reques
   const bool read = reader(
       [&c](const httplib::MultipartFormData& part) { return c.onPart(part.name, part.filename); },
       [&c](const char* data, size_t n) { return c.onData(data, n); });
+  ConnectionGuard::handlerStarted();  // the body is read: what follows is ours to time
   if (auto done = c.finish(); !done) {
     res.set_header("Connection", "close");  // the rest of the body is still unread
     replyError(res, done.error());
@@ -72,7 +78,7 @@ void submit(Context& ctx, const httplib::Request& req, httplib::Response& res,
             const httplib::ContentReader& reader) {
   auto caller = authorize(ctx, req, Access::Token);
   if (!caller) {
-    drain(req, reader);
+    drain(req, res, reader);
     return replyError(res, caller.error());
   }
   auto c = readForm(ctx, req, res, reader);
@@ -96,7 +102,7 @@ void makePreview(Context& ctx, const httplib::Request& req, httplib::Response& r
                  const httplib::ContentReader& reader) {
   auto caller = authorize(ctx, req, Access::Token);
   if (!caller) {
-    drain(req, reader);
+    drain(req, res, reader);
     return replyError(res, caller.error());
   }
   auto c = readForm(ctx, req, res, reader);

@@ -28,6 +28,8 @@ void replyUnknownRoute(httplib::Response& res) {
   replyJson(res, 404, errorJson("unknown_route", "there is no such route"));
 }
 
+}  // namespace
+
 bool printerSecretOk(const Context& ctx, const httplib::Request& req) {
   const std::string& secret = ctx.options.print.secret;
   if (secret.empty() || !req.has_header("X-Vfax-Printer")) return false;
@@ -35,6 +37,8 @@ bool printerSecretOk(const Context& ctx, const httplib::Request& req) {
   if (given.size() != secret.size()) return false;
   return sodium_memcmp(given.data(), secret.data(), secret.size()) == 0;
 }
+
+namespace {
 
 // The device of unauthenticated jobs, if set and known.
 core::Result<std::optional<core::Device>> anonymousDevice(Context& ctx) {
@@ -155,7 +159,7 @@ std::string field(const MultipartCollector& c, const char* name) {
 void printJob(Context& ctx, const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader& reader) {
   if (!printerSecretOk(ctx, req) || ctx.options.printIntake == nullptr) {
-    drain(req, reader);
+    drain(req, res, reader);
     return replyUnknownRoute(res);
   }
   auto c = readForm(

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -8,10 +9,12 @@
 #include <system_error>
 #include <thread>
 
+#include "api/connection_guard.h"
 #include "api/credentials.h"
 #include "api/errors.h"
 #include "api/event_hub.h"
 #include "api/event_streams.h"
+#include "api/guarded_server.h"
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/query.h"
@@ -29,41 +32,91 @@ namespace {
 constexpr std::uint64_t kMaxJsonBody = 1ull << 20;  // every body but an upload
 constexpr const char* kUploadPath = "/api/v1/faxes";
 constexpr const char* kPreviewPath = "/api/v1/faxes/preview";
+constexpr const char* kPrintJobsPath = "/api/v1/print/jobs";
 
 // Each request is handled from start to log line on one httplib worker thread.
 thread_local std::chrono::steady_clock::time_point requestStart;
 
-// Uploads: a fax to send, or the same form to preview.
+// Uploads: a fax to send, the same form to preview, or the printer's job. Only these take a
+// chunked body or one over 1 MiB, and those only after the credentials are checked.
 bool isUpload(const httplib::Request& req) {
-  return req.method == "POST" && (req.path == kUploadPath || req.path == kPreviewPath);
+  return req.method == "POST" &&
+         (req.path == kUploadPath || req.path == kPreviewPath || req.path == kPrintJobsPath);
+}
+
+// GET /events holds its connection for as long as the client listens.
+bool isStream(const httplib::Request& req) {
+  return req.method == "GET" && req.path == "/api/v1/events";
 }
 
 std::optional<std::uint64_t> contentLength(const httplib::Request& req) {
   if (!req.has_header("Content-Length")) return std::nullopt;
-  try {
-    return std::stoull(req.get_header_value("Content-Length"));
-  } catch (const std::exception&) {
+  const std::string v = req.get_header_value("Content-Length");
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
     return std::numeric_limits<std::uint64_t>::max();
-  }
+  return std::stoull(v);
 }
 
 // An upload this much over the limit is still read (and thrown away) by httplib before the 413, so
 // that a client that does not wait for 100-continue gets the answer instead of a broken pipe.
+// Only for callers whose credentials were checked first.
 constexpr std::uint64_t kDrainAllowance = 16ull << 20;
 
-// Rejects an oversized body from its announced length, before any of it is read.
-bool tooLarge(const httplib::Request& req, const ApiOptions& options, httplib::Response& res,
-              bool expectContinue) {
-  const std::uint64_t limit = isUpload(req) ? options.maxUploadBytes : kMaxJsonBody;
+void refuse(httplib::Response& res, const core::Error& e) {
+  detail::replyError(res, e);
+  res.set_header("Connection", "close");
+}
+
+// Decides from the header alone whether a body may be read: its framing, its announced size and,
+// for a body that is chunked or over 1 MiB, the caller's credentials. True: refused (the reply is
+// set, the connection closes, nothing of the body is read).
+bool refuseBody(detail::Context& ctx, const httplib::Request& req, httplib::Response& res,
+                bool expectContinue) {
+  const bool hasBody = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                       (req.method == "DELETE" && req.has_header("Content-Length"));
+  if (!hasBody) return false;
+  const bool upload = isUpload(req);
+  const bool chunked = req.has_header("Transfer-Encoding");
   const auto length = contentLength(req);
-  if (!length || *length <= limit) return false;
-  if (!expectContinue && isUpload(req) && *length <= limit + kDrainAllowance) return false;
-  detail::replyError(
-      res, core::makeError("payload_too_large", "the request body (" + std::to_string(*length) +
+  if (chunked && length) {
+    refuse(res,
+           core::makeError("bad_request",
+                           "a request may not have both Content-Length and Transfer-Encoding"));
+    return true;
+  }
+  if (chunked && (!upload || req.get_header_value("Transfer-Encoding") != "chunked")) {
+    refuse(res, core::makeError("length_required",
+                                "send this request's body with a Content-Length (only uploads may "
+                                "be sent chunked)"));
+    return true;
+  }
+  if (!chunked && !length) {
+    refuse(res,
+           core::makeError("length_required", "send a Content-Length with the body (0 for none)"));
+    return true;
+  }
+  const std::uint64_t limit = upload ? ctx.options.maxUploadBytes : kMaxJsonBody;
+  if (length && *length > limit + (upload && !expectContinue ? kDrainAllowance : 0)) {
+    refuse(res,
+           core::makeError("payload_too_large", "the request body (" + std::to_string(*length) +
                                                     " bytes) is larger than the limit of " +
                                                     std::to_string(limit) + " bytes"));
-  res.set_header("Connection", "close");
-  return true;
+    return true;
+  }
+  // Who may send a large or open-ended body is decided before any of it is read.
+  if (upload && (chunked || *length > kMaxJsonBody || expectContinue)) {
+    if (req.path == kPrintJobsPath) {
+      if (!detail::printerSecretOk(ctx, req)) {
+        detail::replyJson(res, 404, errorJson("unknown_route", "there is no such route"));
+        res.set_header("Connection", "close");
+        return true;
+      }
+    } else if (auto c = detail::authorize(ctx, req, Access::Token); !c) {
+      refuse(res, c.error());
+      return true;
+    }
+  }
+  return false;
 }
 
 // The web page (src/web): index.html at `/`, the rest under /assets/. Revalidated on every load
@@ -170,6 +223,7 @@ httplib::Server::Handler guardedAs(
     Context& ctx, Access access,
     std::function<void(const httplib::Request&, httplib::Response&, const core::Caller&)> h) {
   return [&ctx, access, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+    ConnectionGuard::handlerStarted();
     try {
       auto caller = authorize(ctx, req, access);
       if (!caller) return replyError(res, caller.error());
@@ -204,11 +258,6 @@ HttpServer::HttpServer(core::Service& service, ApiOptions options)
 
 HttpServer::~HttpServer() { stop(); }
 
-namespace {
-// Workers for ordinary requests besides those that event streams hold for their lifetime.
-constexpr int kRequestWorkers = 8;
-}  // namespace
-
 core::Result<int> HttpServer::start() {
   if (server_) return core::makeError("internal", "the HTTP server is already started");
   if (options_.stagingDir.empty())
@@ -219,37 +268,34 @@ core::Result<int> HttpServer::start() {
     return core::makeError("storage_error",
                            "cannot create " + options_.stagingDir + ": " + ec.message());
   }
-  auto server = std::make_unique<httplib::Server>();
+  const bool tls = !options_.tlsCert.empty() || !options_.tlsKey.empty();
+  std::shared_ptr<SSL_CTX> tlsContext;
+  if (tls) {
+    auto made = detail::makeTlsContext(options_.tlsCert, options_.tlsKey);
+    if (!made) return made.error();
+    tlsContext = std::move(*made);
+  }
+  auto server = std::make_unique<detail::GuardedServer>(tlsContext, options_.idleTimeoutSeconds);
   auto& ctx = *context_;
-  // Each event stream holds a worker thread as long as it is open: the pool has one per allowed
-  // stream on top of the ordinary workers, so open streams never starve API requests.
-  const int workers =
-      kRequestWorkers + (options_.events ? options_.events->options().maxStreams : 0);
-  server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
-  server->set_payload_max_length(options_.maxUploadBytes);
-  // stop() waits for every connection's thread, an idle keep-alive one included (httplib checks
-  // for the stop only between requests): 1 s instead of 5 keeps vfaxd's stop within its budget.
-  server->set_keep_alive_timeout(1);
-  // Without it every answer waits ~40 ms for the client's delayed ACK (Nagle).
-  server->set_tcp_nodelay(true);
+  server->set_payload_max_length(options_.maxUploadBytes + kDrainAllowance);
+  // Connections, keep-alive, timeouts and TLS are the guard's and GuardedServer's (plain HTTP:
+  // one request per connection, so that the guard times every request's header before a worker
+  // is spent on it); httplib parses and routes.
 
-  server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  server->set_pre_routing_handler([&ctx](const httplib::Request& req, httplib::Response& res) {
     requestStart = std::chrono::steady_clock::now();
-    return tooLarge(req, options_, res, false) ? httplib::Server::HandlerResponse::Handled
-                                               : httplib::Server::HandlerResponse::Unhandled;
+    ConnectionGuard::headerRead(isUpload(req), isStream(req));
+    return refuseBody(ctx, req, res, false) ? httplib::Server::HandlerResponse::Handled
+                                            : httplib::Server::HandlerResponse::Unhandled;
   });
+  server->set_post_routing_handler(
+      [](const httplib::Request&, httplib::Response&) { ConnectionGuard::answerStarted(); });
   // Clients that announce a body with Expect: 100-continue learn of a refusal before sending it.
   server->set_expect_100_continue_handler(
-      [this, &ctx](const httplib::Request& req, httplib::Response& res) {
+      [&ctx](const httplib::Request& req, httplib::Response& res) {
         requestStart = std::chrono::steady_clock::now();
-        if (tooLarge(req, options_, res, true)) return res.status;
-        if (isUpload(req)) {
-          if (auto c = detail::authorize(ctx, req, Access::Token); !c) {
-            detail::replyError(res, c.error());
-            res.set_header("Connection", "close");
-            return res.status;
-          }
-        }
+        ConnectionGuard::headerRead(isUpload(req), isStream(req));
+        if (refuseBody(ctx, req, res, true)) return res.status;
         return 100;
       });
   server->set_error_handler(
@@ -280,12 +326,17 @@ core::Result<int> HttpServer::start() {
       });
   // Every answer, API and page alike: no sniffing, never framed, no referrer to elsewhere; the
   // page's own policy allows only its own scripts and styles (no inline script).
-  server->set_default_headers({{"X-Content-Type-Options", "nosniff"},
-                               {"X-Frame-Options", "DENY"},
-                               {"Referrer-Policy", "same-origin"},
-                               {"Content-Security-Policy", web::kContentSecurityPolicy},
-                               {"Cross-Origin-Opener-Policy", "same-origin"}});
+  httplib::Headers headers{{"X-Content-Type-Options", "nosniff"},
+                           {"X-Frame-Options", "DENY"},
+                           {"Referrer-Policy", "same-origin"},
+                           {"Content-Security-Policy", web::kContentSecurityPolicy},
+                           {"Cross-Origin-Opener-Policy", "same-origin"}};
+  // Over TLS the browser is told to come back only over TLS (a year; not for subdomains, which
+  // vfax does not know about).
+  if (tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
+  server->set_default_headers(std::move(headers));
   server->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    ConnectionGuard::answered();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - requestStart)
                         .count();
@@ -309,7 +360,7 @@ core::Result<int> HttpServer::start() {
 
   // Metrics: any valid token (a scraper gets a user and token of its own), or none at all with
   // [api] metrics_public.
-  auto metrics = [&ctx](const httplib::Request& req, httplib::Response& res) {
+  auto metrics = [this, &ctx](const httplib::Request& req, httplib::Response& res) {
     try {
       if (!ctx.options.metricsPublic) {
         if (auto c = detail::authorize(ctx, req, Access::Token); !c)
@@ -326,6 +377,19 @@ core::Result<int> HttpServer::start() {
             "\n# HELP vfax_event_streams_max The limit of open event streams ([api] "
             "max_event_streams).\n# TYPE vfax_event_streams_max gauge\nvfax_event_streams_max " +
             std::to_string(ctx.options.events->options().maxStreams) + "\n";
+      }
+      if (guard_) {
+        const ConnectionStats c = guard_->stats();
+        text += fmt::format(
+            "# HELP vfax_http_connections Open API connections (waiting for a header, queued or "
+            "served).\n# TYPE vfax_http_connections gauge\nvfax_http_connections {}\n"
+            "# HELP vfax_http_connections_active API connections on a server thread.\n"
+            "# TYPE vfax_http_connections_active gauge\nvfax_http_connections_active {}\n"
+            "# HELP vfax_http_refused_total Connections refused with 503 (a connection cap or a "
+            "full queue).\n# TYPE vfax_http_refused_total counter\nvfax_http_refused_total {}\n"
+            "# HELP vfax_http_timed_out_total Connections closed at a header, body or answer "
+            "deadline.\n# TYPE vfax_http_timed_out_total counter\nvfax_http_timed_out_total {}\n",
+            c.open, c.active, c.refused, c.timedOut);
       }
       res.set_content(text, "text/plain; version=0.0.4");
     } catch (const std::exception& ex) {
@@ -358,45 +422,37 @@ core::Result<int> HttpServer::start() {
     detail::addEventRoutes(*server, ctx, *streams_);
   }
 
-  int port = options_.port;
-  if (port == 0) {
-    port = server->bind_to_any_port(options_.bindAddress);
-    if (port <= 0) {
-      return core::makeError("bind_failed",
-                             "cannot listen on " + options_.bindAddress + " (any port)");
-    }
-  } else if (!server->bind_to_port(options_.bindAddress, port)) {
-    return core::makeError("bind_failed", "cannot listen on " + options_.bindAddress + ":" +
-                                              std::to_string(port) +
-                                              " (in use, or not an address of this host)");
-  }
+  ConnectionLimits limits = options_.limits;
+  limits.plainHttp = !tls;
+  // Each event stream holds a worker thread as long as it is open: the pool has one per allowed
+  // stream on top of the ordinary workers, so open streams never starve API requests.
+  limits.workers += options_.events ? options_.events->options().maxStreams : 0;
+  detail::GuardedServer* raw = server.get();
+  auto guard = std::make_unique<ConnectionGuard>(limits, [raw](int fd) { raw->serve(fd); });
+  auto port = guard->bind(options_.bindAddress, options_.port);
+  if (!port) return port.error();
+  server->running(guard->listenFd());
   server_ = std::move(server);
+  guard_ = std::move(guard);
   if (streams_) streams_->start();
-  auto finished = std::make_shared<std::atomic<bool>>(false);
-  thread_ = std::thread([s = server_.get(), finished] {
-    s->listen_after_bind();
-    *finished = true;
-  });
-  // httplib's stop() does nothing until the accept loop runs, so stop() right after start()
-  // would hang in join(): return only once the loop is up.
-  while (!server_->is_running() && !*finished)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (*finished) {
-    thread_.join();
-    if (streams_) streams_->stop();
-    server_.reset();
-    return core::makeError("bind_failed", "the HTTP server stopped right after it started");
-  }
-  spdlog::info("api: listening on http://{}:{}/", options_.bindAddress, port);
-  return port;
+  guard_->start();
+  spdlog::info("api: listening on {}://{}:{}/", tls ? "https" : "http", options_.bindAddress,
+               *port);
+  return *port;
+}
+
+ConnectionStats HttpServer::connectionStats() const {
+  return guard_ ? guard_->stats() : ConnectionStats{};
 }
 
 void HttpServer::stop() {
   if (!server_) return;
   // First: a stream's worker would otherwise keep the pool's shutdown waiting.
   if (streams_) streams_->stop();
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  // Kept-alive TLS connections end after their current request.
+  server_->stopping();
+  guard_->stop();
+  guard_.reset();
   server_.reset();
 }
 

@@ -1,6 +1,7 @@
 #include "app/application.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +40,23 @@ namespace fs = std::filesystem;
 namespace vfax::app {
 
 namespace {
+
+// Each API connection is a file descriptor: make room for the configured number (and the rest of
+// vfaxd) when the soft limit is lower and the hard one allows it.
+void raiseFileLimit(rlim_t wanted) {
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) != 0 || l.rlim_cur >= wanted) return;
+  const rlim_t before = l.rlim_cur;
+  l.rlim_cur = std::min(wanted, l.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &l) != 0 || l.rlim_cur < wanted) {
+    spdlog::warn(
+        "api: open files are limited to {} (ulimit -n), fewer than [server] "
+        "http_max_connections needs ({})",
+        l.rlim_cur, wanted);
+  } else {
+    spdlog::debug("api: raised the open files limit from {} to {}", before, l.rlim_cur);
+  }
+}
 
 // Writes `content` to `path` atomically, readable by the owner only.
 bool writePrivateFile(const fs::path& path, const std::string& content) {
@@ -378,6 +396,22 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   // A page reached over https (public_url) gets Secure cookies even if nobody said so.
   apiOptions.secureCookies = config_.secureCookies || config_.publicUrl.rfind("https://", 0) == 0;
   apiOptions.publicOrigin = config_.publicUrl;
+  apiOptions.tlsCert = config_.tlsCert;
+  apiOptions.tlsKey = config_.tlsKey;
+  if (!config_.tlsCert.empty()) apiOptions.secureCookies = true;
+  {
+    auto& l = apiOptions.limits;
+    l.maxConnections = config_.httpMaxConnections;
+    l.maxConnectionsPerSource = config_.httpMaxConnectionsPerSource;
+    l.maxQueued = config_.httpMaxQueued;
+    l.workers = config_.httpWorkers;
+    l.maxActivePerSource = config_.httpMaxWorkersPerSource;
+    l.headerTimeout = std::chrono::seconds(config_.httpHeaderTimeoutSeconds);
+    l.requestTimeout = std::chrono::seconds(config_.httpRequestTimeoutSeconds);
+    l.transferTimeout = std::chrono::seconds(config_.httpTransferTimeoutSeconds);
+    apiOptions.idleTimeoutSeconds = config_.httpIdleTimeoutSeconds;
+    raiseFileLimit(static_cast<rlim_t>(l.maxConnections) + l.workers + 512);
+  }
   apiOptions.thumbnailWidth = documents::ConverterOptions{}.thumbnailWidth;
   apiOptions.stagingDir = (fs::path(config_.dataDir) / "staging").string();
   fs::remove_all(apiOptions.stagingDir, ec);  // uploads cut by a crash
@@ -417,7 +451,7 @@ core::Result<void> Application::startAll(const std::function<bool()>& stopReques
   const std::string host = config_.httpAddress.find(':') != std::string::npos
                                ? "[" + config_.httpAddress + "]"
                                : config_.httpAddress;
-  url_ = "http://" + host + ":" + std::to_string(*port);
+  url_ = (config_.tlsCert.empty() ? "http://" : "https://") + host + ":" + std::to_string(*port);
   if (interrupted()) return stopping();
 
   // 7. The Print-to-Fax printer, a child process: it needs the API's URL.

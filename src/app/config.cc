@@ -592,6 +592,37 @@ Config fromTable(const toml::table& root) {
   r.get(server, "server", "log_level", c.logLevel);
   r.get(server, "server", "database", c.databasePath);
   if (!http.empty()) parseHttpAddress(http, c, "config: [server] http");
+  r.get(server, "server", "tls_cert", c.tlsCert);
+  r.get(server, "server", "tls_key", c.tlsKey);
+  if (c.tlsCert.empty() != c.tlsKey.empty()) {
+    throw std::runtime_error(
+        "config: [server] tls_cert and tls_key go together (the API's TLS certificate chain and "
+        "its private key, PEM files); only one is set");
+  }
+  const std::pair<const char*, int*> httpLimits[] = {
+      {"http_max_connections", &c.httpMaxConnections},
+      {"http_max_connections_per_source", &c.httpMaxConnectionsPerSource},
+      {"http_max_queued", &c.httpMaxQueued},
+      {"http_workers", &c.httpWorkers},
+      {"http_max_workers_per_source", &c.httpMaxWorkersPerSource},
+      {"http_header_timeout_seconds", &c.httpHeaderTimeoutSeconds},
+      {"http_idle_timeout_seconds", &c.httpIdleTimeoutSeconds},
+      {"http_request_timeout_seconds", &c.httpRequestTimeoutSeconds},
+      {"http_transfer_timeout_seconds", &c.httpTransferTimeoutSeconds}};
+  for (const auto& [key, value] : httpLimits) {
+    r.get(server, "server", key, *value);
+    positive(*value, (std::string("[server] ") + key).c_str());
+  }
+  if (c.httpMaxWorkersPerSource > c.httpWorkers) {
+    throw std::runtime_error("config: [server] http_max_workers_per_source (" +
+                             std::to_string(c.httpMaxWorkersPerSource) +
+                             ") must not be larger than http_workers (" +
+                             std::to_string(c.httpWorkers) + ")");
+  }
+  if (c.httpMaxConnections > 65536 || c.httpWorkers > 1024) {
+    throw std::runtime_error(
+        "config: [server] http_max_connections is at most 65536 and http_workers at most 1024");
+  }
 
   const auto* loopback = r.section("loopback");
   r.get(loopback, "loopback", "realtime", c.loopbackRealtime);
@@ -712,6 +743,12 @@ Config fromTable(const toml::table& root) {
   readRoutes(r, c);
   readMail(r, c);
   readPrint(r, c);
+  if (c.print.enabled && !c.tlsCert.empty()) {
+    // vfax-printer reaches the API over loopback in plain HTTP.
+    throw std::runtime_error(
+        "config: [print] enabled = true does not work with the API over TLS ([server] tls_cert) "
+        "yet; put a TLS proxy in front of vfaxd instead, or turn the printer off");
+  }
 
   r.checkUnknown();
   return c;

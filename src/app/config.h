@@ -38,6 +38,18 @@ struct Config {
   int httpPort = 8080;
   std::string logLevel = "info";
   std::string databasePath;  // default: DATA/vfax.db
+  // The API's TLS (both or neither) and connection limits (api::ConnectionLimits).
+  std::string tlsCert;
+  std::string tlsKey;
+  int httpMaxConnections = 512;
+  int httpMaxConnectionsPerSource = 32;
+  int httpMaxQueued = 64;
+  int httpWorkers = 16;
+  int httpMaxWorkersPerSource = 8;
+  int httpHeaderTimeoutSeconds = 10;
+  int httpIdleTimeoutSeconds = 10;
+  int httpRequestTimeoutSeconds = 60;
+  int httpTransferTimeoutSeconds = 600;
 
   // [loopback]
   bool loopbackRealtime = true;

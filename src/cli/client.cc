@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <filesystem>
+
 namespace vfax::cli {
 
 int exitCode(const core::Error& e) {
@@ -10,7 +12,8 @@ int exitCode(const core::Error& e) {
   return 1;
 }
 
-Result<std::unique_ptr<Client>> Client::create(const std::string& url, const std::string& token) {
+Result<std::unique_ptr<Client>> Client::create(const std::string& url, const std::string& token,
+                                               const std::string& caFile) {
   const auto scheme = url.find("://");
   if (scheme == std::string::npos ||
       (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
@@ -26,7 +29,21 @@ Result<std::unique_ptr<Client>> Client::create(const std::string& url, const std
   http->set_connection_timeout(5);
   http->set_read_timeout(120);
   http->set_write_timeout(120);
-  return std::unique_ptr<Client>(new Client(url, prefix, std::move(http), token));
+  if (url.compare(0, scheme, "https") == 0) {
+    // Never without verification: the CA file given, or the system's trust store.
+    http->enable_server_certificate_verification(true);
+    if (!caFile.empty()) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(caFile, ec)) {
+        return core::makeError(kUsage, "the CA file '" + caFile + "' (--ca-file, VFAX_CA_FILE) " +
+                                           "is not a readable file");
+      }
+      http->set_ca_cert_path(caFile);
+    }
+  }
+  auto client = std::unique_ptr<Client>(new Client(url, prefix, std::move(http), token));
+  client->caFile_ = caFile;
+  return client;
 }
 
 Client::Client(std::string url, std::string prefix, std::unique_ptr<httplib::Client> http,
@@ -42,6 +59,12 @@ Client::~Client() = default;
 
 template <typename R>
 Result<std::string> Client::body(R&& r) {
+  if (!r && r.error() == httplib::Error::SSLServerVerification) {
+    return core::makeError(kUnreachable,
+                           "the certificate of " + url_ +
+                               " is not trusted (or not for this host name); give its CA with "
+                               "--ca-file or VFAX_CA_FILE");
+  }
   if (!r) {
     return core::makeError(kUnreachable, "cannot reach the vfax server at " + url_ + " (" +
                                              httplib::to_string(r.error()) +

@@ -36,7 +36,10 @@ struct FilePart {
 class Client {
  public:
   /// `url` like http://127.0.0.1:8080 or https://fax.example.com/vfax (a path is a prefix).
-  static Result<std::unique_ptr<Client>> create(const std::string& url, const std::string& token);
+  /// https: the server's certificate is always verified, against `caFile` (PEM) when given, else
+  /// against the system's trusted CAs.
+  static Result<std::unique_ptr<Client>> create(const std::string& url, const std::string& token,
+                                                const std::string& caFile = "");
   ~Client();
 
   Result<Json> get(const std::string& path,
@@ -57,6 +60,7 @@ class Client {
                              const std::string& tokenName, double expiresDays);
 
   const std::string& url() const { return url_; }
+  const std::string& caFile() const { return caFile_; }
 
  private:
   Client(std::string url, std::string prefix, std::unique_ptr<httplib::Client> http,
@@ -65,6 +69,7 @@ class Client {
   Result<std::string> body(R&& r);
 
   std::string url_;
+  std::string caFile_;
   std::string prefix_;
   std::unique_ptr<httplib::Client> http_;
   std::string token_;

@@ -267,7 +267,7 @@ void addLoginCommands(CLI::App& app, Action& action) {
       // A token kept by an earlier login to the same server is revoked: one per login.
       if (auto old = readCredentials(path);
           old && old->value("url", "") == c.url() && (*old)["id"].is_number_integer()) {
-        auto again = Client::create(c.url(), (*old)["token"].get<std::string>());
+        auto again = Client::create(c.url(), (*old)["token"].get<std::string>(), c.caFile());
         if (again)
           (void)(*again)->del("/api/v1/tokens/" + std::to_string((*old)["id"].get<long long>()));
       }

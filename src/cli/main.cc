@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   const char* envUrl = std::getenv("VFAX_URL");
   const char* envToken = std::getenv("VFAX_TOKEN");
   const char* envTokenFile = std::getenv("VFAX_TOKEN_FILE");
+  const char* envCa = std::getenv("VFAX_CA_FILE");
+  std::string caFile = envCa != nullptr ? envCa : "";
   std::string url = envUrl != nullptr && *envUrl != '\0' ? envUrl : "http://127.0.0.1:8080";
   std::string token = envToken != nullptr ? envToken : "";
   std::string tokenFile = envTokenFile != nullptr ? envTokenFile : "";
@@ -56,6 +58,9 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", tokenFile,
                  "File whose first line is the API token (env VFAX_TOKEN_FILE; the token itself "
                  "from env VFAX_TOKEN)");
+  app.add_option("--ca-file", caFile,
+                 "https: PEM file of the CA (or self-signed certificate) to trust for the server "
+                 "(env VFAX_CA_FILE; default: the system's trusted CAs)");
   app.require_subcommand(1);
   Action action;
   addFaxCommands(app, action);
@@ -100,7 +105,7 @@ int main(int argc, char** argv) {
       if (url == savedUrl) token = (*saved)["token"].get<std::string>();
     }
   }
-  auto client = Client::create(url, token);
+  auto client = Client::create(url, token, caFile);
   if (!client) {
     std::cerr << "vfax: " << client.error().message << '\n';
     return exitCode(client.error());

@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import queue
+import socket
 import threading
 import time
 import unittest
@@ -27,6 +28,9 @@ class EventStream:
         if cookie:
             headers["Cookie"] = cookie
         self.conn.request("GET", "/api/v1/events", headers=headers)
+        # The server answers with Connection: close, so http.client hands the socket to the
+        # response; close() shuts it down itself (as a browser's EventSource.close() does).
+        self.sock = self.conn.sock
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         self.headers = self.resp.headers
@@ -64,6 +68,10 @@ class EventStream:
         return self.events.get(timeout=timeout)
 
     def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.conn.close()
 
 

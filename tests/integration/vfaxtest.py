@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -60,6 +61,7 @@ class Daemon:
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.proc = None
         self.url = None
+        self.cafile = None  # https: the CA (or self-signed certificate) that requests trust
         cfg = {"server": {"log_level": "debug"}, "loopback": {"realtime": False}}
         if not HAVE_LANDLOCK:
             cfg["documents"] = {"allow_unsandboxed": True}
@@ -160,7 +162,8 @@ class Daemon:
             hdrs["Authorization"] = "Bearer " + (token if token is not None else self.token)
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
         try:
-            with urllib.request.urlopen(req, timeout=120) as r:
+            context = ssl.create_default_context(cafile=self.cafile) if self.cafile else None
+            with urllib.request.urlopen(req, timeout=120, context=context) as r:
                 payload = r.read()
                 status = r.status
                 ctype = r.headers.get("Content-Type", "")
