@@ -12,7 +12,7 @@ namespace {
 // is not); 404 is kept for the resource in the URL. A refusal by policy of a well-formed request
 // (`destination_not_allowed`) is 422, so that clients can tell it from a typo (400) and from a
 // missing right (403).
-constexpr std::array<std::pair<std::string_view, int>, 41> kStatus{{
+constexpr std::array<std::pair<std::string_view, int>, 42> kStatus{{
     {"bad_pattern", 400},
     {"bad_request", 400},
     {"conversion_failed", 400},
