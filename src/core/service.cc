@@ -197,6 +197,9 @@ Result<Fax> Service::submit(SubmitRequest req) {
   if (!ready && req.files.empty()) {
     return fail(makeError("no_file", "attach at least one document to fax"));
   }
+  // Stopping: say so before any document is looked at (the converters are being ended, so a
+  // look now would fail with their error rather than this one).
+  if (!scheduler_->accepting()) return fail(makeError("unavailable", "vfaxd is stopping"));
   std::vector<std::string> types;
   auto drafted = draft(req, &types, /*needNumber=*/true);
   if (!drafted) return fail(drafted.error());
