@@ -58,6 +58,14 @@ class MailStore {
   /// Newest first; `limit` <= 0: all.
   virtual Result<std::vector<OutboxMail>> listOutbox(int limit) = 0;
   virtual Result<void> updateMail(const OutboxMail& m) = 0;
+  /// Recovery after a crash: faxes changed at or after `since` that reached the state a mail
+  /// reports (outbound done/failed/canceled with a `notify` address, inbound received on a
+  /// device) but have no outbox mail for it (vfaxd died between the state and the mail), as
+  /// outbox rows to queue: kind, fax id, fax state and, for status mails, the recipient.
+  virtual Result<std::vector<OutboxMail>> mailsMissedByACrash(Millis since) {
+    (void)since;
+    return std::vector<OutboxMail>{};
+  }
   /// Outbox mails of `kind` to `recipient` (exact, lower case) created at or after `since`,
   /// whatever their state: the rejection-reply limit per sender and hour counts these.
   virtual Result<int> countMailsTo(const std::string& kind, const std::string& recipient,

@@ -82,6 +82,7 @@ void warnAboutSenderAuth(const MailSettings& s) {
 }  // namespace
 
 void MailGateway::start() {
+  queueMailsMissedByACrash();
   outbox_->start();
   poller_->start();
   const auto s = settings();
@@ -91,6 +92,27 @@ void MailGateway::start() {
                s.mailbox.server.empty()
                    ? "off"
                    : std::string(toString(s.mailbox.protocol)) + "://" + s.mailbox.server);
+}
+
+// A fax's state and its mail are two writes: vfaxd killed between them (power, OOM, SIGKILL)
+// would lose the mail for good. At start, the faxes of the last hour that reached a state a mail
+// reports but have no such mail get it now (older ones are left alone: after a long outage, or
+// with status mails switched on since, a flood of old news would help nobody).
+void MailGateway::queueMailsMissedByACrash() {
+  const MailSettings s = settings();
+  auto missed = store_.mailsMissedByACrash(clock_.now() - 3600 * 1000);
+  if (!missed) {
+    spdlog::error("mail: cannot look for mails a crash left out: {}", missed.error().message);
+    return;
+  }
+  for (auto& m : *missed) {
+    if (m.kind == "status" && s.statusMails == StatusMails::Off) continue;
+    spdlog::warn(
+        "mail: fax {} reached '{}' without its {} mail (vfaxd stopped in between): "
+        "queued now",
+        m.faxId.value_or(0), m.faxState, m.kind);
+    (void)outbox_->enqueue(std::move(m));
+  }
 }
 
 void MailGateway::stopIntake() {

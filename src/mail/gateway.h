@@ -79,6 +79,7 @@ class MailGateway final : public core::FaxObserver {
 
   core::Service& service_;
   core::MailStore& store_;
+  void queueMailsMissedByACrash();
   const core::Clock& clock_;
   GatewayOptions options_;
   std::optional<core::SecretBox> secrets_;

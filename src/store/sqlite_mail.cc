@@ -147,6 +147,33 @@ Result<int> SqliteStore::countMailsTo(const std::string& kind, const std::string
   return static_cast<int>(st->int64(0));
 }
 
+Result<std::vector<OutboxMail>> SqliteStore::mailsMissedByACrash(core::Millis since) {
+  std::lock_guard lock(mu_);
+  auto st = db_->prepare(
+      "SELECT f.id, f.direction, f.state, f.notify FROM faxes f WHERE f.updated_at >= ? AND ("
+      "(f.direction = 'out' AND f.state IN ('done', 'failed', 'canceled') AND f.notify != '' "
+      " AND NOT EXISTS (SELECT 1 FROM mail_outbox o WHERE o.fax_id = f.id "
+      "  AND o.kind IN ('status', 'print_expired') AND o.fax_state = f.state)) OR "
+      "(f.direction = 'in' AND f.state = 'received' AND f.device_id IS NOT NULL "
+      " AND NOT EXISTS (SELECT 1 FROM mail_outbox o WHERE o.fax_id = f.id "
+      "  AND o.kind = 'fax_received'))) ORDER BY f.id");
+  if (!st) return st.error();
+  st->bindInt(since);
+  std::vector<OutboxMail> out;
+  for (int rc = st->step();; rc = st->step()) {
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return db_->error(rc, "find mails a crash left out");
+    OutboxMail m;
+    m.faxId = st->int64(0);
+    const bool inbound = st->text(1) == "in";
+    m.kind = inbound ? "fax_received" : "status";
+    m.faxState = st->text(2);
+    if (!inbound) m.recipient = st->text(3);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 Result<void> SqliteStore::updateMail(const OutboxMail& m) {
   std::lock_guard lock(mu_);
   auto st = db_->prepare(

@@ -102,6 +102,7 @@ class SqliteStore final : public core::Store, public core::MailStore {
   core::Result<void> saveMailSettings(const std::map<std::string, std::string>& values) override;
   core::Result<std::int64_t> enqueueMail(const core::OutboxMail& m) override;
   core::Result<std::vector<core::OutboxMail>> dueMails(core::Millis now, int limit) override;
+  core::Result<std::vector<core::OutboxMail>> mailsMissedByACrash(core::Millis since) override;
   core::Result<std::vector<core::OutboxMail>> listOutbox(int limit) override;
   core::Result<int> countMailsTo(const std::string& kind, const std::string& recipient,
                                  core::Millis since) override;

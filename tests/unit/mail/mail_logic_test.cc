@@ -333,6 +333,42 @@ TEST(MailStore, RepliesCountedPerRecipientKindAndTime) {
   EXPECT_EQ(*s.countMailsTo("reply", "c@x.test", 0), 0);
 }
 
+// vfaxd killed between a fax's final state and its mail: the restart finds exactly those.
+TEST(MailStore, MailsMissedByACrashAreFound) {
+  auto store = store::SqliteStore::open(":memory:");
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  auto fax = [&](core::FaxState state, const std::string& notify, core::Millis at) {
+    core::Fax f;
+    f.state = state;
+    f.notify = notify;
+    f.createdAt = at;
+    f.updatedAt = at;
+    auto r = s.insertFax(f);
+    EXPECT_TRUE(r);
+    return r ? r->id : 0;
+  };
+  const auto mailed = fax(core::FaxState::Done, "a@x.test", 5000);
+  const auto missed = fax(core::FaxState::Failed, "a@x.test", 5000);
+  fax(core::FaxState::Done, "", 5000);              // nobody to tell
+  fax(core::FaxState::Sending, "a@x.test", 5000);   // not final
+  fax(core::FaxState::Canceled, "a@x.test", 1000);  // too old
+  core::OutboxMail m;
+  m.kind = "status";
+  m.faxId = mailed;
+  m.faxState = "done";
+  m.recipient = "a@x.test";
+  m.createdAt = 5000;
+  ASSERT_TRUE(s.enqueueMail(m));
+  auto found = s.mailsMissedByACrash(2000);
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].faxId, missed);
+  EXPECT_EQ((*found)[0].kind, "status");
+  EXPECT_EQ((*found)[0].faxState, "failed");
+  EXPECT_EQ((*found)[0].recipient, "a@x.test");
+}
+
 TEST(MailSettings, SenderAuthKeys) {
   MailSettings s;
   EXPECT_EQ(s.senderAuth, SenderAuth::Either);
