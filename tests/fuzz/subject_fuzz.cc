@@ -17,10 +17,15 @@
 namespace {
 
 void checkLogSafe(const std::string& s, std::size_t max) {
+  // core::logSafe: at most `max` input bytes kept, each at most 4 bytes out (\xNN), then
+  // "...(+N bytes)"; no control character and no backslash but its own escapes; valid UTF-8
+  // above 0x7f stays as it is.
   const std::string out = vfax::mail::logSafe(s, max);
-  if (out.size() > max + 6) std::abort();  // the last escape (4) and "..." (3), less one
-  for (const unsigned char c : out) {
-    if (c < 0x20 || c >= 0x7f) std::abort();
+  if (out.size() > 4 * max + std::string("...(+ bytes)").size() + 20) std::abort();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(out[i]);
+    if (c < 0x20 || c == 0x7f) std::abort();
+    if (c == '\\' && (i + 1 >= out.size() || out[i + 1] != 'x')) std::abort();
   }
 }
 
