@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from vfaxtest import Daemon, VfaxTestCase, make_pdf
+from vfaxtest import Daemon, VfaxTestCase, make_pdf, receive_datagrams
 
 SECRET = "attack-test-secret"
 IAX, NEW, REJECT, AUTHREQ, AUTHREP, ACK = 6, 1, 6, 8, 9, 4
@@ -63,18 +63,7 @@ def reg_ies(user, token=None, md5=None):
 
 
 def receive(sock, seconds):
-    """Every datagram that arrives within `seconds` (quiet time, not a timing assertion)."""
-    out = []
-    deadline = time.monotonic() + seconds
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return out
-        sock.settimeout(left)
-        try:
-            out.append(sock.recvfrom(2048)[0])
-        except socket.timeout:
-            return out
+    return [data for data, _ in receive_datagrams(sock, seconds)]
 
 
 def first(sock, subclass, seconds=5):

@@ -14,7 +14,7 @@ import socket
 import time
 import unittest
 
-from vfaxtest import Daemon, VfaxTestCase, make_pdf
+from vfaxtest import Daemon, VfaxTestCase, make_pdf, receive_datagrams
 
 PEER_IP = "127.0.0.2"
 DIGEST_IP = "127.0.0.1"
@@ -52,19 +52,7 @@ def udp(ip, port=0, timeout=1.0):
 
 
 def receive(sock, seconds):
-    """Every datagram that arrives within `seconds` (quiet time, not a timing assertion)."""
-    out = []
-    deadline = time.monotonic() + seconds
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return out
-        sock.settimeout(left)
-        try:
-            data, addr = sock.recvfrom(65535)
-        except (socket.timeout, BlockingIOError):
-            return out
-        out.append((data, addr))
+    return receive_datagrams(sock, seconds)
 
 
 def status_of(packet):

@@ -31,6 +31,22 @@ def kernel_has_landlock():
 HAVE_LANDLOCK = kernel_has_landlock()
 
 
+def receive_datagrams(sock, seconds):
+    """Every (data, address) that arrives on a UDP socket within `seconds` (quiet time for the
+    attack tests, not a timing assertion)."""
+    out = []
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return out
+        sock.settimeout(left)
+        try:
+            out.append(sock.recvfrom(65535))
+        except (TimeoutError, BlockingIOError):
+            return out
+
+
 def make_pdf(path, pages, title="vfax test"):
     """A real multi-page PDF from PostScript through Ghostscript: text, lines and a grey box."""
     ps = ["%!PS"]
