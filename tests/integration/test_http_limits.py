@@ -190,7 +190,7 @@ class SlowClients(VfaxTestCase):
             self.assertGreaterEqual(int(values["vfax_http_connections"]), 320, values)
         finally:
             attack.stop()
-        self.assertIn("refused a connection from 127.0.0.10", d.log())
+        d.wait_for_log("refused a connection from 127.0.0.10")
 
     def test_idle_and_stalled_connections_are_closed(self):
         d = self.daemon({"server": {"http_header_timeout_seconds": 2,
@@ -204,8 +204,8 @@ class SlowClients(VfaxTestCase):
         for name, s in (("idle", idle), ("partial", partial), ("stalled", stalled)):
             self.assertTrue(closed_by_server(s), f"the {name} connection was not closed")
             s.close()
-        self.assertIn("no whole request header in time", d.log())
-        self.assertIn("past its deadline", d.log())
+        d.wait_for_log("no whole request header in time")
+        d.wait_for_log("past its deadline")
         status, body = d.request("GET", "/healthz", auth=False)
         self.assertEqual(status, 200, body)
 

@@ -242,14 +242,14 @@ class SenderAuthentication(MailTestCase):
         self.settle(d)
         self.assertEqual(d.faxes(direction="out"), [])
         self.assertEqual(self.replies(d), [])
-        self.assertIn("sender not authenticated: no Authentication-Results header from a trusted server", d.log())
+        d.wait_for_log("sender not authenticated: no Authentication-Results header from a trusted server")
 
     def test_trusted_header_with_dmarc_pass_is_faxed(self):
         d = self.start(status_mails="off")
         self.dovecot.deliver(build_mail(SENDER, "100", [("a.pdf", self.pdf_bytes, "application/pdf")]))
         jobs = d.wait_for(lambda: d.faxes(direction="out"), 60, "a job")
         self.assertEqual(jobs[0]["notify"], SENDER)
-        self.assertIn(f"sender authenticated by {MX}: dmarc=pass header.from=example.test", d.log())
+        d.wait_for_log(f"sender authenticated by {MX}: dmarc=pass header.from=example.test")
 
     def test_a_pass_forged_further_down_is_not_trusted(self):
         d = self.start()
@@ -266,7 +266,7 @@ class SenderAuthentication(MailTestCase):
         self.settle(d)
         self.assertEqual(d.faxes(direction="out"), [])
         self.assertEqual(self.replies(d), [])
-        self.assertIn("says dmarc=fail for example.test", d.log())
+        d.wait_for_log("says dmarc=fail for example.test")
 
     def test_pin_right_faxes_and_the_pin_shows_nowhere(self):
         d = self.start(sender_auth="pin", status_mails="final")
@@ -286,8 +286,9 @@ class SenderAuthentication(MailTestCase):
         self.smtp.wait_for(self.to(SENDER, ": sent"), what="the final status mail")
         for m in self.smtp.messages():
             self.assertNotIn("482915", m.as_string())
+        # The positive line first: the log is written asynchronously, and what precedes it is in.
+        d.wait_for_log(f"sender authenticated by the PIN of device {dev['id']}")
         self.assertNotIn("482915", d.log())
-        self.assertIn(f"sender authenticated by the PIN of device {dev['id']}", d.log())
 
     def test_pin_wrong_gets_no_fax_and_a_reply_only_when_the_from_is_proven(self):
         d = self.start(sender_auth="pin")
@@ -344,7 +345,7 @@ class SenderAuthentication(MailTestCase):
         self.settle(d)
         recipients = sorted(r["recipient"] for r in self.replies(d))
         self.assertEqual(recipients, ["boss@example.test"] + [SENDER] * 3, recipients)
-        self.assertIn("no reply: 3 replies went to that address in the last hour", d.log())
+        d.wait_for_log("no reply: 3 replies went to that address in the last hour")
 
     def test_too_many_numbers_no_fax_one_reply(self):
         d = self.start(max_numbers_per_mail=2)
@@ -358,7 +359,7 @@ class SenderAuthentication(MailTestCase):
 
     def test_none_warns_at_start_and_takes_the_from_as_it_is(self):
         d = self.start(sender_auth="none", status_mails="off")
-        self.assertIn("sender_auth = none", d.log())
+        d.wait_for_log("sender_auth = none")
         self.dovecot.deliver(build_mail(SENDER, "100", [("a.pdf", self.pdf_bytes, "application/pdf")], authres=None))
         d.wait_for(lambda: d.faxes(direction="out"), 60, "a job")
 
@@ -546,7 +547,7 @@ class Shutdown(MailTestCase):
         status, seconds = d.terminate()
         self.assertLess(seconds, 5.0, d.log())
         self.assertEqual(status, 1, d.log())
-        self.assertIn("stop: the mail outbox overran its budget", d.log())
+        d.wait_for_log("stop: the mail outbox overran its budget")
         silent.close()
         self.smtp = SmtpSink(self.tmp, port).start()
         self.restart(d, self.mail_config(status_mails="off"))

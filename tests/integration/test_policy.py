@@ -208,4 +208,4 @@ class Tightened(PolicyTestCase):
         self.assertTrue(f["error"].startswith("destination_not_allowed: "), f["error"])
         self.assertIn("not in the allowed destinations (+49", f["error"])
         self.assertEqual(f["attempts"], [])
-        self.assertIn("may not be dialled", d.log())
+        d.wait_for_log("may not be dialled")

@@ -246,6 +246,11 @@ class Daemon:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}\n--- vfaxd log ---\n{self.log()}")
 
+    def wait_for_log(self, text, timeout=30):
+        """vfaxd logs through an asynchronous queue: a line may reach the file a little after the
+        event a test observed. Waits for `text` to appear in the log."""
+        return self.wait_for(lambda: text in self.log(), timeout, f"the log line {text!r}")
+
     def wait_final(self, fid, timeout=300):
         final = {"done", "failed", "canceled", "received"}
         return self.wait_for(lambda: (f := self.fax(fid))["state"] in final and f, timeout,
