@@ -290,6 +290,17 @@ StepResult step(Mode mode, int calls, const std::string& tiff, const std::string
   }
   a.telephony->stop();
   b.telephony->stop();
+  // Media counters are added as calls end (the last ones at stop): read them now.
+  for (auto [stack, stats] : {std::pair{&a, &r.statsA}, std::pair{&b, &r.statsB}}) {
+    const sip::SipStats m = stack->trunk->status().stats;
+    stats->mediaForeign = m.mediaForeign;
+    stats->audioLate = m.audioLate;
+    stats->audioOverflows = m.audioOverflows;
+    stats->audioUnderruns = m.audioUnderruns;
+    stats->t38Lost = m.t38Lost;
+    stats->t38Recovered = m.t38Recovered;
+    stats->t38Oversized = m.t38Oversized;
+  }
   return r;
 }
 
@@ -317,6 +328,16 @@ void printStep(Mode mode, const StepResult& r) {
       static_cast<unsigned long long>(r.statsA.t38Switches),
       static_cast<unsigned long long>(r.statsB.t38Switches),
       static_cast<unsigned long long>(r.statsA.t38Refused), r.sipCpuA, r.sipCpuB);
+  auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::printf(
+      "         media A/B: audio frames late %llu/%llu, overflowed %llu/%llu, underruns "
+      "%llu/%llu; T.38 IFPs lost %llu/%llu, recovered %llu/%llu; foreign %llu/%llu; worst "
+      "tick lag %.0f/%.0f ms\n",
+      u(r.statsA.audioLate), u(r.statsB.audioLate), u(r.statsA.audioOverflows),
+      u(r.statsB.audioOverflows), u(r.statsA.audioUnderruns), u(r.statsB.audioUnderruns),
+      u(r.statsA.t38Lost), u(r.statsB.t38Lost), u(r.statsA.t38Recovered), u(r.statsB.t38Recovered),
+      u(r.statsA.mediaForeign), u(r.statsB.mediaForeign), r.a.maxLagUs / 1000.0,
+      r.b.maxLagUs / 1000.0);
 }
 
 std::vector<int> parseList(const std::string& s) {

@@ -110,4 +110,20 @@ void g711Decode(G711Law law, const std::uint8_t* in, std::size_t n, std::int16_t
   for (std::size_t i = 0; i < n; ++i) out[i] = table[in[i]];
 }
 
+bool g711Quiet(G711Law law, const std::uint8_t* in, std::size_t n) {
+  const auto& table = law == G711Law::Alaw ? tables().alaw : tables().ulaw;
+  for (std::size_t i = 0; i < n; ++i) {
+    const int v = table[in[i]];
+    if (v >= kQuietAmplitude || v <= -kQuietAmplitude) return false;
+  }
+  return true;
+}
+
+bool linearQuiet(const std::int16_t* in, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (in[i] >= kQuietAmplitude || in[i] <= -kQuietAmplitude) return false;
+  }
+  return true;
+}
+
 }  // namespace vfax::codec

@@ -24,4 +24,13 @@ void g711Encode(G711Law law, const std::int16_t* in, std::size_t n, std::uint8_t
 /// Decodes `n` G.711 bytes into `n` linear 16-bit samples.
 void g711Decode(G711Law law, const std::uint8_t* in, std::size_t n, std::int16_t* out);
 
+/// Below this amplitude a sample is silence for a fax modem: its signals are -43 dBm0 or
+/// louder (about 25 in 16-bit linear at the very least, hundreds to thousands in practice), and
+/// a G.711 idle channel codes 0 or the smallest step either side.
+inline constexpr int kQuietAmplitude = 24;
+/// True when no sample of the frame reaches kQuietAmplitude: a jitter buffer may drop such a
+/// frame without cutting into a modem signal.
+bool g711Quiet(G711Law law, const std::uint8_t* in, std::size_t n);
+bool linearQuiet(const std::int16_t* in, std::size_t n);
+
 }  // namespace vfax::codec

@@ -64,10 +64,12 @@ struct EventLoopStats {
 /// at debug level, logged with the handler that took longest.
 inline constexpr std::int64_t kLongIterationUs = 15'000;
 
-/// A media timer stalled for up to this many ticks (500 ms) runs every missed tick when the loop
-/// is back, so no audio is dropped; the IAX2 jitter buffer (640 ms, 100 ms of it prefill) holds
-/// what arrived meanwhile. Longer stalls skip ahead.
-inline constexpr std::int64_t kMediaCatchUpTicks = 25;
+/// A media timer stalled for up to this many ticks (2 s) runs every missed tick when the loop is
+/// back, so no audio is dropped; the jitter buffer (2.56 s) and the socket hold what arrived
+/// meanwhile. Longer stalls skip ahead. Fax modems bear delay, not gaps: with 400 calls in one
+/// loop, a moment when hundreds of them end a page at once (each writes its page) stalls the
+/// loop for up to a second, and before this was 2 s, such stalls cost faxes.
+inline constexpr std::int64_t kMediaCatchUpTicks = 100;
 
 class EventLoop {
  public:

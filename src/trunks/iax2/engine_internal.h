@@ -8,9 +8,30 @@
 #include <string>
 #include <vector>
 
+#include "codec/g711.h"
 #include "trunks/iax2/engine.h"
 
 namespace vfax::trunks::iax2::detail {
+
+/// Silence in a voice frame of `format` (for the jitter buffer's drift trimming).
+inline bool voiceQuiet(std::uint32_t format, const std::uint8_t* data, std::size_t len) {
+  switch (format) {
+    case kFormatUlaw:
+      return codec::g711Quiet(codec::G711Law::Ulaw, data, len);
+    case kFormatAlaw:
+      return codec::g711Quiet(codec::G711Law::Alaw, data, len);
+    case kFormatSlinear: {
+      // Big-endian 16-bit samples on the wire.
+      for (std::size_t i = 0; i + 1 < len; i += 2) {
+        const auto v = static_cast<std::int16_t>(data[i] << 8 | data[i + 1]);
+        if (v >= codec::kQuietAmplitude || v <= -codec::kQuietAmplitude) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 
 inline constexpr int kFirstRetryMs = 250;
 inline constexpr int kMaxRetryMs = 4000;
@@ -72,7 +93,12 @@ struct Engine::Session {
   };
 
   Session(int k, std::uint16_t l, const Address& a, std::int64_t now, std::size_t prefill)
-      : kind(k), local(l), addr(a), startMs(now), createdMs(now), jb(prefill) {}
+      : kind(k),
+        local(l),
+        addr(a),
+        startMs(now),
+        createdMs(now),
+        jb(prefill, &detail::voiceQuiet) {}
 
   int kind;
   std::uint16_t local;

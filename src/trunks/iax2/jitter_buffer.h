@@ -2,13 +2,18 @@
 // A jitter buffer for one call's received voice: frames are kept in timestamp order (reordering
 // and duplicates absorbed), playout starts after `prefill` frames and takes one frame per 20 ms
 // tick. Fax modems survive delay but not gaps, so a burst (a stalled sender catching up, or our
-// own loop stalled while frames queued) is kept whole, up to `kCapacity` frames; only drift (the
-// far end's clock running faster than ours, a level that stays high for a whole window) drops a
-// frame, one per window. When the far clock runs slower, playout pauses (underrun) and refills.
-// Fixed storage: no allocation and no frame copy per frame.
+// own loop stalled while frames queued) is kept whole, up to `kCapacity` frames (2.56 s: the
+// reactor's media catch-up, kMediaCatchUpTicks, plus prefill). Only drift (the far end's clock
+// running faster than ours, a level that stays high for a whole window) drops frames, and only
+// quiet ones (as the classifier given at construction says): a modem signal is never cut; the
+// extra delay waits for the next pause between two T.30 signals. When the far clock runs
+// slower, playout pauses (underrun) and refills.
+// Storage grows with the level (most calls never hold more than a few frames) and is reused;
+// no allocation and no frame copy per frame once grown.
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace vfax::trunks::iax2 {
 
@@ -16,6 +21,7 @@ struct VoiceFrame {
   std::uint32_t timestamp = 0;
   std::uint32_t format = 0;
   std::size_t len = 0;
+  bool quiet = false;                    // silence: may be dropped to cut drift
   std::array<std::uint8_t, 960> data{};  // 60 ms of slinear at most
 };
 
@@ -30,10 +36,14 @@ struct JitterStats {
 
 class JitterBuffer {
  public:
-  static constexpr std::size_t kCapacity = 32;   // 640 ms
+  static constexpr std::size_t kCapacity = 128;  // 2.56 s
   static constexpr int kDriftWindow = 250;       // pops (5 s)
   static constexpr std::size_t kDriftSlack = 8;  // frames above the target before a trim
-  explicit JitterBuffer(std::size_t prefill = 3) : prefill_(prefill < 1 ? 1 : prefill) {}
+  /// Says whether a frame is silence (format and payload as given to put()). Without one, every
+  /// frame may be dropped to cut drift.
+  using QuietFn = bool (*)(std::uint32_t format, const std::uint8_t* data, std::size_t len);
+  explicit JitterBuffer(std::size_t prefill = 3, QuietFn quiet = nullptr)
+      : prefill_(prefill < 1 ? 1 : prefill), quiet_(quiet) {}
 
   /// Adds a frame; `timestamp` is the call's 32-bit ms timestamp (already unwrapped).
   void put(std::uint32_t timestamp, std::uint32_t format, const std::uint8_t* data,
@@ -42,6 +52,8 @@ class JitterBuffer {
   /// valid until the next put()/pop().
   const VoiceFrame* pop();
   std::size_t size() const { return count_; }
+  /// Frames of storage held (grows with the level, kept until the buffer is destroyed).
+  std::size_t slots() const { return slots_.size(); }
   const JitterStats& stats() const { return stats_; }
   void reset();
 
@@ -49,10 +61,13 @@ class JitterBuffer {
   static bool before(std::uint32_t a, std::uint32_t b) {
     return static_cast<std::int32_t>(a - b) < 0;
   }
-  VoiceFrame& at(std::size_t i) { return slots_[(head_ + i) % kCapacity]; }
+  VoiceFrame& at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  void grow();
+  void dropHead();
 
   std::size_t prefill_;
-  std::array<VoiceFrame, kCapacity> slots_{};
+  QuietFn quiet_;
+  std::vector<VoiceFrame> slots_;
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   bool playing_ = false;
@@ -60,6 +75,7 @@ class JitterBuffer {
   std::uint32_t lastPlayed_ = 0;
   std::size_t minLevel_ = kCapacity;  // lowest level seen in the current drift window
   int windowPops_ = 0;
+  std::size_t trimDebt_ = 0;  // frames of drift still to drop, at the next quiet frames
   JitterStats stats_;
 };
 

@@ -138,6 +138,14 @@ struct SipStats {
   std::uint64_t t38Refused = 0;  // 488/415 to our T.38 re-INVITE
   std::uint64_t sessionRefreshes = 0;
   std::uint64_t droppedPackets = 0;  // from unknown sources, throttled
+  // Media of the calls that ended since start (loop thread; added when a call ends).
+  std::uint64_t mediaForeign = 0;    // RTP/UDPTL datagrams not from the call's far end
+  std::uint64_t audioLate = 0;       // RTP frames that came after their slot was played
+  std::uint64_t audioOverflows = 0;  // RTP frames dropped: jitter buffer full, or drift trim
+  std::uint64_t audioUnderruns = 0;  // ticks with no frame to play once playing had begun
+  std::uint64_t t38Lost = 0;         // UDPTL sequence numbers never received nor repaired
+  std::uint64_t t38Recovered = 0;    // IFPs rebuilt from redundancy or FEC
+  std::uint64_t t38Oversized = 0;    // IFPs too large for the far end's datagram size: not sent
 };
 struct SipStatus {
   bool running = false;

@@ -39,6 +39,11 @@ UdptlOptions udptlOptions(const SipConfig& config, const T38Params* remote) {
   return o;
 }
 
+/// Silence in an RTP payload of type `pt` (for the jitter buffer's drift trimming).
+bool rtpQuiet(std::uint32_t pt, const std::uint8_t* data, std::size_t len) {
+  return codec::g711Quiet(pt == kPtPcmu ? codec::G711Law::Ulaw : codec::G711Law::Alaw, data, len);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -52,7 +57,7 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
         config_(config),
         rtp_(trunk.loop()),
         udptl_(trunk.loop()),
-        jitter_(5),
+        jitter_(5, &rtpQuiet),
         udptlTx_(udptlOptions(config, nullptr)) {
     ssrc_ = randomU32();
     seq_ = static_cast<std::uint16_t>(randomU32());
@@ -218,6 +223,15 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
  private:
   void markEnded() {
     ended_ = true;
+    SipStats m;
+    m.mediaForeign = foreign_;
+    m.audioLate = jitter_.stats().late;
+    m.audioOverflows = jitter_.stats().overflows;
+    m.audioUnderruns = jitter_.stats().underruns;
+    m.t38Lost = udptlRx_.stats().lost;
+    m.t38Recovered = udptlRx_.stats().recovered;
+    m.t38Oversized = oversized_;
+    trunk_.addMediaStats(m);
     stopMedia();
     rtp_.close();
     udptl_.close();
@@ -511,6 +525,17 @@ void SipTrunk::callRequestT38(SipCall& call) {
   const std::uint64_t id = call.id();
   toSip([id](Signalling& s) { s.requestT38(id); });
 }
+void SipTrunk::addMediaStats(const SipStats& m) {
+  std::lock_guard lock(mediaMutex_);
+  media_.mediaForeign += m.mediaForeign;
+  media_.audioLate += m.audioLate;
+  media_.audioOverflows += m.audioOverflows;
+  media_.audioUnderruns += m.audioUnderruns;
+  media_.t38Lost += m.t38Lost;
+  media_.t38Recovered += m.t38Recovered;
+  media_.t38Oversized += m.t38Oversized;
+}
+
 void SipTrunk::callEnded(SipCall& call) {
   // Keep the object alive until the current callback returns.
   const std::uint64_t id = call.id();
@@ -585,6 +610,14 @@ SipStatus SipTrunk::status() {
     if (signalling_) st = signalling_->status();
   });
   if (!r) st.error = r.error().message;
+  std::lock_guard lock(mediaMutex_);
+  st.stats.mediaForeign = media_.mediaForeign;
+  st.stats.audioLate = media_.audioLate;
+  st.stats.audioOverflows = media_.audioOverflows;
+  st.stats.audioUnderruns = media_.audioUnderruns;
+  st.stats.t38Lost = media_.t38Lost;
+  st.stats.t38Recovered = media_.t38Recovered;
+  st.stats.t38Oversized = media_.t38Oversized;
   return st;
 }
 

@@ -13,6 +13,7 @@
 // Trunk methods run on the loop thread; reconfigure() and status() on any thread.
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "reactor/event_loop.h"
@@ -51,6 +52,8 @@ class SipTrunk final : public Trunk, public SipTrunkControl, public SignallingEv
   void callHangup(SipCall& call, const HangupCause& cause);
   void callRequestT38(SipCall& call);
   void callEnded(SipCall& call);
+  /// Adds an ended call's media counters to the totals status() reports.
+  void addMediaStats(const SipStats& media);
 
  private:
   // SignallingEvents (SIP thread): each posts to the loop.
@@ -74,6 +77,10 @@ class SipTrunk final : public Trunk, public SipTrunkControl, public SignallingEv
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   TrunkEvents* events_ = nullptr;
   bool stopping_ = false;
+
+  // Media counters of ended calls: written on the loop thread, read by status() on any thread.
+  std::mutex mediaMutex_;
+  SipStats media_;
 
   // Loop thread.
   std::uint64_t nextId_ = 1;

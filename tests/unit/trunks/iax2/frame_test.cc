@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
+#include "trunks/iax2/engine_internal.h"
 #include "trunks/iax2/frame.h"
 #include "trunks/iax2/jitter_buffer.h"
 #include "trunks/iax2/md5.h"
@@ -268,6 +272,63 @@ TEST(Iax2Jitter, DriftOfAFasterFarClockIsTrimmedSlowly) {
   EXPECT_LE(most, 3u + JitterBuffer::kDriftSlack + 4u);  // the delay stays bounded
   EXPECT_GT(jb.stats().overflows, 0u);
   EXPECT_EQ(jb.stats().underruns, 0u);
+}
+
+TEST(Iax2Jitter, A2SecondStallOfTheLoopLosesNothingAndGrowsOnlyThen) {
+  JitterBuffer jb(5, &detail::voiceQuiet);
+  std::uint8_t loud[160];
+  std::memset(loud, 0x2a, sizeof loud);  // A-law: a few thousand in linear
+  std::uint32_t ts = 0;
+  for (int tick = 0; tick < 300; ++tick) {
+    jb.put(ts, kFormatAlaw, loud, sizeof loud);
+    ts += 20;
+    jb.pop();
+  }
+  EXPECT_EQ(jb.slots(), 8u);  // a steady call keeps a handful of slots
+  // Our own loop stalled 2 s: 100 frames wait in the socket and come in at once, then the
+  // catch-up ticks play them.
+  for (int i = 0; i < 100; ++i, ts += 20) jb.put(ts, kFormatAlaw, loud, sizeof loud);
+  for (int tick = 0; tick < 1000; ++tick) {
+    jb.put(ts, kFormatAlaw, loud, sizeof loud);
+    ts += 20;
+    ASSERT_NE(jb.pop(), nullptr);
+  }
+  EXPECT_EQ(jb.stats().overflows, 0u);
+  EXPECT_EQ(jb.stats().underruns, 0u);
+  EXPECT_LE(jb.slots(), JitterBuffer::kCapacity);
+}
+
+TEST(Iax2Jitter, DriftIsTrimmedOnlyFromSilence) {
+  // A stall of the far end left 1 s of delay behind (its burst was kept); the trim waits for a
+  // pause and never cuts the modem signal.
+  JitterBuffer jb(5, &detail::voiceQuiet);
+  std::uint8_t loud[160], quiet[160];
+  std::memset(loud, 0x2a, sizeof loud);
+  std::memset(quiet, 0xd5, sizeof quiet);  // A-law idle: +8
+  std::uint32_t ts = 0;
+  std::vector<bool> loudAt;  // by timestamp / 20
+  auto put = [&](bool isLoud) {
+    jb.put(ts, kFormatAlaw, isLoud ? loud : quiet, 160);
+    loudAt.push_back(isLoud);
+    ts += 20;
+  };
+  for (int i = 0; i < 55; ++i) put(true);
+  std::uint32_t last = 0;
+  int played = 0;
+  for (int tick = 0; tick < 1000; ++tick) {
+    put((tick / 300) % 2 == 0);  // 6 s of signal, 6 s of silence, ...
+    const VoiceFrame* f = jb.pop();
+    ASSERT_NE(f, nullptr);
+    if (played++ > 0) {
+      // Whatever was skipped was silence.
+      for (std::uint32_t t = last + 20; t != f->timestamp; t += 20) {
+        ASSERT_FALSE(loudAt[t / 20]) << "a trim cut into the signal at tick " << tick;
+      }
+    }
+    last = f->timestamp;
+  }
+  EXPECT_GT(jb.stats().overflows, 40u);                  // the delay was cut ...
+  EXPECT_LE(jb.size(), 5u + JitterBuffer::kDriftSlack);  // ... down to near the target
 }
 
 }  // namespace
