@@ -16,7 +16,7 @@ void JitterBuffer::grow() {
 }
 
 void JitterBuffer::dropHead() {
-  head_ = (head_ + 1) % slots_.size();
+  head_ = (head_ + 1) & (slots_.size() - 1);
   --count_;
 }
 

@@ -36,7 +36,8 @@ struct JitterStats {
 
 class JitterBuffer {
  public:
-  static constexpr std::size_t kCapacity = 128;  // 2.56 s
+  static constexpr std::size_t kCapacity = 128;  // 2.56 s; a power of two
+  static_assert((kCapacity & (kCapacity - 1)) == 0);
   static constexpr int kDriftWindow = 250;       // pops (5 s)
   static constexpr std::size_t kDriftSlack = 8;  // frames above the target before a trim
   /// Says whether a frame is silence (format and payload as given to put()). Without one, every
@@ -61,7 +62,8 @@ class JitterBuffer {
   static bool before(std::uint32_t a, std::uint32_t b) {
     return static_cast<std::int32_t>(a - b) < 0;
   }
-  VoiceFrame& at(std::size_t i) { return slots_[(head_ + i) % slots_.size()]; }
+  // Sizes are powers of two: the ring index is a mask, not a division, once per frame.
+  VoiceFrame& at(std::size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
   void grow();
   void dropHead();
 
