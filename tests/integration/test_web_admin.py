@@ -319,10 +319,13 @@ class WebAdminTest(unittest.TestCase):
         b.wait(lambda: "Running" in b.text(), what="the IAX2 state")
         b.fill("Peer name", "modem1")
         b.fill("Secret", "s3cret-modem")
+        self.assertEqual(Select(b.by_label("CALLTOKEN")).first_selected_option.text, "required")
+        Select(b.by_label("CALLTOKEN")).select_by_visible_text("optional")  # an iaxmodem
         b.click("button", "Add a peer", exact=True)
         self.status_text(b, "Peer modem1 is saved.")
         peers = self.api("GET", "/trunks/iax2")[1]["peers"]
         self.assertIn("modem1", [p["name"] for p in peers])
+        self.assertEqual(next(p for p in peers if p["name"] == "modem1")["calltoken"], "optional")
         b.wait(lambda: any("modem1" in r.text and "not registered" in r.text for r in b.all_by_role("row")),
                what="the peer's state")
         # Changed: a new user name, the secret kept (left empty).
@@ -332,6 +335,7 @@ class WebAdminTest(unittest.TestCase):
         self.status_text(b, "Peer modem1 is saved.")
         peer = next(p for p in self.api("GET", "/trunks/iax2")[1]["peers"] if p["name"] == "modem1")
         self.assertEqual(peer["username"], "modem-user")
+        self.assertEqual(peer["calltoken"], "optional")  # the edit form showed and kept it
         self.assertTrue(peer["secret"])
         b.click("button", "Remove peer modem1")
         self.confirm(b, "Remove")

@@ -84,6 +84,8 @@ register('de', {
   'trunk.secret': 'Kennwort', 'trunk.host': 'Host', 'trunk.hostHint': 'Nur für einen festen Peer; leer: er registriert sich.',
   'trunk.port': 'Port', 'trunk.username': 'Benutzername', 'trunk.trunkFrames': 'Trunk-Pakete',
   'trunk.trunkFramesHint': 'Sprache aller Anrufe in einem Datagramm (die Anlage braucht trunk=yes).',
+  'trunk.calltoken': 'CALLTOKEN', 'trunk.calltoken.required': 'verlangt', 'trunk.calltoken.optional': 'freigestellt',
+  'trunk.calltokenHint': 'Verlangt schützt vor gefälschten Anrufen; nur für Peers, die es nicht können (iaxmodem), freigestellt wählen.',
   'trunk.source': 'Festgelegt in', 'trunk.source.api': 'Web / API', 'trunk.source.config': 'Konfigurationsdatei',
   'trunk.fromConfig': 'Konfigurationsdatei', 'trunk.address': 'Adresse', 'trunk.registered': 'registriert',
   'trunk.static': 'fest', 'trunk.notRegistered': 'nicht registriert', 'trunk.addPeer': 'Peer hinzufügen',

@@ -84,6 +84,8 @@ register('en', {
   'trunk.secret': 'Secret', 'trunk.host': 'Host', 'trunk.hostHint': 'Only for a static peer; empty: it registers.',
   'trunk.port': 'Port', 'trunk.username': 'User name', 'trunk.trunkFrames': 'Trunk frames',
   'trunk.trunkFramesHint': 'Voice of all calls in one datagram (the PBX side needs trunk=yes).',
+  'trunk.calltoken': 'CALLTOKEN', 'trunk.calltoken.required': 'required', 'trunk.calltoken.optional': 'optional',
+  'trunk.calltokenHint': 'Required protects against spoofed calls; only for peers that cannot do it (iaxmodem) choose optional.',
   'trunk.source': 'Defined in', 'trunk.source.api': 'web / API', 'trunk.source.config': 'config file',
   'trunk.fromConfig': 'config file', 'trunk.address': 'Address', 'trunk.registered': 'registered',
   'trunk.static': 'static', 'trunk.notRegistered': 'not registered', 'trunk.addPeer': 'Add a peer',

@@ -63,10 +63,12 @@ function iax2Section(status) {
     {key: 'port', label: t('trunk.port'), type: 'number', min: 1, max: 65535},
     {key: 'username', label: t('trunk.username')},
     {key: 'trunk', label: t('trunk.trunkFrames'), type: 'bool', hint: t('trunk.trunkFramesHint')},
+    {key: 'calltoken', label: t('trunk.calltoken'), type: 'select', hint: t('trunk.calltokenHint'),
+      options: [['required', t('trunk.calltoken.required')], ['optional', t('trunk.calltoken.optional')]]},
   ], t('trunk.addPeer'), async (form, st) => {
     const v = form.read();
     const body = {name: v.name.trim(), host: v.host.trim(), username: v.username.trim(),
-      trunk: v.trunk};
+      trunk: v.trunk, calltoken: v.calltoken || 'required'};
     // Without "secret" a peer that exists keeps its own; a new one is refused without one.
     if (v.secret) body.secret = v.secret;
     if (v.port) body.port = v.port;
@@ -77,7 +79,7 @@ function iax2Section(status) {
   const peerTitle = peerForm.el.querySelector('h3');
   const peerSubmit = peerForm.el.querySelector('button[type=submit]');
   const resetPeerForm = () => {
-    peerForm.form.write({port: 4569});
+    peerForm.form.write({port: 4569, calltoken: 'required'});
     peerForm.form.fields.get('secret').control.placeholder = '';
     peerTitle.textContent = t('trunk.addPeer');
     peerSubmit.textContent = t('trunk.addPeer');
@@ -154,6 +156,7 @@ function iax2Section(status) {
       {label: t('trunk.address'), cell: (p) => p.address || (p.host ? `${p.host}:${p.port}` : '–')},
       {label: t('trunk.username'), cell: (p) => p.username || '–'},
       {label: t('trunk.trunkFrames'), cell: (p) => yesNo(p.trunk)},
+      {label: t('trunk.calltoken'), cell: (p) => t('trunk.calltoken.' + (p.calltoken || 'required'))},
       {label: t('trunk.source'), cell: (p) => t('trunk.source.' + p.source)},
     ], s.peers || [], {empty: t('trunk.noPeers'), actions: (p) => (p.source === 'api'
       ? [button(t('adm.edit'), () => editPeer(p), {label: t('trunk.editPeerNamed', {name: p.name})}),
