@@ -12,21 +12,13 @@ import threading
 import time
 import unittest
 
-from vfaxtest import Daemon, VfaxTestCase, make_pdf, receive_datagrams
+from vfaxtest import Daemon, VfaxTestCase, free_udp_port, make_pdf, receive_datagrams
 
 SECRET = "attack-test-secret"
 IAX, NEW, REJECT, AUTHREQ, AUTHREP, ACK = 6, 1, 6, 8, 9, 4
 POKE, PONG, REGREQ, REGAUTH, REGREJ, CALLTOKEN = 30, 3, 13, 14, 16, 40
 IE_CALLED, IE_USERNAME, IE_FORMAT, IE_CAPABILITY, IE_VERSION = 1, 6, 9, 8, 11
 IE_CHALLENGE, IE_MD5, IE_REFRESH, IE_CALLTOKEN = 15, 16, 19, 54
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def ie(ident, value=b""):

@@ -14,17 +14,9 @@ import threading
 import time
 import unittest
 
-from vfaxtest import VFAX, VFAXD, Daemon, VfaxTestCase, make_pdf
+from vfaxtest import VFAX, VFAXD, Daemon, VfaxTestCase, free_udp_port, make_pdf
 
 FORGED = "2026-01-01 00:00:00.000 [info] FAKE LOG LINE"
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def iax2_regreq(username, md5_result=b"0" * 32, token=None):

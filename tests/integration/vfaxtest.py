@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -29,6 +30,13 @@ def kernel_has_landlock():
 
 
 HAVE_LANDLOCK = kernel_has_landlock()
+
+
+def free_udp_port(host="127.0.0.1"):
+    """A UDP port on `host` that was free a moment ago (for a peer the test starts)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 def receive_datagrams(sock, seconds):

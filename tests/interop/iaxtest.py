@@ -9,20 +9,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
-from vfaxtest import FAXCMP, Daemon, VfaxTestCase  # noqa: E402,F401
+from vfaxtest import FAXCMP, Daemon, VfaxTestCase, free_udp_port  # noqa: E402,F401
 
 
 # Peers' secrets need at least 12 characters.
 SECRET = "password-for-iaxmodem"
-
-
-def free_udp_port():
-    import socket
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def text_pages(workdir, pages, title):
