@@ -82,6 +82,38 @@ EventLoop::~EventLoop() {
   stop();
   if (wakeFd_ >= 0) ::close(wakeFd_);
   if (epollFd_ >= 0) ::close(epollFd_);
+  if (hintFd_ >= 0) ::close(hintFd_);
+}
+
+core::Result<void> EventLoop::addReadHint(int fd, bool* flag) {
+  if (hintFd_ < 0) {
+    hintFd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (hintFd_ < 0) return core::makeError("epoll", std::strerror(errno));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = flag;
+  if (::epoll_ctl(hintFd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return core::makeError("epoll", std::strerror(errno));
+  }
+  ++hints_;
+  return {};
+}
+
+void EventLoop::removeReadHint(int fd) {
+  if (hintFd_ < 0) return;
+  if (::epoll_ctl(hintFd_, EPOLL_CTL_DEL, fd, nullptr) == 0 && hints_ > 0) --hints_;
+}
+
+void EventLoop::pollReadHints() {
+  constexpr int kMax = 256;
+  epoll_event events[kMax];
+  // Bounded like every other drain; what is left is reported by the next iteration's poll.
+  for (int round = 0; round < 64; ++round) {
+    const int n = ::epoll_wait(hintFd_, events, kMax, 0);
+    for (int i = 0; i < n; ++i) *static_cast<bool*>(events[i].data.ptr) = true;
+    if (n < kMax) return;
+  }
 }
 
 void EventLoop::start() {
@@ -388,6 +420,7 @@ void EventLoop::run() {
       const std::uint32_t mask = events[i].events;
       timed("socket handler", fn.target_type(), [&] { fn(mask); });
     }
+    if (hints_ > 0) pollReadHints();
     runTimers();
     runPosted();
     runDeferred();

@@ -135,6 +135,15 @@ class EventLoop {
   void flushAtIterationEnd(Flushable* f) { flushes_.push_back(f); }
   void cancelFlush(Flushable* f);
 
+  /// Read hints, for sockets read on a timer (a call's media socket, drained each tick) rather
+  /// than on readiness: they sit in a second epoll set the loop never sleeps on, edge-triggered;
+  /// once per iteration, before the timers, one non-blocking epoll_wait sets `*flag` for each
+  /// that received since. The owner reads only when its flag is set (and clears it), so a quiet
+  /// socket costs no system call per tick; one poll serves all of them. `flag` must stay valid
+  /// until removeReadHint(). Loop thread.
+  core::Result<void> addReadHint(int fd, bool* flag);
+  void removeReadHint(int fd);
+
   /// Thread-safe snapshot.
   EventLoopStats stats() const;
   void resetStats();
@@ -173,6 +182,9 @@ class EventLoop {
   const MonoClock& clock_;
   int epollFd_ = -1;
   int wakeFd_ = -1;
+  int hintFd_ = -1;        // the read hints' epoll set (made on first use)
+  std::size_t hints_ = 0;  // sockets in it
+  void pollReadHints();
 
   mutable std::mutex mutex_;
   std::vector<std::function<void()>> posted_;

@@ -99,6 +99,8 @@ void UdpSocket::close() {
   flushAsked_ = false;
   loop_.unwatch(fd_);
   watching_ = false;
+  if (hinted_) loop_.removeReadHint(fd_);
+  hinted_ = false;
   ::close(fd_);
   fd_ = -1;
   txCount_ = 0;
@@ -167,7 +169,23 @@ void UdpSocket::onReadable() {
   rxPool.give(std::move(rx));
 }
 
-void UdpSocket::readBatches(Batch& rx) {
+void UdpSocket::useReadHint() {
+  if (fd_ < 0 || hinted_) return;
+  hinted_ = static_cast<bool>(loop_.addReadHint(fd_, &readable_));
+  readable_ = true;  // whatever came before the hint was set up is read at the next drain
+}
+
+void UdpSocket::drainIfReadable() {
+  if (fd_ < 0) return;
+  if (hinted_ && !readable_) return;
+  readable_ = false;
+  auto rx = rxPool.take();
+  // Edge-triggered: a socket left non-empty (stopped at its bound) is read again next time.
+  if (readBatches(*rx)) readable_ = true;
+  rxPool.give(std::move(rx));
+}
+
+bool UdpSocket::readBatches(Batch& rx) {
   // Bounded per readiness event so one busy socket cannot starve timers; level-triggered epoll
   // calls again for the rest.
   // A call's socket, drained every 20 ms, holds one or two datagrams: the first read asks for
@@ -185,7 +203,7 @@ void UdpSocket::readBatches(Batch& rx) {
     }
     ++stats_.recvCalls;
     int n = ::recvmmsg(fd_, rx.msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
-    if (n <= 0) return;  // EAGAIN: drained (other errors: ICMP refusals, nothing to do)
+    if (n <= 0) return false;  // EAGAIN: drained (other errors: ICMP refusals, nothing to do)
     stats_.received += static_cast<std::uint64_t>(n);
     for (int i = 0; i < n && fd_ >= 0; ++i) {
       const mmsghdr& m = rx.msgs[i];
@@ -193,8 +211,9 @@ void UdpSocket::readBatches(Batch& rx) {
       rx.addr[i].len = m.msg_hdr.msg_namelen;
       onReceive_(rx.data[i].data(), m.msg_len, rx.addr[i]);
     }
-    if (static_cast<std::size_t>(n) < want) return;
+    if (static_cast<std::size_t>(n) < want) return false;
   }
+  return fd_ >= 0;
 }
 
 }  // namespace vfax::reactor

@@ -98,6 +98,9 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
       // epoll wake-up, and all calls' reads share the iteration their timers fire in.
       rtp_.setWatching(false);
       udptl_.setWatching(false);
+      // RTP brings a datagram every tick; UDPTL one tick in two or three, or none for seconds
+      // while the other side talks: its tick reads only when the loop's hint poll saw one.
+      udptl_.useReadHint();
       nextPort = (nextPort + tries + 1) % slots;
       local_.rtpPort = p;
       local_.udptlPort = p + 2;
@@ -264,7 +267,11 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
     auto self = shared_from_this();
     // What arrived since the last tick, for the media in use. The other socket keeps what it
     // has: UDPTL sent right after the far end's 200 to our re-INVITE is read once we switch.
-    (media_ == MediaKind::Audio ? rtp_ : udptl_).drain();
+    if (media_ == MediaKind::Audio) {
+      rtp_.drain();
+    } else {
+      udptl_.drainIfReadable();
+    }
     if (ended_) return;
     if (media_ == MediaKind::Audio) {
       if (const auto* f = jitter_.pop()) {

@@ -272,6 +272,63 @@ TEST(EventLoop, SendNowDrainAndCloseWithQueuedDatagrams) {
   loop.stop();
 }
 
+TEST(EventLoop, ReadHintsSkipEmptyReadsAndSeeEveryArrival) {
+  EventLoop loop;
+  loop.start();
+  UdpSocket rx(loop), tx(loop);
+  int got = 0;
+  SockAddr rxAddr;
+  // A media-like owner: a 20 ms timer that reads only when the hint says so.
+  ASSERT_TRUE(loop.runSync([&] {
+                    auto r =
+                        rx.open(*SockAddr::numeric("127.0.0.1", 0),
+                                [&](const std::uint8_t*, std::size_t, const SockAddr&) { ++got; });
+                    ASSERT_TRUE(r.ok());
+                    rxAddr = *r;
+                    ASSERT_TRUE(tx.open(*SockAddr::numeric("127.0.0.1", 0), [](const std::uint8_t*,
+                                                                               std::size_t,
+                                                                               const SockAddr&) {
+                                  }).ok());
+                    rx.setWatching(false);
+                    rx.useReadHint();
+                    loop.every(20'000, loop.nowUs(), [&] { rx.drainIfReadable(); });
+                  })
+                  .ok());
+  auto recvCalls = [&] {
+    std::uint64_t n = 0;
+    EXPECT_TRUE(loop.runSync([&] { n = rx.stats().recvCalls; }).ok());
+    return n;
+  };
+  // Quiet: after the first read (the hint starts set), 10 ticks cost no read at all.
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  const std::uint64_t quiet = recvCalls();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(recvCalls(), quiet);
+  // Every datagram is still read, one burst and then one at a time, each at the next tick.
+  const std::uint8_t m[1] = {'x'};
+  ASSERT_TRUE(loop.runSync([&] {
+                    for (int i = 0; i < 40; ++i) tx.sendNow(rxAddr, m, 1);
+                  })
+                  .ok());
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    ASSERT_TRUE(loop.runSync([&] { tx.sendNow(rxAddr, m, 1); }).ok());
+  }
+  ASSERT_TRUE(waitUntil([&] {
+    int n = 0;
+    EXPECT_TRUE(loop.runSync([&] { n = got; }).ok());
+    return n == 45;
+  }));
+  EXPECT_GT(recvCalls(), quiet);
+  // Closed: the hint goes with the socket (no flag written to a socket that is gone).
+  ASSERT_TRUE(loop.runSync([&] {
+                    rx.close();
+                    tx.close();
+                  })
+                  .ok());
+  loop.stop();
+}
+
 TEST(Resolver, NeverBlocksTheLoopAndCachesAnswers) {
   EventLoop loop;
   loop.start();
