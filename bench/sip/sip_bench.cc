@@ -292,14 +292,7 @@ StepResult step(Mode mode, int calls, const std::string& tiff, const std::string
   b.telephony->stop();
   // Media counters are added as calls end (the last ones at stop): read them now.
   for (auto [stack, stats] : {std::pair{&a, &r.statsA}, std::pair{&b, &r.statsB}}) {
-    const sip::SipStats m = stack->trunk->status().stats;
-    stats->mediaForeign = m.mediaForeign;
-    stats->audioLate = m.audioLate;
-    stats->audioOverflows = m.audioOverflows;
-    stats->audioUnderruns = m.audioUnderruns;
-    stats->t38Lost = m.t38Lost;
-    stats->t38Recovered = m.t38Recovered;
-    stats->t38Oversized = m.t38Oversized;
+    stats->media = stack->trunk->status().stats.media;
   }
   return r;
 }
@@ -333,11 +326,11 @@ void printStep(Mode mode, const StepResult& r) {
       "         media A/B: audio frames late %llu/%llu, overflowed %llu/%llu, underruns "
       "%llu/%llu; T.38 IFPs lost %llu/%llu, recovered %llu/%llu; foreign %llu/%llu; worst "
       "tick lag %.0f/%.0f ms\n",
-      u(r.statsA.audioLate), u(r.statsB.audioLate), u(r.statsA.audioOverflows),
-      u(r.statsB.audioOverflows), u(r.statsA.audioUnderruns), u(r.statsB.audioUnderruns),
-      u(r.statsA.t38Lost), u(r.statsB.t38Lost), u(r.statsA.t38Recovered), u(r.statsB.t38Recovered),
-      u(r.statsA.mediaForeign), u(r.statsB.mediaForeign), r.a.maxLagUs / 1000.0,
-      r.b.maxLagUs / 1000.0);
+      u(r.statsA.media.audioLate), u(r.statsB.media.audioLate), u(r.statsA.media.audioOverflows),
+      u(r.statsB.media.audioOverflows), u(r.statsA.media.audioUnderruns),
+      u(r.statsB.media.audioUnderruns), u(r.statsA.media.t38Lost), u(r.statsB.media.t38Lost),
+      u(r.statsA.media.t38Recovered), u(r.statsB.media.t38Recovered), u(r.statsA.media.foreign),
+      u(r.statsB.media.foreign), r.a.maxLagUs / 1000.0, r.b.maxLagUs / 1000.0);
 }
 
 std::vector<int> parseList(const std::string& s) {

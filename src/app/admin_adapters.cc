@@ -173,13 +173,13 @@ api::SipState toApi(const sip::SipView& v) {
                                  {"t38_refused", st.stats.t38Refused},
                                  {"session_refreshes", st.stats.sessionRefreshes},
                                  {"dropped_packets", st.stats.droppedPackets},
-                                 {"media_foreign", st.stats.mediaForeign},
-                                 {"audio_late", st.stats.audioLate},
-                                 {"audio_overflows", st.stats.audioOverflows},
-                                 {"audio_underruns", st.stats.audioUnderruns},
-                                 {"t38_lost", st.stats.t38Lost},
-                                 {"t38_recovered", st.stats.t38Recovered},
-                                 {"t38_oversized", st.stats.t38Oversized}}};
+                                 {"media_foreign", st.stats.media.foreign},
+                                 {"audio_late", st.stats.media.audioLate},
+                                 {"audio_overflows", st.stats.media.audioOverflows},
+                                 {"audio_underruns", st.stats.media.audioUnderruns},
+                                 {"t38_lost", st.stats.media.t38Lost},
+                                 {"t38_recovered", st.stats.media.t38Recovered},
+                                 {"t38_oversized", st.stats.media.t38Oversized}}};
   }
   for (const auto& p : v.peers) {
     api::SipEntryState e{sip::formatPeer(p.peer), p.fromApi, {}};

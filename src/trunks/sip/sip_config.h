@@ -130,6 +130,26 @@ struct SipPeerStatus {
   bool reachable = false;  // last OPTIONS answered (always true without keep-alive)
   std::string lastError;
 };
+/// Media counters of SIP calls (loop thread; a call's are added to the trunk's when it ends).
+struct SipMediaStats {
+  std::uint64_t foreign = 0;         // RTP/UDPTL datagrams not from the call's far end
+  std::uint64_t audioLate = 0;       // RTP frames that came after their slot was played
+  std::uint64_t audioOverflows = 0;  // RTP frames dropped: jitter buffer full, or drift trim
+  std::uint64_t audioUnderruns = 0;  // ticks with no frame to play once playing had begun
+  std::uint64_t t38Lost = 0;         // UDPTL sequence numbers never received nor repaired
+  std::uint64_t t38Recovered = 0;    // IFPs rebuilt from redundancy or FEC
+  std::uint64_t t38Oversized = 0;    // IFPs too large for the far end's datagram size: not sent
+  SipMediaStats& operator+=(const SipMediaStats& o) {
+    foreign += o.foreign;
+    audioLate += o.audioLate;
+    audioOverflows += o.audioOverflows;
+    audioUnderruns += o.audioUnderruns;
+    t38Lost += o.t38Lost;
+    t38Recovered += o.t38Recovered;
+    t38Oversized += o.t38Oversized;
+    return *this;
+  }
+};
 struct SipStats {
   std::uint64_t invitesIn = 0;
   std::uint64_t invitesRefused = 0;  // unknown source, failed digest, no line, ...
@@ -138,14 +158,7 @@ struct SipStats {
   std::uint64_t t38Refused = 0;  // 488/415 to our T.38 re-INVITE
   std::uint64_t sessionRefreshes = 0;
   std::uint64_t droppedPackets = 0;  // from unknown sources, throttled
-  // Media of the calls that ended since start (loop thread; added when a call ends).
-  std::uint64_t mediaForeign = 0;    // RTP/UDPTL datagrams not from the call's far end
-  std::uint64_t audioLate = 0;       // RTP frames that came after their slot was played
-  std::uint64_t audioOverflows = 0;  // RTP frames dropped: jitter buffer full, or drift trim
-  std::uint64_t audioUnderruns = 0;  // ticks with no frame to play once playing had begun
-  std::uint64_t t38Lost = 0;         // UDPTL sequence numbers never received nor repaired
-  std::uint64_t t38Recovered = 0;    // IFPs rebuilt from redundancy or FEC
-  std::uint64_t t38Oversized = 0;    // IFPs too large for the far end's datagram size: not sent
+  SipMediaStats media;               // of the calls that ended since start
 };
 struct SipStatus {
   bool running = false;

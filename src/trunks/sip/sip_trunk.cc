@@ -226,8 +226,8 @@ class SipCall final : public Call, public std::enable_shared_from_this<SipCall> 
  private:
   void markEnded() {
     ended_ = true;
-    SipStats m;
-    m.mediaForeign = foreign_;
+    SipMediaStats m;
+    m.foreign = foreign_;
     m.audioLate = jitter_.stats().late;
     m.audioOverflows = jitter_.stats().overflows;
     m.audioUnderruns = jitter_.stats().underruns;
@@ -532,15 +532,9 @@ void SipTrunk::callRequestT38(SipCall& call) {
   const std::uint64_t id = call.id();
   toSip([id](Signalling& s) { s.requestT38(id); });
 }
-void SipTrunk::addMediaStats(const SipStats& m) {
+void SipTrunk::addMediaStats(const SipMediaStats& m) {
   std::lock_guard lock(mediaMutex_);
-  media_.mediaForeign += m.mediaForeign;
-  media_.audioLate += m.audioLate;
-  media_.audioOverflows += m.audioOverflows;
-  media_.audioUnderruns += m.audioUnderruns;
-  media_.t38Lost += m.t38Lost;
-  media_.t38Recovered += m.t38Recovered;
-  media_.t38Oversized += m.t38Oversized;
+  media_ += m;
 }
 
 void SipTrunk::callEnded(SipCall& call) {
@@ -618,13 +612,7 @@ SipStatus SipTrunk::status() {
   });
   if (!r) st.error = r.error().message;
   std::lock_guard lock(mediaMutex_);
-  st.stats.mediaForeign = media_.mediaForeign;
-  st.stats.audioLate = media_.audioLate;
-  st.stats.audioOverflows = media_.audioOverflows;
-  st.stats.audioUnderruns = media_.audioUnderruns;
-  st.stats.t38Lost = media_.t38Lost;
-  st.stats.t38Recovered = media_.t38Recovered;
-  st.stats.t38Oversized = media_.t38Oversized;
+  st.stats.media = media_;
   return st;
 }
 

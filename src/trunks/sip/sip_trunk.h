@@ -53,7 +53,7 @@ class SipTrunk final : public Trunk, public SipTrunkControl, public SignallingEv
   void callRequestT38(SipCall& call);
   void callEnded(SipCall& call);
   /// Adds an ended call's media counters to the totals status() reports.
-  void addMediaStats(const SipStats& media);
+  void addMediaStats(const SipMediaStats& media);
 
  private:
   // SignallingEvents (SIP thread): each posts to the loop.
@@ -80,7 +80,7 @@ class SipTrunk final : public Trunk, public SipTrunkControl, public SignallingEv
 
   // Media counters of ended calls: written on the loop thread, read by status() on any thread.
   std::mutex mediaMutex_;
-  SipStats media_;
+  SipMediaStats media_;
 
   // Loop thread.
   std::uint64_t nextId_ = 1;
