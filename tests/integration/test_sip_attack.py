@@ -531,6 +531,14 @@ class SipAttack(VfaxTestCase):
             ua.send(ua.request("BYE", "rtp1", cseq=2, to_tag=self.call_tag))
         self.assertEqual(to_attacker, 0, f"vfaxd sent {to_attacker} RTP packets to the attacker, {to_peer} to the peer")
         self.assertGreater(to_peer, 0)
+        # Once the call is over, the trunk's counters show what was dropped.
+        stats = self.d.wait_for(
+            lambda: (st := self.d.request("GET", "/api/v1/trunks/sip")[1].get("stats", {}))
+            and st.get("media_foreign", 0) > 0 and st, 20, "the call's media counters")
+        self.assertGreaterEqual(stats["media_foreign"], 25, stats)
+        for key in ("audio_late", "audio_overflows", "audio_underruns", "t38_lost",
+                    "t38_recovered", "t38_oversized"):
+            self.assertIn(key, stats)
 
 
     def test_a_device_name_cannot_inject_headers_into_our_invite(self):
