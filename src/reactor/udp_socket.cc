@@ -203,7 +203,10 @@ bool UdpSocket::readBatches(Batch& rx) {
     }
     ++stats_.recvCalls;
     int n = ::recvmmsg(fd_, rx.msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
-    if (n <= 0) return false;  // EAGAIN: drained (other errors: ICMP refusals, nothing to do)
+    // EAGAIN: drained. Another error (a pending ICMP refusal, ENOMEM) leaves what is queued:
+    // "maybe more", so that a hinted socket is read again at its next tick.
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return true;
+    if (n <= 0) return false;
     stats_.received += static_cast<std::uint64_t>(n);
     for (int i = 0; i < n && fd_ >= 0; ++i) {
       const mmsghdr& m = rx.msgs[i];
