@@ -167,6 +167,15 @@ class SchedulerTest : public ::testing::Test {
     }
   }
 
+  /// The same store and data dir after a crash or a stop: a new service on `telephony`.
+  std::unique_ptr<core::Service> restartWith(ScriptedTelephony& telephony) {
+    core::ServiceOptions o;
+    o.dataDir = dir_;
+    auto s = std::make_unique<core::Service>(*store_, *converter_, telephony, clock_, o);
+    EXPECT_TRUE(s->start());
+    return s;
+  }
+
   core::Fax submit(const std::string& to, int priority = 0) {
     const std::string staged = dir_ + "/upload-" + std::to_string(counter_++) + ".pdf";
     fs::copy_file(pdf_, staged);
@@ -452,10 +461,7 @@ TEST_F(SchedulerTest, CallCutByACrashIsAFailedAttemptAndResumes) {
   service_.reset();
   ScriptedTelephony fresh;
   fresh.script({OutcomeClass::Ok});
-  core::ServiceOptions o;
-  o.dataDir = dir_;
-  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
-  ASSERT_TRUE(s2->start());
+  auto s2 = restartWith(fresh);
   core::Fax f;
   for (int i = 0; i < 600; ++i) {
     f = *s2->get(job.id);
@@ -495,10 +501,7 @@ TEST_F(SchedulerTest, CrashAfterDeliveryIsDoneWithoutCallingAgain) {
   ASSERT_TRUE(store_->updateAttempt(a));
 
   ScriptedTelephony fresh;
-  core::ServiceOptions o;
-  o.dataDir = dir_;
-  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
-  ASSERT_TRUE(s2->start());
+  auto s2 = restartWith(fresh);
   auto after = *s2->get(job.id);
   s2->stop();
   EXPECT_EQ(after.state, FaxState::Done);
@@ -519,10 +522,7 @@ TEST_F(SchedulerTest, CrashAfterTheLastConfirmationIsDoneWithoutCallingAgain) {
   service_.reset();
 
   ScriptedTelephony fresh;
-  core::ServiceOptions o;
-  o.dataDir = dir_;
-  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
-  ASSERT_TRUE(s2->start());
+  auto s2 = restartWith(fresh);
   auto after = *s2->get(job.id);
   s2->stop();
   EXPECT_EQ(after.state, FaxState::Done);
@@ -567,11 +567,8 @@ TEST_F(SchedulerTest, InboundReceivedInFullSurvivesAStopBeforeItsPdf) {
   telephony_.events()->onInboundFinished(d.faxId, r);
   service_->stop();
   service_.reset();
-  core::ServiceOptions o;
-  o.dataDir = dir_;
   ScriptedTelephony fresh;
-  auto s2 = std::make_unique<core::Service>(*store_, *converter_, fresh, clock_, o);
-  ASSERT_TRUE(s2->start());
+  auto s2 = restartWith(fresh);
   core::Fax f;
   for (int i = 0; i < 200; ++i) {
     f = *s2->get(d.faxId);

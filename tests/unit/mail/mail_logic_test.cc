@@ -40,6 +40,15 @@ class TempDir {
   std::string path_;
 };
 
+/// A small test mail for the outbox.
+core::OutboxMail testMail() {
+  core::OutboxMail m;
+  m.kind = "test";
+  m.recipient = "a@example.test";
+  m.message = "Subject: x\r\n\r\nbody\r\n";
+  return m;
+}
+
 class FakeClock final : public core::Clock {
  public:
   core::Millis now() const override { return now_; }
@@ -198,11 +207,7 @@ TEST(Outbox, UndeliverableMailStaysQueuedWithItsErrorAcrossReopen) {
     Outbox outbox(
         **store, clock, [&] { return s; },
         [](core::OutboxMail&) -> core::Result<void> { return {}; });
-    core::OutboxMail m;
-    m.kind = "test";
-    m.recipient = "a@example.test";
-    m.message = "Subject: x\r\n\r\nbody\r\n";
-    ASSERT_TRUE(outbox.enqueue(m));
+    ASSERT_TRUE(outbox.enqueue(testMail()));
     EXPECT_EQ(outbox.runOnce(), 0);
   }
   auto store = store::SqliteStore::open(db);
@@ -278,11 +283,7 @@ TEST(Outbox, RecordedAsSentBeforeTheConnectionsQuit) {
   Outbox outbox(
       **store, clock, [&] { return s; },
       [](core::OutboxMail&) -> core::Result<void> { return {}; });
-  core::OutboxMail m;
-  m.kind = "test";
-  m.recipient = "a@example.test";
-  m.message = "Subject: x\r\n\r\nbody\r\n";
-  ASSERT_TRUE(outbox.enqueue(m));
+  ASSERT_TRUE(outbox.enqueue(testMail()));
   auto run = std::async(std::launch::async, [&] { return outbox.runOnce(); });
   quitSeen.get_future().wait();
   auto other = store::SqliteStore::open(db);  // what a restart would read
